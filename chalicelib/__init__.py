@@ -1,0 +1,1 @@
+"""Everything the Lambda functions run: settings, Spotify extract, lake, transform, query."""

@@ -1,0 +1,62 @@
+"""Run records: one JSON document per run under `runs/`, never holding a secret.
+
+A record's `status` moves running -> extracted (or partial) -> transformed; any step can
+end it in `failed`, with the reason in `errors`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from chalicelib.errors import NotFoundError, ValidationError
+from chalicelib.lake import Lake, get_json, put_json
+
+RUNS = "runs/"
+RUN_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
+
+RUNNING = "running"
+EXTRACTED = "extracted"
+PARTIAL = "partial"
+TRANSFORMED = "transformed"
+FAILED = "failed"
+
+
+def check_run_id(run_id: str) -> str:
+    """A run ID as new_run_id makes them, or a ValidationError."""
+    if not RUN_ID.match(run_id):
+        raise ValidationError(f"{run_id!r} is not a run ID (like 20261126T135200Z-3f9a1c)")
+    return run_id
+
+
+class RunStore:
+    """Reads and writes run records in the lake."""
+
+    def __init__(self, lake: Lake):
+        self._lake = lake
+
+    def save(self, record: dict[str, Any]) -> None:
+        put_json(self._lake, self._key(record["run_id"]), record)
+
+    def get(self, run_id: str) -> dict[str, Any]:
+        key = self._key(check_run_id(run_id))
+        if not self._lake.exists(key):
+            raise NotFoundError(f"no run {run_id}; GET /runs lists the recent ones")
+        return get_json(self._lake, key)
+
+    def update(self, run_id: str, **fields: Any) -> dict[str, Any]:
+        """Merge fields into a record, creating it if the extract left none."""
+        key = self._key(run_id)
+        record = get_json(self._lake, key) if self._lake.exists(key) else {"run_id": run_id}
+        record.update(fields)
+        self.save(record)
+        return record
+
+    def recent(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The newest records first."""
+        keys = sorted((k for k in self._lake.list(RUNS) if k.endswith(".json")), reverse=True)
+        return [get_json(self._lake, key) for key in keys[:limit]]
+
+    @staticmethod
+    def _key(run_id: str) -> str:
+        return f"{RUNS}{run_id}.json"

@@ -1,0 +1,125 @@
+"""The nine tables: names, columns, Athena types and partitions, named once, here.
+
+The transform, the Glue setup and the local engine all read them from this module.
+pyarrow is imported only by `arrow_schema`, so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+PROCESSED = "processed"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # Athena type: string, bigint, int, boolean, timestamp, array<string>
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    partition: str
+    columns: tuple[Column, ...]
+
+    @property
+    def column_names(self) -> list[str]:
+        return [column.name for column in self.columns]
+
+    def prefix(self) -> str:
+        """The folder holding the table's partitions, relative to the lake root."""
+        return f"{PROCESSED}/{self.name}/"
+
+    def partition_key(self, value: str) -> str:
+        """The one Parquet object that holds a partition."""
+        return f"{self.prefix()}{self.partition}={value}/data.parquet"
+
+
+def _table(name: str, partition: str, columns: str) -> Table:
+    pairs = (item.split(":", 1) for item in columns.split())
+    return Table(name, partition, tuple(Column(n, t) for n, t in pairs))
+
+
+TABLES: dict[str, Table] = {
+    table.name: table
+    for table in (
+        _table(
+            "playlists",
+            "snapshot_date",
+            "playlist_id:string name:string description:string owner_id:string "
+            "owner_name:string public:boolean collaborative:boolean snapshot_id:string "
+            "item_count:bigint items_extracted:boolean",
+        ),
+        _table(
+            "playlist_items",
+            "snapshot_date",
+            "playlist_id:string position:bigint item_type:string item_id:string "
+            "item_uri:string item_name:string added_at:timestamp added_by_id:string",
+        ),
+        _table(
+            "tracks",
+            "snapshot_date",
+            "track_id:string name:string album_id:string duration_ms:bigint explicit:boolean "
+            "disc_number:int track_number:int isrc:string popularity:int",
+        ),
+        _table(
+            "track_artists",
+            "snapshot_date",
+            "track_id:string artist_id:string artist_position:int",
+        ),
+        _table(
+            "albums",
+            "snapshot_date",
+            "album_id:string name:string album_type:string release_date:string "
+            "release_date_precision:string release_year:int total_tracks:int label:string "
+            "popularity:int",
+        ),
+        _table(
+            "artists",
+            "snapshot_date",
+            "artist_id:string name:string genres:array<string> followers:bigint "
+            "popularity:int image_url:string",
+        ),
+        _table(
+            "plays",
+            "played_date",
+            "played_at:timestamp track_id:string context_type:string context_uri:string",
+        ),
+        _table(
+            "top_items",
+            "snapshot_date",
+            "item_type:string time_range:string rank:int item_id:string",
+        ),
+        _table("saved_tracks", "snapshot_date", "track_id:string added_at:timestamp"),
+    )
+}
+
+SNAPSHOT_TABLES = ("playlists", "playlist_items", "top_items", "saved_tracks")
+CATALOG_TABLES = ("tracks", "track_artists", "albums", "artists")
+
+
+def arrow_type(athena_type: str) -> pa.DataType:
+    """The Parquet (pyarrow) type for an Athena type; timestamps are UTC milliseconds."""
+    import pyarrow as pa
+
+    types = {
+        "string": pa.string(),
+        "bigint": pa.int64(),
+        "int": pa.int32(),
+        "boolean": pa.bool_(),
+        "timestamp": pa.timestamp("ms"),
+        "array<string>": pa.list_(pa.string()),
+    }
+    return types[athena_type]
+
+
+def arrow_schema(table: Table) -> pa.Schema:
+    """The explicit Parquet schema of a table's data files (partition column excluded)."""
+    import pyarrow as pa
+
+    return pa.schema([pa.field(c.name, arrow_type(c.type)) for c in table.columns])

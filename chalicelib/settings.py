@@ -1,0 +1,153 @@
+"""Configuration, read once at the edge (handler or command line) into typed objects."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from chalicelib.errors import ConfigError
+
+DEFAULT_LAKE_URI = "./.lake"
+DEFAULT_API_URL = "https://api.spotify.com/v1"
+DEFAULT_AUTH_URL = "https://accounts.spotify.com"
+DEFAULT_SNAPSHOT_SCHEDULE = "cron(15 3 * * ? *)"
+DEFAULT_PLAYS_SCHEDULE = "rate(30 minutes)"
+PLAYLIST_ID = re.compile(r"^[A-Za-z0-9]{1,64}$")
+NAME = re.compile(r"^[A-Za-z0-9_\-]{1,128}$")
+ENGINES = ("athena", "duckdb")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The Spotify app's credentials and the account's refresh token."""
+
+    client_id: str
+    client_secret: str
+    refresh_token: str
+
+    def __repr__(self) -> str:
+        return f"Credentials(client_id={self.client_id!r}, client_secret=***, refresh_token=***)"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the pipeline reads from its environment."""
+
+    lake_uri: str = DEFAULT_LAKE_URI
+    api_url: str = DEFAULT_API_URL
+    auth_url: str = DEFAULT_AUTH_URL
+    playlists: tuple[str, ...] | None = None
+    query_engine: str = "duckdb"
+    glue_database: str = "spotify"
+    athena_workgroup: str = "spotify"
+    secret_id: str | None = None
+    credentials: Credentials | None = None
+
+    @property
+    def lake_is_local(self) -> bool:
+        return not self.lake_uri.startswith("s3://")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Parse and validate the variables of SPEC §3; raise ConfigError naming the culprit."""
+        lake_uri = _get(env, "LAKE_URI") or DEFAULT_LAKE_URI
+        if lake_uri.startswith("s3://") and not urlparse(lake_uri).netloc:
+            raise ConfigError(f"LAKE_URI={lake_uri!r} has no bucket; use s3://bucket[/prefix]")
+        local = not lake_uri.startswith("s3://")
+        engine = (_get(env, "QUERY_ENGINE") or ("duckdb" if local else "athena")).lower()
+        if engine not in ENGINES:
+            raise ConfigError(f"QUERY_ENGINE must be one of {', '.join(ENGINES)}, not {engine!r}")
+        return cls(
+            lake_uri=lake_uri,
+            api_url=_url(env, "SPOTIFY_API_URL", DEFAULT_API_URL),
+            auth_url=_url(env, "SPOTIFY_AUTH_URL", DEFAULT_AUTH_URL),
+            playlists=_playlists(_get(env, "PLAYLISTS")),
+            query_engine=engine,
+            glue_database=_name(env, "GLUE_DATABASE", "spotify"),
+            athena_workgroup=_name(env, "ATHENA_WORKGROUP", "spotify"),
+            secret_id=_get(env, "SPOTIFY_SECRET_ID"),
+            credentials=_credentials(env),
+        )
+
+    def require_credentials(self) -> Credentials:
+        """The local credentials, or a ConfigError saying which variables to set."""
+        if self.credentials is None:
+            raise ConfigError(
+                "Spotify credentials are not configured: set SPOTIFY_CLIENT_ID, "
+                "SPOTIFY_CLIENT_SECRET and SPOTIFY_REFRESH_TOKEN (locally, or in .env), "
+                "or SPOTIFY_SECRET_ID in AWS; run `spotify-etl auth` to get a refresh token"
+            )
+        return self.credentials
+
+
+@dataclass(frozen=True)
+class DeploySettings:
+    """What app.py needs at import time to declare its event sources."""
+
+    bucket: str
+    raw_prefix: str
+    snapshot_schedule: str
+    plays_schedule: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> DeploySettings:
+        lake_uri = _get(env, "LAKE_URI") or DEFAULT_LAKE_URI
+        bucket, prefix = split_s3_uri(lake_uri) if lake_uri.startswith("s3://") else ("local", "")
+        return cls(
+            bucket=bucket,
+            raw_prefix=f"{prefix}raw/",
+            snapshot_schedule=_get(env, "SNAPSHOT_SCHEDULE") or DEFAULT_SNAPSHOT_SCHEDULE,
+            plays_schedule=_get(env, "PLAYS_SCHEDULE") or DEFAULT_PLAYS_SCHEDULE,
+        )
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """`s3://bucket/a/b` -> (`bucket`, `a/b/`); the prefix is empty or ends with a slash."""
+    parsed = urlparse(uri)
+    prefix = parsed.path.strip("/")
+    return parsed.netloc, f"{prefix}/" if prefix else ""
+
+
+def _get(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name)
+    return value.strip() if value and value.strip() else None
+
+
+def _url(env: Mapping[str, str], name: str, default: str) -> str:
+    value = _get(env, name) or default
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(f"{name}={value!r} is not an http(s) URL")
+    return value.rstrip("/")
+
+
+def _name(env: Mapping[str, str], name: str, default: str) -> str:
+    value = _get(env, name) or default
+    if not NAME.match(value):
+        raise ConfigError(f"{name}={value!r} may hold only letters, digits, '_' and '-'")
+    return value
+
+
+def _playlists(value: str | None) -> tuple[str, ...] | None:
+    if value is None or value.lower() == "all":
+        return None
+    ids = tuple(part.strip() for part in value.split(",") if part.strip())
+    bad = [part for part in ids if not PLAYLIST_ID.match(part)]
+    if not ids or bad:
+        raise ConfigError(
+            f"PLAYLISTS must be 'all' or a comma list of playlist IDs; not valid: {bad or value!r}"
+        )
+    return ids
+
+
+def _credentials(env: Mapping[str, str]) -> Credentials | None:
+    names = ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "SPOTIFY_REFRESH_TOKEN")
+    values = [_get(env, name) for name in names]
+    if not any(values):
+        return None
+    missing = [name for name, value in zip(names, values, strict=True) if not value]
+    if missing:
+        raise ConfigError(f"{', '.join(missing)} not set; the Spotify credentials come as three")
+    return Credentials(*values)  # type: ignore[arg-type]
