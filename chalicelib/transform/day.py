@@ -1,0 +1,50 @@
+"""The runs of one snapshot date, and which of them a day's snapshot partitions come from.
+
+Each snapshot table of a day holds the snapshot of the latest complete snapshot run of that
+day that extracted the table's streams (a run asked for `top` only does not empty the day's
+playlists); plays runs and partial runs never provide one.
+"""
+
+from __future__ import annotations
+
+from chalicelib import raw
+from chalicelib.lake import Lake
+from chalicelib.schema import SNAPSHOT_TABLES
+from chalicelib.transform.quarantine import is_quarantined
+from chalicelib.transform.read import read_manifest
+
+# The manifest `streams` names (the extractor's, or raw part streams) behind each table.
+SNAPSHOT_SOURCES = {
+    "playlists": {"playlists", raw.PLAYLIST_ITEMS},
+    "playlist_items": {"playlists", raw.PLAYLIST_ITEMS},
+    "top_items": {"top", raw.TOP_TRACKS, raw.TOP_ARTISTS},
+    "saved_tracks": {"saved", raw.SAVED_TRACKS},
+}
+
+
+def day_manifests(lake: Lake, snapshot_date: str, *, keep: str | None = None) -> list[raw.Manifest]:
+    """The day's manifests that parse and are not quarantined (`keep` counts regardless)."""
+    keys = (k for k in lake.list(f"{raw.RAW}/{snapshot_date}/") if raw.is_manifest_key(k))
+    manifests = []
+    for key in sorted(keys):
+        manifest = read_manifest(lake, key)
+        if manifest and (manifest.run_id == keep or not is_quarantined(lake, manifest.run_id)):
+            manifests.append(manifest)
+    return manifests
+
+
+def snapshot_tables_of(manifest: raw.Manifest | None) -> list[str]:
+    """The snapshot tables this run can provide: a complete snapshot run's, for its streams."""
+    if manifest is None or manifest.kind != raw.SNAPSHOT or manifest.status != raw.COMPLETE:
+        return []
+    streams = set(manifest.streams)
+    return [t for t in SNAPSHOT_TABLES if not streams or streams & SNAPSHOT_SOURCES[t]]
+
+
+def snapshot_runs(manifests: list[raw.Manifest]) -> dict[str, str]:
+    """For each snapshot table, the run whose snapshot the day's partition holds."""
+    chosen: dict[str, str] = {}
+    for manifest in sorted(manifests, key=lambda m: m.run_id):
+        for table in snapshot_tables_of(manifest):
+            chosen[table] = manifest.run_id
+    return chosen

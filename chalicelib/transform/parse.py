@@ -1,0 +1,337 @@
+"""Pure functions from raw API answers to table rows: no I/O, no pandas, no pyarrow.
+
+A `RunRows` collects one run's rows as plain tuples keyed for de-duplication; the
+parsers below add one part (one API answer) to it. Whatever does not have the shape the
+API documents raises BadRawDataError (or a TypeError/AttributeError the caller turns
+into one), so the run goes to quarantine instead of into the tables.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from chalicelib import raw
+from chalicelib.errors import BadRawDataError
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MILLISECOND = timedelta(milliseconds=1)
+YEAR = re.compile(r"^(\d{4})(?:-|$)")
+
+# Completeness rank of a catalog row: a full object beats a simplified one.
+SIMPLIFIED = 1
+FULL = 2
+
+TRACK_TYPE = "track"
+EPISODE_TYPE = "episode"
+LOCAL_TYPE = "local"
+ARTIST_TYPE = "artist"
+
+
+def epoch_ms(value: Any) -> int | None:
+    """An ISO 8601 timestamp as UTC milliseconds since the epoch; no offset means UTC."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadRawDataError(f"timestamp {value!r} is not a string")
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - EPOCH) // MILLISECOND
+
+
+def utc_date(ms: int) -> str:
+    """The UTC date (`2026-11-26`) of epoch milliseconds."""
+    return (EPOCH + ms * MILLISECOND).date().isoformat()
+
+
+def release_year(release_date: Any) -> int | None:
+    """The year of a release date of any precision; None when unparseable or 0000."""
+    match = YEAR.match(release_date) if isinstance(release_date, str) else None
+    year = int(match.group(1)) if match else 0
+    return year or None
+
+
+@dataclass
+class Catalog:
+    """One run's tracks, albums and artists, one row per ID, the most complete kept."""
+
+    tracks: dict[str, tuple[int, tuple]] = field(default_factory=dict)
+    track_artists: dict[str, list[tuple]] = field(default_factory=dict)
+    albums: dict[str, tuple[int, tuple]] = field(default_factory=dict)
+    artists: dict[str, tuple[int, tuple]] = field(default_factory=dict)
+
+    def add_track(self, track: dict[str, Any]) -> None:
+        """A TrackObject (full when it names its album); ignores episodes and local files."""
+        track_id = track.get("id")
+        rank = FULL if "album" in track else SIMPLIFIED
+        if not track_id or _kind(track) != TRACK_TYPE or not _better(self.tracks, track_id, rank):
+            return  # a copy kept already brought its album and artists along
+        self.tracks[track_id] = (rank, _track_row(track))
+        artists = track.get("artists") or []
+        self.track_artists[track_id] = [
+            (track_id, artist["id"], position)
+            for position, artist in enumerate(artists)
+            if artist and artist.get("id")
+        ]
+        if track.get("album"):
+            self.add_album(track["album"], SIMPLIFIED)
+        self.add_artists(artists)
+
+    def add_album(self, album: dict[str, Any], rank: int) -> None:
+        album_id = album.get("id")
+        if album_id and _better(self.albums, album_id, rank):
+            self.albums[album_id] = (rank, _album_row(album, full=rank == FULL))
+            self.add_artists(album.get("artists"))
+
+    def add_artists(self, artists: list[dict[str, Any] | None] | None) -> None:
+        for artist in artists or []:
+            if artist:
+                self.add_artist(artist, SIMPLIFIED)
+
+    def add_artist(self, artist: dict[str, Any], rank: int) -> None:
+        artist_id = artist.get("id")
+        if artist_id and _better(self.artists, artist_id, rank):
+            self.artists[artist_id] = (rank, _artist_row(artist, full=rank == FULL))
+
+
+@dataclass
+class RunRows:
+    """Everything one run's answers hold, as rows keyed for de-duplication."""
+
+    withheld: frozenset[str] = frozenset()
+    playlists: dict[str, tuple[int, tuple]] = field(default_factory=dict)
+    playlist_items: dict[tuple[str, int], tuple] = field(default_factory=dict)
+    top_items: dict[tuple[str, str, int], tuple] = field(default_factory=dict)
+    saved_tracks: dict[str, tuple] = field(default_factory=dict)
+    plays: dict[int, tuple] = field(default_factory=dict)
+    catalog: Catalog = field(default_factory=Catalog)
+    null_entries: int = 0
+
+
+def add_part(rows: RunRows, part: raw.Part, answer: Any) -> None:
+    """Add one API answer to the run's rows, by the stream the manifest says it belongs to."""
+    parser = PARSERS.get(part.stream)
+    if parser is None:
+        raise BadRawDataError(f"unknown stream {part.stream!r}")
+    parser(rows, part, answer)
+
+
+def _me(rows: RunRows, part: raw.Part, answer: Any) -> None:
+    _object(answer, "a user")
+
+
+def _playlists(rows: RunRows, part: raw.Part, answer: Any) -> None:
+    if part.playlist_id is not None:
+        _add_playlist(rows, _object(answer, "a playlist"), FULL)
+        return
+    for playlist in _page(answer):
+        if playlist:
+            _add_playlist(rows, playlist, SIMPLIFIED)
+
+
+def _add_playlist(rows: RunRows, playlist: dict[str, Any], rank: int) -> None:
+    playlist_id = playlist["id"]
+    if _better(rows.playlists, playlist_id, rank):
+        owner = playlist.get("owner") or {}
+        rows.playlists[playlist_id] = (
+            rank,
+            (
+                playlist_id,
+                playlist.get("name"),
+                playlist.get("description"),
+                owner.get("id"),
+                owner.get("display_name"),
+                playlist.get("public"),
+                playlist.get("collaborative"),
+                playlist.get("snapshot_id"),
+                _item_count(playlist),
+                playlist_id not in rows.withheld,
+            ),
+        )
+
+
+def _item_count(playlist: dict[str, Any]) -> int | None:
+    """The `total` of the playlist's items reference, under its new name or its old one."""
+    for name in ("items", "tracks"):
+        ref = playlist.get(name)
+        if isinstance(ref, dict) and ref.get("total") is not None:
+            return ref["total"]
+    return None
+
+
+def _playlist_items(rows: RunRows, part: raw.Part, answer: Any) -> None:
+    if part.playlist_id is None:
+        raise BadRawDataError("a playlist_items part names no playlist")
+    for index, entry in enumerate(_page(answer)):
+        position = part.offset + index
+        item = (entry or {}).get("item") or (entry or {}).get("track")
+        if item is None:
+            rows.null_entries += 1
+            continue
+        item_type = _entry_type(entry, item)
+        key = (part.playlist_id, position)
+        if key in rows.playlist_items:
+            continue
+        rows.playlist_items[key] = (
+            part.playlist_id,
+            position,
+            item_type,
+            None if item_type == LOCAL_TYPE else item.get("id"),
+            item.get("uri"),
+            item.get("name"),
+            epoch_ms(entry.get("added_at")),
+            (entry.get("added_by") or {}).get("id"),
+        )
+        if item_type == TRACK_TYPE:
+            rows.catalog.add_track(item)
+
+
+def _entry_type(entry: dict[str, Any], item: dict[str, Any]) -> str:
+    if entry.get("is_local") or item.get("is_local") or _is_local_uri(item.get("uri")):
+        return LOCAL_TYPE
+    return _kind(item)
+
+
+def _plays(rows: RunRows, part: raw.Part, answer: Any) -> None:
+    for play in _page(answer):
+        played_at = epoch_ms(play["played_at"])
+        if played_at is None:
+            raise BadRawDataError("a play without played_at")
+        track = play.get("track") or {}
+        context = play.get("context") or {}
+        row = (played_at, track.get("id"), context.get("type"), context.get("uri"))
+        rows.plays[played_at] = min(row, rows.plays.get(played_at, row), key=_sortable)
+        if track:
+            rows.catalog.add_track(track)
+
+
+def _top(item_type: str) -> Callable[[RunRows, raw.Part, Any], None]:
+    def parse(rows: RunRows, part: raw.Part, answer: Any) -> None:
+        for index, item in enumerate(_page(answer)):
+            if not item:
+                continue
+            rank = part.offset + index + 1
+            key = (item_type, part.time_range or "", rank)
+            rows.top_items.setdefault(key, (item_type, part.time_range, rank, item.get("id")))
+            if item_type == ARTIST_TYPE:
+                rows.catalog.add_artist(item, FULL)
+            else:
+                rows.catalog.add_track(item)
+
+    return parse
+
+
+def _saved_tracks(rows: RunRows, part: raw.Part, answer: Any) -> None:
+    for saved in _page(answer):
+        track = (saved or {}).get("track")
+        if not track or not track.get("id"):
+            continue
+        rows.saved_tracks.setdefault(track["id"], (track["id"], epoch_ms(saved.get("added_at"))))
+        rows.catalog.add_track(track)
+
+
+def _track(rows: RunRows, part: raw.Part, answer: Any) -> None:
+    rows.catalog.add_track(_object(answer, "a track"))
+
+
+def _album(rows: RunRows, part: raw.Part, answer: Any) -> None:
+    rows.catalog.add_album(_object(answer, "an album"), FULL)
+
+
+def _artist(rows: RunRows, part: raw.Part, answer: Any) -> None:
+    rows.catalog.add_artist(_object(answer, "an artist"), FULL)
+
+
+PARSERS: dict[str, Callable[[RunRows, raw.Part, Any], None]] = {
+    raw.ME: _me,
+    raw.PLAYLISTS: _playlists,
+    raw.PLAYLIST_ITEMS: _playlist_items,
+    raw.PLAYS: _plays,
+    raw.TOP_TRACKS: _top(TRACK_TYPE),
+    raw.TOP_ARTISTS: _top(ARTIST_TYPE),
+    raw.SAVED_TRACKS: _saved_tracks,
+    raw.TRACKS: _track,
+    raw.ALBUMS: _album,
+    raw.ARTISTS: _artist,
+}
+
+
+def _track_row(track: dict[str, Any]) -> tuple:
+    return (
+        track["id"],
+        track.get("name"),
+        (track.get("album") or {}).get("id"),
+        track.get("duration_ms"),
+        track.get("explicit"),
+        track.get("disc_number"),
+        track.get("track_number"),
+        (track.get("external_ids") or {}).get("isrc"),
+        track.get("popularity"),
+    )
+
+
+def _album_row(album: dict[str, Any], *, full: bool) -> tuple:
+    release_date = album.get("release_date")
+    return (
+        album["id"],
+        album.get("name"),
+        album.get("album_type"),
+        release_date,
+        album.get("release_date_precision"),
+        release_year(release_date),
+        album.get("total_tracks"),
+        album.get("label") if full else None,
+        album.get("popularity") if full else None,
+    )
+
+
+def _artist_row(artist: dict[str, Any], *, full: bool) -> tuple:
+    if not full:
+        return (artist["id"], artist.get("name"), None, None, None, None)
+    followers = artist.get("followers")
+    images = artist.get("images") or []
+    return (
+        artist["id"],
+        artist.get("name"),
+        artist.get("genres"),
+        followers.get("total") if followers else None,
+        artist.get("popularity"),
+        (images[0] or {}).get("url") if images else None,
+    )
+
+
+def _better(rows: dict[str, tuple[int, tuple]], key: str, rank: int) -> bool:
+    """Whether a row of this rank replaces the one kept: only a more complete one does."""
+    kept = rows.get(key)
+    return kept is None or rank > kept[0]
+
+
+def _kind(item: dict[str, Any]) -> str:
+    """Episodes say so by type, or, served in a track's shape, by their `episode` flag."""
+    episode = item.get("type") == EPISODE_TYPE or item.get("episode") is True
+    return EPISODE_TYPE if episode else TRACK_TYPE
+
+
+def _is_local_uri(uri: Any) -> bool:
+    return isinstance(uri, str) and uri.startswith("spotify:local:")
+
+
+def _sortable(row: tuple) -> tuple:
+    """A total order over rows that may hold None: None sorts last."""
+    return tuple((value is None, "" if value is None else value) for value in row)
+
+
+def _object(answer: Any, what: str) -> dict[str, Any]:
+    if not isinstance(answer, dict) or not answer.get("id"):
+        raise BadRawDataError(f"expected {what} object with an id")
+    return answer
+
+
+def _page(answer: Any) -> list[Any]:
+    if not isinstance(answer, dict) or not isinstance(answer.get("items"), list):
+        raise BadRawDataError("expected a page with an items list")
+    return answer["items"]

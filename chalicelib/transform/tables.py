@@ -1,0 +1,101 @@
+"""One run's rows as Arrow tables with the explicit schemas of chalicelib.schema.
+
+Columns are built from plain Python tuples and converted once per table; a value of the
+wrong type for its column raises (pyarrow.ArrowInvalid or ArrowTypeError) and the run goes
+to quarantine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from chalicelib.schema import CATALOG_TABLES, TABLES, arrow_schema
+from chalicelib.transform.parse import RunRows, utc_date
+
+RANK = "_rank"
+RUN_ID = "_run_id"
+HELPERS = (pa.field(RANK, pa.int8()), pa.field(RUN_ID, pa.string()))
+CONVERSION_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError)
+
+
+@dataclass
+class RunTables:
+    """A run's snapshot tables, its catalog digest and its plays by played_date."""
+
+    snapshot: dict[str, pa.Table]
+    digest: dict[str, pa.Table]
+    plays: dict[str, pa.Table]
+    null_entries: int
+
+    def row_counts(self) -> dict[str, int]:
+        """The rows the run's answers hold, per table."""
+        counts = {name: table.num_rows for name, table in {**self.snapshot, **self.digest}.items()}
+        counts["plays"] = sum(table.num_rows for table in self.plays.values())
+        return {name: counts[name] for name in TABLES}
+
+
+def run_tables(rows: RunRows, run_id: str) -> RunTables:
+    """Convert a run's rows, each table sorted by its key."""
+    return RunTables(
+        snapshot={
+            "playlists": build("playlists", _ranked(rows.playlists)),
+            "playlist_items": build("playlist_items", _by_key(rows.playlist_items)),
+            "top_items": build("top_items", _by_key(rows.top_items)),
+            "saved_tracks": build("saved_tracks", _by_key(rows.saved_tracks)),
+        },
+        digest=_digest(rows, run_id),
+        plays=_plays(rows),
+        null_entries=rows.null_entries,
+    )
+
+
+def digest_schema(name: str) -> pa.Schema:
+    """A catalog table's schema plus the helper columns the day's merge ranks rows by."""
+    schema = arrow_schema(TABLES[name])
+    for helper in HELPERS:
+        schema = schema.append(helper)
+    return schema
+
+
+def build(name: str, rows: Iterable[tuple], schema: pa.Schema | None = None) -> pa.Table:
+    """An Arrow table of the named table's schema (or the one given) from row tuples."""
+    schema = schema or arrow_schema(TABLES[name])
+    columns = list(zip(*rows, strict=True)) or [()] * len(schema)
+    arrays = [pa.array(column, type=f.type) for column, f in zip(columns, schema, strict=True)]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _digest(rows: RunRows, run_id: str) -> dict[str, pa.Table]:
+    catalog = rows.catalog
+    ranked = {"tracks": catalog.tracks, "albums": catalog.albums, "artists": catalog.artists}
+    digest = {
+        name: build(
+            name, (row + (rank, run_id) for rank, row in _by_key(ranked[name])), digest_schema(name)
+        )
+        for name in ranked
+    }
+    track_artists = (
+        artist + (catalog.tracks[track_id][0], run_id)
+        for track_id, artists in sorted(catalog.track_artists.items())
+        for artist in artists
+    )
+    digest["track_artists"] = build("track_artists", track_artists, digest_schema("track_artists"))
+    return {name: digest[name] for name in CATALOG_TABLES}
+
+
+def _plays(rows: RunRows) -> dict[str, pa.Table]:
+    by_date: dict[str, list[tuple]] = {}
+    for played_at in sorted(rows.plays):
+        by_date.setdefault(utc_date(played_at), []).append(rows.plays[played_at])
+    return {date: build("plays", plays) for date, plays in by_date.items()}
+
+
+def _ranked(rows: dict[str, tuple[int, tuple]]) -> list[tuple]:
+    return [row for _, row in _by_key(rows)]
+
+
+def _by_key(rows: dict) -> list[tuple]:
+    return [rows[key] for key in sorted(rows)]
