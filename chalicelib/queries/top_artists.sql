@@ -1,0 +1,47 @@
+-- description: The artists played most often between two dates (UTC), with minutes listened.
+-- param: start_date date default=today-30 "first played date, inclusive"
+-- param: end_date date default=today "last played date, inclusive"
+-- param: limit integer default=10 min=1 max=1000 "how many artists"
+WITH period_plays AS (
+    SELECT track_id
+    FROM plays
+    WHERE played_date BETWEEN ? AND ?
+),
+track_artist_pairs AS (
+    SELECT DISTINCT track_id, artist_id
+    FROM track_artists
+),
+track_durations AS (
+    SELECT track_id, max_by(duration_ms, snapshot_date) AS duration_ms
+    FROM tracks
+    GROUP BY track_id
+),
+artist_names AS (
+    SELECT artist_id, max_by(name, snapshot_date) AS name
+    FROM artists
+    GROUP BY artist_id
+),
+artist_totals AS (
+    SELECT
+        pair.artist_id,
+        count(*) AS plays,
+        CAST(sum(duration.duration_ms) AS double) AS duration_ms
+    FROM period_plays AS play
+    JOIN track_artist_pairs AS pair ON pair.track_id = play.track_id
+    LEFT JOIN track_durations AS duration ON duration.track_id = play.track_id
+    GROUP BY pair.artist_id
+),
+ranked AS (
+    SELECT
+        row_number() OVER (ORDER BY total.plays DESC, total.artist_id) AS rank,
+        total.artist_id,
+        artist.name AS artist_name,
+        total.plays,
+        round(total.duration_ms / 60000, 1) AS minutes
+    FROM artist_totals AS total
+    LEFT JOIN artist_names AS artist ON artist.artist_id = total.artist_id
+)
+SELECT rank, artist_id, artist_name, plays, minutes
+FROM ranked
+WHERE rank <= ?
+ORDER BY rank

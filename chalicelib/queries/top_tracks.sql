@@ -1,0 +1,66 @@
+-- description: The tracks played most often between two dates (UTC), with their artists.
+-- param: start_date date default=today-30 "first played date, inclusive"
+-- param: end_date date default=today "last played date, inclusive"
+-- param: limit integer default=10 min=1 max=1000 "how many tracks"
+WITH period_plays AS (
+    SELECT track_id
+    FROM plays
+    WHERE played_date BETWEEN ? AND ?
+),
+track_totals AS (
+    SELECT track_id, count(*) AS plays
+    FROM period_plays
+    GROUP BY track_id
+),
+latest_tracks AS (
+    SELECT
+        track_id,
+        max_by(name, snapshot_date) AS name,
+        max_by(duration_ms, snapshot_date) AS duration_ms
+    FROM tracks
+    GROUP BY track_id
+),
+latest_track_artists AS (
+    SELECT track_id, artist_id, artist_position
+    FROM (
+        SELECT
+            track_id,
+            artist_id,
+            artist_position,
+            dense_rank() OVER (PARTITION BY track_id ORDER BY snapshot_date DESC) AS recency
+        FROM track_artists
+    ) AS credits
+    WHERE recency = 1
+),
+artist_names AS (
+    SELECT artist_id, max_by(name, snapshot_date) AS name
+    FROM artists
+    GROUP BY artist_id
+),
+track_artist_names AS (
+    SELECT
+        credit.track_id,
+        array_join(
+            array_agg(coalesce(artist.name, credit.artist_id) ORDER BY credit.artist_position),
+            ', '
+        ) AS artist_names
+    FROM latest_track_artists AS credit
+    LEFT JOIN artist_names AS artist ON artist.artist_id = credit.artist_id
+    GROUP BY credit.track_id
+),
+ranked AS (
+    SELECT
+        row_number() OVER (ORDER BY total.plays DESC, total.track_id) AS rank,
+        total.track_id,
+        track.name AS track_name,
+        credits.artist_names,
+        total.plays,
+        round(CAST(total.plays * track.duration_ms AS double) / 60000, 1) AS minutes
+    FROM track_totals AS total
+    LEFT JOIN latest_tracks AS track ON track.track_id = total.track_id
+    LEFT JOIN track_artist_names AS credits ON credits.track_id = total.track_id
+)
+SELECT rank, track_id, track_name, artist_names, plays, minutes
+FROM ranked
+WHERE rank <= ?
+ORDER BY rank

@@ -1,0 +1,183 @@
+"""The local query engine: DuckDB over the local lake's Parquet files.
+
+Queries run synchronously inside `start`; the outcome is kept as JSON in the lake under
+`state/executions/`, so any process (a second `chalice local` request) can page it.
+duckdb and sqlglot are imported only when a query runs or is transpiled.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from chalicelib.errors import NotFoundError, ValidationError
+from chalicelib.lake import LocalLake, get_json, put_json
+from chalicelib.query.engine import (
+    FAILED,
+    SUCCEEDED,
+    Execution,
+    ResultPage,
+    check_execution_id,
+    check_page_size,
+)
+from chalicelib.query.named import NamedQuery
+from chalicelib.schema import TABLES, Table
+
+EXECUTIONS = "state/executions/"
+
+
+class DuckDBEngine:
+    """Runs named queries on an in-process DuckDB, one fresh connection per query."""
+
+    def __init__(self, lake: LocalLake):
+        self._lake = lake
+
+    def start(self, query: NamedQuery, params: list[Any]) -> str:
+        """Run the query to the end and keep its outcome; return the execution ID."""
+        import duckdb
+
+        execution_id = str(uuid.uuid4())
+        record: dict[str, Any] = {
+            "execution_id": execution_id,
+            "query": query.name,
+            "params": params,
+            "submitted_at": _now(),
+        }
+        try:
+            record.update(state=SUCCEEDED, **self._run(query, params))
+        except duckdb.Error as error:
+            record.update(state=FAILED, error=f"{query.name} failed on DuckDB: {error}")
+        record["completed_at"] = _now()
+        put_json(self._lake, _key(execution_id), record)
+        return execution_id
+
+    def status(self, execution_id: str) -> Execution:
+        """The stored execution's state (DuckDB executions are always finished)."""
+        record = self._record(execution_id)
+        return Execution(execution_id, record["state"], record.get("error"))
+
+    def results(self, execution_id: str, next_token: str | None, page_size: int) -> ResultPage:
+        """A page of a succeeded execution's rows, starting where next_token points."""
+        record = self._record(execution_id)
+        rows = record.get("rows", [])
+        offset = _decode_token(next_token, len(rows))
+        end = offset + check_page_size(page_size)
+        token = _encode_token(end) if end < len(rows) else None
+        return ResultPage(record.get("columns", []), rows[offset:end], token)
+
+    def _run(self, query: NamedQuery, params: list[Any]) -> dict[str, Any]:
+        import duckdb
+
+        with duckdb.connect() as connection:
+            connection.execute("SET TimeZone = 'UTC'")
+            for table in TABLES.values():
+                connection.execute(self._view_sql(table))
+            cursor = connection.execute(duckdb_sql(query.sql), params)
+            names = [column[0] for column in cursor.description]
+            types = [_athena_type(str(column[1])) for column in cursor.description]
+            rows = [[_json_value(value) for value in row] for row in cursor.fetchall()]
+        columns = [{"name": n, "type": t} for n, t in zip(names, types, strict=True)]
+        return {"columns": columns, "rows": rows}
+
+    def _view_sql(self, table: Table) -> str:
+        """A view over the table's partitions, or an empty one of the same shape."""
+        keys = [key for key in self._lake.list(table.prefix()) if key.endswith(".parquet")]
+        names = ", ".join(_identifier(name) for name in [*table.column_names, table.partition])
+        if not keys:
+            typed = [
+                f"CAST(NULL AS {_duckdb_type(c.type)}) AS {_identifier(c.name)}"
+                for c in table.columns
+            ]
+            typed.append(f"CAST(NULL AS VARCHAR) AS {_identifier(table.partition)}")
+            return f"CREATE VIEW {_identifier(table.name)} AS SELECT {', '.join(typed)} WHERE false"
+        files = ", ".join(_literal(self._lake.uri(key)) for key in keys)
+        return (
+            f"CREATE VIEW {_identifier(table.name)} AS SELECT {names} FROM read_parquet("
+            f"[{files}], hive_partitioning = true, union_by_name = true, "
+            f"hive_types = {{{_literal(table.partition)}: 'VARCHAR'}})"
+        )
+
+    def _record(self, execution_id: str) -> dict[str, Any]:
+        key = _key(check_execution_id(execution_id))
+        if not self._lake.exists(key):
+            raise NotFoundError(f"no execution {execution_id}; start one with POST /queries/NAME")
+        return get_json(self._lake, key)
+
+
+@lru_cache(maxsize=64)
+def duckdb_sql(athena_sql: str) -> str:
+    """A named query's Athena SQL, transpiled to DuckDB's dialect."""
+    import sqlglot
+
+    return sqlglot.transpile(athena_sql, read="athena", write="duckdb")[0]
+
+
+def _duckdb_type(athena_type: str) -> str:
+    from sqlglot import exp
+
+    return exp.DataType.build(athena_type, dialect="athena").sql("duckdb")
+
+
+def _athena_type(duckdb_type: str) -> str:
+    """The Athena spelling of a result column's DuckDB type, so both engines agree."""
+    from sqlglot import exp
+    from sqlglot.errors import ParseError
+
+    try:
+        return exp.DataType.build(duckdb_type, dialect="duckdb").sql("athena").lower()
+    except ParseError:
+        return duckdb_type.lower()
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, list | tuple):
+        return [_json_value(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _json_value(item) for key, item in value.items()}
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def _encode_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def _decode_token(token: str | None, total: int) -> int:
+    if token is None:
+        return 0
+    try:
+        offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
+    except (binascii.Error, ValueError, TypeError, KeyError, AttributeError):
+        offset = None
+    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 < offset < total:
+        raise ValidationError(
+            "next_token is not one this execution gave out; omit it to read from the start"
+        )
+    return offset
+
+
+def _key(execution_id: str) -> str:
+    return f"{EXECUTIONS}{execution_id}.json"
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -1,0 +1,217 @@
+"""Named queries: `.sql` files in Athena's dialect with a header declaring typed parameters.
+
+A file's header is its leading `--` comment lines:
+
+    -- description: The tracks played most often between two dates (UTC).
+    -- param: start_date date default=today-30 "first played date, inclusive"
+    -- param: limit integer default=10 min=1 max=1000 "how many tracks"
+
+Parameters are declared in the order of the `?` placeholders, each used once. Date
+defaults are `today` or `today-N` (N days before today, in UTC). This module stays
+free of sqlglot and duckdb so that listing and validating queries is cheap.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from chalicelib.errors import NotFoundError, ValidationError
+
+QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
+TYPES = ("date", "integer")
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+INTEGER = re.compile(r"^[+-]?\d{1,18}$")
+RELATIVE_DAY = re.compile(r"^today(?:-(\d{1,4}))?$")
+HEADER_LINE = re.compile(r"^--\s*(description|param):\s*(.*)$")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One typed parameter of a named query."""
+
+    name: str
+    type: str
+    default: str | int | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+    description: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is None
+
+    def value(self, raw: Any, today: date) -> str | int:
+        """The validated value (ISO date string or int) for a raw value or the default."""
+        if raw is None:
+            if self.default is None:
+                raise ValidationError(f"parameter {self.name!r} is required ({self._expected()})")
+            raw = self.default
+            if self.type == "date":
+                return _relative_day(str(raw), today).isoformat()
+        return self._parse_date(raw) if self.type == "date" else self._parse_integer(raw)
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-friendly description for `GET /queries`."""
+        described: dict[str, Any] = {
+            "name": self.name,
+            "type": self.type,
+            "required": self.required,
+            "default": self.default,
+            "description": self.description,
+        }
+        if self.minimum is not None:
+            described["min"] = self.minimum
+        if self.maximum is not None:
+            described["max"] = self.maximum
+        return described
+
+    def _parse_date(self, raw: Any) -> str:
+        if isinstance(raw, str) and ISO_DATE.match(raw.strip()):
+            try:
+                return date.fromisoformat(raw.strip()).isoformat()
+            except ValueError:
+                pass
+        raise ValidationError(f"parameter {self.name!r} is {raw!r}; expected {self._expected()}")
+
+    def _parse_integer(self, raw: Any) -> int:
+        value: int | None = None
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            value = raw
+        elif isinstance(raw, float) and raw.is_integer():
+            value = int(raw)
+        elif isinstance(raw, str) and INTEGER.match(raw.strip()):
+            value = int(raw.strip())
+        too_small = value is not None and self.minimum is not None and value < self.minimum
+        too_large = value is not None and self.maximum is not None and value > self.maximum
+        if value is None or too_small or too_large:
+            raise ValidationError(
+                f"parameter {self.name!r} is {raw!r}; expected {self._expected()}"
+            )
+        return value
+
+    def _expected(self) -> str:
+        if self.type == "date":
+            return "a date as YYYY-MM-DD, like 2026-01-31"
+        low = "" if self.minimum is None else f" from {self.minimum}"
+        high = "" if self.maximum is None else f" to {self.maximum}"
+        return f"a whole number{low}{high}"
+
+
+@dataclass(frozen=True)
+class NamedQuery:
+    """A query in Athena's dialect with its typed, positional parameters."""
+
+    name: str
+    description: str
+    params: tuple[Param, ...]
+    sql: str
+
+    def bind(self, raw: Mapping[str, Any], today: date | None = None) -> list[Any]:
+        """Validated values in placeholder order; raise ValidationError on any bad input."""
+        if not isinstance(raw, Mapping):
+            raise ValidationError("params must be an object of parameter names to values")
+        known = {param.name for param in self.params}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ValidationError(
+                f"{self.name} has no parameter {', '.join(map(repr, unknown))}; "
+                f"it takes {', '.join(p.name for p in self.params) or 'none'}"
+            )
+        today = today or datetime.now(UTC).date()
+        values = {param.name: param.value(raw.get(param.name), today) for param in self.params}
+        start, end = values.get("start_date"), values.get("end_date")
+        if start is not None and end is not None and start > end:
+            raise ValidationError(f"start_date {start} is after end_date {end}; swap them")
+        return [values[param.name] for param in self.params]
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-friendly description for `GET /queries`."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "params": [param.describe() for param in self.params],
+        }
+
+
+def get_query(name: str) -> NamedQuery:
+    """The named query, or a NotFoundError listing the ones there are."""
+    queries = load_queries()
+    if name not in queries:
+        raise NotFoundError(f"no named query {name!r}; there are: {', '.join(sorted(queries))}")
+    return queries[name]
+
+
+def describe() -> list[dict[str, Any]]:
+    """Every named query with its parameters, for `GET /queries`."""
+    return [query.describe() for query in load_queries().values()]
+
+
+@cache
+def load_queries() -> dict[str, NamedQuery]:
+    """The named queries shipped in chalicelib/queries, read once, by name."""
+    paths = sorted(QUERIES_DIR.glob("*.sql"))
+    return {path.stem: parse_query(path.stem, path.read_text(encoding="utf-8")) for path in paths}
+
+
+def parse_query(name: str, text: str) -> NamedQuery:
+    """A NamedQuery from a `.sql` file's text; ValueError if its header is malformed."""
+    description = ""
+    params: list[Param] = []
+    for line in text.splitlines():
+        if not line.startswith("--"):
+            break
+        match = HEADER_LINE.match(line)
+        if match and match.group(1) == "description":
+            description = match.group(2).strip()
+        elif match:
+            params.append(_parse_param(name, match.group(2)))
+    placeholders = _count_placeholders(text)
+    if not description or placeholders != len(params):
+        raise ValueError(
+            f"{name}.sql needs a '-- description:' line and one '-- param:' line per '?' "
+            f"(found {len(params)} params for {placeholders} placeholders)"
+        )
+    return NamedQuery(name, description, tuple(params), text)
+
+
+def _parse_param(query: str, declaration: str) -> Param:
+    words = shlex.split(declaration)
+    if len(words) < 2 or words[1] not in TYPES:
+        raise ValueError(f"{query}.sql: '-- param: {declaration}' needs a name and a type {TYPES}")
+    options = dict(word.split("=", 1) for word in words[2:] if "=" in word)
+    notes = [word for word in words[2:] if "=" not in word]
+    unknown = set(options) - {"default", "min", "max"}
+    if unknown or len(notes) > 1:
+        raise ValueError(f"{query}.sql: cannot read '-- param: {declaration}'")
+    default: str | int | None = options.get("default")
+    if default is not None and words[1] == "integer":
+        default = int(default)
+    if default is not None and words[1] == "date" and not RELATIVE_DAY.match(str(default)):
+        raise ValueError(f"{query}.sql: date default {default!r} must be today or today-N")
+    return Param(
+        name=words[0],
+        type=words[1],
+        default=default,
+        minimum=int(options["min"]) if "min" in options else None,
+        maximum=int(options["max"]) if "max" in options else None,
+        description=notes[0] if notes else "",
+    )
+
+
+def _relative_day(default: str, today: date) -> date:
+    match = RELATIVE_DAY.match(default)
+    assert match, default  # checked when the file was parsed
+    return today - timedelta(days=int(match.group(1) or 0))
+
+
+def _count_placeholders(text: str) -> int:
+    """'?' outside comments and string literals (the queries quote no '?')."""
+    code = "\n".join(line.split("--", 1)[0] for line in text.splitlines())
+    return re.sub(r"'[^']*'", "''", code).count("?")

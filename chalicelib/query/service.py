@@ -1,0 +1,110 @@
+"""Running named queries for the REST routes and the command line, on any engine."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from chalicelib.errors import ConfigError, QueryError, ValidationError
+from chalicelib.lake import Lake, LocalLake, open_lake
+from chalicelib.query.engine import SUCCEEDED, Execution, QueryEngine, check_page_size
+from chalicelib.query.named import get_query
+from chalicelib.settings import Settings
+
+DEFAULT_WAIT_SECONDS = 10.0
+MAX_WAIT_SECONDS = 25.0
+POLL_SECONDS = (0.2, 0.5, 1.0)
+
+
+def engine_for(settings: Settings, lake: Lake) -> QueryEngine:
+    """The engine settings.query_engine names, over this lake."""
+    if settings.query_engine == "athena":
+        raise ConfigError(
+            "QUERY_ENGINE=athena is not built yet; use QUERY_ENGINE=duckdb with a local LAKE_URI"
+        )
+    if not isinstance(lake, LocalLake):
+        raise ConfigError(
+            f"QUERY_ENGINE=duckdb reads a local lake, but LAKE_URI is {settings.lake_uri}"
+        )
+    from chalicelib.query.duckdb_engine import DuckDBEngine
+
+    return DuckDBEngine(lake)
+
+
+def run_named(
+    settings: Settings,
+    name: str,
+    params: Mapping[str, Any] | None,
+    wait_seconds: float | None = None,
+    *,
+    page_size: int = 100,
+) -> dict[str, Any]:
+    """run_query on the configured engine and lake, for the routes and the command line."""
+    engine = engine_for(settings, open_lake(settings.lake_uri))
+    wait = DEFAULT_WAIT_SECONDS if wait_seconds is None else wait_seconds
+    values = {} if params is None else params
+    return run_query(engine, name, values, wait_seconds=wait, page_size=page_size)
+
+
+def execution_page(
+    settings: Settings, execution_id: str, next_token: str | None = None, page_size: int = 100
+) -> dict[str, Any]:
+    """get_execution on the configured engine and lake."""
+    engine = engine_for(settings, open_lake(settings.lake_uri))
+    return get_execution(engine, execution_id, next_token, page_size)
+
+
+def run_query(
+    engine: QueryEngine,
+    name: str,
+    params: Mapping[str, Any],
+    *,
+    wait_seconds: float = DEFAULT_WAIT_SECONDS,
+    page_size: int = 100,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> dict[str, Any]:
+    """Start a named query and wait up to wait_seconds (at most 25) for its first page."""
+    query = get_query(name)
+    values = query.bind(params)
+    wait = _check_wait(wait_seconds)
+    page_size = check_page_size(page_size)
+    execution_id = engine.start(query, values)
+    deadline = clock() + wait
+    execution = engine.status(execution_id)
+    polls = 0
+    while not execution.finished and (remaining := deadline - clock()) > 0:
+        sleep(min(POLL_SECONDS[min(polls, len(POLL_SECONDS) - 1)], remaining))
+        polls += 1
+        execution = engine.status(execution_id)
+    return _outcome(engine, execution, None, page_size)
+
+
+def get_execution(
+    engine: QueryEngine, execution_id: str, next_token: str | None = None, page_size: int = 100
+) -> dict[str, Any]:
+    """An execution's state and, once it succeeded, the page of rows next_token points to."""
+    page_size = check_page_size(page_size)
+    return _outcome(engine, engine.status(execution_id), next_token, page_size)
+
+
+def _outcome(
+    engine: QueryEngine, execution: Execution, next_token: str | None, page_size: int
+) -> dict[str, Any]:
+    outcome: dict[str, Any] = {"execution_id": execution.execution_id, "state": execution.state}
+    if not execution.finished:
+        return outcome
+    if execution.state != SUCCEEDED:
+        reason = execution.error or "the engine gave no reason"
+        raise QueryError(f"execution {execution.execution_id} {execution.state}: {reason}")
+    page = engine.results(execution.execution_id, next_token, page_size)
+    outcome.update(columns=page.columns, rows=page.rows, next_token=page.next_token)
+    return outcome
+
+
+def _check_wait(wait_seconds: Any) -> float:
+    valid = isinstance(wait_seconds, int | float) and not isinstance(wait_seconds, bool)
+    if not valid or not wait_seconds >= 0:
+        raise ValidationError(f"wait_seconds is {wait_seconds!r}; expected a number from 0 to 25")
+    return min(float(wait_seconds), MAX_WAIT_SECONDS)

@@ -1,0 +1,152 @@
+"""Layered fixtures: lake -> processed tables -> DuckDB engine.
+
+`history` lands a small, known listening history (2026-01-01 is a Thursday):
+
+plays on 2026-01-01  t2 10:00, t1 23:30
+plays on 2026-01-02  t1 00:15, t1 09:00, t3 09:30
+plays on 2026-01-05  t2 12:00 (outside the usual range)
+
+t1 "Song One" (3 min) by Alpha then Beta, t2 "Song Two" (4 min) by Beta, t3 "Song Three"
+(200 s) by Gamma, catalogued on 2026-01-03 only (a day after it was played). Beta was
+called "Beta Old" in the 2026-01-01 catalogue.
+
+Playlist p1 "Road Trip": 2025-12-31 [A], 2026-01-01 [A, B, C, B], 2026-01-02 [A, D, B, D],
+2026-01-03 [A]. p2 "Hidden" withholds its items. p3 "Blues" is seen once, on 2026-01-02.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from chalicelib.lake import LocalLake
+from chalicelib.query.duckdb_engine import DuckDBEngine
+from chalicelib.schema import TABLES, arrow_schema
+
+WriteTable = Callable[[str, str, list[dict[str, Any]]], None]
+
+
+@pytest.fixture
+def lake(tmp_path) -> LocalLake:
+    return LocalLake(tmp_path / "lake")
+
+
+@pytest.fixture
+def engine(lake) -> DuckDBEngine:
+    return DuckDBEngine(lake)
+
+
+@pytest.fixture
+def write_table(lake) -> WriteTable:
+    """Write one partition of a processed table, as the transform does."""
+
+    def write(name: str, partition_value: str, rows: list[dict[str, Any]]) -> None:
+        table = TABLES[name]
+        buffer = io.BytesIO()
+        pq.write_table(pa.Table.from_pylist(rows, schema=arrow_schema(table)), buffer)
+        lake.put(table.partition_key(partition_value), buffer.getvalue())
+
+    return write
+
+
+def play(at: str, track_id: str) -> dict[str, Any]:
+    return {
+        "played_at": datetime.fromisoformat(at),
+        "track_id": track_id,
+        "context_type": "playlist",
+        "context_uri": "spotify:playlist:p1",
+    }
+
+
+def track(track_id: str, name: str, duration_ms: int) -> dict[str, Any]:
+    return {"track_id": track_id, "name": name, "album_id": "al1", "duration_ms": duration_ms}
+
+
+def credit(track_id: str, artist_id: str, position: int) -> dict[str, Any]:
+    return {"track_id": track_id, "artist_id": artist_id, "artist_position": position}
+
+
+def artist(artist_id: str, name: str) -> dict[str, Any]:
+    return {"artist_id": artist_id, "name": name, "genres": ["pop"], "followers": 10}
+
+
+def playlist(playlist_id: str, name: str, items_extracted: bool = True) -> dict[str, Any]:
+    return {"playlist_id": playlist_id, "name": name, "items_extracted": items_extracted}
+
+
+def entries(playlist_id: str, letters: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "playlist_id": playlist_id,
+            "position": position,
+            "item_type": "track",
+            "item_id": letter,
+            "item_uri": f"spotify:track:{letter}",
+            "item_name": f"Song {letter}",
+        }
+        for position, letter in enumerate(letters)
+    ]
+
+
+@pytest.fixture
+def plays(write_table) -> None:
+    write_table(
+        "plays", "2026-01-01", [play("2026-01-01 10:00", "t2"), play("2026-01-01 23:30", "t1")]
+    )
+    write_table(
+        "plays",
+        "2026-01-02",
+        [
+            play("2026-01-02 00:15", "t1"),
+            play("2026-01-02 09:00", "t1"),
+            play("2026-01-02 09:30", "t3"),
+        ],
+    )
+    write_table("plays", "2026-01-05", [play("2026-01-05 12:00", "t2")])
+
+
+@pytest.fixture
+def catalog(write_table) -> None:
+    write_table(
+        "tracks", "2026-01-01", [track("t1", "Song One", 180_000), track("t2", "Song Two", 240_000)]
+    )
+    write_table("tracks", "2026-01-02", [track("t1", "Song One", 180_000)])
+    write_table("tracks", "2026-01-03", [track("t3", "Song Three", 200_000)])
+    write_table(
+        "track_artists",
+        "2026-01-01",
+        [credit("t1", "a1", 0), credit("t1", "a2", 1), credit("t2", "a2", 0)],
+    )
+    write_table("track_artists", "2026-01-02", [credit("t1", "a1", 0), credit("t1", "a2", 1)])
+    write_table("track_artists", "2026-01-03", [credit("t3", "a3", 0)])
+    write_table("artists", "2026-01-01", [artist("a1", "Alpha"), artist("a2", "Beta Old")])
+    write_table("artists", "2026-01-02", [artist("a1", "Alpha"), artist("a2", "Beta")])
+    write_table("artists", "2026-01-03", [artist("a3", "Gamma")])
+
+
+@pytest.fixture
+def playlists(write_table) -> None:
+    snapshots = {
+        "2025-12-31": {"p1": "A"},
+        "2026-01-01": {"p1": "ABCB", "p2": "XY"},
+        "2026-01-02": {"p1": "ADBD", "p2": "XZ", "p3": "EF"},
+        "2026-01-03": {"p1": "A"},
+    }
+    names = {"p1": "Road Trip", "p2": "Hidden", "p3": "Blues"}
+    for day, contents in snapshots.items():
+        write_table("playlists", day, [playlist(p, names[p], p != "p2") for p in contents])
+        items = [
+            entry for p, letters in contents.items() if p != "p2" for entry in entries(p, letters)
+        ]
+        write_table("playlist_items", day, items)
+
+
+@pytest.fixture
+def history(plays, catalog, playlists) -> None:
+    """The whole known history above."""

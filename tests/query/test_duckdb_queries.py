@@ -1,0 +1,173 @@
+"""Each named query's exact results on DuckDB over the history in conftest.py."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from chalicelib.query.named import load_queries
+from chalicelib.query.service import run_query
+
+FIRST_TWO_DAYS = {"start_date": "2026-01-01", "end_date": "2026-01-02"}
+
+
+def rows(engine, name, **params):
+    """The query's rows as dicts keyed by column name."""
+    outcome = run_query(engine, name, params, page_size=1000)
+    assert outcome["state"] == "SUCCEEDED"
+    names = [column["name"] for column in outcome["columns"]]
+    return [dict(zip(names, row, strict=True)) for row in outcome["rows"]]
+
+
+@pytest.mark.usefixtures("history")
+def test_top_tracks_counts_plays_within_the_dates_with_artists_in_credit_order(engine):
+    assert rows(engine, "top_tracks", **FIRST_TWO_DAYS) == [
+        {
+            "rank": 1,
+            "track_id": "t1",
+            "track_name": "Song One",
+            "artist_names": "Alpha, Beta",
+            "plays": 3,
+            "minutes": 9.0,
+        },
+        {
+            "rank": 2,
+            "track_id": "t2",
+            "track_name": "Song Two",
+            "artist_names": "Beta",
+            "plays": 1,
+            "minutes": 4.0,
+        },
+        {
+            "rank": 3,
+            "track_id": "t3",
+            "track_name": "Song Three",
+            "artist_names": "Gamma",
+            "plays": 1,
+            "minutes": 3.3,
+        },
+    ]
+
+
+@pytest.mark.usefixtures("history")
+def test_top_tracks_stops_at_the_limit(engine):
+    top = rows(engine, "top_tracks", limit=1, **FIRST_TWO_DAYS)
+    assert [(row["track_id"], row["plays"]) for row in top] == [("t1", 3)]
+
+
+@pytest.mark.usefixtures("history")
+def test_top_artists_counts_each_play_once_per_artist_with_the_latest_name(engine):
+    assert rows(engine, "top_artists", **FIRST_TWO_DAYS) == [
+        {"rank": 1, "artist_id": "a2", "artist_name": "Beta", "plays": 4, "minutes": 13.0},
+        {"rank": 2, "artist_id": "a1", "artist_name": "Alpha", "plays": 3, "minutes": 9.0},
+        {"rank": 3, "artist_id": "a3", "artist_name": "Gamma", "plays": 1, "minutes": 3.3},
+    ]
+
+
+@pytest.mark.usefixtures("history")
+def test_top_artists_includes_the_last_day_of_the_range(engine):
+    top = rows(engine, "top_artists", start_date="2026-01-05", end_date="2026-01-05", limit=5)
+    assert [(row["artist_id"], row["plays"]) for row in top] == [("a2", 1)]
+
+
+@pytest.mark.usefixtures("history")
+def test_listening_by_hour_buckets_plays_by_iso_weekday_and_utc_hour(engine):
+    buckets = rows(engine, "listening_by_hour", **FIRST_TWO_DAYS)
+    assert [(row["weekday"], row["hour"], row["plays"]) for row in buckets] == [
+        (4, 10, 1),
+        (4, 23, 1),
+        (5, 0, 1),
+        (5, 9, 2),
+    ]
+
+
+@pytest.mark.usefixtures("history")
+def test_listening_by_hour_ignores_the_machines_time_zone(engine, monkeypatch):
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        buckets = rows(engine, "listening_by_hour", **FIRST_TWO_DAYS)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert (4, 23, 1) in [(row["weekday"], row["hour"], row["plays"]) for row in buckets]
+
+
+@pytest.mark.usefixtures("history")
+def test_playlist_changes_compares_the_first_and_last_snapshot_in_range_as_multisets(engine):
+    assert rows(engine, "playlist_changes", **FIRST_TWO_DAYS) == [
+        {
+            "playlist_id": "p3",
+            "playlist_name": "Blues",
+            "first_snapshot_date": "2026-01-02",
+            "last_snapshot_date": "2026-01-02",
+            "first_item_count": 2,
+            "last_item_count": 2,
+            "added": 0,
+            "removed": 0,
+            "added_items": "",
+            "removed_items": "",
+        },
+        {
+            "playlist_id": "p1",
+            "playlist_name": "Road Trip",
+            "first_snapshot_date": "2026-01-01",
+            "last_snapshot_date": "2026-01-02",
+            "first_item_count": 4,
+            "last_item_count": 4,
+            "added": 2,
+            "removed": 2,
+            "added_items": "Song D; Song D",
+            "removed_items": "Song C; Song B",
+        },
+    ]
+
+
+@pytest.mark.usefixtures("history")
+def test_playlist_changes_skips_the_snapshots_between_first_and_last(engine):
+    changes = rows(engine, "playlist_changes", start_date="2025-12-31", end_date="2026-01-03")
+    road_trip = next(row for row in changes if row["playlist_id"] == "p1")
+    assert (road_trip["first_snapshot_date"], road_trip["last_snapshot_date"]) == (
+        "2025-12-31",
+        "2026-01-03",
+    )
+    assert (road_trip["added"], road_trip["removed"]) == (0, 0)
+
+
+@pytest.mark.usefixtures("history")
+def test_playlist_changes_leaves_out_playlists_whose_items_were_withheld(engine):
+    changes = rows(engine, "playlist_changes", start_date="2025-01-01", end_date="2027-01-01")
+    assert "p2" not in {row["playlist_id"] for row in changes}
+
+
+@pytest.mark.parametrize("name", sorted(load_queries()))
+def test_every_query_returns_no_rows_on_an_empty_lake(engine, name):
+    outcome = run_query(engine, name, {})
+    assert outcome["state"] == "SUCCEEDED"
+    assert outcome["rows"] == []
+    assert outcome["next_token"] is None
+    assert outcome["columns"]
+
+
+@pytest.mark.usefixtures("plays")
+def test_plays_without_a_catalogue_still_rank_without_names(engine):
+    top = rows(engine, "top_tracks", **FIRST_TWO_DAYS)
+    assert [(row["track_id"], row["track_name"], row["plays"]) for row in top] == [
+        ("t1", None, 3),
+        ("t2", None, 1),
+        ("t3", None, 1),
+    ]
+
+
+@pytest.mark.usefixtures("history")
+def test_columns_carry_athena_type_names(engine):
+    outcome = run_query(engine, "top_tracks", FIRST_TWO_DAYS)
+    assert outcome["columns"] == [
+        {"name": "rank", "type": "bigint"},
+        {"name": "track_id", "type": "varchar"},
+        {"name": "track_name", "type": "varchar"},
+        {"name": "artist_names", "type": "varchar"},
+        {"name": "plays", "type": "bigint"},
+        {"name": "minutes", "type": "double"},
+    ]
