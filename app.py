@@ -1,3 +1,149 @@
-from chalice import Chalice
+"""Spotify to Athena: the Lambda handlers and REST routes, each a few lines into chalicelib."""
+
+import logging
+import math
+import os
+
+from chalice import Chalice, Response
+
+from chalicelib import pipeline, raw
+from chalicelib.api import error_response, int_param, json_body
+from chalicelib.errors import PipelineError, ValidationError
+from chalicelib.runs import RunStore
+from chalicelib.settings import DeploySettings, Settings
 
 app = Chalice(app_name="spotify-etl")
+app.log.setLevel(logging.INFO)
+DEPLOY = DeploySettings.from_env(os.environ)
+
+
+def settings() -> Settings:
+    return Settings.from_env(os.environ)
+
+
+@app.middleware("http")
+def pipeline_errors(event, get_response):
+    try:
+        return get_response(event)
+    except PipelineError as error:
+        return error_response(error)
+
+
+@app.schedule(DEPLOY.snapshot_schedule)
+def snapshot(event):
+    """The daily snapshot: playlists, top items, saved tracks, plays and their catalog."""
+    _scheduled(raw.SNAPSHOT, event.context)
+
+
+@app.schedule(DEPLOY.plays_schedule)
+def plays(event):
+    """The frequent poll of recently played, read after the stored cursor."""
+    _scheduled(raw.PLAYS_ONLY, event.context)
+
+
+@app.on_s3_event(
+    bucket=DEPLOY.bucket,
+    events=["s3:ObjectCreated:*"],
+    prefix=DEPLOY.raw_prefix,
+    suffix=raw.MANIFEST,
+)
+def on_manifest(event):
+    """A run's manifest landed: transform that run into the processed tables."""
+    config = settings()
+    return pipeline.transform(config, pipeline.manifest_key_of(config, event.bucket, event.key))
+
+
+@app.route("/health")
+def health():
+    return {"status": "ok"}
+
+
+@app.route("/runs", methods=["POST"])
+def start_run():
+    body = json_body(app.current_request.raw_body, {"kind", "streams"})
+    kind = body.get("kind", raw.SNAPSHOT)
+    if kind not in (raw.SNAPSHOT, raw.PLAYS_ONLY):
+        raise ValidationError(f"kind must be {raw.SNAPSHOT!r} or {raw.PLAYS_ONLY!r}")
+    record = run_and_transform(settings(), kind=kind, streams=_streams(body.get("streams")))
+    return _accepted({"run_id": record["run_id"], "status": record["status"]})
+
+
+@app.route("/runs")
+def list_runs():
+    limit = int_param(app.current_request.query_params, "limit", 20, 1, 200)
+    return {"runs": RunStore(pipeline.lake_for(settings())).recent(limit)}
+
+
+@app.route("/runs/{run_id}")
+def get_run(run_id):
+    return RunStore(pipeline.lake_for(settings())).get(run_id)
+
+
+@app.route("/runs/{run_id}/transform", methods=["POST"])
+def replay_transform(run_id):
+    config = settings()
+    summary = on_manifest(
+        pipeline.manifest_event(config, pipeline.manifest_of_run(config, run_id)), None
+    )
+    return _accepted({"run_id": run_id, "status": summary["status"]})
+
+
+@app.route("/queries")
+def list_queries():
+    from chalicelib.query import named
+
+    return {"queries": named.describe()}
+
+
+@app.route("/queries/{name}", methods=["POST"])
+def run_query(name):
+    from chalicelib.query import service
+
+    body = json_body(app.current_request.raw_body, {"params", "wait_seconds"})
+    result = service.run_named(settings(), name, body.get("params"), body.get("wait_seconds"))
+    return result if "rows" in result else _accepted(result)
+
+
+@app.route("/queries/executions/{execution_id}")
+def get_execution(execution_id):
+    from chalicelib.query import service
+
+    params = app.current_request.query_params or {}
+    page_size = int_param(params, "page_size", 100, 1, 1000)
+    return service.execution_page(settings(), execution_id, params.get("next_token"), page_size)
+
+
+def run_and_transform(config: Settings, **options) -> dict:
+    """An extract run; on a local lake, then its transform through the S3 handler, with the
+    event S3 would send (in AWS, S3 sends it when the manifest lands)."""
+    record = pipeline.extract(config, **options)
+    if config.lake_is_local and record.get("manifest"):
+        on_manifest(pipeline.manifest_event(config, record["manifest"]), None)
+        record = RunStore(pipeline.lake_for(config)).get(record["run_id"])
+    return record
+
+
+def _scheduled(kind: str, context) -> None:
+    try:
+        pipeline.extract(settings(), kind=kind, remaining=_remaining(context))
+    except PipelineError as error:
+        app.log.error("%s run failed: %s", kind, error)
+
+
+def _remaining(context):
+    """Seconds left in this Lambda invocation (unbounded when not in Lambda)."""
+    if context is None:
+        return lambda: math.inf
+    return lambda: context.get_remaining_time_in_millis() / 1000
+
+
+def _streams(value) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not set(value) <= set(pipeline.SNAPSHOT_STREAMS):
+        raise ValidationError(f"streams must be a list from {list(pipeline.SNAPSHOT_STREAMS)}")
+    return tuple(value)
+
+
+def _accepted(body: dict) -> Response:
+    return Response(body=body, status_code=202)

@@ -41,6 +41,11 @@ def new_run_id(now: datetime) -> str:
     return f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
+def iso_utc(moment: datetime) -> str:
+    """`2026-11-26T13:52:00Z`: how run records and manifests write times."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def run_folder(snapshot_date: str, run_id: str) -> str:
     return f"{RAW}/{snapshot_date}/{run_id}/"
 

@@ -1,0 +1,210 @@
+"""The pipeline's entry points, wired from settings: what handlers and the CLI call.
+
+Each function takes a Settings object and builds the outside services it needs (lake,
+Spotify client, run store) lazily, so importing this module costs nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from chalicelib import raw
+from chalicelib.errors import ConfigError, NotFoundError, PipelineError, ValidationError
+from chalicelib.lake import Lake, open_lake
+from chalicelib.runs import EXTRACTED, FAILED, PARTIAL, RUNNING, RunStore, check_run_id
+from chalicelib.settings import Credentials, Settings, split_s3_uri
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_STREAMS = ("playlists", "plays", "top", "saved")
+PLAYS_STREAMS = ("plays",)
+
+
+def lake_for(settings: Settings) -> Lake:
+    return open_lake(settings.lake_uri)
+
+
+def credentials_for(settings: Settings, secrets_client: Any = None) -> Credentials:
+    """Local credentials from the environment, or the JSON secret named by SPOTIFY_SECRET_ID."""
+    if settings.credentials is not None or not settings.secret_id:
+        return settings.require_credentials()
+    client = secrets_client or _boto3_client("secretsmanager")
+    try:
+        secret = json.loads(client.get_secret_value(SecretId=settings.secret_id)["SecretString"])
+        return Credentials(secret["client_id"], secret["client_secret"], secret["refresh_token"])
+    except (KeyError, ValueError, TypeError):
+        raise ConfigError(
+            f"secret {settings.secret_id} must be JSON with client_id, client_secret and "
+            "refresh_token; `spotify-etl auth --secret-id` writes it"
+        ) from None
+
+
+def store_refresh_token(settings: Settings, secrets_client: Any = None) -> Callable[[str], None]:
+    """Where a rotated refresh token goes: back into the secret in AWS."""
+
+    def store(token: str) -> None:
+        client = secrets_client or _boto3_client("secretsmanager")
+        secret = json.loads(client.get_secret_value(SecretId=settings.secret_id)["SecretString"])
+        secret["refresh_token"] = token
+        client.put_secret_value(SecretId=settings.secret_id, SecretString=json.dumps(secret))
+
+    return store
+
+
+def extract(
+    settings: Settings,
+    *,
+    kind: str = raw.SNAPSHOT,
+    streams: tuple[str, ...] | None = None,
+    remaining: Callable[[], float] = lambda: math.inf,
+    sleep: Callable[[float], None] = time.sleep,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    on_new_refresh_token: Callable[[str], None] | None = None,
+    run_id: str | None = None,
+    progress: Callable[[raw.Part], None] | None = None,
+) -> dict[str, Any]:
+    """One extract run; returns its run record (also when it failed, after recording it)."""
+    from chalicelib.spotify.client import connect
+    from chalicelib.spotify.extract import run_extract
+
+    lake = lake_for(settings)
+    store = RunStore(lake)
+    started = now()
+    streams = streams or (SNAPSHOT_STREAMS if kind == raw.SNAPSHOT else PLAYS_STREAMS)
+    run_id = run_id or raw.new_run_id(started)
+    record = {
+        "run_id": run_id,
+        "kind": kind,
+        "status": RUNNING,
+        "streams": list(streams),
+        "snapshot_date": started.astimezone(UTC).date().isoformat(),
+        "started_at": raw.iso_utc(started),
+        "finished_at": None,
+        "counts": {},
+        "errors": [],
+    }
+    store.save(record)
+    credentials: Credentials | None = None
+    try:
+        credentials = credentials_for(settings)
+        if on_new_refresh_token is None and settings.secret_id and settings.credentials is None:
+            on_new_refresh_token = store_refresh_token(settings)
+        client = connect(
+            credentials,
+            settings.api_url,
+            settings.auth_url,
+            sleep=sleep,
+            remaining=remaining,
+            on_new_refresh_token=on_new_refresh_token,
+        )
+        result = run_extract(
+            client,
+            lake,
+            kind=kind,
+            streams=streams,
+            playlists=settings.playlists,
+            run_id=run_id,
+            started=started,
+            now=now,
+            progress=progress,
+        )
+    except Exception as error:  # a failed run must leave a record, whatever the cause
+        message = str(error) if isinstance(error, PipelineError) else _unexpected(error)
+        record.update(status=FAILED, finished_at=raw.iso_utc(now()), errors=[message])
+        store.save(redact(record, credentials))
+        raise
+    manifest = result.manifest
+    record.update(
+        status=PARTIAL if manifest.status == raw.PARTIAL else EXTRACTED,
+        finished_at=manifest.finished_at,
+        counts=result.counts,
+        errors=result.errors,
+        manifest=manifest.key,
+        withheld_playlists=manifest.withheld_playlists,
+    )
+    record = redact(record, credentials)
+    store.save(record)
+    return record
+
+
+def transform(settings: Settings, key: str) -> dict[str, Any]:
+    """Transform the run whose manifest is at `key` (relative to the lake root)."""
+    from chalicelib.transform import transform_run
+
+    return transform_run(lake_for(settings), key)
+
+
+def manifest_key_of(settings: Settings, bucket: str, object_key: str) -> str:
+    """The lake-relative key of an S3 event's object, checked to be a raw manifest."""
+    _, prefix = _bucket_and_prefix(settings)
+    key = object_key[len(prefix) :] if object_key.startswith(prefix) else object_key
+    if not raw.is_manifest_key(key):
+        raise ValidationError(f"s3://{bucket}/{object_key} is not a raw run manifest")
+    return key
+
+
+def manifest_of_run(settings: Settings, run_id: str) -> str:
+    """The manifest key of a run: its folder is named by the UTC date its ID starts with."""
+    started = check_run_id(run_id)[:8]
+    key = raw.manifest_key(f"{started[:4]}-{started[4:6]}-{started[6:]}", run_id)
+    if not lake_for(settings).exists(key):
+        raise NotFoundError(f"run {run_id} has no manifest: it failed before landing its data")
+    return key
+
+
+def manifest_event(settings: Settings, manifest_key: str) -> dict[str, Any]:
+    """The S3 event for a manifest of this lake, as S3 sends it to the transform handler."""
+    bucket, prefix = _bucket_and_prefix(settings)
+    return s3_event(bucket, f"{prefix}{manifest_key}")
+
+
+def _bucket_and_prefix(settings: Settings) -> tuple[str, str]:
+    return ("local", "") if settings.lake_is_local else split_s3_uri(settings.lake_uri)
+
+
+def s3_event(bucket: str, key: str) -> dict[str, Any]:
+    """The event S3 sends a Lambda when an object is created, for one object."""
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": "local",
+                "eventTime": raw.iso_utc(datetime.now(UTC)),
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "bucket": {"name": bucket},
+                    "object": {"key": quote(key)},
+                },
+            }
+        ]
+    }
+
+
+def redact(value: Any, credentials: Credentials | None) -> Any:
+    """The value with every secret string replaced by ***."""
+    if credentials is None:
+        return value
+    text = json.dumps(value)
+    for secret in (credentials.client_secret, credentials.refresh_token):
+        text = text.replace(secret, "***")
+    return json.loads(text)
+
+
+def _unexpected(error: Exception) -> str:
+    log.exception("unexpected failure")
+    return f"unexpected {type(error).__name__}: {error}"
+
+
+def _boto3_client(service: str) -> Any:
+    import boto3
+
+    return boto3.client(service)

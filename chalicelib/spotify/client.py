@@ -1,0 +1,239 @@
+"""The Spotify Web API behind one call path, with our retry policy instead of spotipy's.
+
+spotipy does the HTTP (its `_get` is the single internal call path every method uses); it
+is given a plain `requests.Session`, so its urllib3 retry, which sleeps through a whole
+`Retry-After` (sometimes hours), never runs. This module decides instead: it honours
+`Retry-After` up to a cap and never past the run's remaining time, backs off on 5xx and
+timeouts with jitter, and refreshes the access token once on a 401.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+import spotipy
+
+from chalicelib.errors import AuthError, RateLimitedError, SpotifyError
+from chalicelib.settings import Credentials
+
+# spotipy logs request headers, the bearer token included, at DEBUG: keep it above that.
+logging.getLogger("spotipy").setLevel(logging.CRITICAL)
+
+AUTH_AGAIN = "run `spotify-etl auth` again to get a new refresh token"
+TRANSIENT = (500, 502, 503, 504)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long and how often to retry; every wait goes through an injected sleep."""
+
+    max_attempts: int = 6
+    max_retry_after: float = 120.0
+    backoff_base: float = 0.5
+    backoff_cap: float = 10.0
+    time_margin: float = 20.0
+
+
+class TokenManager:
+    """Access tokens from the refresh token, cached in memory (spotipy's auth-manager protocol)."""
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        auth_url: str,
+        session: requests.Session,
+        clock: Callable[[], float] = time.time,
+        on_new_refresh_token: Callable[[str], None] | None = None,
+    ):
+        self._credentials = credentials
+        self._token_url = f"{auth_url}/api/token"
+        self._session = session
+        self._clock = clock
+        self._on_new_refresh_token = on_new_refresh_token
+        self._token: str | None = None
+        self._expires_at = 0.0
+
+    def get_access_token(self, as_dict: bool = False) -> str:
+        """A valid access token, refreshed a minute before it expires."""
+        if self._token is None or self._clock() >= self._expires_at - 60:
+            self._refresh()
+        assert self._token is not None
+        return self._token
+
+    def invalidate(self) -> None:
+        self._token = None
+
+    def _refresh(self) -> None:
+        credentials = self._credentials
+        try:
+            response = self._session.post(
+                self._token_url,
+                data={"grant_type": "refresh_token", "refresh_token": credentials.refresh_token},
+                auth=(credentials.client_id, credentials.client_secret),
+                timeout=10,
+            )
+        except requests.RequestException as error:
+            raise SpotifyError(f"cannot reach {self._token_url}: {type(error).__name__}") from None
+        body = _json(response)
+        if response.status_code == 400 and body.get("error") == "invalid_grant":
+            raise AuthError(f"Spotify refused the refresh token (revoked or expired): {AUTH_AGAIN}")
+        if response.status_code in (400, 401) and body.get("error") == "invalid_client":
+            raise AuthError(
+                "Spotify refused the client ID or secret: check SPOTIFY_CLIENT_ID and "
+                "SPOTIFY_CLIENT_SECRET (or the secret named by SPOTIFY_SECRET_ID)"
+            )
+        if response.status_code != 200 or "access_token" not in body:
+            raise SpotifyError(
+                f"token endpoint answered {response.status_code}", status=response.status_code
+            )
+        self._token = body["access_token"]
+        self._expires_at = self._clock() + float(body.get("expires_in", 3600))
+        rotated = body.get("refresh_token")
+        if rotated and rotated != credentials.refresh_token:
+            self._credentials = Credentials(
+                credentials.client_id, credentials.client_secret, rotated
+            )
+            if self._on_new_refresh_token:
+                self._on_new_refresh_token(rotated)
+
+
+class SpotifyClient:
+    """GET requests to the Web API, paged or single, under our retry policy."""
+
+    def __init__(
+        self,
+        tokens: TokenManager,
+        api_url: str,
+        session: requests.Session,
+        *,
+        policy: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        remaining: Callable[[], float] = lambda: math.inf,
+        timeout: float = 15.0,
+    ):
+        self._tokens = tokens
+        self._spotify = spotipy.Spotify(
+            auth_manager=tokens, requests_session=session, requests_timeout=timeout, retries=0
+        )
+        self._spotify.prefix = f"{api_url}/"
+        self._policy = policy or RetryPolicy()
+        self._sleep = sleep
+        self._remaining = remaining
+        self._random = random.Random()
+        self.requests = 0
+
+    def get(self, path: str, **params: Any) -> dict[str, Any]:
+        """One answer (`path` relative to the API base, or a `next` URL), retried per policy."""
+        refreshed = False
+        for attempt in range(1, self._policy.max_attempts + 1):
+            self.requests += 1
+            try:
+                return self._spotify._get(path, **params)
+            except spotipy.SpotifyException as error:
+                if error.http_status == 401 and not refreshed:
+                    self._tokens.invalidate()
+                    refreshed = True
+                    continue
+                wait = self._wait_for(error, attempt, path)
+            except (requests.Timeout, requests.ConnectionError) as error:
+                if attempt == self._policy.max_attempts:
+                    raise SpotifyError(f"GET {_path(path)}: {type(error).__name__}") from None
+                wait = self._backoff(attempt)
+            self._sleep_within_budget(wait, path)
+        raise SpotifyError(f"GET {_path(path)} still failing after {attempt} attempts")
+
+    def pages(self, path: str, **params: Any) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Every page of a paged answer as (offset, page), following `next`."""
+        page = self.get(path, **params)
+        offset = int(params.get("offset", 0))
+        while True:
+            yield page.get("offset", offset), page
+            if not page.get("next"):
+                return
+            offset = page.get("offset", offset) + len(page.get("items") or [])
+            page = self.get(page["next"])
+
+    def _wait_for(self, error: spotipy.SpotifyException, attempt: int, path: str) -> float:
+        status = error.http_status
+        if status == 429:
+            retry_after = _retry_after(error.headers)
+            reason = "QUOTA_EXCEEDED" if "QUOTA_EXCEEDED" in str(error.msg) else error.reason
+            if retry_after > self._policy.max_retry_after or not self._affordable(retry_after):
+                raise RateLimitedError(
+                    f"Spotify rate limit: asked to wait {retry_after:.0f} s, more than this run "
+                    "can afford; the next run resumes",
+                    retry_after=retry_after,
+                    reason=reason,
+                )
+            if attempt < self._policy.max_attempts:
+                return retry_after
+        elif status in TRANSIENT and attempt < self._policy.max_attempts:
+            return self._backoff(attempt)
+        if status == 401:
+            raise AuthError(f"Spotify refused the access token twice: {AUTH_AGAIN}", status=401)
+        raise SpotifyError(
+            f"GET {_path(path)} answered {status}: {_message(error)}",
+            status=status,
+            reason=error.reason,
+        )
+
+    def _backoff(self, attempt: int) -> float:
+        ceiling = min(self._policy.backoff_cap, self._policy.backoff_base * 2**attempt)
+        return self._random.uniform(ceiling / 2, ceiling)
+
+    def _affordable(self, seconds: float) -> bool:
+        return seconds + self._policy.time_margin < self._remaining()
+
+    def _sleep_within_budget(self, seconds: float, path: str) -> None:
+        if not self._affordable(seconds):
+            raise RateLimitedError(
+                f"GET {_path(path)}: no time left in this run to retry", retry_after=seconds
+            )
+        self._sleep(seconds)
+
+
+def _retry_after(headers: Any) -> float:
+    try:
+        return max(0.0, float((headers or {}).get("Retry-After", 1)))
+    except (TypeError, ValueError):
+        return 1.0
+
+
+def _message(error: spotipy.SpotifyException) -> str:
+    return str(error.msg).split("\n", 1)[-1].strip()
+
+
+def _path(path: str) -> str:
+    """A request path without query string or host, safe to put in messages."""
+    return path.split("?", 1)[0].split("/v1/", 1)[-1]
+
+
+def _json(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def connect(
+    credentials: Credentials,
+    api_url: str,
+    auth_url: str,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    remaining: Callable[[], float] = lambda: math.inf,
+    on_new_refresh_token: Callable[[str], None] | None = None,
+    policy: RetryPolicy | None = None,
+) -> SpotifyClient:
+    """A client for one run: one HTTP session, tokens in memory only."""
+    session = requests.Session()
+    tokens = TokenManager(credentials, auth_url, session, on_new_refresh_token=on_new_refresh_token)
+    return SpotifyClient(tokens, api_url, session, policy=policy, sleep=sleep, remaining=remaining)

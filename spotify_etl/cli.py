@@ -1,0 +1,199 @@
+"""`spotify-etl`: the pipeline from a terminal, against Spotify or the emulator."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from chalicelib import pipeline, raw
+from chalicelib.errors import PipelineError
+from chalicelib.runs import RunStore
+from chalicelib.settings import Settings
+from spotify_etl import environment, output
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line, run one command; exit 0, or 1 with one clear line."""
+    args = parser().parse_args(argv)
+    try:
+        return args.command(args) or 0
+    except PipelineError as error:
+        output.errors.print(f"[red]error:[/red] {error}", highlight=False)
+        return 1
+    except KeyboardInterrupt:
+        output.errors.print("interrupted")
+        return 130
+    except Exception as error:
+        if os.environ.get("SPOTIFY_ETL_DEBUG"):
+            raise
+        output.errors.print(
+            f"[red]error:[/red] unexpected {type(error).__name__}: {error} "
+            "(set SPOTIFY_ETL_DEBUG=1 for a traceback)",
+            highlight=False,
+        )
+        return 1
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="spotify-etl", description=__doc__)
+    commands = root.add_subparsers(required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="offline end to end on the Spotify emulator")
+    demo.add_argument("--lake", default=".lake-demo", help="demo lake folder (recreated)")
+    demo.add_argument("--days", type=int, default=3, help="days of account history to run")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(command=_demo)
+
+    extract = commands.add_parser("extract", help="one extract run into LAKE_URI")
+    extract.add_argument("--streams", type=_streams, help="comma list of " + _stream_names())
+    extract.add_argument("--kind", choices=(raw.SNAPSHOT, raw.PLAYS_ONLY), default=raw.SNAPSHOT)
+    extract.set_defaults(command=_extract)
+
+    transform = commands.add_parser("transform", help="(re)build processed tables from raw/")
+    which = transform.add_mutually_exclusive_group(required=True)
+    which.add_argument("--run", metavar="RUN_ID")
+    which.add_argument("--all", action="store_true", help="every run in raw/, day by day")
+    transform.set_defaults(command=_transform)
+
+    query = commands.add_parser("query", help="run a named query on the configured engine")
+    query.add_argument("name", nargs="?", help="omit to list the named queries")
+    query.add_argument("--param", action="append", default=[], metavar="K=V", type=_param)
+    query.add_argument("--format", choices=output.FORMATS, default="table")
+    query.set_defaults(command=_query)
+
+    runs = commands.add_parser("runs", help="recent runs with status and counts")
+    runs.add_argument("--limit", type=int, default=20)
+    runs.set_defaults(command=_runs)
+
+    emulator = commands.add_parser("emulator", help="serve the Spotify emulator on 127.0.0.1")
+    from spotify_etl.emulator_cli import add_arguments
+
+    add_arguments(emulator)
+    return root
+
+
+def settings() -> Settings:
+    return Settings.from_env(environment.load())
+
+
+def _extract(args: argparse.Namespace) -> int:
+    import app
+
+    env = environment.load()
+    config = Settings.from_env(env)
+    with output.console.status("extracting…") as status:
+        record = pipeline.extract(
+            config,
+            kind=args.kind,
+            streams=args.streams,
+            on_new_refresh_token=environment.refresh_token_keeper(env),
+            progress=lambda part: status.update(f"extracting… {part.key.split('/', 3)[-1]}"),
+        )
+        if config.lake_is_local and record.get("manifest"):
+            status.update("transforming…")
+            app.on_manifest(pipeline.manifest_event(config, record["manifest"]), None)
+            record = RunStore(pipeline.lake_for(config)).get(record["run_id"])
+    _print_run(record)
+    return 1 if record["status"] == "failed" else 0
+
+
+def _transform(args: argparse.Namespace) -> int:
+    import app
+
+    config = settings()
+    if args.run:
+        event = pipeline.manifest_event(config, pipeline.manifest_of_run(config, args.run))
+        summary = app.on_manifest(event, None)
+        output.counts(f"run {args.run}: {summary['status']}", summary.get("rows", {}))
+        return 0 if summary["status"] != "failed" else 1
+    from rich.progress import Progress
+
+    from chalicelib.transform import transform_all
+
+    with Progress(console=output.console) as progress:
+        task = progress.add_task("transforming raw/", total=None)
+        summaries = transform_all(
+            pipeline.lake_for(config),
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    failed = [s for s in summaries if s["status"] == "failed"]
+    output.console.print(f"{len(summaries)} runs transformed, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+def _query(args: argparse.Namespace) -> int:
+    from chalicelib.query import named, service
+
+    if not args.name:
+        listed = [(q["name"], _param_list(q), q["description"]) for q in named.describe()]
+        output.rows("named queries", ["name", "params", "description"], listed)
+        return 0
+    result = service.run_named(settings(), args.name, dict(args.param), 25)
+    output.query_result(args.name, result, args.format)
+    return 0
+
+
+def _runs(args: argparse.Namespace) -> int:
+    records = RunStore(pipeline.lake_for(settings())).recent(args.limit)
+    output.rows(
+        "runs",
+        ["run_id", "kind", "status", "started_at", "requests", "errors"],
+        [
+            (
+                r["run_id"],
+                r.get("kind"),
+                r.get("status"),
+                r.get("started_at"),
+                (r.get("counts") or {}).get("requests"),
+                "; ".join(r.get("errors") or []),
+            )
+            for r in records
+        ],
+    )
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from spotify_etl.demo import run_demo
+
+    return run_demo(args.lake, days=args.days, seed=args.seed)
+
+
+def _print_run(record: dict[str, Any]) -> None:
+    output.console.print(f"run [bold]{record['run_id']}[/bold]: {record['status']}")
+    transform = record.get("transform") or {}
+    output.counts("extracted", record.get("counts") or {})
+    if transform.get("rows"):
+        output.counts("table rows", transform["rows"])
+    for error in record.get("errors") or []:
+        output.errors.print(f"[yellow]note:[/yellow] {error}", highlight=False)
+
+
+def _streams(value: str) -> tuple[str, ...]:
+    names = tuple(part.strip() for part in value.split(",") if part.strip())
+    unknown = set(names) - set(pipeline.SNAPSHOT_STREAMS)
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(f"streams are a comma list of {_stream_names()}")
+    return names
+
+
+def _stream_names() -> str:
+    return ", ".join(pipeline.SNAPSHOT_STREAMS)
+
+
+def _param(value: str) -> tuple[str, str]:
+    name, sep, text = value.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"--param takes NAME=VALUE, not {value!r}")
+    return name.strip(), text
+
+
+def _param_list(query: dict[str, Any]) -> str:
+    return ", ".join(f"{p['name']}:{p['type']}" for p in query["params"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

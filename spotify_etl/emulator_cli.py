@@ -1,0 +1,84 @@
+"""`spotify-etl emulator`: the Spotify emulator as a server of its own."""
+
+from __future__ import annotations
+
+import argparse
+
+from spotify_etl import output
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The emulator command's options: where, which account, which faults."""
+    from emulator import Faults, Scale
+
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--seed", type=int, default=0)
+    scale, faults = Scale(), Faults()
+    account = parser.add_argument_group("account scale")
+    account.add_argument("--playlists", type=int, default=scale.playlists)
+    account.add_argument("--entries", type=int, default=scale.entries, help="entries per playlist")
+    account.add_argument("--plays-per-day", type=int, default=scale.plays_per_day)
+    account.add_argument("--saved-tracks", type=int, default=scale.saved_tracks)
+    fault = parser.add_argument_group("faults")
+    fault.add_argument(
+        "--rate-limit",
+        type=float,
+        default=faults.rate_limit,
+        help="fraction of requests answered 429",
+    )
+    fault.add_argument(
+        "--retry-after", type=int, default=faults.retry_after, help="Retry-After seconds on a 429"
+    )
+    fault.add_argument(
+        "--server-errors",
+        type=float,
+        default=faults.server_errors,
+        help="fraction of requests answered 5xx",
+    )
+    fault.add_argument(
+        "--token-ttl",
+        type=int,
+        default=faults.token_ttl,
+        help="seconds an access token really lives",
+    )
+    fault.add_argument("--latency-ms", type=int, default=faults.latency_ms)
+    parser.set_defaults(command=serve)
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Serve until interrupted, after printing the variables that point the pipeline at it."""
+    from emulator import Emulator, Faults, Scale
+
+    emulator = Emulator(
+        seed=args.seed,
+        port=args.port,
+        scale=Scale(
+            playlists=args.playlists,
+            entries=args.entries,
+            plays_per_day=args.plays_per_day,
+            saved_tracks=args.saved_tracks,
+        ),
+        faults=Faults(
+            rate_limit=args.rate_limit,
+            retry_after=args.retry_after,
+            server_errors=args.server_errors,
+            token_ttl=args.token_ttl,
+            latency_ms=args.latency_ms,
+        ),
+    )
+    emulator.start()
+    output.console.print("Spotify emulator serving; point the pipeline at it with:\n")
+    print(
+        f"export SPOTIFY_API_URL={emulator.api_url}\n"
+        f"export SPOTIFY_AUTH_URL={emulator.auth_url}\n"
+        f"export SPOTIFY_CLIENT_ID={emulator.client_id}\n"
+        f"export SPOTIFY_CLIENT_SECRET={emulator.client_secret}\n"
+        f"export SPOTIFY_REFRESH_TOKEN={emulator.refresh_token}\n",
+        flush=True,
+    )
+    output.console.print("Ctrl-C stops it.")
+    try:
+        emulator.wait()
+    finally:
+        emulator.stop()
+    return 0

@@ -1,0 +1,63 @@
+"""Layered fixtures: AWS credentials -> emulator -> lake -> environment -> app client."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from chalice.test import Client
+
+from chalicelib.lake import LocalLake
+
+
+@pytest.fixture
+def aws_credentials(monkeypatch):
+    """Fake AWS credentials, so nothing can reach a real account."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def emulator():
+    """A Spotify emulator on a free port, with the default account of seed 1."""
+    from emulator import Emulator
+
+    with Emulator(seed=1) as running:
+        yield running
+
+
+@pytest.fixture
+def lake(tmp_path):
+    return LocalLake(tmp_path / "lake")
+
+
+@pytest.fixture
+def env(monkeypatch, emulator, lake):
+    """The pipeline's variables, pointing at the emulator and the test's lake."""
+    values = {
+        "LAKE_URI": str(lake.root), "QUERY_ENGINE": "duckdb", "PLAYLISTS": "all",
+        "SPOTIFY_API_URL": emulator.api_url, "SPOTIFY_AUTH_URL": emulator.auth_url,
+        "SPOTIFY_CLIENT_ID": emulator.client_id,
+        "SPOTIFY_CLIENT_SECRET": emulator.client_secret,
+        "SPOTIFY_REFRESH_TOKEN": emulator.refresh_token,
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+@pytest.fixture
+def app_client(tmp_path, env):
+    """chalice.test.Client on a stage whose variables are the test's environment."""
+    from app import app
+
+    project = tmp_path / "project"
+    (project / ".chalice").mkdir(parents=True)
+    config = {"version": "2.0", "app_name": "spotify-etl",
+              "stages": {"test": {"environment_variables": env}}}
+    (project / ".chalice" / "config.json").write_text(json.dumps(config))
+    with Client(app, stage_name="test", project_dir=str(project)) as client:
+        yield client

@@ -1,0 +1,64 @@
+import pytest
+
+from chalicelib.errors import ConfigError
+from chalicelib.settings import DeploySettings, Settings
+
+CREDENTIALS = {
+    "SPOTIFY_CLIENT_ID": "client-id",
+    "SPOTIFY_CLIENT_SECRET": "client-secret-value",
+    "SPOTIFY_REFRESH_TOKEN": "refresh-token-value",
+}
+
+
+def test_defaults_give_a_local_lake_queried_by_duckdb():
+    settings = Settings.from_env({})
+    assert settings.lake_uri == "./.lake"
+    assert settings.query_engine == "duckdb"
+    assert settings.api_url == "https://api.spotify.com/v1"
+    assert settings.auth_url == "https://accounts.spotify.com"
+    assert settings.playlists is None
+
+
+def test_an_s3_lake_is_queried_by_athena_by_default():
+    assert Settings.from_env({"LAKE_URI": "s3://bucket/prefix"}).query_engine == "athena"
+
+
+def test_playlists_takes_a_comma_list_of_ids():
+    settings = Settings.from_env({"PLAYLISTS": " 37i9dQZF1DXcBWIGoYBM5M, 5ABHKGoOzxkaa28ttQV9sE "})
+    assert settings.playlists == ("37i9dQZF1DXcBWIGoYBM5M", "5ABHKGoOzxkaa28ttQV9sE")
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"QUERY_ENGINE": "postgres"}, "QUERY_ENGINE"),
+        ({"SPOTIFY_API_URL": "api.spotify.com"}, "SPOTIFY_API_URL"),
+        ({"SPOTIFY_AUTH_URL": "ftp://accounts"}, "SPOTIFY_AUTH_URL"),
+        ({"LAKE_URI": "s3://"}, "LAKE_URI"),
+        ({"PLAYLISTS": "abc,not an id!"}, "PLAYLISTS"),
+        ({"GLUE_DATABASE": "drop table;"}, "GLUE_DATABASE"),
+        ({"SPOTIFY_CLIENT_ID": "only-the-id"}, "SPOTIFY_CLIENT_SECRET"),
+    ],
+)
+def test_a_malformed_setting_fails_with_a_message_naming_it(env, named):
+    with pytest.raises(ConfigError, match=named):
+        Settings.from_env(env)
+
+
+def test_missing_credentials_say_which_variables_to_set():
+    with pytest.raises(ConfigError, match="SPOTIFY_REFRESH_TOKEN.*spotify-etl auth"):
+        Settings.from_env({}).require_credentials()
+
+
+def test_credentials_never_show_their_secrets_in_repr():
+    settings = Settings.from_env(CREDENTIALS)
+    assert "client-secret-value" not in repr(settings)
+    assert "refresh-token-value" not in repr(settings)
+
+
+def test_deploy_settings_take_the_bucket_and_raw_prefix_from_the_lake_uri():
+    deploy = DeploySettings.from_env(
+        {"LAKE_URI": "s3://my-lake/spotify/", "PLAYS_SCHEDULE": "rate(1 hour)"}
+    )
+    assert (deploy.bucket, deploy.raw_prefix) == ("my-lake", "spotify/raw/")
+    assert deploy.plays_schedule == "rate(1 hour)"
