@@ -7,7 +7,7 @@ import os
 from chalice import Chalice, Response
 
 from chalicelib import pipeline, raw
-from chalicelib.api import error_response, int_param, json_body
+from chalicelib.api import http_errors, int_param, json_body
 from chalicelib.errors import PipelineError, ValidationError
 from chalicelib.runs import RunStore
 from chalicelib.settings import DeploySettings, Settings
@@ -19,14 +19,6 @@ DEPLOY = DeploySettings.from_env(os.environ)
 
 def settings() -> Settings:
     return Settings.from_env(os.environ)
-
-
-@app.middleware("http")
-def pipeline_errors(event, get_response):
-    try:
-        return get_response(event)
-    except PipelineError as error:
-        return error_response(error)
 
 
 @app.schedule(DEPLOY.snapshot_schedule)
@@ -59,6 +51,7 @@ def health():
 
 
 @app.route("/runs", methods=["POST"])
+@http_errors
 def start_run():
     body = json_body(app.current_request.raw_body, {"kind", "streams"})
     kind = body.get("kind", raw.SNAPSHOT)
@@ -69,17 +62,20 @@ def start_run():
 
 
 @app.route("/runs")
+@http_errors
 def list_runs():
     limit = int_param(app.current_request.query_params, "limit", 20, 1, 200)
     return {"runs": RunStore(pipeline.lake_for(settings())).recent(limit)}
 
 
 @app.route("/runs/{run_id}")
+@http_errors
 def get_run(run_id):
     return RunStore(pipeline.lake_for(settings())).get(run_id)
 
 
 @app.route("/runs/{run_id}/transform", methods=["POST"])
+@http_errors
 def replay_transform(run_id):
     config = settings()
     summary = on_manifest(
@@ -89,6 +85,7 @@ def replay_transform(run_id):
 
 
 @app.route("/queries")
+@http_errors
 def list_queries():
     from chalicelib.query import named
 
@@ -96,6 +93,7 @@ def list_queries():
 
 
 @app.route("/queries/{name}", methods=["POST"])
+@http_errors
 def run_query(name):
     from chalicelib.query import service
 
@@ -105,6 +103,7 @@ def run_query(name):
 
 
 @app.route("/queries/executions/{execution_id}")
+@http_errors
 def get_execution(execution_id):
     from chalicelib.query import service
 

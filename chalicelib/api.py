@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from typing import Any
 
-from chalice import Response
+from chalice import BadRequestError, ChaliceViewError, NotFoundError
 
-from chalicelib.errors import ConfigError, NotFoundError, PipelineError, ValidationError
+from chalicelib import errors
 
-STATUS = {ValidationError: 400, NotFoundError: 404, ConfigError: 500}
-CODES = {400: "BadRequestError", 404: "NotFoundError", 500: "ChaliceViewError"}
+CHALICE_ERRORS: dict[type[errors.PipelineError], type[ChaliceViewError]] = {
+    errors.ValidationError: BadRequestError,
+    errors.NotFoundError: NotFoundError,
+}
 
 
-def error_response(error: PipelineError) -> Response:
-    """Chalice's error shape, `{"Code": ..., "Message": ...}`, with our message."""
-    status = next((code for kind, code in STATUS.items() if isinstance(error, kind)), 500)
-    body = {"Code": CODES.get(status, "ChaliceViewError"), "Message": str(error)}
-    return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
+def http_errors(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Raise our errors as Chalice's, so they answer `{"Code": ..., "Message": ...}`."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except errors.PipelineError as error:
+            kind = next((c for e, c in CHALICE_ERRORS.items() if isinstance(error, e)), None)
+            raise (kind or ChaliceViewError)(str(error)) from None
+
+    return wrapper
 
 
 def json_body(raw_body: bytes | None, allowed: set[str]) -> dict[str, Any]:
@@ -27,12 +38,12 @@ def json_body(raw_body: bytes | None, allowed: set[str]) -> dict[str, Any]:
     try:
         body = json.loads(raw_body)
     except (ValueError, UnicodeDecodeError):
-        raise ValidationError("the request body is not valid JSON") from None
+        raise errors.ValidationError("the request body is not valid JSON") from None
     if not isinstance(body, dict):
-        raise ValidationError("the request body must be a JSON object")
+        raise errors.ValidationError("the request body must be a JSON object")
     unknown = sorted(set(body) - allowed)
     if unknown:
-        raise ValidationError(
+        raise errors.ValidationError(
             f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
         )
     return body
@@ -46,7 +57,7 @@ def int_param(params: dict[str, str] | None, name: str, default: int, low: int, 
     try:
         number = int(value)
     except ValueError:
-        raise ValidationError(f"{name} must be an integer, not {value!r}") from None
+        raise errors.ValidationError(f"{name} must be an integer, not {value!r}") from None
     if not low <= number <= high:
-        raise ValidationError(f"{name} must be between {low} and {high}")
+        raise errors.ValidationError(f"{name} must be between {low} and {high}")
     return number

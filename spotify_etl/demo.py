@@ -44,14 +44,17 @@ class SimulatedClock:
         return self.now
 
 
-def run_demo(lake: str, *, days: int, seed: int) -> int:
-    """Run `days` days of schedules against the emulator, then print the named queries."""
+def run_demo(lake: str, *, days: int, seed: int, first_day: datetime | None = None) -> int:
+    """Run `days` days of schedules against the emulator, then print the named queries.
+
+    The days end yesterday (UTC) unless `first_day`, a UTC midnight, says where they start.
+    """
     import app
     from emulator import Emulator
 
     folder = _fresh_lake(Path(lake))
-    first_day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    first_day -= timedelta(days=days)
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    first_day = first_day or today - timedelta(days=days)
     clock = SimulatedClock(first_day)
     with Emulator(seed=seed, clock=clock.time) as emulator:
         os.environ.update(

@@ -8,13 +8,18 @@ from chalicelib.spotify.client import RetryPolicy, connect
 from emulator import Faults
 
 
-def make_client(emulator, *, sleeps=None, remaining=lambda: 900.0, on_new_refresh_token=None,
-                policy=None):
+def make_client(
+    emulator, *, sleeps=None, remaining=lambda: 900.0, on_new_refresh_token=None, policy=None
+):
     credentials = Credentials(emulator.client_id, emulator.client_secret, emulator.refresh_token)
     return connect(
-        credentials, emulator.api_url, emulator.auth_url,
+        credentials,
+        emulator.api_url,
+        emulator.auth_url,
         sleep=(sleeps.append if sleeps is not None else lambda _: None),
-        remaining=remaining, on_new_refresh_token=on_new_refresh_token, policy=policy,
+        remaining=remaining,
+        on_new_refresh_token=on_new_refresh_token,
+        policy=policy,
     )
 
 
@@ -66,9 +71,7 @@ def test_server_errors_that_never_stop_fail_after_the_last_attempt(emulator):
 def test_an_expired_access_token_is_refreshed_once_and_the_request_retried(emulator):
     client = make_client(emulator)
     client.get("me")
-    emulator.faults = Faults(token_ttl=0)
     before = emulator.requests["POST /api/token"]
-    emulator.faults = Faults()
     emulator.expire_tokens()
     assert client.get("me")["id"]
     assert emulator.requests["POST /api/token"] == before + 1

@@ -1,0 +1,182 @@
+"""The Chalice handlers and routes through chalice.test.Client, on the emulator and a local lake."""
+
+import json
+
+import pytest
+
+from chalicelib import raw
+from chalicelib.lake import get_json
+
+
+def post(client, path, body=None, raw_body=None):
+    payload = raw_body if raw_body is not None else json.dumps(body or {})
+    return client.http.post(path, headers={"Content-Type": "application/json"}, body=payload)
+
+
+def run_records(lake):
+    return [get_json(lake, key) for key in lake.list("runs/")]
+
+
+def test_health_answers_ok(app_client):
+    response = app_client.http.get("/health")
+    assert response.status_code == 200
+    assert response.json_body == {"status": "ok"}
+
+
+def test_posting_a_run_extracts_and_transforms_it_on_a_local_lake(app_client, lake):
+    response = post(app_client, "/runs")
+    assert response.status_code == 202
+    run_id = response.json_body["run_id"]
+    assert response.json_body["status"] == "transformed"
+    record = app_client.http.get(f"/runs/{run_id}").json_body
+    assert record["transform"]["rows"]["playlist_items"] > 0
+    assert any(lake.list("processed/playlists/"))
+
+
+def test_listing_runs_shows_the_newest_first(app_client):
+    first = post(app_client, "/runs", {"kind": "plays"}).json_body["run_id"]
+    second = post(app_client, "/runs", {"kind": "plays"}).json_body["run_id"]
+    runs = app_client.http.get("/runs?limit=5").json_body["runs"]
+    assert [r["run_id"] for r in runs] == sorted([first, second], reverse=True)
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/runs/not-a-run", 400),
+        ("/runs/20260101T000000Z-abcdef", 404),
+        ("/runs?limit=0", 400),
+        ("/runs?limit=ten", 400),
+    ],
+)
+def test_bad_or_unknown_run_requests_get_a_4xx_with_a_message(app_client, path, status):
+    response = app_client.http.get(path)
+    assert response.status_code == status
+    assert set(response.json_body) == {"Code", "Message"}
+    assert response.json_body["Message"]
+
+
+@pytest.mark.parametrize(
+    "raw_body",
+    ["{not json", "[1, 2]", '{"kind": "hourly"}', '{"streams": ["everything"]}', '{"run": 1}'],
+)
+def test_a_malformed_run_request_gets_a_400_that_says_what_was_wrong(app_client, raw_body, lake):
+    response = post(app_client, "/runs", raw_body=raw_body)
+    assert response.status_code == 400
+    assert response.json_body["Code"] == "BadRequestError"
+    assert run_records(lake) == []
+
+
+def test_the_daily_schedule_runs_a_snapshot_extract(app_client, lake):
+    event = app_client.events.generate_cw_event(
+        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
+    )
+    app_client.lambda_.invoke("snapshot", event)
+    [record] = run_records(lake)
+    assert record["kind"] == "snapshot"
+    assert record["status"] == "extracted"
+
+
+def test_the_frequent_schedule_runs_a_plays_extract(app_client, lake):
+    event = app_client.events.generate_cw_event(
+        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
+    )
+    app_client.lambda_.invoke("plays", event)
+    [record] = run_records(lake)
+    assert (record["kind"], record["streams"]) == ("plays", ["plays"])
+
+
+def test_a_failed_scheduled_run_leaves_a_failed_record(app_client, lake, emulator):
+    emulator.revoke_refresh_token()
+    event = app_client.events.generate_cw_event(
+        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
+    )
+    app_client.lambda_.invoke("snapshot", event)
+    [record] = run_records(lake)
+    assert record["status"] == "failed"
+    assert "spotify-etl auth" in record["errors"][0]
+
+
+def test_the_manifest_event_transforms_the_run_and_a_duplicate_changes_nothing(app_client, lake):
+    app_client.lambda_.invoke(
+        "plays",
+        app_client.events.generate_cw_event(
+            source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
+        ),
+    )
+    [record] = run_records(lake)
+    event = app_client.events.generate_s3_event(bucket="local", key=record["manifest"])
+    first = app_client.lambda_.invoke("on_manifest", event).payload
+    tables = {key: lake.get(key) for key in lake.list("processed/")}
+    second = app_client.lambda_.invoke("on_manifest", event).payload
+    assert first["status"] == second["status"] == "transformed"
+    assert {key: lake.get(key) for key in lake.list("processed/")} == tables
+    assert any(key.startswith("processed/plays/") for key in tables)
+
+
+def test_replaying_a_runs_transform_answers_202(app_client):
+    run_id = post(app_client, "/runs", {"kind": "plays"}).json_body["run_id"]
+    response = post(app_client, f"/runs/{run_id}/transform")
+    assert response.status_code == 202
+    assert response.json_body == {"run_id": run_id, "status": "transformed"}
+
+
+def test_replaying_a_run_that_never_landed_is_a_404(app_client):
+    response = post(app_client, "/runs/20260101T000000Z-abcdef/transform")
+    assert response.status_code == 404
+
+
+def test_the_named_queries_are_listed_with_typed_parameters(app_client):
+    queries = {q["name"]: q for q in app_client.http.get("/queries").json_body["queries"]}
+    assert {"top_artists", "top_tracks", "listening_by_hour", "playlist_changes"} <= set(queries)
+    params = {p["name"]: p["type"] for p in queries["top_tracks"]["params"]}
+    assert params == {"start_date": "date", "end_date": "date", "limit": "integer"}
+
+
+def test_a_named_query_answers_rows_computed_from_the_lake(app_client):
+    record = post(app_client, "/runs").json_body
+    day = record["run_id"][:8]
+    date = f"{day[:4]}-{day[4:6]}-{day[6:]}"
+    body = {"params": {"start_date": "2020-01-01", "end_date": date, "limit": 3}}
+    response = post(app_client, "/queries/top_tracks", body)
+    assert response.status_code == 200
+    result = response.json_body
+    assert [c["name"] for c in result["columns"]][:3] == ["rank", "track_id", "track_name"]
+    assert [row[0] for row in result["rows"]] == [1, 2, 3]
+    page = app_client.http.get(f"/queries/executions/{result['execution_id']}?page_size=2")
+    assert page.status_code == 200
+    assert len(page.json_body["rows"]) == 2 and page.json_body["next_token"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status"),
+    [
+        ("/queries/no_such_query", {}, 404),
+        ("/queries/top_tracks", {"params": {"limit": "ten"}}, 400),
+        ("/queries/top_tracks", {"params": {"start_date": "2026-13-01"}}, 400),
+        ("/queries/top_tracks", {"params": {"colour": "red"}}, 400),
+        ("/queries/top_tracks", {"params": ["2026-01-01"]}, 400),
+        ("/queries/top_tracks", {"wait_seconds": "soon"}, 400),
+        ("/queries/top_tracks", {"params": {"start_date": "2026-01-01' OR 1=1 --"}}, 400),
+    ],
+)
+def test_a_bad_query_request_gets_a_4xx_never_a_500(app_client, path, body, status):
+    response = post(app_client, path, body)
+    assert response.status_code == status
+    assert response.json_body["Message"]
+
+
+def test_an_unknown_execution_is_a_404(app_client):
+    response = app_client.http.get("/queries/executions/4b0b5e0e-51c4-4e54-9d8b-0c1a6f9a1f00")
+    assert response.status_code == 404
+
+
+def test_event_sources_listen_for_raw_manifests_only():
+    from app import app
+
+    [s3] = [e for e in app.event_sources if e.name == "on_manifest"]
+    assert (s3.prefix, s3.suffix) == ("raw/", raw.MANIFEST)
+    schedules = {
+        e.name: e.schedule_expression for e in app.event_sources if e.name != "on_manifest"
+    }
+    assert set(schedules) == {"snapshot", "plays"}

@@ -1,0 +1,89 @@
+"""`spotify-etl` commands run in-process through main(), on the emulator and a local lake."""
+
+import csv
+import io
+import json
+
+import pytest
+
+from chalicelib.lake import get_json
+from spotify_etl.cli import main
+
+
+@pytest.fixture
+def cli_env(env, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no .env of the developer's is read
+    return env
+
+
+def test_extract_prints_the_run_and_its_counts_and_exits_0(cli_env, lake, capsys):
+    assert main(["extract"]) == 0
+    out = capsys.readouterr().out
+    [key] = list(lake.list("runs/"))
+    record = get_json(lake, key)
+    assert record["run_id"] in out and "transformed" in out
+    assert "requests" in out and "playlist_items" in out
+
+
+def test_extract_of_chosen_streams_reads_only_those(cli_env, lake, emulator):
+    assert main(["extract", "--streams", "saved"]) == 0
+    assert emulator.requests["GET /v1/me/playlists"] == 0
+    assert emulator.requests["GET /v1/me/tracks"] > 0
+
+
+def test_a_missing_setting_exits_1_with_one_line_naming_it(cli_env, monkeypatch, capsys):
+    monkeypatch.delenv("SPOTIFY_REFRESH_TOKEN")
+    assert main(["extract"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "SPOTIFY_REFRESH_TOKEN" in err
+
+
+def test_an_unknown_stream_is_refused_by_the_parser(cli_env):
+    with pytest.raises(SystemExit) as exited:
+        main(["extract", "--streams", "podcasts"])
+    assert exited.value.code == 2
+
+
+def test_query_results_print_as_json_and_csv(cli_env, capsys):
+    main(["extract"])
+    capsys.readouterr()
+    params = ["--param", "start_date=2000-01-01", "--param", "end_date=2100-01-01"]
+    assert main(["query", "top_tracks", *params, "--param", "limit=2", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [row["rank"] for row in rows] == [1, 2]
+    assert main(["query", "listening_by_hour", *params, "--format", "csv"]) == 0
+    table = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert table[0] == ["weekday", "hour", "plays"] and len(table) > 1
+
+
+def test_a_bad_query_parameter_exits_1_with_the_reason(cli_env, capsys):
+    assert main(["query", "top_tracks", "--param", "limit=lots"]) == 1
+    assert "limit" in capsys.readouterr().err
+
+
+def test_query_without_a_name_lists_the_named_queries(cli_env, capsys):
+    assert main(["query"]) == 0
+    out = capsys.readouterr().out
+    assert "top_artists" in out and "playlist_changes" in out
+
+
+def test_runs_lists_recent_runs(cli_env, capsys):
+    main(["extract", "--kind", "plays"])
+    capsys.readouterr()
+    assert main(["runs"]) == 0
+    assert "plays" in capsys.readouterr().out
+
+
+def test_transform_all_rebuilds_the_same_tables(cli_env, lake):
+    main(["extract"])
+    before = {key: lake.get(key) for key in lake.list("processed/")}
+    assert main(["transform", "--all"]) == 0
+    assert {key: lake.get(key) for key in lake.list("processed/")} == before
+
+
+def test_transform_of_one_run_replays_it(cli_env, lake, capsys):
+    main(["extract"])
+    [key] = list(lake.list("runs/"))
+    run_id = get_json(lake, key)["run_id"]
+    assert main(["transform", "--run", run_id]) == 0
+    assert "transformed" in capsys.readouterr().out

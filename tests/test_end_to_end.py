@@ -1,0 +1,229 @@
+"""The demo's path end to end, its tables checked against the emulator's own account model."""
+
+from datetime import UTC, datetime, timedelta
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from chalicelib.lake import LocalLake, get_json
+from chalicelib.schema import TABLES, arrow_schema
+from emulator import Emulator
+from spotify_etl.demo import run_demo
+
+FIRST_DAY = datetime(2026, 11, 1, tzinfo=UTC)
+DAYS = 2
+SEED = 11
+LAST_SNAPSHOT = FIRST_DAY + timedelta(days=DAYS - 1, hours=3, minutes=15)
+LAST_RUN = FIRST_DAY + timedelta(days=DAYS - 1, hours=21)
+KINDS = {"track": "track", "episode": "episode", "local": "local"}
+
+
+@pytest.fixture(scope="module")
+def demo_lake(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("demo") / "lake"
+    with pytest.MonkeyPatch.context() as patch:
+        for name in (
+            "LAKE_URI",
+            "SPOTIFY_API_URL",
+            "SPOTIFY_AUTH_URL",
+            "SPOTIFY_CLIENT_ID",
+            "SPOTIFY_CLIENT_SECRET",
+            "SPOTIFY_REFRESH_TOKEN",
+            "QUERY_ENGINE",
+            "PLAYLISTS",
+        ):
+            patch.delenv(name, raising=False)
+        assert run_demo(str(folder), days=DAYS, seed=SEED, first_day=FIRST_DAY) == 0
+    return LocalLake(folder)
+
+
+@pytest.fixture(scope="module")
+def world():
+    """A twin of the demo's emulator: same seed and start, so the same account."""
+    return Emulator(seed=SEED, clock=lambda: FIRST_DAY.timestamp(), start=FIRST_DAY.timestamp())
+
+
+@pytest.fixture(scope="module")
+def db(demo_lake):
+    con = duckdb.connect()
+    for table in TABLES.values():
+        pattern = f"{demo_lake.root}/{table.prefix()}*/*.parquet"
+        con.execute(
+            f"CREATE VIEW {table.name} AS SELECT * FROM "
+            f"read_parquet('{pattern}', hive_partitioning = true)"
+        )
+    return con
+
+
+def rows(db, sql, *params):
+    return db.execute(sql, list(params)).fetchall()
+
+
+def last_day():
+    return LAST_SNAPSHOT.date().isoformat()
+
+
+@pytest.mark.parametrize("name", sorted(TABLES))
+def test_every_table_is_written_with_its_exact_schema_and_iso_date_partitions(demo_lake, name):
+    table = TABLES[name]
+    keys = list(demo_lake.list(table.prefix()))
+    assert keys
+    for key in keys:
+        folder = key.split("/")[2]
+        column, _, value = folder.partition("=")
+        assert column == table.partition
+        datetime.strptime(value, "%Y-%m-%d")
+        assert pq.read_schema(demo_lake.uri(key)).remove_metadata() == arrow_schema(table)
+
+
+def test_every_run_was_transformed(demo_lake):
+    records = [get_json(demo_lake, key) for key in demo_lake.list("runs/")]
+    assert len(records) == DAYS * 4
+    assert {r["status"] for r in records} == {"transformed"}
+
+
+def test_playlists_match_the_account_with_items_withheld_where_the_api_withholds(db, world):
+    account = world.world.account_at(LAST_SNAPSHOT.timestamp())
+    got = {
+        r[0]: r[1:]
+        for r in rows(
+            db,
+            "SELECT playlist_id, name, owner_id, collaborative, item_count, items_extracted, "
+            "snapshot_id FROM playlists WHERE snapshot_date = ?",
+            last_day(),
+        )
+    }
+    assert set(got) == {p.id for p in account.playlists}
+    for playlist in account.playlists:
+        name, owner, collaborative, count, extracted, snapshot = got[playlist.id]
+        assert (name, owner, collaborative) == (
+            playlist.name,
+            playlist.owner.id,
+            playlist.collaborative,
+        )
+        assert (count, extracted, snapshot) == (
+            len(playlist.entries),
+            playlist.readable,
+            playlist.snapshot_id,
+        )
+
+
+def test_playlist_items_keep_positions_kinds_and_skip_null_entries(db, world):
+    account = world.world.account_at(LAST_SNAPSHOT.timestamp())
+    for playlist in (p for p in account.playlists if p.readable):
+        got = rows(
+            db,
+            "SELECT position, item_type, item_id, item_uri, added_at FROM "
+            "playlist_items WHERE snapshot_date = ? AND playlist_id = ? ORDER BY 1",
+            last_day(),
+            playlist.id,
+        )
+        expected = [(i, e) for i, e in enumerate(playlist.entries) if e.kind != "null"]
+        assert [r[0] for r in got] == [i for i, _ in expected]
+        assert [r[1] for r in got] == [KINDS[e.kind] for _, e in expected]
+        for (_, kind, item_id, uri, added_at), (_, entry) in zip(got, expected, strict=True):
+            assert (item_id is None) == (kind == "local")
+            assert uri.startswith("spotify:local:") == (kind == "local")
+            assert (added_at is None) == (entry.added_at is None)
+
+
+def test_the_awkward_cases_of_a_real_account_all_reach_the_tables(db):
+    kinds = dict(rows(db, "SELECT item_type, count(*) FROM playlist_items GROUP BY 1"))
+    assert kinds.keys() == {"track", "episode", "local"}
+    assert rows(db, "SELECT count(*) FROM playlist_items WHERE added_at IS NULL")[0][0] > 0
+    twice = rows(
+        db,
+        "SELECT count(*) FROM (SELECT playlist_id, snapshot_date, item_id "
+        "FROM playlist_items WHERE item_type = 'track' GROUP BY ALL "
+        "HAVING count(*) > 1)",
+    )
+    assert twice[0][0] > 0
+    precisions = dict(rows(db, "SELECT release_date_precision, count(*) FROM albums GROUP BY 1"))
+    assert precisions.keys() == {"year", "month", "day"}
+    assert (
+        rows(
+            db,
+            "SELECT count(*) FROM albums WHERE release_year IS NULL "
+            "OR release_year != CAST(left(release_date, 4) AS INT)",
+        )[0][0]
+        == 0
+    )
+    missing = rows(
+        db,
+        "SELECT count(*) FILTER (popularity IS NULL), count(*) FILTER "
+        "(followers IS NULL), count(*) FILTER (genres IS NULL) FROM artists",
+    )[0]
+    assert all(n > 0 for n in missing)
+    assert (
+        rows(
+            db,
+            "SELECT count(*) FROM playlists WHERE name != regexp_replace("
+            "name, '[^\\x00-\\x7F]', '', 'g')",
+        )[0][0]
+        > 0
+    )
+
+
+def test_null_entries_are_counted_in_the_run_record(demo_lake, world):
+    account = world.world.account_at(LAST_SNAPSHOT.timestamp())
+    nulls = sum(e.kind == "null" for p in account.playlists if p.readable for e in p.entries)
+    records = [get_json(demo_lake, k) for k in demo_lake.list("runs/")]
+    [snapshot] = [
+        r for r in records if r["kind"] == "snapshot" and r["snapshot_date"] == last_day()
+    ]
+    assert snapshot["transform"]["null_entries"] == nulls > 0
+
+
+def test_plays_hold_every_play_fetched_once_each(db, world):
+    first_run = world.world.account_at((FIRST_DAY + timedelta(hours=3, minutes=15)).timestamp())
+    oldest = min(p.played_at_ms for p in first_run.recent_plays)
+    everything = world.world.account_at(LAST_RUN.timestamp()).plays
+    expected = sorted(p.played_at_ms for p in everything if p.played_at_ms >= oldest)
+    got = rows(db, "SELECT epoch_ms(played_at), track_id, played_date FROM plays ORDER BY 1")
+    assert [r[0] for r in got] == expected
+    assert all(str(datetime.fromtimestamp(ms / 1000, UTC).date()) == str(day) for ms, _, day in got)
+
+
+def test_top_items_and_saved_tracks_match_the_account(db, world):
+    account = world.world.account_at(LAST_SNAPSHOT.timestamp())
+    for (kind, time_range), ids in account.top.items():
+        got = rows(
+            db,
+            "SELECT rank, item_id FROM top_items WHERE snapshot_date = ? AND "
+            "item_type = ? AND time_range = ? ORDER BY rank",
+            last_day(),
+            kind.rstrip("s"),
+            time_range,
+        )
+        assert got == [(rank, item_id) for rank, item_id in enumerate(ids, start=1)]
+    saved = rows(
+        db,
+        "SELECT track_id FROM saved_tracks WHERE snapshot_date = ? ORDER BY added_at DESC",
+        last_day(),
+    )
+    assert [r[0] for r in saved] == [s.track_id for s in account.saved]
+
+
+def test_the_catalog_of_a_day_holds_every_track_album_and_artist_referenced(db):
+    for table, column, source in [
+        (
+            "tracks",
+            "track_id",
+            "SELECT item_id AS track_id FROM playlist_items "
+            "WHERE item_type = 'track' AND snapshot_date = ?",
+        ),
+        ("tracks", "track_id", "SELECT track_id FROM saved_tracks WHERE snapshot_date = ?"),
+        ("albums", "album_id", "SELECT album_id FROM tracks WHERE snapshot_date = ?"),
+        ("artists", "artist_id", "SELECT artist_id FROM track_artists WHERE snapshot_date = ?"),
+    ]:
+        missing = rows(
+            db,
+            f"SELECT count(*) FROM ({source}) AS s WHERE s.{column} NOT IN "
+            f"(SELECT {column} FROM {table} WHERE snapshot_date = ?)",
+            last_day(),
+            last_day(),
+        )
+        assert missing[0][0] == 0, (table, source)
+    duplicates = rows(db, "SELECT count(*) - count(DISTINCT (snapshot_date, track_id)) FROM tracks")
+    assert duplicates[0][0] == 0
