@@ -155,7 +155,7 @@ class SpotifyClient:
         offset = int(params.get("offset", 0))
         while True:
             yield page.get("offset", offset), page
-            if not page.get("next"):
+            if not page.get("next") or not page.get("items"):
                 return
             offset = page.get("offset", offset) + len(page.get("items") or [])
             page = self.get(page["next"])

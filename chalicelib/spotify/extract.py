@@ -168,8 +168,10 @@ class Extractor:
                 for entry in page.get("items") or []:
                     self.refs.add_track((entry or {}).get("item") or (entry or {}).get("track"))
         except SpotifyError as error:
-            if error.status != 403 or isinstance(error, RateLimitedError):
+            if error.status not in (403, 404) or isinstance(error, RateLimitedError):
                 raise
+            if error.status == 404:
+                self.errors.append(f"playlist {playlist_id} vanished while being read: {error}")
             self._manifest.withheld_playlists.append(playlist_id)
 
     def _remember(self, items: list[dict[str, Any]] | None, *, artists: bool) -> None:
