@@ -13,6 +13,10 @@ class LakeError(PipelineError):
     """Reading or writing the lake failed."""
 
 
+class ConflictError(LakeError):
+    """A conditional write lost a race: the object changed since it was read; read it again."""
+
+
 class NotFoundError(PipelineError):
     """A run, query, execution or lake object that does not exist."""
 
@@ -34,12 +38,20 @@ class AuthError(SpotifyError):
     """Credentials were refused; the user must re-authorize."""
 
 
-class RateLimitedError(SpotifyError):
+class CutShortError(SpotifyError):
+    """The run must stop early: what it fetched is kept and the next run resumes from there."""
+
+
+class RateLimitedError(CutShortError):
     """Spotify asked us to wait longer than this run can afford."""
 
     def __init__(self, message: str, retry_after: float, reason: str | None = None):
         super().__init__(message, status=429, reason=reason)
         self.retry_after = retry_after
+
+
+class OutOfTimeError(CutShortError):
+    """The Lambda's remaining time is too short for another request."""
 
 
 class BadRawDataError(PipelineError):

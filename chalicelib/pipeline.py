@@ -11,7 +11,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -72,7 +72,7 @@ def extract(
 ) -> dict[str, Any]:
     """One extract run; returns its run record (also when it failed, after recording it)."""
     from chalicelib.spotify.client import connect
-    from chalicelib.spotify.extract import run_extract
+    from chalicelib.spotify.extract import Options, run_extract
 
     lake = lake_for(settings)
     store = RunStore(lake)
@@ -103,13 +103,19 @@ def extract(
             sleep=sleep,
             remaining=remaining,
             on_new_refresh_token=on_new_refresh_token,
+            concurrency=settings.extract_concurrency,
+        )
+        options = Options(
+            kind=kind,
+            streams=streams,
+            playlists=settings.playlists,
+            workers=settings.extract_concurrency,
+            catalog_max_age=timedelta(days=settings.catalog_max_age_days),
         )
         result = run_extract(
             client,
             lake,
-            kind=kind,
-            streams=streams,
-            playlists=settings.playlists,
+            options=options,
             run_id=run_id,
             started=started,
             now=now,

@@ -44,6 +44,8 @@ class Settings:
     athena_workgroup: str = "spotify"
     secret_id: str | None = None
     credentials: Credentials | None = None
+    catalog_max_age_days: int = 30
+    extract_concurrency: int = 8
 
     @property
     def lake_is_local(self) -> bool:
@@ -69,6 +71,8 @@ class Settings:
             athena_workgroup=_name(env, "ATHENA_WORKGROUP", "spotify"),
             secret_id=_get(env, "SPOTIFY_SECRET_ID"),
             credentials=_credentials(env),
+            catalog_max_age_days=_int(env, "CATALOG_MAX_AGE_DAYS", 30, 0, 3650),
+            extract_concurrency=_int(env, "EXTRACT_CONCURRENCY", 8, 1, 32),
         )
 
     def require_credentials(self) -> Credentials:
@@ -128,6 +132,15 @@ def _name(env: Mapping[str, str], name: str, default: str) -> str:
     if not NAME.match(value):
         raise ConfigError(f"{name}={value!r} may hold only letters, digits, '_' and '-'")
     return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    value = _get(env, name)
+    if value is None:
+        return default
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise ConfigError(f"{name}={value!r} must be a whole number from {low} to {high}")
+    return int(value)
 
 
 def _playlists(value: str | None) -> tuple[str, ...] | None:

@@ -9,7 +9,7 @@ from chalicelib import pipeline, raw
 from chalicelib.errors import AuthError
 from chalicelib.lake import get_json
 from chalicelib.settings import Settings
-from chalicelib.spotify.extract import PLAYS_CURSOR
+from chalicelib.spotify.state import PLAYS_CURSOR
 from emulator import Emulator, Faults
 
 START = datetime(2026, 11, 20, 3, 15, tzinfo=UTC)

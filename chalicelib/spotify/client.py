@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,8 +21,15 @@ from typing import Any
 import requests
 import spotipy
 
-from chalicelib.errors import AuthError, RateLimitedError, SpotifyError
+from chalicelib.errors import (
+    AuthError,
+    CutShortError,
+    OutOfTimeError,
+    RateLimitedError,
+    SpotifyError,
+)
 from chalicelib.settings import Credentials
+from chalicelib.spotify.limiter import AdaptiveLimiter
 
 # spotipy logs request headers, the bearer token included, at DEBUG: keep it above that.
 logging.getLogger("spotipy").setLevel(logging.CRITICAL)
@@ -59,16 +67,21 @@ class TokenManager:
         self._on_new_refresh_token = on_new_refresh_token
         self._token: str | None = None
         self._expires_at = 0.0
+        self._lock = threading.Lock()
 
     def get_access_token(self, as_dict: bool = False) -> str:
         """A valid access token, refreshed a minute before it expires."""
-        if self._token is None or self._clock() >= self._expires_at - 60:
-            self._refresh()
-        assert self._token is not None
-        return self._token
+        with self._lock:
+            if self._token is None or self._clock() >= self._expires_at - 60:
+                self._refresh()
+            assert self._token is not None
+            return self._token
 
-    def invalidate(self) -> None:
-        self._token = None
+    def invalidate(self, token: str | None) -> None:
+        """Forget the token a request was refused with (not a newer one)."""
+        with self._lock:
+            if token is None or token == self._token:
+                self._token = None
 
     def _refresh(self) -> None:
         credentials = self._credentials
@@ -117,6 +130,7 @@ class SpotifyClient:
         sleep: Callable[[float], None] = time.sleep,
         remaining: Callable[[], float] = lambda: math.inf,
         timeout: float = 15.0,
+        limiter: AdaptiveLimiter | None = None,
     ):
         self._tokens = tokens
         self._spotify = spotipy.Spotify(
@@ -126,19 +140,29 @@ class SpotifyClient:
         self._policy = policy or RetryPolicy()
         self._sleep = sleep
         self._remaining = remaining
+        self._limiter = limiter or AdaptiveLimiter(initial=1, maximum=1)
         self._random = random.Random()
+        self._lock = threading.Lock()
+        self._halted: CutShortError | None = None
         self.requests = 0
 
     def get(self, path: str, **params: Any) -> dict[str, Any]:
-        """One answer (`path` relative to the API base, or a `next` URL), retried per policy."""
+        """One answer (`path` relative to the API base, or a `next` URL), retried per policy.
+
+        Once one request cuts the run short, every later request fails the same way at once,
+        so the other workers of a run stop too.
+        """
         refreshed = False
         for attempt in range(1, self._policy.max_attempts + 1):
-            self.requests += 1
+            token = self._start_request(path)
             try:
-                return self._spotify._get(path, **params)
+                with self._limiter:
+                    answer = self._spotify._get(path, **params)
+                self._limiter.succeeded()
+                return answer
             except spotipy.SpotifyException as error:
                 if error.http_status == 401 and not refreshed:
-                    self._tokens.invalidate()
+                    self._tokens.invalidate(token)
                     refreshed = True
                     continue
                 wait = self._wait_for(error, attempt, path)
@@ -148,6 +172,22 @@ class SpotifyClient:
                 wait = self._backoff(attempt)
             self._sleep_within_budget(wait, path)
         raise SpotifyError(f"GET {_path(path)} still failing after {attempt} attempts")
+
+    def _start_request(self, path: str) -> str:
+        """Count the request and check the run may still make it; the token it will carry."""
+        with self._lock:
+            if self._halted is not None:
+                raise self._halted
+        if self._remaining() < self._policy.time_margin:
+            self._halt(OutOfTimeError(f"GET {_path(path)}: this run is out of time"))
+        with self._lock:
+            self.requests += 1
+        return self._tokens.get_access_token()
+
+    def _halt(self, error: CutShortError) -> None:
+        with self._lock:
+            self._halted = self._halted or error
+        raise error
 
     def pages(self, path: str, **params: Any) -> Iterator[tuple[int, dict[str, Any]]]:
         """Every page of a paged answer as (offset, page), following `next`."""
@@ -163,14 +203,17 @@ class SpotifyClient:
     def _wait_for(self, error: spotipy.SpotifyException, attempt: int, path: str) -> float:
         status = error.http_status
         if status == 429:
+            self._limiter.rate_limited()
             retry_after = _retry_after(error.headers)
             reason = "QUOTA_EXCEEDED" if "QUOTA_EXCEEDED" in str(error.msg) else error.reason
             if retry_after > self._policy.max_retry_after or not self._affordable(retry_after):
-                raise RateLimitedError(
-                    f"Spotify rate limit: asked to wait {retry_after:.0f} s, more than this run "
-                    "can afford; the next run resumes",
-                    retry_after=retry_after,
-                    reason=reason,
+                self._halt(
+                    RateLimitedError(
+                        f"Spotify rate limit: asked to wait {retry_after:.0f} s, more than this "
+                        "run can afford; the next run resumes",
+                        retry_after=retry_after,
+                        reason=reason,
+                    )
                 )
             if attempt < self._policy.max_attempts:
                 return retry_after
@@ -193,9 +236,7 @@ class SpotifyClient:
 
     def _sleep_within_budget(self, seconds: float, path: str) -> None:
         if not self._affordable(seconds):
-            raise RateLimitedError(
-                f"GET {_path(path)}: no time left in this run to retry", retry_after=seconds
-            )
+            self._halt(OutOfTimeError(f"GET {_path(path)}: no time left in this run to retry"))
         self._sleep(seconds)
 
 
@@ -232,8 +273,16 @@ def connect(
     remaining: Callable[[], float] = lambda: math.inf,
     on_new_refresh_token: Callable[[str], None] | None = None,
     policy: RetryPolicy | None = None,
+    concurrency: int = 1,
 ) -> SpotifyClient:
-    """A client for one run: one HTTP session, tokens in memory only."""
+    """A client for one run: one HTTP session, tokens in memory only, at most `concurrency`
+    requests in flight (fewer while Spotify answers 429)."""
     session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(concurrency, 1))
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
     tokens = TokenManager(credentials, auth_url, session, on_new_refresh_token=on_new_refresh_token)
-    return SpotifyClient(tokens, api_url, session, policy=policy, sleep=sleep, remaining=remaining)
+    limiter = AdaptiveLimiter(initial=max(1, concurrency // 2), maximum=max(concurrency, 1))
+    return SpotifyClient(
+        tokens, api_url, session, policy=policy, sleep=sleep, remaining=remaining, limiter=limiter
+    )

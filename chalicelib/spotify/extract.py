@@ -1,26 +1,44 @@
-"""One extract run: read the account's streams from the API and land every answer in raw/.
+"""One extract run: read what changed in the account and land every answer in raw/.
 
-Each stream is a generator of (part, page) pairs; the run writes each page as it comes and
-the manifest last. Only single-item catalog endpoints are used (the batch ones are gone for
-Development Mode apps), and no request is made for items the API withholds.
+A run asks Spotify only for what it cannot already point at: playlists whose `snapshot_id`
+is unchanged, saved tracks older than the newest known one, and albums, artists and tracks
+fetched within the cache age are listed in the manifest by the raw keys of the run that
+fetched them. Independent requests run in a bounded pool. The manifest goes last; a run cut
+short by a rate limit or the Lambda's clock still writes one, marked partial, and saves its
+state, so the next run resumes where it stopped.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib import raw
-from chalicelib.errors import RateLimitedError, SpotifyError
+from chalicelib.errors import CutShortError, SpotifyError
 from chalicelib.lake import Lake, get_json, put_json
+from chalicelib.spotify import state as saved_state
 from chalicelib.spotify.client import SpotifyClient
+from chalicelib.spotify.state import CatalogEntry, ExtractState, PageRef, PlaylistState, SavedState
 
 PAGE = 50
 TIME_RANGES = ("short_term", "medium_term", "long_term")
 STREAMS = ("playlists", "plays", "top", "saved")
-PLAYS_CURSOR = "state/plays_cursor.json"
+CATALOG_STREAMS = {"tracks": raw.TRACKS, "albums": raw.ALBUMS, "artists": raw.ARTISTS}
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a run reads and how hard it may push."""
+
+    kind: str = raw.SNAPSHOT
+    streams: tuple[str, ...] = STREAMS
+    playlists: tuple[str, ...] | None = None
+    workers: int = 8
+    catalog_max_age: timedelta = timedelta(days=30)
 
 
 @dataclass
@@ -54,6 +72,12 @@ class References:
     def add_artists(self, artists: Iterable[dict[str, Any]] | None) -> None:
         self.artists.update(a["id"] for a in artists or [] if a and a.get("id"))
 
+    def add_page(self, items: Iterable[dict[str, Any] | None], key: str) -> None:
+        """The tracks of a page of playlist entries, plays or saved tracks."""
+        for item in items:
+            item = item or {}
+            self.add_track(item.get(key) or (item.get("track") if key == "item" else None))
+
 
 class Extractor:
     """Runs the streams of one extract against a client, writing pages into the lake."""
@@ -63,81 +87,112 @@ class Extractor:
         client: SpotifyClient,
         lake: Lake,
         manifest: raw.Manifest,
+        state: ExtractState,
+        options: Options,
+        now: datetime,
         progress: Callable[[raw.Part], None] | None = None,
     ):
         self._client = client
-        self._progress = progress
         self._lake = lake
         self._manifest = manifest
+        self._state = state
+        self._options = options
+        self._now = now
+        self._progress = progress
         self._folder = raw.run_folder(manifest.snapshot_date, manifest.run_id)
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=options.workers)
         self.refs = References()
         self.counts: dict[str, int] = {}
         self.errors: list[str] = []
-        self.plays_cursor: int | None = None
 
-    def write(self, name: str, stream: str, page: dict[str, Any], **meta: Any) -> None:
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def write(self, name: str, stream: str, page: dict[str, Any], **meta: Any) -> raw.Part:
         """Land one answer unchanged and list it in the manifest."""
         key = f"{self._folder}{name}.json.gz"
         put_json(self._lake, key, page, compress=True)
+        return self.carry(key, stream, **meta)
+
+    def carry(self, key: str, stream: str, *, fetched: bool = True, **meta: Any) -> raw.Part:
+        """List an answer in the manifest: one just written, or one an earlier run wrote."""
         part = raw.Part(key=key, stream=stream, **meta)
-        self._manifest.parts.append(part)
-        self.counts[stream] = self.counts.get(stream, 0) + 1
+        counter = stream if fetched else f"{stream}_carried"
+        with self._lock:
+            self._manifest.parts.append(part)
+            self.counts[counter] = self.counts.get(counter, 0) + 1
         if self._progress:
             self._progress(part)
+        return part
 
     def me(self) -> dict[str, Any]:
         me = self._client.get("me")
         self.write("me", raw.ME, me)
         return me
 
-    def playlists(self, me: dict[str, Any], ids: tuple[str, ...] | None) -> None:
-        """Playlist metadata, then the items of each playlist the API serves items for."""
-        for playlist in self._playlist_metadata(ids):
+    def playlists(self, me: dict[str, Any]) -> None:
+        """Playlist metadata, then the items of each changed playlist the API serves items for."""
+        readable = []
+        for playlist in self._playlist_metadata(self._options.playlists):
             owner = (playlist.get("owner") or {}).get("id")
             if owner != me.get("id") and not playlist.get("collaborative"):
                 self._manifest.withheld_playlists.append(playlist["id"])
-                continue
-            self._playlist_items(playlist["id"])
+            else:
+                readable.append(playlist)
+        self._parallel(self._playlist_items, readable)
 
-    def plays(self, after: int | None) -> None:
-        """Recently played after the stored cursor; remembers the newest play seen."""
-        params: dict[str, Any] = {"limit": PAGE}
-        if after is not None:
-            params["after"] = after
+    def plays(self) -> None:
+        """Recently played after the stored cursor; moves the cursor to the newest play seen."""
+        after = self._state.plays_after
+        params: dict[str, Any] = {"limit": PAGE, **({"after": after} if after else {})}
         played = [] if after is None else [after]
-        for index, (_, page) in enumerate(
-            self._client.pages("me/player/recently-played", **params)
-        ):
+        pages = self._client.pages("me/player/recently-played", **params)
+        for index, (_, page) in enumerate(pages):
             self.write(f"plays/page-{index:04d}", raw.PLAYS, page)
-            for item in page.get("items") or []:
-                self.refs.add_track(item.get("track"))
-                played.append(_epoch_ms(item.get("played_at")))
-        self.plays_cursor = max((ms for ms in played if ms is not None), default=None)
+            items = page.get("items") or []
+            self.refs.add_page(items, "track")
+            played.extend(ms for ms in map(_epoch_ms, (i.get("played_at") for i in items)) if ms)
+        self._state.plays_after = max(played, default=None)
 
     def top(self) -> None:
-        for kind, stream in (("tracks", raw.TOP_TRACKS), ("artists", raw.TOP_ARTISTS)):
-            for time_range in TIME_RANGES:
-                pages = self._client.pages(f"me/top/{kind}", limit=PAGE, time_range=time_range)
-                for offset, page in pages:
-                    name = f"top/{kind}-{time_range}-{offset:05d}"
-                    self.write(name, stream, page, time_range=time_range, offset=offset)
-                    self._remember(page.get("items"), artists=kind == "artists")
+        ranges = [(kind, r) for kind in ("tracks", "artists") for r in TIME_RANGES]
+        self._parallel(lambda pair: self._top(*pair), ranges)
 
     def saved(self) -> None:
+        """Saved tracks newest first, until one already known; then the known rest is carried.
+
+        If the counts do not add up to the API's total (a track was removed), all is read.
+        """
+        known = self._state.saved
+        pages: list[PageRef] = []
+        new: set[tuple[str, str]] = set()
+        total = 0
         for offset, page in self._client.pages("me/tracks", limit=PAGE):
-            self.write(f"saved/page-{offset:05d}", raw.SAVED_TRACKS, page, offset=offset)
-            for item in page.get("items") or []:
-                self.refs.add_track(item.get("track"))
+            pages.append(PageRef(self._saved_page(offset, page).key, offset))
+            total = page.get("total", 0)
+            pairs = [_saved_pair(item) for item in page.get("items") or []]
+            fresh = [pair for pair in pairs if known is None or pair not in known.known]
+            new.update(fresh)
+            if known is not None and len(fresh) < len(pairs):
+                carried = known.pages + pages
+                if len(new) + len(known.known) == total and len(carried) <= _pages_for(total) * 2:
+                    for ref in known.pages:
+                        self.carry(ref.key, raw.SAVED_TRACKS, fetched=False, offset=ref.offset)
+                    self._parallel(
+                        lambda ref: self._remember_carried(ref.key, "track"), known.pages
+                    )
+                    self._state.saved = SavedState(total, carried, known.known | new)
+                    return
+                known = None  # a track was removed, or too many pages carried: read them all
+        self._state.saved = SavedState(total, pages, new)
 
     def catalog(self) -> None:
         """The full albums, artists and tracks the run's answers reference only in part."""
         refs = self.refs
-        for track_id in sorted(refs.tracks - refs.full_tracks):
-            self._one("tracks", raw.TRACKS, track_id, refs.add_track)
-        for album_id in sorted(refs.albums):
-            self._one("albums", raw.ALBUMS, album_id, lambda a: refs.add_artists(a.get("artists")))
-        for artist_id in sorted(refs.artists - refs.full_artists):
-            self._one("artists", raw.ARTISTS, artist_id, lambda _: None)
+        self._catalog("tracks", sorted(refs.tracks - refs.full_tracks))
+        self._catalog("albums", sorted(refs.albums))
+        self._catalog("artists", sorted(refs.artists - refs.full_artists))
 
     def _playlist_metadata(self, ids: tuple[str, ...] | None) -> Iterator[dict[str, Any]]:
         if ids is None:
@@ -157,100 +212,187 @@ class Extractor:
                 )
                 yield playlist
 
-    def _playlist_items(self, playlist_id: str) -> None:
+    def _playlist_items(self, playlist: dict[str, Any]) -> None:
+        playlist_id, snapshot_id = playlist["id"], playlist.get("snapshot_id")
+        known = self._state.playlists.get(playlist_id)
+        if known is not None and snapshot_id and known.snapshot_id == snapshot_id:
+            for ref in known.pages:
+                self.carry(
+                    ref.key,
+                    raw.PLAYLIST_ITEMS,
+                    fetched=False,
+                    playlist_id=playlist_id,
+                    offset=ref.offset,
+                )
+                self._remember_carried(ref.key, "item")
+            return
         pages = self._client.pages(
             f"playlists/{playlist_id}/items", limit=PAGE, additional_types="track,episode"
         )
+        read: list[PageRef] = []
         try:
             for offset, page in pages:
                 name = f"playlist_items/{playlist_id}/page-{offset:05d}"
-                self.write(name, raw.PLAYLIST_ITEMS, page, playlist_id=playlist_id, offset=offset)
-                for entry in page.get("items") or []:
-                    self.refs.add_track((entry or {}).get("item") or (entry or {}).get("track"))
+                part = self.write(
+                    name, raw.PLAYLIST_ITEMS, page, playlist_id=playlist_id, offset=offset
+                )
+                read.append(PageRef(part.key, offset))
+                with self._lock:
+                    self.refs.add_page(page.get("items") or [], "item")
         except SpotifyError as error:
-            if error.status not in (403, 404) or isinstance(error, RateLimitedError):
+            if error.status not in (403, 404) or isinstance(error, CutShortError):
                 raise
             if error.status == 404:
-                self.errors.append(f"playlist {playlist_id} vanished while being read: {error}")
-            self._manifest.withheld_playlists.append(playlist_id)
+                self._record(f"playlist {playlist_id} vanished while being read: {error}")
+            with self._lock:
+                self._manifest.withheld_playlists.append(playlist_id)
+            return
+        if snapshot_id:
+            with self._lock:
+                self._state.playlists[playlist_id] = PlaylistState(snapshot_id, read)
 
-    def _remember(self, items: list[dict[str, Any]] | None, *, artists: bool) -> None:
-        for item in items or []:
-            if artists and item and item.get("id"):
-                self.refs.full_artists.add(item["id"])
-                self.refs.artists.add(item["id"])
-            elif not artists:
-                self.refs.add_track(item)
+    def _top(self, kind: str, time_range: str) -> None:
+        stream = raw.TOP_TRACKS if kind == "tracks" else raw.TOP_ARTISTS
+        for offset, page in self._client.pages(f"me/top/{kind}", limit=PAGE, time_range=time_range):
+            name = f"top/{kind}-{time_range}-{offset:05d}"
+            self.write(name, stream, page, time_range=time_range, offset=offset)
+            items = [item for item in page.get("items") or [] if item]
+            with self._lock:
+                if kind == "artists":
+                    ids = {item["id"] for item in items if item.get("id")}
+                    self.refs.full_artists.update(ids)
+                    self.refs.artists.update(ids)
+                else:
+                    for item in items:
+                        self.refs.add_track(item)
 
-    def _one(
-        self, kind: str, stream: str, item_id: str, then: Callable[[dict[str, Any]], None]
-    ) -> None:
+    def _remember_carried(self, key: str, item_key: str) -> None:
+        """The catalog references of a page an earlier run landed (read from the lake)."""
+        items = get_json(self._lake, key).get("items") or []
+        with self._lock:
+            self.refs.add_page(items, item_key)
+
+    def _saved_page(self, offset: int, page: dict[str, Any]) -> raw.Part:
+        self.refs.add_page(page.get("items") or [], "track")
+        return self.write(f"saved/page-{offset:05d}", raw.SAVED_TRACKS, page, offset=offset)
+
+    def _catalog(self, kind: str, ids: list[str]) -> None:
+        """Each object once: carried from the cache when fresh enough, else fetched."""
+        to_fetch = []
+        for item_id in ids:
+            cached = self._state.fresh(kind, item_id, self._now, self._options.catalog_max_age)
+            if cached is None:
+                to_fetch.append(item_id)
+                continue
+            self.carry(cached.key, CATALOG_STREAMS[kind], fetched=False)
+            if kind == "albums":
+                self.refs.artists.update(cached.artists)
+        self._parallel(lambda item_id: self._fetch_one(kind, item_id), to_fetch)
+
+    def _fetch_one(self, kind: str, item_id: str) -> None:
         answer = self._optional(f"{kind}/{item_id}", f"{kind[:-1]} {item_id}")
-        if answer is not None:
-            self.write(f"{kind}/{item_id}", stream, answer)
-            then(answer)
+        if answer is None:
+            return
+        part = self.write(f"{kind}/{item_id}", CATALOG_STREAMS[kind], answer)
+        artists = [a["id"] for a in answer.get("artists") or [] if a and a.get("id")]
+        with self._lock:
+            self._state.catalog[kind][item_id] = CatalogEntry(
+                part.key, self._now.isoformat(), artists if kind == "albums" else []
+            )
+            if kind == "albums":
+                self.refs.artists.update(artists)
+            if kind == "tracks":
+                self.refs.add_track(answer)
 
     def _optional(self, path: str, what: str) -> dict[str, Any] | None:
         """An answer, or None with the error recorded when the object is gone or invalid."""
         try:
             return self._client.get(path)
         except SpotifyError as error:
-            if error.status not in (400, 404) or isinstance(error, RateLimitedError):
+            if error.status not in (400, 404) or isinstance(error, CutShortError):
                 raise
-            self.errors.append(f"{what}: {error}")
+            self._record(f"{what}: {error}")
             return None
+
+    def _parallel(self, work: Callable[[Any], None], items: Iterable[Any]) -> None:
+        """Run work on every item in the pool; the first failure is raised once all stop."""
+        futures = [self._pool.submit(work, item) for item in items]
+        failures = [future.exception() for future in futures]
+        first = next((error for error in failures if error is not None), None)
+        if first is not None:
+            raise first
+
+    def _record(self, error: str) -> None:
+        with self._lock:
+            self.errors.append(error)
 
 
 def run_extract(
     client: SpotifyClient,
     lake: Lake,
     *,
-    kind: str,
-    streams: Iterable[str],
-    playlists: tuple[str, ...] | None,
+    options: Options,
     run_id: str,
     started: datetime,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     progress: Callable[[raw.Part], None] | None = None,
 ) -> RunResult:
     """Extract the streams into raw/; the manifest goes last, marked partial when cut short."""
-    streams = [s for s in STREAMS if s in set(streams)]
+    streams = [s for s in STREAMS if s in set(options.streams)]
     manifest = raw.Manifest(
         run_id=run_id,
-        kind=kind,
+        kind=options.kind,
         snapshot_date=started.astimezone(UTC).date().isoformat(),
         started_at=raw.iso_utc(started),
         streams=streams,
     )
-    extractor = Extractor(client, lake, manifest, progress)
-    errors = extractor.errors
+    state = saved_state.load(lake)
+    extractor = Extractor(client, lake, manifest, state, options, started, progress)
     try:
-        me = extractor.me()
-        if "playlists" in streams:
-            extractor.playlists(me, playlists)
-        if "plays" in streams:
-            extractor.plays(read_plays_cursor(lake))
-        if "top" in streams:
-            extractor.top()
-        if "saved" in streams:
-            extractor.saved()
-        extractor.catalog()
-    except RateLimitedError as error:
+        _run_streams(extractor, streams)
+    except CutShortError as error:
         manifest.status = raw.PARTIAL
-        errors.append(f"{error} (reason: {error.reason})" if error.reason else str(error))
+        extractor.errors.append(f"{error} (reason: {error.reason})" if error.reason else str(error))
+    finally:
+        extractor.close()
     manifest.finished_at = raw.iso_utc(now())
     put_json(lake, manifest.key, manifest.to_json())
-    if extractor.plays_cursor is not None:
-        put_json(lake, PLAYS_CURSOR, {"after": extractor.plays_cursor, "run_id": run_id})
+    _save_state(lake, state, streams, run_id)
     counts = {**extractor.counts, "requests": client.requests}
-    return RunResult(manifest, counts, errors)
+    return RunResult(manifest, counts, extractor.errors)
 
 
-def read_plays_cursor(lake: Lake) -> int | None:
-    """The played_at (Unix ms) of the newest play already landed, if any."""
-    if not lake.exists(PLAYS_CURSOR):
-        return None
-    return int(get_json(lake, PLAYS_CURSOR)["after"])
+def _run_streams(extractor: Extractor, streams: list[str]) -> None:
+    me = extractor.me()
+    if "playlists" in streams:
+        extractor.playlists(me)
+    if "plays" in streams:
+        extractor.plays()
+    if "top" in streams:
+        extractor.top()
+    if "saved" in streams:
+        extractor.saved()
+    extractor.catalog()
+
+
+def _save_state(lake: Lake, state: ExtractState, streams: list[str], run_id: str) -> None:
+    """Remember what this run landed (also when cut short: that is the checkpoint)."""
+    if "plays" in streams and state.plays_after is not None:
+        saved_state.save_plays_cursor(lake, state.plays_after, run_id)
+    if "playlists" in streams:
+        saved_state.save_playlists(lake, state.playlists)
+    if "saved" in streams and state.saved is not None:
+        saved_state.save_saved(lake, state.saved)
+    saved_state.save_catalog(lake, state.catalog)
+
+
+def _pages_for(total: int) -> int:
+    return max(1, -(-total // PAGE))
+
+
+def _saved_pair(item: dict[str, Any] | None) -> tuple[str, str]:
+    item = item or {}
+    return ((item.get("track") or {}).get("id") or "", item.get("added_at") or "")
 
 
 def _epoch_ms(value: str | None) -> int | None:

@@ -1,0 +1,141 @@
+"""What the extractor remembers between runs, in `state/`, so that it asks only for what changed.
+
+Everything here points at raw answers already in the lake: a later run lists those keys in
+its own manifest instead of asking Spotify again. Losing a state file costs requests, never
+data. Each concern has its own file because the daily and the frequent runs overlap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.lake import Lake, get_json, put_json
+
+PLAYS_CURSOR = "state/plays_cursor.json"
+PLAYLISTS = "state/playlists.json"
+SAVED_TRACKS = "state/saved_tracks.json"
+CATALOG = "state/catalog.json"
+CATALOG_KINDS = ("tracks", "albums", "artists")
+
+
+@dataclass
+class PageRef:
+    """A raw page already in the lake, and the offset it answered."""
+
+    key: str
+    offset: int = 0
+
+
+@dataclass
+class PlaylistState:
+    snapshot_id: str
+    pages: list[PageRef]
+
+
+@dataclass
+class SavedState:
+    """The saved tracks as last read in full: their pages and (track_id, added_at) pairs."""
+
+    total: int
+    pages: list[PageRef]
+    known: set[tuple[str, str]]
+
+
+@dataclass
+class CatalogEntry:
+    key: str
+    fetched_at: str
+    artists: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ExtractState:
+    """All of it, loaded at the start of a run and saved at its end (complete or partial)."""
+
+    plays_after: int | None = None
+    playlists: dict[str, PlaylistState] = field(default_factory=dict)
+    saved: SavedState | None = None
+    catalog: dict[str, dict[str, CatalogEntry]] = field(
+        default_factory=lambda: {kind: {} for kind in CATALOG_KINDS}
+    )
+
+    def fresh(
+        self, kind: str, item_id: str, now: datetime, max_age: timedelta
+    ) -> CatalogEntry | None:
+        """The cached answer for a catalog object, unless older than max_age."""
+        entry = self.catalog[kind].get(item_id)
+        if entry is None or now - datetime.fromisoformat(entry.fetched_at) > max_age:
+            return None
+        return entry
+
+
+def load(lake: Lake) -> ExtractState:
+    """The state as the last runs left it; missing files mean starting afresh."""
+    state = ExtractState()
+    if lake.exists(PLAYS_CURSOR):
+        state.plays_after = int(get_json(lake, PLAYS_CURSOR)["after"])
+    if lake.exists(PLAYLISTS):
+        state.playlists = {
+            playlist_id: PlaylistState(value["snapshot_id"], _pages(value["pages"]))
+            for playlist_id, value in get_json(lake, PLAYLISTS).items()
+        }
+    if lake.exists(SAVED_TRACKS):
+        saved = get_json(lake, SAVED_TRACKS)
+        state.saved = SavedState(
+            saved["total"], _pages(saved["pages"]), {tuple(pair) for pair in saved["known"]}
+        )
+    if lake.exists(CATALOG):
+        cached = get_json(lake, CATALOG)
+        for kind in CATALOG_KINDS:
+            state.catalog[kind] = {
+                item_id: CatalogEntry(**entry) for item_id, entry in cached.get(kind, {}).items()
+            }
+    return state
+
+
+def save_plays_cursor(lake: Lake, after: int, run_id: str) -> None:
+    put_json(lake, PLAYS_CURSOR, {"after": after, "run_id": run_id})
+
+
+def save_playlists(lake: Lake, playlists: dict[str, PlaylistState]) -> None:
+    put_json(
+        lake,
+        PLAYLISTS,
+        {
+            playlist_id: {"snapshot_id": value.snapshot_id, "pages": _refs(value.pages)}
+            for playlist_id, value in sorted(playlists.items())
+        },
+    )
+
+
+def save_saved(lake: Lake, saved: SavedState) -> None:
+    put_json(
+        lake,
+        SAVED_TRACKS,
+        {
+            "total": saved.total,
+            "pages": _refs(saved.pages),
+            "known": sorted(saved.known),
+        },
+    )
+
+
+def save_catalog(lake: Lake, catalog: dict[str, dict[str, CatalogEntry]]) -> None:
+    put_json(
+        lake,
+        CATALOG,
+        {
+            kind: {item_id: vars(entry) for item_id, entry in sorted(entries.items())}
+            for kind, entries in catalog.items()
+        },
+    )
+
+
+def _pages(values: list[dict[str, Any]]) -> list[PageRef]:
+    return [PageRef(**value) for value in values]
+
+
+def _refs(pages: list[PageRef]) -> list[dict[str, Any]]:
+    return [vars(page) for page in pages]
