@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from emulator.account import Account, World
 from emulator.api import Api, ApiError, Request, match
@@ -27,6 +27,7 @@ USER_SCOPE = (
     "playlist-read-private playlist-read-collaborative user-library-read "
     "user-read-email user-read-private user-read-recently-played user-top-read"
 )
+LOOPBACK_REDIRECT = "http://127.0.0.1:"
 SERVER_ERRORS = {500: "Internal server error", 502: "Bad gateway", 503: "Service unavailable"}
 
 
@@ -45,6 +46,11 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
 
 def _oauth_error(error: str, description: str) -> Answer:
     return Answer(400, {"error": error, "error_description": description})
+
+
+def _redirect(redirect_uri: str, **params: str) -> Answer:
+    separator = "&" if "?" in redirect_uri else "?"
+    return Answer(302, {}, {"Location": redirect_uri + separator + urlencode(params)})
 
 
 def _basic_credentials(header: str | None) -> tuple[str, str] | None:
@@ -86,6 +92,8 @@ class Emulator:
         self._lock = threading.Lock()
         self._fault_rng = stream(seed, "faults")
         self._refresh_tokens = {self.refresh_token}
+        self._codes: dict[str, tuple[str, str]] = {}
+        self.consent = True
         self._access_tokens: dict[str, tuple[bool, float]] = {}
         self._issued = 0
         self._server: ThreadingHTTPServer | None = None
@@ -189,6 +197,11 @@ class Emulator:
             if method != "POST":
                 return _error(405, "Method not allowed")
             return self._token(headers.get("Authorization"), body)
+        if parts.path == "/authorize":
+            self._count(f"{method} /authorize", v1=False)
+            if method != "GET":
+                return _error(405, "Method not allowed")
+            return self._consent(query)
         if parts.path == "/v1" or parts.path.startswith("/v1/"):
             return self._v1(method, parts.path, query, headers.get("Authorization"))
         self._count(f"{method} {parts.path}", v1=False)
@@ -213,6 +226,23 @@ class Emulator:
             self._refresh_tokens.add(token)
         return token
 
+    def _consent(self, query: dict[str, str]) -> Answer:
+        """GET /authorize: the user's answer, given at once (`consent`), as a redirect."""
+        redirect_uri, state = query.get("redirect_uri", ""), query.get("state", "")
+        if query.get("client_id") != self.client_id:
+            return _oauth_error("invalid_client", "Invalid client")
+        if query.get("response_type") != "code":
+            return _oauth_error("unsupported_response_type", "response_type must be code")
+        if not redirect_uri.startswith(LOOPBACK_REDIRECT):
+            return _oauth_error("invalid_request", "Invalid redirect URI")
+        if not self.consent:
+            return _redirect(redirect_uri, error="access_denied", state=state)
+        with self._lock:
+            self._issued += 1
+            code = "AQ" + base62(128, self.seed, "code", self._issued)
+            self._codes[code] = (redirect_uri, query.get("scope", ""))
+        return _redirect(redirect_uri, code=code, state=state)
+
     def _token(self, authorization: str | None, body: bytes) -> Answer:
         form = dict(parse_qsl(body.decode(errors="replace")))
         client = _basic_credentials(authorization) or (
@@ -222,13 +252,21 @@ class Emulator:
             return _oauth_error("invalid_client", "Invalid client")
         if client[1] != self.client_secret:
             return _oauth_error("invalid_client", "Invalid client secret")
+        grants = {
+            "client_credentials": self._app_grant,
+            "refresh_token": self._refresh_grant,
+            "authorization_code": self._code_grant,
+        }
         grant = form.get("grant_type")
-        if grant == "client_credentials":
-            body_json = {"access_token": self._issue(user=False), "token_type": "Bearer",
-                         "expires_in": TOKEN_LIFETIME}  # fmt: skip
-            return Answer(200, body_json)
-        if grant != "refresh_token":
+        if grant not in grants:
             return _oauth_error("unsupported_grant_type", f"grant_type {grant!r} is not supported")
+        return grants[grant](form)
+
+    def _app_grant(self, form: dict[str, str]) -> Answer:
+        return Answer(200, {"access_token": self._issue(user=False), "token_type": "Bearer",
+                            "expires_in": TOKEN_LIFETIME})  # fmt: skip
+
+    def _refresh_grant(self, form: dict[str, str]) -> Answer:
         with self._lock:
             known = form.get("refresh_token") in self._refresh_tokens
         if not known:
@@ -238,6 +276,18 @@ class Emulator:
         if self.faults.rotate_refresh_token:
             granted["refresh_token"] = self._rotate()
         return Answer(200, granted)
+
+    def _code_grant(self, form: dict[str, str]) -> Answer:
+        """A code is good once, and only with the redirect URI it was issued for."""
+        with self._lock:
+            redirect_uri, scope = self._codes.pop(form.get("code", ""), (None, ""))
+        if redirect_uri is None:
+            return _oauth_error("invalid_grant", "Invalid authorization code")
+        if form.get("redirect_uri") != redirect_uri:
+            return _oauth_error("invalid_grant", "Invalid redirect URI")
+        return Answer(200, {"access_token": self._issue(user=True), "token_type": "Bearer",
+                            "expires_in": TOKEN_LIFETIME, "refresh_token": self._rotate(),
+                            "scope": scope})  # fmt: skip
 
     def _authorize(self, authorization: str | None) -> bool:
         """Check the bearer token; True for a user token, False for an app token."""

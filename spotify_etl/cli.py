@@ -68,6 +68,12 @@ def parser() -> argparse.ArgumentParser:
     runs.add_argument("--limit", type=int, default=20)
     runs.set_defaults(command=_runs)
 
+    auth = commands.add_parser("auth", help="one-time Spotify authorization; stores the token")
+    auth.add_argument("--port", type=int, default=8888, help="loopback port of the redirect URI")
+    auth.add_argument("--secret-id", metavar="ID", help="store in this AWS Secrets Manager secret")
+    auth.add_argument("--no-browser", action="store_true", help="only print the URL to open")
+    auth.set_defaults(command=_auth)
+
     emulator = commands.add_parser("emulator", help="serve the Spotify emulator on 127.0.0.1")
     from spotify_etl.emulator_cli import add_arguments
 
@@ -160,6 +166,16 @@ def _demo(args: argparse.Namespace) -> int:
     from spotify_etl.demo import run_demo
 
     return run_demo(args.lake, days=args.days, seed=args.seed)
+
+
+def _auth(args: argparse.Namespace) -> int:
+    import webbrowser
+
+    from spotify_etl import auth
+
+    browser = None if args.no_browser else webbrowser.open
+    auth.run(environment.load(), port=args.port, secret_id=args.secret_id, open_browser=browser)
+    return 0
 
 
 def _print_run(record: dict[str, Any]) -> None:
