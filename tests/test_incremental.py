@@ -1,0 +1,228 @@
+"""Runs after the first ask only for what changed, resume after being cut short, and survive
+rate limits; each checked against the emulator over HTTP, with injected clocks and sleeps."""
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pyarrow.parquet as pq
+import pytest
+
+from chalicelib import pipeline, raw
+from chalicelib.lake import LocalLake, get_json, put_json
+from chalicelib.runs import RunStore
+from chalicelib.settings import Settings
+from chalicelib.spotify.limiter import AdaptiveLimiter
+from chalicelib.spotify.state import SAVED_TRACKS
+from chalicelib.transform import transform_run
+from emulator import Emulator, Faults
+
+START = datetime(2026, 11, 20, 3, 15, tzinfo=UTC)
+SNAPSHOT_TABLES = ("playlists", "playlist_items", "top_items", "saved_tracks")
+
+
+class Clock:
+    def __init__(self, moment: datetime):
+        self.moment = moment
+
+    def time(self) -> float:
+        return self.moment.timestamp()
+
+    def now(self) -> datetime:
+        return self.moment
+
+
+@pytest.fixture
+def clock():
+    return Clock(START)
+
+
+@pytest.fixture
+def emulator(clock):
+    with Emulator(seed=5, clock=clock.time) as running:
+        yield running
+
+
+def run(env, lake, clock, **options):
+    """An extract, then its transform, as the local pipeline does."""
+    record = pipeline.extract(
+        Settings.from_env(env), now=clock.now, sleep=lambda _: None, **options
+    )
+    if record.get("manifest"):
+        transform_run(lake, record["manifest"])
+    return RunStore(lake).get(record["run_id"])
+
+
+def table(lake, name, partition):
+    key = f"processed/{name}/{'played_date' if name == 'plays' else 'snapshot_date'}={partition}"
+    rows = pq.read_table(lake.uri(f"{key}/data.parquet")).to_pylist()
+    return sorted(rows, key=lambda row: [str(v) for v in row.values()])
+
+
+def snapshot(lake, day):
+    return {name: table(lake, name, day) for name in SNAPSHOT_TABLES}
+
+
+def test_an_unchanged_rerun_makes_at_most_ten_requests_and_keeps_the_snapshot_whole(
+    env, lake, emulator, clock
+):
+    run(env, lake, clock)
+    first = snapshot(lake, "2026-11-20")
+    emulator.reset_counts()
+    clock.moment += timedelta(minutes=30)
+    record = run(env, lake, clock)
+    assert emulator.total_requests <= 10
+    assert record["counts"]["requests"] == emulator.total_requests
+    assert record["counts"]["playlist_items_carried"] > 0
+    assert snapshot(lake, "2026-11-20") == first
+
+
+def test_only_the_playlists_whose_snapshot_id_changed_are_read_again(env, lake, emulator, clock):
+    run(env, lake, clock)
+    before = {p.id: p.snapshot_id for p in emulator.account.playlists}
+    clock.moment += timedelta(days=1)
+    changed = {p.id for p in emulator.account.playlists if before.get(p.id) != p.snapshot_id}
+    record = run(env, lake, clock)
+    read = {
+        part.playlist_id
+        for part in raw.Manifest.from_json(get_json(lake, record["manifest"])).parts
+        if part.stream == raw.PLAYLIST_ITEMS and f"/{record['run_id']}/" in part.key
+    }
+    assert changed and read == changed & {p.id for p in emulator.account.playlists if p.readable}
+    entries = table(lake, "playlist_items", "2026-11-21")
+    account = emulator.account
+    expected = sum(e.kind != "null" for p in account.playlists if p.readable for e in p.entries)
+    assert len(entries) == expected
+
+
+def test_saved_tracks_are_read_only_down_to_the_newest_known_one(env, lake, emulator, clock):
+    run(env, lake, clock, streams=("saved",))
+    emulator.reset_counts()
+    clock.moment += timedelta(days=1)
+    run(env, lake, clock, streams=("saved",))
+    assert emulator.requests["GET /v1/me/tracks"] == 1
+    saved = table(lake, "saved_tracks", "2026-11-21")
+    assert [
+        row["track_id"] for row in sorted(saved, key=lambda r: r["added_at"], reverse=True)
+    ] == [s.track_id for s in emulator.account.saved]
+
+
+def test_saved_tracks_are_read_in_full_when_the_counts_show_one_was_removed(
+    env, lake, emulator, clock
+):
+    run(env, lake, clock, streams=("saved",))
+    known = get_json(lake, SAVED_TRACKS)
+    known["known"].append(["0000000000000000000000", "2020-01-01T00:00:00Z"])  # since unsaved
+    put_json(lake, SAVED_TRACKS, known)
+    emulator.reset_counts()
+    run(env, lake, clock, streams=("saved",))
+    pages = -(-len(emulator.account.saved) // 50)
+    assert emulator.requests["GET /v1/me/tracks"] == pages
+    assert len(table(lake, "saved_tracks", "2026-11-20")) == len(emulator.account.saved)
+
+
+def test_albums_and_artists_are_fetched_once_then_served_from_the_cache(env, lake, emulator, clock):
+    run(env, lake, clock)
+    assert emulator.requests["GET /v1/albums/{id}"] > 0
+    albums = table(lake, "albums", "2026-11-20")
+    emulator.reset_counts()
+    clock.moment += timedelta(days=1)
+    run(env, lake, clock)
+    assert emulator.requests["GET /v1/albums/{id}"] < len(albums) / 4
+    assert {r["album_id"] for r in albums} <= {
+        r["album_id"] for r in table(lake, "albums", "2026-11-21")
+    }
+    labels = {r["album_id"]: r["label"] for r in table(lake, "albums", "2026-11-21")}
+    assert all(labels[r["album_id"]] == r["label"] for r in albums)
+
+
+def test_cached_catalog_objects_are_fetched_again_past_their_age(env, lake, emulator, clock):
+    run(env, lake, clock)
+    albums = emulator.requests["GET /v1/albums/{id}"]
+    emulator.reset_counts()
+    run(
+        {**env, "CATALOG_MAX_AGE_DAYS": "0"},
+        lake,
+        clock.__class__(clock.moment + timedelta(seconds=1)),
+    )
+    assert emulator.requests["GET /v1/albums/{id}"] == albums
+
+
+def test_a_run_cut_short_is_partial_and_the_next_one_resumes_to_the_same_tables(
+    env, lake, emulator, clock, tmp_path
+):
+    calls = iter(range(10_000))
+    record = run(env, lake, clock, remaining=lambda: 900.0 if next(calls) < 40 else 5.0)
+    assert record["status"] == "transformed"
+    manifest = raw.Manifest.from_json(get_json(lake, record["manifest"]))
+    assert manifest.status == raw.PARTIAL
+    assert "out of time" in " ".join(record["errors"])
+    assert not any(lake.list("processed/playlists/"))  # a partial run is no snapshot
+    emulator.reset_counts()
+    resumed = run(env, lake, clock)
+    assert raw.Manifest.from_json(get_json(lake, resumed["manifest"])).status == raw.COMPLETE
+    assert resumed["counts"].get("playlist_items_carried", 0) > 0
+    reference = LocalLake(tmp_path / "reference")
+    run({**env, "LAKE_URI": str(reference.root)}, reference, clock)
+    assert snapshot(lake, "2026-11-20") == snapshot(reference, "2026-11-20")
+
+
+def test_with_a_fifth_of_answers_429_the_run_completes_with_the_same_tables(
+    env, lake, emulator, clock, tmp_path
+):
+    reference = LocalLake(tmp_path / "reference")
+    run({**env, "LAKE_URI": str(reference.root)}, reference, clock)
+    emulator.faults = Faults(rate_limit=0.2, retry_after=1)
+    record = run(env, lake, clock)
+    assert record["status"] == "transformed" and record["errors"] == []
+    for name in (*SNAPSHOT_TABLES, "tracks", "albums", "artists", "track_artists"):
+        assert table(lake, name, "2026-11-20") == table(reference, name, "2026-11-20"), name
+
+
+def test_the_limiter_halves_on_a_rate_limit_and_grows_back_with_successes():
+    limiter = AdaptiveLimiter(initial=8, maximum=8)
+    limiter.rate_limited()
+    limiter.rate_limited()
+    assert limiter.limit == 2
+    for _ in range(40):
+        limiter.succeeded()
+    assert limiter.limit == 8
+
+
+def test_the_limiter_never_lets_more_requests_in_flight_than_its_limit():
+    limiter = AdaptiveLimiter(initial=3, maximum=3)
+    in_flight, peak, lock = 0, 0, threading.Lock()
+    barrier = threading.Barrier(6)
+
+    def request():
+        nonlocal in_flight, peak
+        barrier.wait()
+        with limiter:
+            with lock:
+                in_flight += 1
+                peak = max(peak, in_flight)
+            with lock:
+                in_flight -= 1
+
+    threads = [threading.Thread(target=request) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert 1 <= peak <= 3
+
+
+def test_a_refresh_token_rotated_in_aws_is_written_back_into_the_secret(aws_credentials):
+    import json
+
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        client = boto3.client("secretsmanager", region_name="us-east-1")
+        value = {"client_id": "id", "client_secret": "secret", "refresh_token": "old"}
+        client.create_secret(Name="spotify-etl/dev", SecretString=json.dumps(value))
+        settings = Settings.from_env({"SPOTIFY_SECRET_ID": "spotify-etl/dev"})
+        assert pipeline.credentials_for(settings, client).refresh_token == "old"
+        pipeline.store_refresh_token(settings, client)("new")
+        stored = json.loads(client.get_secret_value(SecretId="spotify-etl/dev")["SecretString"])
+        assert stored == {**value, "refresh_token": "new"}
