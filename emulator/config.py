@@ -25,3 +25,4 @@ class Faults:
     token_ttl: int = 3600
     latency_ms: int = 0
     rotate_refresh_token: bool = False
+    quota_exceeded: bool = False  # the 429s say QUOTA_EXCEEDED: the app's quota is spent

@@ -310,6 +310,8 @@ class Emulator:
             time.sleep(faults.latency_ms / 1000)
         if roll < faults.rate_limit:
             retry = {"Retry-After": str(faults.retry_after)}
+            if faults.quota_exceeded:
+                return _error(429, "QUOTA_EXCEEDED: the app's request quota is used up", retry)
             return _error(429, "API rate limit exceeded", retry)
         if roll < faults.rate_limit + faults.server_errors:
             return _error(status, SERVER_ERRORS[status])

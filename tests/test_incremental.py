@@ -226,3 +226,11 @@ def test_a_refresh_token_rotated_in_aws_is_written_back_into_the_secret(aws_cred
         pipeline.store_refresh_token(settings, client)("new")
         stored = json.loads(client.get_secret_value(SecretId="spotify-etl/dev")["SecretString"])
         assert stored == {**value, "refresh_token": "new"}
+
+
+def test_a_quota_exceeded_429_stops_the_run_at_once_and_says_so(env, lake, emulator, clock):
+    emulator.faults = Faults(rate_limit=1.0, retry_after=1, quota_exceeded=True)
+    record = run(env, lake, clock)
+    assert emulator.total_requests == 1
+    assert raw.Manifest.from_json(get_json(lake, record["manifest"])).status == raw.PARTIAL
+    assert "QUOTA_EXCEEDED" in record["errors"][0]

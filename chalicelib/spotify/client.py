@@ -205,7 +205,17 @@ class SpotifyClient:
         if status == 429:
             self._limiter.rate_limited()
             retry_after = _retry_after(error.headers)
-            reason = "QUOTA_EXCEEDED" if "QUOTA_EXCEEDED" in str(error.msg) else error.reason
+            quota = "QUOTA_EXCEEDED" in f"{error.msg} {error.reason}"
+            reason = "QUOTA_EXCEEDED" if quota else error.reason
+            if quota:
+                self._halt(
+                    RateLimitedError(
+                        "Spotify says the app's quota is exceeded (QUOTA_EXCEEDED): no retry helps "
+                        "until it resets; the next run resumes",
+                        retry_after=retry_after,
+                        reason=reason,
+                    )
+                )
             if retry_after > self._policy.max_retry_after or not self._affordable(retry_after):
                 self._halt(
                     RateLimitedError(
