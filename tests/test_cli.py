@@ -87,3 +87,35 @@ def test_transform_of_one_run_replays_it(cli_env, lake, capsys):
     run_id = get_json(lake, key)["run_id"]
     assert main(["transform", "--run", run_id]) == 0
     assert "transformed" in capsys.readouterr().out
+
+
+def test_a_refresh_token_rotated_by_spotify_goes_back_into_the_dotenv(
+    cli_env, emulator, monkeypatch, tmp_path
+):
+    from dotenv import dotenv_values
+
+    from emulator import Faults
+
+    names = ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "SPOTIFY_REFRESH_TOKEN")
+    (tmp_path / ".env").write_text("".join(f"{n}={cli_env[n]}\n" for n in names))
+    for name in names:
+        monkeypatch.delenv(name)
+    emulator.faults = Faults(rotate_refresh_token=True)
+    assert main(["extract", "--streams", "saved"]) == 0
+    stored = dotenv_values(tmp_path / ".env")["SPOTIFY_REFRESH_TOKEN"]
+    assert stored != cli_env["SPOTIFY_REFRESH_TOKEN"]
+    assert (tmp_path / ".env").stat().st_mode & 0o777 == 0o600
+    emulator.faults = Faults()
+    emulator.revoke_refresh_token(cli_env["SPOTIFY_REFRESH_TOKEN"])
+    assert main(["extract", "--streams", "saved"]) == 0  # the new token works on its own
+
+
+def test_a_rotated_refresh_token_from_the_environment_is_not_written_anywhere(
+    cli_env, emulator, tmp_path, capsys
+):
+    from emulator import Faults
+
+    emulator.faults = Faults(rotate_refresh_token=True)
+    assert main(["extract", "--streams", "saved"]) == 0
+    assert not (tmp_path / ".env").exists()
+    assert "new refresh token" in capsys.readouterr().err
