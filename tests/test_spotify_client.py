@@ -1,10 +1,11 @@
 """The client against the emulator over real HTTP, with an injected sleep that never waits."""
 
 import pytest
+import requests
 
 from chalicelib.errors import AuthError, RateLimitedError, SpotifyError
 from chalicelib.settings import Credentials
-from chalicelib.spotify.client import RetryPolicy, connect
+from chalicelib.spotify.client import RetryPolicy, SpotifyClient, connect
 from emulator import Faults
 
 
@@ -102,3 +103,29 @@ def test_pages_follow_next_until_the_last_page(emulator):
     items = [item for _, page in pages for item in page["items"]]
     assert len(items) == pages[0][1]["total"]
     assert [offset for offset, _ in pages] == list(range(0, len(items), 50))
+
+
+class AppToken:
+    """An app-only token (client-credentials grant): the user's data is refused with it."""
+
+    def __init__(self, emulator):
+        answer = requests.post(
+            f"{emulator.auth_url}/api/token",
+            data={"grant_type": "client_credentials"},
+            auth=(emulator.client_id, emulator.client_secret),
+            timeout=5,
+        )
+        self.token = answer.json()["access_token"]
+
+    def get_access_token(self, as_dict=False):
+        return self.token
+
+    def invalidate(self, token):
+        pass
+
+
+def test_a_403_on_the_users_own_data_suggests_authorizing_again(emulator):
+    client = SpotifyClient(AppToken(emulator), emulator.api_url, requests.Session())
+    with pytest.raises(SpotifyError, match="scope.*spotify-etl auth") as raised:
+        client.get("me")
+    assert raised.value.status == 403

@@ -231,8 +231,11 @@ class SpotifyClient:
             return self._backoff(attempt)
         if status == 401:
             raise AuthError(f"Spotify refused the access token twice: {AUTH_AGAIN}", status=401)
+        hint = ""
+        if status == 403 and _path(path).startswith("me"):
+            hint = f" (the token may lack a scope this needs: {AUTH_AGAIN})"
         raise SpotifyError(
-            f"GET {_path(path)} answered {status}: {_message(error)}",
+            f"GET {_path(path)} answered {status}: {_message(error)}{hint}",
             status=status,
             reason=error.reason,
         )
