@@ -234,3 +234,15 @@ def test_a_quota_exceeded_429_stops_the_run_at_once_and_says_so(env, lake, emula
     assert emulator.total_requests == 1
     assert raw.Manifest.from_json(get_json(lake, record["manifest"])).status == raw.PARTIAL
     assert "QUOTA_EXCEEDED" in record["errors"][0]
+
+
+def test_saved_tracks_are_read_in_full_again_once_a_week(env, lake, emulator, clock):
+    run(env, lake, clock, streams=("saved",))
+    clock.moment += timedelta(days=8)
+    emulator.reset_counts()
+    run(env, lake, clock, streams=("saved",))
+    assert emulator.requests["GET /v1/me/tracks"] == -(-len(emulator.account.saved) // 50)
+    saved = table(lake, "saved_tracks", "2026-11-28")
+    assert sorted(r["track_id"] for r in saved) == sorted(
+        s.track_id for s in emulator.account.saved
+    )

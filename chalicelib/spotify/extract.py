@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ from chalicelib.spotify.state import CatalogEntry, ExtractState, PageRef, Playli
 PAGE = 50
 TIME_RANGES = ("short_term", "medium_term", "long_term")
 STREAMS = ("playlists", "plays", "top", "saved")
+FULL_READ = timedelta(days=7)  # saved tracks are read in full at least this often
 CATALOG_STREAMS = {"tracks": raw.TRACKS, "albums": raw.ALBUMS, "artists": raw.ARTISTS}
 
 
@@ -162,30 +163,35 @@ class Extractor:
     def saved(self) -> None:
         """Saved tracks newest first, until one already known; then the known rest is carried.
 
-        If the counts do not add up to the API's total (a track was removed), all is read.
+        If the counts do not add up to the API's total (a track was removed), if too many pages
+        would be carried, or if the last full read is a week old, all is read.
         """
         known = self._state.saved
+        if known is not None and self._now - datetime.fromisoformat(known.read_at) > FULL_READ:
+            known = None
         pages: list[PageRef] = []
-        new: set[tuple[str, str]] = set()
+        seen: set[tuple[str, str]] = set()
         total = 0
         for offset, page in self._client.pages("me/tracks", limit=PAGE):
             pages.append(PageRef(self._saved_page(offset, page).key, offset))
             total = page.get("total", 0)
             pairs = [_saved_pair(item) for item in page.get("items") or []]
-            fresh = [pair for pair in pairs if known is None or pair not in known.known]
-            new.update(fresh)
-            if known is not None and len(fresh) < len(pairs):
+            seen.update(pairs)
+            if known is not None and any(pair in known.known for pair in pairs):
                 carried = known.pages + pages
-                if len(new) + len(known.known) == total and len(carried) <= _pages_for(total) * 2:
+                fresh = len(seen - known.known)
+                if fresh + len(known.known) == total and len(carried) <= _pages_for(total) * 2:
                     for ref in known.pages:
                         self.carry(ref.key, raw.SAVED_TRACKS, fetched=False, offset=ref.offset)
                     self._parallel(
                         lambda ref: self._remember_carried(ref.key, "track"), known.pages
                     )
-                    self._state.saved = SavedState(total, carried, known.known | new)
+                    self._state.saved = replace(
+                        known, total=total, pages=carried, known=known.known | seen
+                    )
                     return
-                known = None  # a track was removed, or too many pages carried: read them all
-        self._state.saved = SavedState(total, pages, new)
+                known = None  # read them all
+        self._state.saved = SavedState(total, pages, seen, self._now.isoformat())
 
     def catalog(self) -> None:
         """The full albums, artists and tracks the run's answers reference only in part."""

@@ -36,11 +36,13 @@ class PlaylistState:
 
 @dataclass
 class SavedState:
-    """The saved tracks as last read in full: their pages and (track_id, added_at) pairs."""
+    """The saved tracks: the pages holding them, their (track_id, added_at) pairs, and when
+    they were last read in full."""
 
     total: int
     pages: list[PageRef]
     known: set[tuple[str, str]]
+    read_at: str
 
 
 @dataclass
@@ -84,7 +86,10 @@ def load(lake: Lake) -> ExtractState:
     if lake.exists(SAVED_TRACKS):
         saved = get_json(lake, SAVED_TRACKS)
         state.saved = SavedState(
-            saved["total"], _pages(saved["pages"]), {tuple(pair) for pair in saved["known"]}
+            saved["total"],
+            _pages(saved["pages"]),
+            {tuple(pair) for pair in saved["known"]},
+            saved["read_at"],
         )
     if lake.exists(CATALOG):
         cached = get_json(lake, CATALOG)
@@ -118,6 +123,7 @@ def save_saved(lake: Lake, saved: SavedState) -> None:
             "total": saved.total,
             "pages": _refs(saved.pages),
             "known": sorted(saved.known),
+            "read_at": saved.read_at,
         },
     )
 
