@@ -54,6 +54,10 @@ class OutOfTimeError(CutShortError):
     """The Lambda's remaining time is too short for another request."""
 
 
+class UnavailableError(CutShortError):
+    """Spotify kept failing one request (429s, 5xx or timeouts) past the retry budget."""
+
+
 class BadRawDataError(PipelineError):
     """Raw input that cannot be transformed; it goes to quarantine/."""
 

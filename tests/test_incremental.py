@@ -246,3 +246,12 @@ def test_saved_tracks_are_read_in_full_again_once_a_week(env, lake, emulator, cl
     assert sorted(r["track_id"] for r in saved) == sorted(
         s.track_id for s in emulator.account.saved
     )
+
+
+def test_a_spotify_outage_ends_the_run_partial_with_what_it_fetched(env, lake, emulator, clock):
+    run(env, lake, clock, streams=("saved",))
+    emulator.faults = Faults(server_errors=1.0)
+    record = run(env, lake, clock)
+    assert raw.Manifest.from_json(get_json(lake, record["manifest"])).status == raw.PARTIAL
+    assert "answered 5" in record["errors"][0]
+    assert record["status"] == "transformed"

@@ -3,7 +3,7 @@
 import pytest
 import requests
 
-from chalicelib.errors import AuthError, RateLimitedError, SpotifyError
+from chalicelib.errors import AuthError, CutShortError, RateLimitedError, SpotifyError
 from chalicelib.settings import Credentials
 from chalicelib.spotify.client import RetryPolicy, SpotifyClient, connect
 from emulator import Faults
@@ -61,12 +61,24 @@ def test_server_errors_are_retried_with_bounded_jittered_backoff(emulator):
     assert all(0 < s <= RetryPolicy().backoff_cap for s in sleeps)
 
 
-def test_server_errors_that_never_stop_fail_after_the_last_attempt(emulator):
+def test_server_errors_that_never_stop_cut_the_run_short_after_the_last_attempt(emulator):
     emulator.faults = Faults(server_errors=1.0)
     client = make_client(emulator, policy=RetryPolicy(max_attempts=3))
-    with pytest.raises(SpotifyError, match="answered 5"):
+    with pytest.raises(CutShortError, match="answered 5.. 3 times"):
         client.get("me")
     assert client.requests == 3
+    with pytest.raises(CutShortError):  # the run's other requests stop at once
+        client.get("me/tracks")
+    assert client.requests == 3
+
+
+def test_429s_that_never_stop_cut_the_run_short_after_their_own_budget(emulator):
+    emulator.faults = Faults(rate_limit=1.0, retry_after=1)
+    sleeps = []
+    client = make_client(emulator, sleeps=sleeps, policy=RetryPolicy(max_rate_limited=12))
+    with pytest.raises(CutShortError, match="answered 429 12 times"):
+        client.get("me")
+    assert client.requests == 12 and len(sleeps) == 11
 
 
 def test_an_expired_access_token_is_refreshed_once_and_the_request_retried(emulator):

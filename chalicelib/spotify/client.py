@@ -27,6 +27,7 @@ from chalicelib.errors import (
     OutOfTimeError,
     RateLimitedError,
     SpotifyError,
+    UnavailableError,
 )
 from chalicelib.settings import Credentials
 from chalicelib.spotify.limiter import AdaptiveLimiter
@@ -42,7 +43,8 @@ TRANSIENT = (500, 502, 503, 504)
 class RetryPolicy:
     """How long and how often to retry; every wait goes through an injected sleep."""
 
-    max_attempts: int = 6
+    max_attempts: int = 6  # in a row, for 5xx and timeouts
+    max_rate_limited: int = 30  # 429s in a row for one request
     max_retry_after: float = 120.0
     backoff_base: float = 0.5
     backoff_cap: float = 10.0
@@ -149,11 +151,14 @@ class SpotifyClient:
     def get(self, path: str, **params: Any) -> dict[str, Any]:
         """One answer (`path` relative to the API base, or a `next` URL), retried per policy.
 
-        Once one request cuts the run short, every later request fails the same way at once,
-        so the other workers of a run stop too.
+        429s and transient failures (5xx, timeouts) each have their own bounded budget; when
+        one runs out the run is cut short, not failed, so what it fetched is kept. Once one
+        request cuts the run short, every later request stops the same way at once, so the
+        other workers of a run stop too.
         """
+        failures = {"rate_limited": 0, "transient": 0}
         refreshed = False
-        for attempt in range(1, self._policy.max_attempts + 1):
+        while True:
             token = self._start_request(path)
             try:
                 with self._limiter:
@@ -165,13 +170,25 @@ class SpotifyClient:
                     self._tokens.invalidate(token)
                     refreshed = True
                     continue
-                wait = self._wait_for(error, attempt, path)
+                retry_after = self._wait_for(error, path)
+                kind = "rate_limited" if error.http_status == 429 else "transient"
+                reason = f"answered {error.http_status}"
             except (requests.Timeout, requests.ConnectionError) as error:
-                if attempt == self._policy.max_attempts:
-                    raise SpotifyError(f"GET {_path(path)}: {type(error).__name__}") from None
-                wait = self._backoff(attempt)
+                retry_after, kind, reason = None, "transient", type(error).__name__
+            failures[kind] += 1
+            wait = self._backoff(failures[kind]) if retry_after is None else retry_after
+            if failures[kind] >= self._budget(kind):
+                self._halt(
+                    UnavailableError(
+                        f"GET {_path(path)} {reason} {failures[kind]} times in a row; "
+                        "the next run resumes"
+                    )
+                )
             self._sleep_within_budget(wait, path)
-        raise SpotifyError(f"GET {_path(path)} still failing after {attempt} attempts")
+
+    def _budget(self, kind: str) -> int:
+        policy = self._policy
+        return policy.max_rate_limited if kind == "rate_limited" else policy.max_attempts
 
     def _start_request(self, path: str) -> str:
         """Count the request and check the run may still make it; the token it will carry."""
@@ -200,35 +217,13 @@ class SpotifyClient:
             offset = page.get("offset", offset) + len(page.get("items") or [])
             page = self.get(page["next"])
 
-    def _wait_for(self, error: spotipy.SpotifyException, attempt: int, path: str) -> float:
+    def _wait_for(self, error: spotipy.SpotifyException, path: str) -> float | None:
+        """The wait a 429 asks for, None for a transient failure (back off), or the error."""
         status = error.http_status
         if status == 429:
-            self._limiter.rate_limited()
-            retry_after = _retry_after(error.headers)
-            quota = "QUOTA_EXCEEDED" in f"{error.msg} {error.reason}"
-            reason = "QUOTA_EXCEEDED" if quota else error.reason
-            if quota:
-                self._halt(
-                    RateLimitedError(
-                        "Spotify says the app's quota is exceeded (QUOTA_EXCEEDED): no retry helps "
-                        "until it resets; the next run resumes",
-                        retry_after=retry_after,
-                        reason=reason,
-                    )
-                )
-            if retry_after > self._policy.max_retry_after or not self._affordable(retry_after):
-                self._halt(
-                    RateLimitedError(
-                        f"Spotify rate limit: asked to wait {retry_after:.0f} s, more than this "
-                        "run can afford; the next run resumes",
-                        retry_after=retry_after,
-                        reason=reason,
-                    )
-                )
-            if attempt < self._policy.max_attempts:
-                return retry_after
-        elif status in TRANSIENT and attempt < self._policy.max_attempts:
-            return self._backoff(attempt)
+            return self._retry_after(error)
+        if status in TRANSIENT:
+            return None
         if status == 401:
             raise AuthError(f"Spotify refused the access token twice: {AUTH_AGAIN}", status=401)
         hint = ""
@@ -239,6 +234,30 @@ class SpotifyClient:
             status=status,
             reason=error.reason,
         )
+
+    def _retry_after(self, error: spotipy.SpotifyException) -> float:
+        """The wait a 429 asks for, if this run can afford it; else the run is cut short."""
+        self._limiter.rate_limited()
+        retry_after = _retry_after(error.headers)
+        if "QUOTA_EXCEEDED" in f"{error.msg} {error.reason}":
+            self._halt(
+                RateLimitedError(
+                    "Spotify says the app's quota is exceeded (QUOTA_EXCEEDED): no retry helps "
+                    "until it resets; the next run resumes",
+                    retry_after=retry_after,
+                    reason="QUOTA_EXCEEDED",
+                )
+            )
+        if retry_after > self._policy.max_retry_after or not self._affordable(retry_after):
+            self._halt(
+                RateLimitedError(
+                    f"Spotify rate limit: asked to wait {retry_after:.0f} s, more than this "
+                    "run can afford; the next run resumes",
+                    retry_after=retry_after,
+                    reason=error.reason,
+                )
+            )
+        return retry_after
 
     def _backoff(self, attempt: int) -> float:
         ceiling = min(self._policy.backoff_cap, self._policy.backoff_base * 2**attempt)
