@@ -174,7 +174,8 @@ class World:
     def _apply_day(self, state: _State, day: int) -> _State:
         rng, when = stream(self.seed, "day", day, "changes"), self.change_time(day)
         owned = [p for p in state.playlists if p.kind == "owned"]
-        changed = {p.id: self._change(p, rng, when) for p in rng.sample(owned, min(2, len(owned)))}
+        picked = rng.sample(owned, min(self.scale.changes_per_day, len(owned)))
+        changed = {p.id: self._change(p, rng, when) for p in picked}
         playlists = tuple(changed.get(p.id, p) for p in state.playlists)
         saved_ids = {s.track_id for s in state.saved}
         fresh = [t for t in rng.sample(self.catalog.track_ids, 10) if t not in saved_ids]

@@ -13,6 +13,7 @@ class Scale:
     saved_tracks: int = 120
     top_items: int = 50
     history_days: int = 7
+    changes_per_day: int = 2  # owned playlists changed each day
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 from emulator_support import START, FakeClock, Get, getter, user_token
 
@@ -53,6 +54,23 @@ def test_a_couple_of_owned_playlists_change_each_day(emu: Emulator, clock: FakeC
     assert 1 <= len(changed) <= 4
     assert {kinds[pid] for pid in changed} == {"owned"}
     assert len(changed) < len(before)
+
+
+@pytest.mark.parametrize(("scale", "per_day"), [
+    (Scale(), 2), (Scale(changes_per_day=1), 1), (Scale(changes_per_day=0), 0),
+    (Scale(playlists=7, changes_per_day=5), 3),  # only three owned playlists to change
+])  # fmt: skip
+def test_changes_per_day_sets_how_many_owned_playlists_change_each_day(
+    clock: FakeClock, scale: Scale, per_day: int
+) -> None:
+    emu = Emulator(seed=3, scale=scale, clock=clock)
+    days = [emu.account_at(START + day * DAY) for day in range(4)]
+    for before, after in zip(days, days[1:], strict=False):
+        changed = [new for old, new in zip(before.playlists, after.playlists, strict=True)
+                   if old.snapshot_id != new.snapshot_id]  # fmt: skip
+        assert len(changed) == per_day
+        assert {p.kind for p in changed} <= {"owned"}
+        assert len(after.saved) > len(before.saved)
 
 
 def test_changed_playlists_gain_entries_added_on_the_day(emu: Emulator, clock: FakeClock) -> None:
