@@ -2,6 +2,7 @@
 -- param: start_date date default=today-30 "first played date, inclusive"
 -- param: end_date date default=today "last played date, inclusive"
 -- param: limit integer default=10 min=1 max=1000 "how many artists"
+-- bind: start_date, end_date, start_date, end_date, start_date, end_date, start_date, end_date, limit
 WITH period_plays AS (
     SELECT track_id
     FROM plays
@@ -10,15 +11,18 @@ WITH period_plays AS (
 track_artist_pairs AS (
     SELECT DISTINCT track_id, artist_id
     FROM track_artists
+    WHERE snapshot_date BETWEEN ? AND date_format(date_add('day', 1, date(?)), '%Y-%m-%d')
 ),
 track_durations AS (
     SELECT track_id, max_by(duration_ms, snapshot_date) AS duration_ms
     FROM tracks
+    WHERE snapshot_date BETWEEN ? AND date_format(date_add('day', 1, date(?)), '%Y-%m-%d')
     GROUP BY track_id
 ),
 artist_names AS (
     SELECT artist_id, max_by(name, snapshot_date) AS name
     FROM artists
+    WHERE snapshot_date BETWEEN ? AND date_format(date_add('day', 1, date(?)), '%Y-%m-%d')
     GROUP BY artist_id
 ),
 artist_totals AS (

@@ -2,6 +2,7 @@
 -- param: start_date date default=today-30 "first played date, inclusive"
 -- param: end_date date default=today "last played date, inclusive"
 -- param: limit integer default=10 min=1 max=1000 "how many tracks"
+-- bind: start_date, end_date, start_date, end_date, start_date, end_date, start_date, end_date, limit
 WITH period_plays AS (
     SELECT track_id
     FROM plays
@@ -18,6 +19,7 @@ latest_tracks AS (
         max_by(name, snapshot_date) AS name,
         max_by(duration_ms, snapshot_date) AS duration_ms
     FROM tracks
+    WHERE snapshot_date BETWEEN ? AND date_format(date_add('day', 1, date(?)), '%Y-%m-%d')
     GROUP BY track_id
 ),
 latest_track_artists AS (
@@ -29,12 +31,14 @@ latest_track_artists AS (
             artist_position,
             dense_rank() OVER (PARTITION BY track_id ORDER BY snapshot_date DESC) AS recency
         FROM track_artists
+        WHERE snapshot_date BETWEEN ? AND date_format(date_add('day', 1, date(?)), '%Y-%m-%d')
     ) AS credits
     WHERE recency = 1
 ),
 artist_names AS (
     SELECT artist_id, max_by(name, snapshot_date) AS name
     FROM artists
+    WHERE snapshot_date BETWEEN ? AND date_format(date_add('day', 1, date(?)), '%Y-%m-%d')
     GROUP BY artist_id
 ),
 track_artist_names AS (

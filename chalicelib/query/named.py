@@ -6,7 +6,9 @@ A file's header is its leading `--` comment lines:
     -- param: start_date date default=today-30 "first played date, inclusive"
     -- param: limit integer default=10 min=1 max=1000 "how many tracks"
 
-Parameters are declared in the order of the `?` placeholders, each used once. Date
+Parameters are declared in the order of the `?` placeholders, each used once, unless a
+`-- bind: start_date, end_date, start_date, end_date, limit` line names the parameter of
+each placeholder in order (so a value can filter several tables' partitions). Date
 defaults are `today` or `today-N` (N days before today, in UTC). This module stays
 free of sqlglot and duckdb so that listing and validating queries is cheap.
 """
@@ -29,7 +31,7 @@ TYPES = ("date", "integer")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 INTEGER = re.compile(r"^[+-]?\d{1,18}$")
 RELATIVE_DAY = re.compile(r"^today(?:-(\d{1,4}))?$")
-HEADER_LINE = re.compile(r"^--\s*(description|param):\s*(.*)$")
+HEADER_LINE = re.compile(r"^--\s*(description|param|bind):\s*(.*)$")
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,7 @@ class NamedQuery:
     description: str
     params: tuple[Param, ...]
     sql: str
+    binds: tuple[str, ...] = ()  # the parameter of each placeholder; default: params in order
 
     def bind(self, raw: Mapping[str, Any], today: date | None = None) -> list[Any]:
         """Validated values in placeholder order; raise ValidationError on any bad input."""
@@ -129,7 +132,12 @@ class NamedQuery:
         start, end = values.get("start_date"), values.get("end_date")
         if start is not None and end is not None and start > end:
             raise ValidationError(f"start_date {start} is after end_date {end}; swap them")
-        return [values[param.name] for param in self.params]
+        return [values[name] for name in self.placeholders]
+
+    @property
+    def placeholders(self) -> tuple[str, ...]:
+        """The parameter each `?` takes, in order."""
+        return self.binds or tuple(param.name for param in self.params)
 
     def describe(self) -> dict[str, Any]:
         """A JSON-friendly description for `GET /queries`."""
@@ -164,21 +172,28 @@ def parse_query(name: str, text: str) -> NamedQuery:
     """A NamedQuery from a `.sql` file's text; ValueError if its header is malformed."""
     description = ""
     params: list[Param] = []
+    binds: tuple[str, ...] = ()
     for line in text.splitlines():
         if not line.startswith("--"):
             break
         match = HEADER_LINE.match(line)
         if match and match.group(1) == "description":
             description = match.group(2).strip()
+        elif match and match.group(1) == "bind":
+            binds = tuple(word.strip() for word in match.group(2).split(","))
         elif match:
             params.append(_parse_param(name, match.group(2)))
     placeholders = _count_placeholders(text)
-    if not description or placeholders != len(params):
+    query = NamedQuery(name, description, tuple(params), text, binds)
+    bound = query.placeholders
+    if not description or placeholders != len(bound):
         raise ValueError(
-            f"{name}.sql needs a '-- description:' line and one '-- param:' line per '?' "
-            f"(found {len(params)} params for {placeholders} placeholders)"
+            f"{name}.sql needs a '-- description:' line and one '-- param:' (or '-- bind:' "
+            f"name) per '?' (found {len(bound)} for {placeholders} placeholders)"
         )
-    return NamedQuery(name, description, tuple(params), text)
+    if not set(bound) <= {param.name for param in params}:
+        raise ValueError(f"{name}.sql binds {sorted(set(bound))}, not all declared as params")
+    return query
 
 
 def _parse_param(query: str, declaration: str) -> Param:

@@ -8,7 +8,8 @@ plays on 2026-01-05  t2 12:00 (outside the usual range)
 
 t1 "Song One" (3 min) by Alpha then Beta, t2 "Song Two" (4 min) by Beta, t3 "Song Three"
 (200 s) by Gamma, catalogued on 2026-01-03 only (a day after it was played). Beta was
-called "Beta Old" in the 2026-01-01 catalogue.
+called "Beta Old" in the 2026-01-01 catalogue. As the pipeline does, each day's catalogue
+holds what that day's plays reference: t2 and Beta again on 2026-01-05.
 
 Playlist p1 "Road Trip": 2025-12-31 [A], 2026-01-01 [A, B, C, B], 2026-01-02 [A, D, B, D],
 2026-01-03 [A]. p2 "Hidden" withholds its items. p3 "Blues" is seen once, on 2026-01-02.
@@ -128,6 +129,9 @@ def catalog(write_table) -> None:
     write_table("artists", "2026-01-01", [artist("a1", "Alpha"), artist("a2", "Beta Old")])
     write_table("artists", "2026-01-02", [artist("a1", "Alpha"), artist("a2", "Beta")])
     write_table("artists", "2026-01-03", [artist("a3", "Gamma")])
+    write_table("tracks", "2026-01-05", [track("t2", "Song Two", 240_000)])
+    write_table("track_artists", "2026-01-05", [credit("t2", "a2", 0)])
+    write_table("artists", "2026-01-05", [artist("a2", "Beta")])
 
 
 @pytest.fixture

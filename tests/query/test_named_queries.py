@@ -24,7 +24,8 @@ def test_the_required_named_queries_are_shipped():
 @pytest.mark.parametrize("name", sorted(load_queries()))
 def test_each_query_declares_one_param_per_placeholder(name):
     placeholders = list(athena_tree(name).find_all(exp.Placeholder))
-    assert len(placeholders) == len(get_query(name).params)
+    assert len(placeholders) == len(get_query(name).placeholders)
+    assert set(get_query(name).placeholders) == {p.name for p in get_query(name).params}
 
 
 @pytest.mark.parametrize("name", sorted(load_queries()))
@@ -37,7 +38,7 @@ def test_each_placeholder_sits_in_a_where_clause_as_athena_requires(name):
 def test_each_query_transpiles_to_duckdb(name):
     duckdb_sql = sqlglot.transpile(get_query(name).sql, read="athena", write="duckdb")
     assert len(duckdb_sql) == 1
-    assert duckdb_sql[0].count("?") == len(get_query(name).params)
+    assert duckdb_sql[0].count("?") == len(get_query(name).placeholders)
 
 
 @pytest.mark.parametrize("name", sorted(load_queries()))
@@ -70,15 +71,29 @@ def test_describe_lists_every_query_with_its_params():
 def test_binding_returns_values_in_placeholder_order():
     query = get_query("top_tracks")
     raw = {"limit": "5", "end_date": "2026-01-31", "start_date": "2026-01-01"}
-    assert query.bind(raw) == ["2026-01-01", "2026-01-31", 5]
+    assert query.bind(raw) == ["2026-01-01", "2026-01-31"] * 4 + [5]
 
 
 def test_json_numbers_bind_as_integers():
-    assert get_query("top_tracks").bind({"limit": 7}, TODAY)[2] == 7
+    assert get_query("top_tracks").bind({"limit": 7}, TODAY)[-1] == 7
 
 
 def test_defaults_are_thirty_days_ago_to_today_in_utc():
-    assert get_query("top_artists").bind({}, TODAY) == ["2026-02-13", "2026-03-15", 10]
+    assert get_query("top_artists").bind({}, TODAY) == ["2026-02-13", "2026-03-15"] * 4 + [10]
+
+
+def test_a_bind_line_lets_one_value_fill_several_placeholders():
+    text = (
+        "-- description: Plays of a day.\n-- param: day date\n-- bind: day, day\n"
+        "SELECT * FROM plays WHERE played_date BETWEEN ? AND ?"
+    )
+    assert parse_query("plays", text).bind({"day": "2026-01-02"}) == ["2026-01-02"] * 2
+
+
+def test_a_bind_line_naming_an_undeclared_param_is_refused():
+    text = "-- description: P.\n-- param: day date\n-- bind: day, other\nSELECT ? WHERE ?"
+    with pytest.raises(ValueError, match="not all declared"):
+        parse_query("plays", text)
 
 
 def test_a_start_date_alone_must_not_fall_after_the_default_end():
