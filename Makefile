@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 REQUIREMENTS := pyproject.toml requirements.txt requirements-layer.txt requirements-local.txt requirements-dev.txt
 
-.PHONY: install demo test lint serve clean
+.PHONY: install demo test lint serve clean package browser
 
 install: $(STAMP)
 
@@ -18,15 +18,42 @@ $(STAMP): $(REQUIREMENTS)
 demo: install
 	$(BIN)/spotify-etl demo
 
-test: install
+test: install browser
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
+
+# The dashboard's browser test drives Debian's headless Chromium (CI runs as root on Debian).
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && \
+		apt-get install -y -qq --no-install-recommends chromium >/dev/null)
 
 lint: install
 	$(BIN)/ruff check .
 
+# chalice local on 127.0.0.1:8000 over LAKE_URI (./.lake unless set; the local stage leaves it
+# to the environment), e.g. LAKE_URI=.lake-demo make serve, then open /dashboard.
+LAKE_URI ?= ./.lake
+PORT ?= 8000
 serve: install
-	$(BIN)/chalice local --no-autoreload --stage local
+	LAKE_URI=$(LAKE_URI) $(BIN)/chalice local --no-autoreload --stage local --port $(PORT)
+
+# The deployment package for the dev stage, as Terraform (CloudFormation refuses on_s3_event).
+# Chalice takes the Lambda runtime from the interpreter running it, hence a Python 3.12 venv.
+PYTHON312 ?= env PYENV_VERSION=3.12.1 python3.12
+VENV312 := .venv312
+STAMP312 := $(VENV312)/.installed
+
+$(STAMP312): requirements.txt requirements-local.txt
+	test -x $(VENV312)/bin/python || $(PYTHON312) -m venv $(VENV312)
+	$(VENV312)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV312)/bin/python -m pip install --quiet -r requirements.txt \
+		"$$(grep -E '^chalice' requirements-local.txt)"
+	touch $(STAMP312)
+
+package: $(STAMP312)
+	rm -rf build/package
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} \
+		$(VENV312)/bin/chalice package --pkg-format terraform --stage dev build/package/
 
 clean:
-	rm -rf $(VENV) build .lake-demo .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(VENV312) build .lake-demo .pytest_cache .ruff_cache

@@ -1,5 +1,6 @@
 """Spotify to Athena: the Lambda handlers and REST routes, each a few lines into chalicelib."""
 
+import functools
 import logging
 import math
 import os
@@ -7,13 +8,23 @@ import os
 from chalice import Chalice, Response
 
 from chalicelib import pipeline, raw
-from chalicelib.api import http_errors, int_param, json_body
+from chalicelib.api import (
+    capped_page,
+    http_errors,
+    int_param,
+    json_body,
+    query_params,
+    result_page,
+    wait_seconds,
+)
+from chalicelib.dashboard import dashboard
 from chalicelib.errors import PipelineError, ValidationError
 from chalicelib.runs import RunStore
 from chalicelib.settings import DeploySettings, Settings
 
 app = Chalice(app_name="spotify-etl")
 app.log.setLevel(logging.INFO)
+app.register_blueprint(dashboard)
 DEPLOY = DeploySettings.from_env(os.environ)
 
 
@@ -50,33 +61,50 @@ def health():
     return {"status": "ok"}
 
 
-@app.route("/runs", methods=["POST"])
+@app.route("/runs", methods=["POST"], api_key_required=True)
 @http_errors
 def start_run():
     body = json_body(app.current_request.raw_body, {"kind", "streams"})
     kind = body.get("kind", raw.SNAPSHOT)
     if kind not in (raw.SNAPSHOT, raw.PLAYS_ONLY):
         raise ValidationError(f"kind must be {raw.SNAPSHOT!r} or {raw.PLAYS_ONLY!r}")
-    record = run_and_transform(settings(), kind=kind, streams=_streams(body.get("streams")))
+    config, options = settings(), {"kind": kind, "streams": _streams(body.get("streams"))}
+    if config.lake_is_local:
+        record = run_and_transform(config, **options)
+    else:
+        function = os.environ.get("EXTRACT_FUNCTION")  # spotify-etl-<stage>-run_extract
+        record = pipeline.queue_run(config, function_name=function, **options)
     return _accepted({"run_id": record["run_id"], "status": record["status"]})
 
 
-@app.route("/runs")
+@app.lambda_function(name="run_extract")
+def run_extract(event, context):
+    """A run POST /runs queued, invoked asynchronously; its manifest then starts the transform."""
+    try:
+        pipeline.extract(settings(), remaining=_remaining(context), **pipeline.queued_run(event))
+    except PipelineError as error:
+        app.log.error("queued run failed: %s", error)
+
+
+@app.route("/runs", api_key_required=True)
 @http_errors
 def list_runs():
-    limit = int_param(app.current_request.query_params, "limit", 20, 1, 200)
+    params = query_params(app.current_request.query_params, {"limit"})
+    limit = int_param(params, "limit", 20, 1, 200)
     return {"runs": RunStore(pipeline.lake_for(settings())).recent(limit)}
 
 
-@app.route("/runs/{run_id}")
+@app.route("/runs/{run_id}", api_key_required=True)
 @http_errors
 def get_run(run_id):
+    query_params(app.current_request.query_params, set())
     return RunStore(pipeline.lake_for(settings())).get(run_id)
 
 
-@app.route("/runs/{run_id}/transform", methods=["POST"])
+@app.route("/runs/{run_id}/transform", methods=["POST"], api_key_required=True)
 @http_errors
 def replay_transform(run_id):
+    json_body(app.current_request.raw_body, set())
     config = settings()
     summary = on_manifest(
         pipeline.manifest_event(config, pipeline.manifest_of_run(config, run_id)), None
@@ -84,32 +112,34 @@ def replay_transform(run_id):
     return _accepted({"run_id": run_id, "status": summary["status"]})
 
 
-@app.route("/queries")
+@app.route("/queries", api_key_required=True)
 @http_errors
 def list_queries():
     from chalicelib.query import named
 
+    query_params(app.current_request.query_params, set())
     return {"queries": named.describe()}
 
 
-@app.route("/queries/{name}", methods=["POST"])
+@app.route("/queries/{name}", methods=["POST"], api_key_required=True)
 @http_errors
 def run_query(name):
     from chalicelib.query import service
 
     body = json_body(app.current_request.raw_body, {"params", "wait_seconds"})
-    result = service.run_named(settings(), name, body.get("params"), body.get("wait_seconds"))
-    return result if "rows" in result else _accepted(result)
+    result = service.run_named(settings(), name, body.get("params"), wait_seconds(body))
+    return capped_page(result) if "rows" in result else _accepted(result)
 
 
-@app.route("/queries/executions/{execution_id}")
+@app.route("/queries/executions/{execution_id}", api_key_required=True)
 @http_errors
 def get_execution(execution_id):
     from chalicelib.query import service
 
-    params = app.current_request.query_params or {}
+    params = query_params(app.current_request.query_params, {"next_token", "page_size"})
     page_size = int_param(params, "page_size", 100, 1, 1000)
-    return service.execution_page(settings(), execution_id, params.get("next_token"), page_size)
+    fetch = functools.partial(service.execution_page, settings(), execution_id)
+    return result_page(fetch, params.get("next_token"), page_size)
 
 
 def run_and_transform(config: Settings, **options) -> dict:

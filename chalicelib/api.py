@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import json
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
+from datetime import date
 from typing import Any
 
 from chalice import BadRequestError, ChaliceViewError, NotFoundError
 
 from chalicelib import errors
 
+INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
 CHALICE_ERRORS: dict[type[errors.PipelineError], type[ChaliceViewError]] = {
     errors.ValidationError: BadRequestError,
     errors.NotFoundError: NotFoundError,
@@ -37,7 +42,7 @@ def json_body(raw_body: bytes | None, allowed: set[str]) -> dict[str, Any]:
         return {}
     try:
         body = json.loads(raw_body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise errors.ValidationError("the request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise errors.ValidationError("the request body must be a JSON object")
@@ -49,15 +54,128 @@ def json_body(raw_body: bytes | None, allowed: set[str]) -> dict[str, Any]:
     return body
 
 
-def int_param(params: dict[str, str] | None, name: str, default: int, low: int, high: int) -> int:
+def query_params(params: Any, allowed: set[str]) -> dict[str, str]:
+    """The query string as one value per name; unknown or repeated names are a 400."""
+    if not params:
+        return {}
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        known = ", ".join(sorted(allowed)) or "none"
+        raise errors.ValidationError(
+            f"unknown query parameter(s) {', '.join(map(repr, unknown))}; allowed: {known}"
+        )
+    values: dict[str, str] = {}
+    for name in params:
+        given = params.getlist(name) if hasattr(params, "getlist") else [params[name]]
+        if len(given) > 1:
+            raise errors.ValidationError(f"query parameter {name!r} is given {len(given)} times")
+        values[name] = given[0]
+    return values
+
+
+def int_param(
+    params: Mapping[str, str] | None, name: str, default: int, low: int, high: int
+) -> int:
     """An integer query-string parameter within bounds."""
     value = (params or {}).get(name)
     if value is None:
         return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise errors.ValidationError(f"{name} must be an integer, not {value!r}") from None
+    if not INTEGER.fullmatch(value.strip()):
+        raise errors.ValidationError(f"{name} must be an integer, not {value!r}")
+    number = int(value.strip())
     if not low <= number <= high:
         raise errors.ValidationError(f"{name} must be between {low} and {high}")
     return number
+
+
+def date_param(params: Mapping[str, str] | None, name: str, default: date | None) -> date | None:
+    """A date query-string parameter as YYYY-MM-DD."""
+    value = (params or {}).get(name)
+    if value is None:
+        return default
+    text = value.strip()
+    try:
+        if len(text) == 10 and text.isascii():
+            return date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise errors.ValidationError(f"{name} is {value!r}; expected a date as YYYY-MM-DD")
+
+
+def wait_seconds(body: Mapping[str, Any], default: float = 10.0, ceiling: float = 25.0) -> float:
+    """The body's wait_seconds: a number from 0, capped at the ceiling (API Gateway's 29 s)."""
+    value = body.get("wait_seconds")
+    if value is None:
+        return default
+    number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if number is None or not number >= 0:
+        raise errors.ValidationError(
+            f"wait_seconds is {value!r}; expected a number of seconds from 0 to {ceiling:g}"
+        )
+    return float(min(number, ceiling))
+
+
+MAX_PAGE_BYTES = 5_000_000
+MAX_PAGE_SIZE = 1000
+DEFAULT_PAGE_SIZE = 100
+
+
+def result_page(
+    fetch: Callable[[str | None, int], dict[str, Any]], next_token: str | None, page_size: int
+) -> dict[str, Any]:
+    """The page next_token points to, fetched from the engine by (engine token, page size)."""
+    engine_token, skip, fetch_size = page_token(next_token, page_size)
+    return capped_page(fetch(engine_token, fetch_size), engine_token, skip, fetch_size, page_size)
+
+
+def page_token(token: str | None, page_size: int) -> tuple[str | None, int, int]:
+    """From our next_token: the engine's page token, the page size it was read with and how
+    many of that page's rows were served already."""
+    if token is None:
+        return None, 0, page_size
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
+        engine_token, skip, size = decoded["t"], decoded["s"], decoded["p"]
+    except (binascii.Error, ValueError, TypeError, KeyError, UnicodeError, RecursionError):
+        engine_token, skip, size = None, -1, 0
+    numbers = [n for n in (skip, size) if isinstance(n, int) and not isinstance(n, bool)]
+    valid = engine_token is None or isinstance(engine_token, str)
+    if not valid or len(numbers) != 2 or not 0 <= skip < size <= MAX_PAGE_SIZE:
+        raise errors.ValidationError(
+            "next_token is not one this API gave out; omit it to read from the start"
+        )
+    return engine_token, skip, size
+
+
+def capped_page(
+    result: dict[str, Any],
+    engine_token: str | None = None,
+    skip: int = 0,
+    fetch_size: int = DEFAULT_PAGE_SIZE,
+    page_size: int = DEFAULT_PAGE_SIZE,
+) -> dict[str, Any]:
+    """A page of results: the engine's page (read with fetch_size) without its first `skip`
+    rows, at most page_size rows and under MAX_PAGE_BYTES of JSON (Lambda answers at most
+    6 MB); its next_token resumes right after the last row kept."""
+    if "rows" not in result:
+        return result
+    rows = result["rows"][skip:]
+    size = len(json.dumps(dict(result, rows=[], next_token="x" * 300)))
+    kept = 0
+    for row in rows[:page_size]:
+        size += len(json.dumps(row)) + 1
+        if kept and size > MAX_PAGE_BYTES:
+            break
+        kept += 1
+    if kept < len(rows):
+        next_token = _token(engine_token, skip + kept, fetch_size)
+    elif result.get("next_token"):
+        next_token = _token(result["next_token"], 0, page_size)
+    else:
+        next_token = None
+    return dict(result, rows=rows[:kept], next_token=next_token)
+
+
+def _token(engine_token: str | None, skip: int, fetch_size: int) -> str:
+    payload = json.dumps({"t": engine_token, "s": skip, "p": fetch_size}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).decode()

@@ -24,6 +24,7 @@ from chalicelib.settings import Credentials, Settings, split_s3_uri
 log = logging.getLogger(__name__)
 
 SNAPSHOT_STREAMS = ("playlists", "plays", "top", "saved")
+QUEUED = "queued"  # a run record's status until the extract function picks it up
 PLAYS_STREAMS = ("plays",)
 
 
@@ -138,6 +139,66 @@ def extract(
     record = redact(record, credentials)
     store.save(record)
     return record
+
+
+def queue_run(
+    settings: Settings,
+    *,
+    function_name: str | None,
+    kind: str = raw.SNAPSHOT,
+    streams: tuple[str, ...] | None = None,
+    lambda_client: Any = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> dict[str, Any]:
+    """Record a run as queued and invoke the extract function asynchronously (in AWS, where
+    the API must answer within 29 s and an extract may take 15 minutes)."""
+    if not function_name:
+        raise ConfigError("EXTRACT_FUNCTION is not set: the extract function's name, per stage")
+    started = now()
+    streams = streams or (SNAPSHOT_STREAMS if kind == raw.SNAPSHOT else PLAYS_STREAMS)
+    record = {
+        "run_id": raw.new_run_id(started),
+        "kind": kind,
+        "status": QUEUED,
+        "streams": list(streams),
+        "snapshot_date": started.astimezone(UTC).date().isoformat(),
+        "queued_at": raw.iso_utc(started),
+        "started_at": None,
+        "finished_at": None,
+        "counts": {},
+        "errors": [],
+    }
+    store = RunStore(lake_for(settings))
+    store.save(record)
+    payload = {"run_id": record["run_id"], "kind": kind, "streams": list(streams)}
+    client = lambda_client or _boto3_client("lambda")
+    try:
+        client.invoke(
+            FunctionName=function_name, InvocationType="Event", Payload=json.dumps(payload)
+        )
+    except Exception as error:  # botocore's errors, without importing botocore here
+        message = f"could not start {function_name}: {error}"
+        record.update(status=FAILED, finished_at=raw.iso_utc(now()), errors=[message])
+        store.save(record)
+        raise PipelineError(message) from None
+    return record
+
+
+def queued_run(event: Any) -> dict[str, Any]:
+    """The extract options of a run queue_run sent to the extract function."""
+    if not isinstance(event, dict) or not isinstance(event.get("run_id"), str):
+        raise ValidationError("the extract function expects {run_id, kind, streams}")
+    kind = event.get("kind", raw.SNAPSHOT)
+    streams = event.get("streams") or None
+    if kind not in (raw.SNAPSHOT, raw.PLAYS_ONLY) or not (
+        streams is None or set(streams) <= set(SNAPSHOT_STREAMS)
+    ):
+        raise ValidationError(f"not a run the extract function can do: {event!r}")
+    return {
+        "run_id": check_run_id(event["run_id"]),
+        "kind": kind,
+        "streams": tuple(streams) if streams else None,
+    }
 
 
 def transform(settings: Settings, key: str) -> dict[str, Any]:

@@ -14,8 +14,10 @@ from chalicelib.lake import LocalLake
 def aws_credentials(monkeypatch):
     """Fake AWS credentials, so nothing can reach a real account."""
     for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
     }.items():
         monkeypatch.setenv(name, value)
 
@@ -38,8 +40,11 @@ def lake(tmp_path):
 def env(monkeypatch, emulator, lake):
     """The pipeline's variables, pointing at the emulator and the test's lake."""
     values = {
-        "LAKE_URI": str(lake.root), "QUERY_ENGINE": "duckdb", "PLAYLISTS": "all",
-        "SPOTIFY_API_URL": emulator.api_url, "SPOTIFY_AUTH_URL": emulator.auth_url,
+        "LAKE_URI": str(lake.root),
+        "QUERY_ENGINE": "duckdb",
+        "PLAYLISTS": "all",
+        "SPOTIFY_API_URL": emulator.api_url,
+        "SPOTIFY_AUTH_URL": emulator.auth_url,
         "SPOTIFY_CLIENT_ID": emulator.client_id,
         "SPOTIFY_CLIENT_SECRET": emulator.client_secret,
         "SPOTIFY_REFRESH_TOKEN": emulator.refresh_token,
@@ -56,8 +61,11 @@ def app_client(tmp_path, env):
 
     project = tmp_path / "project"
     (project / ".chalice").mkdir(parents=True)
-    config = {"version": "2.0", "app_name": "spotify-etl",
-              "stages": {"test": {"environment_variables": env}}}
+    config = {
+        "version": "2.0",
+        "app_name": "spotify-etl",
+        "stages": {"test": {"environment_variables": env}},
+    }
     (project / ".chalice" / "config.json").write_text(json.dumps(config))
     with Client(app, stage_name="test", project_dir=str(project)) as client:
         yield client

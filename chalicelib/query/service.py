@@ -20,9 +20,9 @@ POLL_SECONDS = (0.2, 0.5, 1.0)
 def engine_for(settings: Settings, lake: Lake) -> QueryEngine:
     """The engine settings.query_engine names, over this lake."""
     if settings.query_engine == "athena":
-        raise ConfigError(
-            "QUERY_ENGINE=athena is not built yet; use QUERY_ENGINE=duckdb with a local LAKE_URI"
-        )
+        from chalicelib.query.athena_engine import AthenaEngine
+
+        return AthenaEngine(settings.athena_workgroup, settings.glue_database)
     if not isinstance(lake, LocalLake):
         raise ConfigError(
             f"QUERY_ENGINE=duckdb reads a local lake, but LAKE_URI is {settings.lake_uri}"

@@ -226,9 +226,10 @@ def test_the_duckdb_setting_picks_the_duckdb_engine_over_a_local_lake(lake):
     assert isinstance(engine_for(Settings(query_engine="duckdb"), lake), DuckDBEngine)
 
 
-def test_the_athena_setting_says_athena_is_not_built_yet(lake):
-    with pytest.raises(ConfigError, match="not built yet"):
-        engine_for(Settings(query_engine="athena"), lake)
+def test_the_athena_setting_picks_the_athena_engine(lake):
+    from chalicelib.query.athena_engine import AthenaEngine
+
+    assert isinstance(engine_for(Settings(query_engine="athena"), lake), AthenaEngine)
 
 
 def test_duckdb_refuses_a_lake_in_s3():

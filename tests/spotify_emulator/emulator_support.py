@@ -126,7 +126,6 @@ def getter(emulator_: Emulator, token: str) -> Get:
     return get
 
 
-
 def follow(get_: Get, path: str, **params: Any) -> list[Any]:
     """Every item of a paged endpoint, following `next` links."""
     page = get_(path, **params).json()

@@ -141,8 +141,12 @@ def test_names_include_accents_cjk_emoji_and_right_to_left_scripts(emu: Emulator
 
 
 def test_release_dates_come_in_every_precision(emu: Emulator, get: Get) -> None:
-    albums = [_content(e)["album"] for p in _all_entries(emu, get).values() for e in p
-              if _content(e) and _content(e)["type"] == "track" and not _content(e)["is_local"]]
+    albums = [
+        _content(e)["album"]
+        for p in _all_entries(emu, get).values()
+        for e in p
+        if _content(e) and _content(e)["type"] == "track" and not _content(e)["is_local"]
+    ]
     patterns = {"year": r"\d{4}", "month": r"\d{4}-\d\d", "day": r"\d{4}-\d\d-\d\d"}
     for album in albums:
         assert re.fullmatch(patterns[album["release_date_precision"]], album["release_date"])
@@ -150,8 +154,12 @@ def test_release_dates_come_in_every_precision(emu: Emulator, get: Get) -> None:
 
 
 def test_deprecated_fields_are_missing_on_some_objects_only(emu: Emulator, get: Get) -> None:
-    tracks = [_content(e) for p in _all_entries(emu, get).values() for e in p
-              if _content(e) and _content(e)["type"] == "track" and _content(e)["id"]]
+    tracks = [
+        _content(e)
+        for p in _all_entries(emu, get).values()
+        for e in p
+        if _content(e) and _content(e)["type"] == "track" and _content(e)["id"]
+    ]
     artists = get("/me/top/artists", limit=50).json()["items"]
     albums = [get(f"/albums/{t['album']['id']}").json() for t in tracks[:40]]
     for objects, field in [(tracks, "popularity"), (tracks, "available_markets"),

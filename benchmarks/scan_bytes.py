@@ -1,0 +1,291 @@
+"""Bytes Athena would scan per named query: our partitioned Parquet against the tutorial's CSV.
+
+    .venv/bin/python benchmarks/scan_bytes.py [--days 90] [--range 30] [--keep DIR]
+
+The data is synthesized with pyarrow at a realistic size for one active account (not
+extracted from the emulator: 90 simulated days of real runs take minutes; the shapes and
+value distributions below follow what the emulator's default account produces): 40
+playlists of ~75 entries, a catalogue of ~3,000 tracks, ~60 plays a day, 6 top lists of 50,
+~1,500 saved tracks. Snapshot and catalogue tables hold one full copy per day, as the
+transform writes them, in the same schemas (chalicelib.schema) and zstd.
+
+Athena reads, for each table a query references, only the referenced columns' chunks and
+only in the partitions its WHERE keeps (`partition BETWEEN ? AND ?` on that table's own
+SELECT; any other table is read whole). The tutorial's layout is one unpartitioned CSV per
+table with the same rows, which Athena reads whole. Referenced columns come from sqlglot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import string
+import sys
+import tempfile
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import sqlglot
+from sqlglot import exp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from chalicelib.query.named import load_queries  # noqa: E402
+from chalicelib.schema import TABLES, Table, arrow_schema  # noqa: E402
+
+WORDS = [
+    "blue",
+    "love",
+    "night",
+    "light",
+    "dream",
+    "fire",
+    "heart",
+    "city",
+    "summer",
+    "rain",
+    "gold",
+    "wild",
+    "river",
+    "echo",
+    "stars",
+    "young",
+    "ghost",
+    "paper",
+    "neon",
+    "velvet",
+]
+
+
+def spotify_id(rng: random.Random) -> str:
+    return "".join(rng.choices(string.ascii_letters + string.digits, k=22))
+
+
+def title(rng: random.Random, words: int = 3) -> str:
+    return " ".join(rng.choice(WORDS).capitalize() for _ in range(rng.randint(1, words)))
+
+
+class Account:
+    """A stable catalogue the daily snapshots are drawn from."""
+
+    def __init__(self, seed: int = 7):
+        rng = self.rng = random.Random(seed)
+        self.artists = [spotify_id(rng) for _ in range(1200)]
+        self.albums = [spotify_id(rng) for _ in range(1800)]
+        self.tracks = [(spotify_id(rng), rng.choice(self.albums)) for _ in range(3000)]
+        self.playlists = [spotify_id(rng) for _ in range(40)]
+        self.names = {
+            key: title(rng)
+            for key in [*self.artists, *self.albums, *(t for t, _ in self.tracks), *self.playlists]
+        }
+
+    def day(self, day: date) -> dict[str, list[dict]]:
+        rng = random.Random(day.toordinal())
+        stamp = datetime.combine(day, datetime.min.time(), UTC)
+        tracks = self.tracks
+        rows: dict[str, list[dict]] = {name: [] for name in TABLES}
+        for playlist in self.playlists:
+            rows["playlists"].append(
+                {
+                    "playlist_id": playlist,
+                    "name": self.names[playlist],
+                    "description": title(rng, 8),
+                    "owner_id": "owner",
+                    "owner_name": "Owner",
+                    "public": True,
+                    "collaborative": False,
+                    "snapshot_id": spotify_id(rng) * 2,
+                    "item_count": 75,
+                    "items_extracted": True,
+                }
+            )
+            start = self.playlists.index(playlist) * 70 + day.toordinal() % 3
+            for position in range(75):
+                track, _ = tracks[(start + position) % len(tracks)]
+                rows["playlist_items"].append(
+                    {
+                        "playlist_id": playlist,
+                        "position": position,
+                        "item_type": "track",
+                        "item_id": track,
+                        "item_uri": f"spotify:track:{track}",
+                        "item_name": self.names[track],
+                        "added_at": stamp - timedelta(days=position),
+                        "added_by_id": "owner",
+                    }
+                )
+        for index, (track, album) in enumerate(tracks):
+            rows["tracks"].append(
+                {
+                    "track_id": track,
+                    "name": self.names[track],
+                    "album_id": album,
+                    "duration_ms": 150_000 + index % 120_000,
+                    "explicit": index % 7 == 0,
+                    "disc_number": 1,
+                    "track_number": index % 14 + 1,
+                    "isrc": f"USRC1{index:07d}",
+                    "popularity": None,
+                }
+            )
+            for position in range(1 + index % 2):
+                rows["track_artists"].append(
+                    {
+                        "track_id": track,
+                        "artist_id": self.artists[(index + position) % 1200],
+                        "artist_position": position,
+                    }
+                )
+        for album in self.albums:
+            rows["albums"].append(
+                {
+                    "album_id": album,
+                    "name": self.names[album],
+                    "album_type": "album",
+                    "release_date": "2019-05-17",
+                    "release_date_precision": "day",
+                    "release_year": 2019,
+                    "total_tracks": 12,
+                    "label": None,
+                    "popularity": None,
+                }
+            )
+        for artist in self.artists:
+            rows["artists"].append(
+                {
+                    "artist_id": artist,
+                    "name": self.names[artist],
+                    "genres": [],
+                    "followers": None,
+                    "popularity": None,
+                    "image_url": f"https://i.scdn.co/image/{spotify_id(rng)}",
+                }
+            )
+        for minute in sorted(rng.sample(range(24 * 60), 60)):
+            rows["plays"].append(
+                {
+                    "played_at": stamp + timedelta(minutes=minute),
+                    "track_id": rng.choice(tracks)[0],
+                    "context_type": "playlist",
+                    "context_uri": f"spotify:playlist:{rng.choice(self.playlists)}",
+                }
+            )
+        for item_type, pool in (("track", [t for t, _ in tracks]), ("artist", self.artists)):
+            for time_range in ("short_term", "medium_term", "long_term"):
+                for rank, item in enumerate(rng.sample(pool, 50), start=1):
+                    rows["top_items"].append(
+                        {
+                            "item_type": item_type,
+                            "time_range": time_range,
+                            "rank": rank,
+                            "item_id": item,
+                        }
+                    )
+        for index, (track, _) in enumerate(tracks[:1500]):
+            rows["saved_tracks"].append(
+                {"track_id": track, "added_at": stamp - timedelta(hours=index)}
+            )
+        return rows
+
+
+def build(root: Path, days: list[date]) -> None:
+    """Parquet partitions as the transform writes them, and one CSV per table."""
+    account = Account()
+    everything: dict[str, list[pa.Table]] = {name: [] for name in TABLES}
+    for day in days:
+        for name, rows in account.day(day).items():
+            table = TABLES[name]
+            data = pa.Table.from_pylist(rows, schema=arrow_schema(table))
+            path = root / table.partition_key(day.isoformat())
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(data, path, compression="zstd")
+            everything[name].append(
+                data.append_column(table.partition, pa.array([day.isoformat()] * len(data)))
+            )
+    for name, parts in everything.items():
+        combined = pa.concat_tables(parts)
+        if "genres" in combined.column_names:  # CSV has no lists: the tutorial joins them
+            genres = [";".join(value or []) for value in combined["genres"].to_pylist()]
+            combined = combined.set_column(
+                combined.column_names.index("genres"), "genres", pa.array(genres)
+            )
+        (root / "csv").mkdir(exist_ok=True)
+        pacsv.write_csv(combined, root / "csv" / f"{name}.csv")
+
+
+def referenced(sql: str) -> tuple[dict[str, set[str]], dict[str, tuple[str, str]]]:
+    """Per referenced table, the columns the query names; and the range-filtered tables."""
+    tree = sqlglot.parse_one(sql, read="athena")
+    ctes = {cte.alias for cte in tree.find_all(exp.CTE)}
+    names = {column.name for column in tree.find_all(exp.Column)}
+    tables = {t.name for t in tree.find_all(exp.Table) if t.name in TABLES and t.name not in ctes}
+    columns = {
+        name: names & {*TABLES[name].column_names, TABLES[name].partition} for name in tables
+    }
+    pruned: dict[str, tuple[str, str]] = {}
+    for between in tree.find_all(exp.Between):
+        select = between.find_ancestor(exp.Select)
+        source = select.args.get("from_") or select.args.get("from") if select else None
+        table = source.find(exp.Table) if source else None
+        if (
+            table is not None
+            and table.name in TABLES
+            and between.this.name == TABLES[table.name].partition
+        ):
+            pruned[table.name] = ("start", "end")
+    return columns, pruned
+
+
+def parquet_bytes(root: Path, table: Table, columns: set[str], keep: set[str] | None) -> int:
+    total = 0
+    for path in sorted((root / table.prefix()).glob("*/data.parquet")):
+        if keep is not None and path.parent.name.split("=", 1)[1] not in keep:
+            continue
+        metadata = pq.ParquetFile(path).metadata
+        for group in range(metadata.num_row_groups):
+            row_group = metadata.row_group(group)
+            for index in range(row_group.num_columns):
+                chunk = row_group.column(index)
+                if chunk.path_in_schema.split(".", 1)[0] in columns:
+                    total += chunk.total_compressed_size
+    return total
+
+
+def measure(root: Path, days: list[date], range_days: int) -> list[tuple[str, int, int]]:
+    kept = {day.isoformat() for day in days[-range_days:]}
+    rows = []
+    for name, query in load_queries().items():
+        columns, pruned = referenced(query.sql)
+        scanned = sum(
+            parquet_bytes(root, TABLES[table], cols, kept if table in pruned else None)
+            for table, cols in columns.items()
+        )
+        csv = sum((root / "csv" / f"{table}.csv").stat().st_size for table in columns)
+        rows.append((name, scanned, csv))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=90, help="simulated days of snapshots")
+    parser.add_argument("--range", type=int, default=30, help="days the date params cover")
+    parser.add_argument("--keep", help="write the data here instead of a temporary folder")
+    args = parser.parse_args(argv)
+    end = date(2026, 11, 26)
+    days = [end - timedelta(days=offset) for offset in reversed(range(args.days))]
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(args.keep or scratch)
+        build(root, days)
+        results = measure(root, days, args.range)
+    print(f"{args.days} days of snapshots; date parameters cover the last {args.range} days")
+    print(f"{'query':<20} {'Parquet scanned':>16} {'CSV scanned':>14} {'ratio':>8}")
+    for name, scanned, csv in results:
+        print(f"{name:<20} {scanned:>16,} {csv:>14,} {scanned / csv:>8.2%}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

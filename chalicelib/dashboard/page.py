@@ -1,0 +1,231 @@
+"""The dashboard's HTML: one self-contained page (inline CSS and SVG, system fonts)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from html import escape
+from typing import Any
+
+from chalicelib.dashboard import charts
+from chalicelib.dashboard.data import TOP, DashboardData, Period
+
+QUICK_PERIODS = (7, 30, 90, 365)
+CSS = """
+:root { color-scheme: light; --ink: #1f2328; --muted: #5f6670; --line: #e6e8eb;
+  --card: #fff; --bg: #f5f6f8; --accent: #1db954; }
+* { box-sizing: border-box; }
+body { margin: 0; background: var(--bg); color: var(--ink);
+  font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
+  sans-serif; }
+header { background: #121417; color: #fff; padding: 24px 32px; display: flex;
+  flex-wrap: wrap; gap: 16px 32px; align-items: flex-end; justify-content: space-between; }
+header h1 { margin: 0; font-size: 26px; font-weight: 650; letter-spacing: -0.01em; }
+header p { margin: 4px 0 0; color: #b7bcc3; }
+form { display: flex; gap: 10px; align-items: flex-end; flex-wrap: wrap; }
+label { display: flex; flex-direction: column; font-size: 12px; color: #b7bcc3; gap: 4px; }
+input[type=date] { font: inherit; padding: 6px 8px; border-radius: 6px; border: 1px solid #3a3f45;
+  background: #1c1f23; color: #fff; color-scheme: dark; }
+button { font: inherit; font-weight: 600; padding: 7px 16px; border-radius: 6px; border: 0;
+  background: var(--accent); color: #06250f; cursor: pointer; }
+nav.quick { display: flex; gap: 6px; font-size: 13px; }
+nav.quick a { color: #d6dade; text-decoration: none; padding: 6px 10px; border-radius: 6px;
+  border: 1px solid #3a3f45; }
+nav.quick a:hover { border-color: var(--accent); }
+main { padding: 24px 32px 48px; display: grid; gap: 20px;
+  grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); max-width: 1440px;
+  margin: 0 auto; }
+.card { background: var(--card); border: 1px solid var(--line); border-radius: 12px;
+  padding: 18px 20px 12px; min-width: 0; }
+.card.wide { grid-column: 1 / -1; }
+.card h2 { margin: 0; font-size: 16px; font-weight: 650; }
+.card .note { margin: 2px 0 10px; color: var(--muted); font-size: 13px; }
+.card svg { width: 100%; height: auto; display: block; }
+.kpis { grid-column: 1 / -1; display: grid; gap: 20px;
+  grid-template-columns: repeat(auto-fit, minmax(180px, 1fr)); }
+.kpi { background: var(--card); border: 1px solid var(--line); border-radius: 12px;
+  padding: 14px 20px; }
+.kpi b { display: block; font-size: 28px; font-weight: 700; letter-spacing: -0.02em;
+  font-variant-numeric: tabular-nums; }
+.kpi span { color: var(--muted); font-size: 13px; }
+.message { grid-column: 1 / -1; background: var(--card); border: 1px solid var(--line);
+  border-left: 4px solid var(--accent); border-radius: 12px; padding: 20px 24px; }
+.message h2 { margin: 0 0 6px; font-size: 18px; }
+code { background: #eef0f2; padding: 1px 6px; border-radius: 4px; font-size: 13.5px; }
+table { width: 100%; border-collapse: collapse; font-size: 14px;
+  font-variant-numeric: tabular-nums; }
+th, td { text-align: left; padding: 7px 8px; border-bottom: 1px solid var(--line); }
+th { color: var(--muted); font-weight: 600; font-size: 12px; text-transform: uppercase;
+  letter-spacing: .04em; }
+td.num, th.num { text-align: right; white-space: nowrap; }
+td .artists { color: var(--muted); font-size: 13px; }
+footer { text-align: center; color: var(--muted); font-size: 12px; padding: 0 0 32px; }
+"""
+
+
+def render(data: DashboardData, today: date) -> str:
+    """The whole dashboard page for the data's period."""
+    period = data.period
+    body = _empty(period) if data.empty else _pending(data) + _kpis(data) + _cards(data)
+    refresh = '<meta http-equiv="refresh" content="10">' if data.pending else ""
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+{refresh}<title>Spotify listening, {_day(period.start)} – {_day(period.end)}</title>
+<style>{CSS}</style>
+</head>
+<body>
+{_header(period, today)}
+<main>
+{body}
+</main>
+<footer>Times in UTC · drawn from the lake's named queries · spotify-etl</footer>
+</body>
+</html>
+"""
+
+
+def _header(period: Period, today: date) -> str:
+    quick = "".join(
+        f'<a href="?start_date={today - timedelta(days=days - 1)}&amp;end_date={today}">'
+        f"{days} days</a>"
+        for days in QUICK_PERIODS
+    )
+    return f"""<header>
+<div>
+<h1>Listening from {_day(period.start)} to {_day(period.end)}</h1>
+<p>{period.days:,} days · plays, top artists and tracks, playlists · UTC</p>
+</div>
+<form method="get" action="">
+<label>From <input type="date" name="start_date" value="{period.start}" required></label>
+<label>To <input type="date" name="end_date" value="{period.end}" required></label>
+<button type="submit">Show</button>
+<nav class="quick">{quick}</nav>
+</form>
+</header>"""
+
+
+def _empty(period: Period) -> str:
+    return f"""<section class="message" id="empty">
+<h2>Nothing to show from {_day(period.start)} to {_day(period.end)}</h2>
+<p>The lake has no plays or playlist snapshots in this period. Pick a wider period above, or
+fill the lake: run <code>spotify-etl extract</code> on this machine, call
+<code>POST /runs</code> on this API (in AWS the schedules do it), or try
+<code>spotify-etl demo</code> for a few days of sample data.</p>
+</section>"""
+
+
+def _pending(data: DashboardData) -> str:
+    if not data.pending:
+        return ""
+    names = ", ".join(f"<code>{escape(name)}</code>" for name in data.pending)
+    return f"""<section class="message" id="pending">
+<h2>Still running</h2><p>The engine is still working on {names}; this page reloads by itself
+in a few seconds.</p></section>"""
+
+
+def _kpis(data: DashboardData) -> str:
+    plays = sum(row["plays"] for row in data.rows.get("listening_by_hour", []))
+    tracks = data.rows.get("top_tracks", [])
+    minutes = sum(row["minutes"] or 0 for row in tracks)
+    capped = "+" if len(tracks) >= 1000 else ""
+    changes = data.rows.get("playlist_changes", [])
+    added = sum(row["added"] for row in changes)
+    removed = sum(row["removed"] for row in changes)
+    sizes = data.rows.get("playlist_sizes", [])
+    playlists = len({row["playlist_id"] for row in sizes})
+    figures = (
+        (f"{plays:,}", "plays"),
+        (f"{minutes / 60:,.1f} h", "listened"),
+        (f"{len(tracks):,}{capped}", "different tracks"),
+        (f"{playlists:,}", "playlists tracked"),
+        (f"+{added:,} / −{removed:,}", "playlist entries added / removed"),
+    )
+    items = "".join(
+        f'<div class="kpi"><b>{value}</b><span>{escape(label)}</span></div>'
+        for value, label in figures
+    )
+    return f'<section class="kpis" id="kpis">{items}</section>'
+
+
+def _cards(data: DashboardData) -> str:
+    rows = data.rows
+    artists = sorted(rows.get("top_artists", []), key=lambda row: -(row["minutes"] or 0))
+    tracks = rows.get("top_tracks", [])[:TOP]
+    cards = [
+        _card(
+            "heatmap",
+            "When you listen",
+            "plays by weekday and hour of day (UTC); bigger is more",
+            charts.heatmap(rows["listening_by_hour"]) if rows.get("listening_by_hour") else "",
+            wide=True,
+        ),
+        _card(
+            "top-artists",
+            f"Top {TOP} artists",
+            "the most played artists by minutes listened; every credited artist counts",
+            charts.ranking(
+                [row["artist_name"] or row["artist_id"] for row in artists],
+                [row["minutes"] or 0 for row in artists],
+                "min",
+            )
+            if artists
+            else "",
+        ),
+        _card(
+            "top-tracks",
+            f"Top {TOP} tracks",
+            "plays in the period",
+            charts.ranking(
+                [row["track_name"] or row["track_id"] for row in tracks],
+                [row["plays"] for row in tracks],
+                "plays",
+            )
+            if tracks
+            else "",
+        ),
+        _card(
+            "playlist-sizes",
+            "Playlist sizes",
+            f"entries per daily snapshot, the {charts.LINES} largest playlists",
+            charts.playlist_sizes(rows["playlist_sizes"]) if rows.get("playlist_sizes") else "",
+        ),
+        _card(
+            "playlist-churn",
+            "Playlist churn",
+            "entries added and removed between the first and last snapshot of the period",
+            charts.churn(rows["playlist_changes"]) if rows.get("playlist_changes") else "",
+        ),
+        _card("track-table", f"Top {TOP} tracks in detail", "", _track_table(tracks), wide=True),
+    ]
+    return "\n".join(cards)
+
+
+def _card(anchor: str, title: str, note: str, content: str, wide: bool = False) -> str:
+    content = content or '<p class="note">No data in this period.</p>'
+    css = "card wide" if wide else "card"
+    return f"""<section class="{css}" id="{anchor}">
+<h2>{escape(title)}</h2><p class="note">{escape(note)}</p>
+{content}
+</section>"""
+
+
+def _track_table(tracks: list[dict[str, Any]]) -> str:
+    if not tracks:
+        return ""
+    body = "".join(
+        f"<tr><td class=num>{row['rank']}</td><td>{escape(row['track_name'] or row['track_id'])}"
+        f"<div class=artists>{escape(row['artist_names'] or '')}</div></td>"
+        f"<td class=num>{row['plays']:,} plays</td>"
+        f"<td class=num>{row['minutes'] or 0:,.1f} min</td></tr>"
+        for row in tracks
+    )
+    return (
+        "<table><thead><tr><th class=num>#</th><th>Track</th><th class=num>Plays</th>"
+        f"<th class=num>Listened</th></tr></thead><tbody>{body}</tbody></table>"
+    )
+
+
+def _day(day: date) -> str:
+    return f"{day.day} {day:%b %Y}"

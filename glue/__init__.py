@@ -1,0 +1,1 @@
+"""Catalogue and workgroup setup: the Glue tables, the Athena workgroup, the lake bucket."""

@@ -1,0 +1,88 @@
+"""Glue table definitions derived from chalicelib.schema: the one place columns are named.
+
+Each table is external Parquet at `s3://bucket/prefix/processed/<table>/`, partitioned by
+its date column as a string. With partition projection Athena computes the partitions from
+the date range, so a partition is queryable the moment the transform writes it; without it
+(crawler mode) the crawler adds partitions and the table carries no projection keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.schema import TABLES, Table
+
+PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+PROJECTION_START = "2020-01-01"
+PROJECTION = "projection"
+CRAWLER = "crawler"
+MODES = (PROJECTION, CRAWLER)
+
+
+def table_location(bucket: str, prefix: str, table: Table) -> str:
+    """The table's folder in S3; prefix is empty or ends with '/'."""
+    return f"s3://{bucket}/{prefix}{table.prefix()}"
+
+
+def projection_parameters(location: str, partition: str) -> dict[str, str]:
+    """Partition projection over daily ISO dates from 2020 to today."""
+    return {
+        "projection.enabled": "true",
+        f"projection.{partition}.type": "date",
+        f"projection.{partition}.range": f"{PROJECTION_START},NOW",
+        f"projection.{partition}.format": "yyyy-MM-dd",
+        f"projection.{partition}.interval": "1",
+        f"projection.{partition}.interval.unit": "DAYS",
+        "storage.location.template": f"{location}{partition}=${{{partition}}}/",
+    }
+
+
+def table_input(table: Table, bucket: str, prefix: str, mode: str = PROJECTION) -> dict[str, Any]:
+    """The Glue TableInput of one of the nine tables."""
+    location = table_location(bucket, prefix, table)
+    parameters = {"classification": "parquet", "EXTERNAL": "TRUE"}
+    if mode == PROJECTION:
+        parameters.update(projection_parameters(location, table.partition))
+    return {
+        "Name": table.name,
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": parameters,
+        "PartitionKeys": [{"Name": table.partition, "Type": "string"}],
+        "StorageDescriptor": {
+            "Columns": [{"Name": c.name, "Type": c.type} for c in table.columns],
+            "Location": location,
+            "InputFormat": PARQUET_INPUT,
+            "OutputFormat": PARQUET_OUTPUT,
+            "Compressed": False,
+            "SerdeInfo": {
+                "SerializationLibrary": PARQUET_SERDE,
+                "Parameters": {"serialization.format": "1"},
+            },
+        },
+    }
+
+
+def table_inputs(bucket: str, prefix: str, mode: str = PROJECTION) -> list[dict[str, Any]]:
+    """TableInputs of all nine tables, in schema order."""
+    return [table_input(table, bucket, prefix, mode) for table in TABLES.values()]
+
+
+def comparable(table: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a Glue table (as get_table returns it) that setup owns, for comparing."""
+    storage = table.get("StorageDescriptor", {})
+    return {
+        "TableType": table.get("TableType"),
+        "Parameters": table.get("Parameters", {}),
+        "PartitionKeys": [_column(c) for c in table.get("PartitionKeys", [])],
+        "Columns": [_column(c) for c in storage.get("Columns", [])],
+        "Location": storage.get("Location"),
+        "InputFormat": storage.get("InputFormat"),
+        "OutputFormat": storage.get("OutputFormat"),
+        "SerializationLibrary": storage.get("SerdeInfo", {}).get("SerializationLibrary"),
+    }
+
+
+def _column(column: dict[str, Any]) -> dict[str, str]:
+    return {"Name": column["Name"], "Type": column["Type"]}

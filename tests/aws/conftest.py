@@ -1,0 +1,67 @@
+"""Layered AWS fixtures: credentials -> mock_aws -> bucket -> S3 environment -> app client."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from chalice.test import Client
+from moto import mock_aws
+
+from app import app  # imported before any fixture sets LAKE_URI: its event sources stay local
+from chalicelib.lake import S3Lake
+
+BUCKET = "spotify-etl-test-lake"
+PREFIX = "lake/"
+REGION = "us-east-1"
+
+
+@pytest.fixture
+def aws(aws_credentials):
+    """moto in place of AWS; Lambda invocations succeed without running (no Docker here)."""
+    with mock_aws(config={"lambda": {"use_docker": False}}):
+        yield
+
+
+@pytest.fixture
+def s3(aws):
+    client = boto3.client("s3", region_name=REGION)
+    client.create_bucket(Bucket=BUCKET)
+    return client
+
+
+@pytest.fixture
+def s3_lake(s3):
+    return S3Lake(s3, BUCKET, PREFIX)
+
+
+@pytest.fixture
+def s3_env(monkeypatch, env, s3):
+    """The pipeline's variables with the lake in S3 and queries on Athena."""
+    values = {
+        **env,
+        "LAKE_URI": f"s3://{BUCKET}/{PREFIX.rstrip('/')}",
+        "QUERY_ENGINE": "athena",
+        "GLUE_DATABASE": "spotify_etl_test",
+        "ATHENA_WORKGROUP": "spotify-etl-test",
+        "EXTRACT_FUNCTION": "spotify-etl-test-run_extract",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+@pytest.fixture
+def s3_app_client(tmp_path, s3_env):
+    """chalice.test.Client on a stage whose lake is the moto bucket."""
+    project = tmp_path / "s3-project"
+    (project / ".chalice").mkdir(parents=True)
+    config = {
+        "version": "2.0",
+        "app_name": "spotify-etl",
+        "stages": {"test": {"environment_variables": s3_env, "lambda_timeout": 900}},
+    }
+    (project / ".chalice" / "config.json").write_text(json.dumps(config))
+    with Client(app, stage_name="test", project_dir=str(project)) as client:
+        yield client

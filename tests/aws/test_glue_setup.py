@@ -1,0 +1,191 @@
+"""glue/setup.py against moto: what it creates, checked through the Glue, Athena, S3 APIs."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from chalicelib.query.named import load_queries
+from chalicelib.schema import TABLES
+from glue import setup
+from glue.catalog import PARQUET_SERDE
+from glue.provision import CRAWLER_SCHEDULE, SCAN_CUTOFF_BYTES
+from tests.aws.conftest import REGION
+
+BUCKET = "spotify-etl-stage-lake"
+DATABASE = "spotify_etl_stage"
+WORKGROUP = "spotify-etl-stage"
+
+
+@pytest.fixture
+def config(tmp_path):
+    """A Chalice config whose `stage` stage keeps its lake under a prefix."""
+    stage = {
+        "environment_variables": {
+            "LAKE_URI": f"s3://{BUCKET}/spotify",
+            "GLUE_DATABASE": DATABASE,
+            "ATHENA_WORKGROUP": WORKGROUP,
+            "SPOTIFY_SECRET_ID": "spotify-etl/stage",
+        }
+    }
+    path = tmp_path / "config.json"
+    path.write_text(
+        json.dumps({"version": "2.0", "app_name": "spotify-etl", "stages": {"stage": stage}})
+    )
+    return path
+
+
+@pytest.fixture
+def run_setup(aws, config, capsys):
+    """Run glue/setup.py's main for the stage; returns its printed lines."""
+
+    def run(*options: str) -> list[str]:
+        assert setup.main(["--stage", "stage", "--config", str(config), *options]) == 0
+        return capsys.readouterr().out.splitlines()
+
+    return run
+
+
+def glue():
+    return boto3.client("glue", region_name=REGION)
+
+
+def athena():
+    return boto3.client("athena", region_name=REGION)
+
+
+def test_projection_mode_creates_the_nine_tables_of_the_schema(run_setup):
+    run_setup()
+    tables = {t["Name"]: t for t in glue().get_tables(DatabaseName=DATABASE)["TableList"]}
+    assert set(tables) == set(TABLES)
+    for name, table in TABLES.items():
+        storage = tables[name]["StorageDescriptor"]
+        assert [(c["Name"], c["Type"]) for c in storage["Columns"]] == [
+            (c.name, c.type) for c in table.columns
+        ]
+        assert tables[name]["PartitionKeys"] == [{"Name": table.partition, "Type": "string"}]
+        assert storage["Location"] == f"s3://{BUCKET}/spotify/processed/{name}/"
+        assert storage["SerdeInfo"]["SerializationLibrary"] == PARQUET_SERDE
+
+
+def test_projection_parameters_cover_every_day_since_2020(run_setup):
+    run_setup()
+    plays = glue().get_table(DatabaseName=DATABASE, Name="plays")["Table"]["Parameters"]
+    assert plays["projection.enabled"] == "true"
+    assert plays["projection.played_date.type"] == "date"
+    assert plays["projection.played_date.range"] == "2020-01-01,NOW"
+    assert plays["projection.played_date.format"] == "yyyy-MM-dd"
+    assert plays["storage.location.template"] == (
+        f"s3://{BUCKET}/spotify/processed/plays/played_date=${{played_date}}/"
+    )
+    with pytest.raises(glue().exceptions.EntityNotFoundException):
+        glue().get_crawler(Name=f"{WORKGROUP}-processed")
+
+
+def test_the_workgroup_enforces_results_location_encryption_and_a_scan_cutoff(run_setup):
+    run_setup()
+    configuration = athena().get_work_group(WorkGroup=WORKGROUP)["WorkGroup"]["Configuration"]
+    assert configuration["ResultConfiguration"] == {
+        "OutputLocation": f"s3://{BUCKET}/spotify/athena-results/",
+        "EncryptionConfiguration": {"EncryptionOption": "SSE_S3"},
+    }
+    assert configuration["EnforceWorkGroupConfiguration"] is True
+    assert configuration["BytesScannedCutoffPerQuery"] == SCAN_CUTOFF_BYTES
+
+
+def test_the_named_queries_are_the_sql_files(run_setup):
+    run_setup()
+    client = athena()
+    ids = client.list_named_queries(WorkGroup=WORKGROUP)["NamedQueryIds"]
+    queries = {
+        q["Name"]: q for q in (client.get_named_query(NamedQueryId=i)["NamedQuery"] for i in ids)
+    }
+    assert set(queries) == set(load_queries())
+    for name, query in load_queries().items():
+        assert queries[name]["QueryString"] == query.sql
+        assert queries[name]["Database"] == DATABASE
+
+
+def test_the_bucket_is_private_encrypted_and_expires_query_results(run_setup):
+    run_setup()
+    s3 = boto3.client("s3", region_name=REGION)
+    block = s3.get_public_access_block(Bucket=BUCKET)["PublicAccessBlockConfiguration"]
+    assert all(block.values()) and len(block) == 4
+    rules = s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    [rule] = s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]
+    assert rule["Filter"]["Prefix"] == "spotify/athena-results/"
+    assert rule["Expiration"]["Days"] > 0
+
+
+@pytest.mark.parametrize("mode", ["projection", "crawler"])
+def test_a_second_run_changes_nothing(run_setup, mode):
+    run_setup("--catalog", mode)
+    again = run_setup("--catalog", mode)
+    assert again[-1] == "everything was up to date"
+    assert all(line.startswith(("stage ", "unchanged: ")) for line in again[:-1])
+
+
+def test_a_dry_run_creates_nothing_and_says_what_it_would_do(run_setup):
+    lines = run_setup("--dry-run")
+    assert f"would create bucket {BUCKET}" in lines
+    assert f"would create table {DATABASE}.plays (projection)" in lines
+    assert "would create named query top_tracks" in lines
+    assert boto3.client("s3", region_name=REGION).list_buckets()["Buckets"] == []
+    assert glue().get_databases()["DatabaseList"] == []
+
+
+def test_a_dry_run_after_a_setup_would_change_nothing(run_setup):
+    run_setup()
+    assert run_setup("--dry-run")[-1] == "everything was up to date"
+
+
+def test_crawler_mode_crawls_processed_incrementally_without_touching_our_columns(run_setup):
+    run_setup("--catalog", "crawler")
+    crawler = glue().get_crawler(Name=f"{WORKGROUP}-processed")["Crawler"]
+    assert [t["Path"] for t in crawler["Targets"]["S3Targets"]] == [
+        f"s3://{BUCKET}/spotify/processed/{name}/" for name in TABLES
+    ]
+    assert crawler["RecrawlPolicy"] == {"RecrawlBehavior": "CRAWL_NEW_FOLDERS_ONLY"}
+    assert crawler["SchemaChangePolicy"] == {"UpdateBehavior": "LOG", "DeleteBehavior": "LOG"}
+    output = json.loads(crawler["Configuration"])["CrawlerOutput"]
+    assert output["Tables"]["AddOrUpdateBehavior"] == "MergeNewColumns"
+    assert output["Partitions"]["AddOrUpdateBehavior"] == "InheritFromTable"
+    assert crawler["Schedule"]["ScheduleExpression"] == CRAWLER_SCHEDULE
+    plays = glue().get_table(DatabaseName=DATABASE, Name="plays")["Table"]
+    assert not any(key.startswith("projection.") for key in plays["Parameters"])
+
+
+def test_switching_modes_moves_projection_and_the_crawler_both_ways(run_setup):
+    run_setup("--catalog", "crawler")
+    lines = run_setup()
+    assert f"delete crawler {WORKGROUP}-processed (partition projection replaces it)" in lines
+    plays = glue().get_table(DatabaseName=DATABASE, Name="plays")["Table"]["Parameters"]
+    assert plays["projection.enabled"] == "true"
+
+
+def test_a_table_changed_by_hand_is_put_back(run_setup):
+    run_setup()
+    table = glue().get_table(DatabaseName=DATABASE, Name="tracks")["Table"]
+    storage = {**table["StorageDescriptor"], "Columns": [{"Name": "track_id", "Type": "int"}]}
+    glue().update_table(
+        DatabaseName=DATABASE,
+        TableInput={
+            "Name": "tracks",
+            "StorageDescriptor": storage,
+            "PartitionKeys": table["PartitionKeys"],
+            "TableType": table["TableType"],
+            "Parameters": table["Parameters"],
+        },
+    )
+    lines = run_setup()
+    assert f"update table {DATABASE}.tracks (Columns)" in lines
+    columns = glue().get_table(DatabaseName=DATABASE, Name="tracks")["Table"]
+    assert len(columns["StorageDescriptor"]["Columns"]) == len(TABLES["tracks"].columns)
+
+
+def test_a_stage_without_an_s3_lake_is_refused_with_one_line(aws, capsys):
+    assert setup.main(["--stage", "local"]) == 1
+    assert "needs an s3:// LAKE_URI" in capsys.readouterr().err

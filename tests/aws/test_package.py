@@ -1,0 +1,129 @@
+"""`make package` builds the dev stage's Terraform package offline, under Python 3.12.
+
+The first run builds .venv312 and downloads the bundled wheels (cached afterwards under
+.venv312 and .chalice/deployments); later runs take about a second.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "build" / "package"
+MAX_ZIP_BYTES = 50 * 1024 * 1024  # Chalice refuses larger zips
+LAYER = ":336392948345:layer:AWSSDKPandas-Python312:"
+STAGE_NAMES = ("spotify-etl-dev", "spotify_etl_dev", "spotify-etl/dev")
+# ARNs in a static policy file cannot name the account or region, so those two fields may be
+# '*'; every resource still names a resource of the stage. Nothing else may be a wildcard.
+# The one resource without a stage name: Glue authorizes every catalog call against the
+# account's catalog as well as the database and table, so the catalog ARN must be granted.
+GLUE_CATALOG = "arn:aws:glue:*:*:catalog"
+
+
+def python312_available() -> bool:
+    if shutil.which("python3.12") is None:
+        return False
+    probe = subprocess.run(
+        ["python3.12", "--version"],
+        env={"PYENV_VERSION": "3.12.1", "PATH": __import__("os").environ["PATH"]},
+        capture_output=True,
+    )
+    return probe.returncode == 0
+
+
+pytestmark = pytest.mark.skipif(
+    not python312_available(),
+    reason="python3.12 is needed: Chalice packages for the runtime "
+    "of the interpreter that runs it, and the Lambda runtime is python3.12",
+)
+
+
+@pytest.fixture(scope="module")
+def package():
+    built = subprocess.run(
+        ["make", "package"], cwd=ROOT, capture_output=True, text=True, timeout=900
+    )
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
+    terraform = json.loads((PACKAGE / "chalice.tf.json").read_text())
+    return terraform["resource"], PACKAGE / "deployment.zip"
+
+
+def test_the_transform_listens_only_for_raw_manifests(package):
+    resources, _ = package
+    [notification] = resources["aws_s3_bucket_notification"].values()
+    assert notification["bucket"] == "spotify-etl-dev-lake"
+    [target] = notification["lambda_function"]
+    assert target["events"] == ["s3:ObjectCreated:*"]
+    assert (target["filter_prefix"], target["filter_suffix"]) == ("raw/", "manifest.json")
+    assert "on_manifest" in target["lambda_function_arn"]
+
+
+def test_both_schedules_and_the_rest_api_are_deployed(package):
+    resources, _ = package
+    schedules = {
+        rule["schedule_expression"] for rule in resources["aws_cloudwatch_event_rule"].values()
+    }
+    assert schedules == {"cron(15 3 * * ? *)", "rate(30 minutes)"}
+    assert resources["aws_api_gateway_rest_api"]["rest_api"]["name"] == "spotify-etl"
+
+
+def test_every_function_runs_python_312_with_the_pandas_layer(package):
+    resources, _ = package
+    functions = resources["aws_lambda_function"]
+    assert set(functions) == {"api_handler", "snapshot", "plays", "run_extract", "on_manifest"}
+    for function in functions.values():
+        assert function["runtime"] == "python3.12"
+        assert any(LAYER in layer for layer in function["layers"])
+    assert functions["run_extract"]["function_name"] == "spotify-etl-dev-run_extract"
+    assert functions["run_extract"]["timeout"] == 900
+    assert functions["api_handler"]["timeout"] <= 30
+    assert functions["on_manifest"]["memory_size"] >= 1769
+
+
+def test_the_zip_is_small_and_leaves_pandas_pyarrow_numpy_to_the_layer(package):
+    _, archive = package
+    assert archive.stat().st_size < MAX_ZIP_BYTES
+    with zipfile.ZipFile(archive) as zipped:
+        names = zipped.namelist()
+    top = {name.split("/", 1)[0] for name in names}
+    assert not top & {"pandas", "pyarrow", "numpy", "duckdb", "boto3", "botocore"}
+    assert {"app.py", "chalicelib"} <= top
+    assert "chalicelib/queries/top_tracks.sql" in names
+    assert not top & {"emulator", "spotify_etl", "tests", "glue", "benchmarks"}
+
+
+def test_no_policy_statement_grants_a_wildcard_action_or_resource(package):
+    resources, _ = package
+    for role in resources["aws_iam_role_policy"].values():
+        for statement in json.loads(role["policy"])["Statement"]:
+            check_statement(statement)
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_stage_policies_are_scoped_to_the_stage(stage):
+    policy = json.loads((ROOT / ".chalice" / f"policy-{stage}.json").read_text())
+    names = {statement["Sid"] for statement in policy["Statement"]}
+    assert {"Logs", "LakeObjects", "Catalog", "Queries", "SpotifySecret", "StartExtract"} <= names
+    for statement in policy["Statement"]:
+        stage_names = (f"spotify-etl-{stage}", f"spotify_etl_{stage}", f"spotify-etl/{stage}")
+        check_statement(statement, stage_names)
+
+
+def check_statement(statement: dict, names: tuple[str, ...] = STAGE_NAMES) -> None:
+    actions = _list(statement["Action"])
+    resources = _list(statement["Resource"])
+    assert statement["Effect"] == "Allow"
+    assert all("*" not in action for action in actions), actions
+    for resource in resources:
+        assert resource != "*" and resource.startswith("arn:aws:"), resource
+        assert resource == GLUE_CATALOG or any(name in resource for name in names), resource
+
+
+def _list(value):
+    return value if isinstance(value, list) else [value]

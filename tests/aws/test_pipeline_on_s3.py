@@ -1,0 +1,147 @@
+"""The pipeline with its lake in S3 (moto): extract, manifest event, Parquet, run records."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from datetime import UTC, datetime
+
+import boto3
+import pyarrow.parquet as pq
+import pytest
+from botocore.stub import Stubber
+from chalice.local import LambdaContext
+
+from chalicelib import pipeline, raw
+from chalicelib.errors import PipelineError
+from chalicelib.lake import get_json
+from chalicelib.schema import TABLES, arrow_schema
+from chalicelib.settings import Settings
+from tests.aws.conftest import BUCKET, PREFIX, REGION
+
+
+def extract_through_the_queued_handler(kind: str = raw.SNAPSHOT) -> str:
+    """Invoke run_extract as Lambda would, with a 15-minute context (the test client's is 3 s)."""
+    from app import app
+
+    run_id = raw.new_run_id(datetime.now(UTC))
+    context = LambdaContext("run_extract", 512, max_runtime_ms=15 * 60 * 1000)
+    app.handler_map["run_extract"]({"run_id": run_id, "kind": kind, "streams": None}, context)
+    return run_id
+
+
+def test_a_queued_run_lands_in_s3_and_its_manifest_event_writes_the_tables(
+    s3_app_client, s3_lake, s3
+):
+    run_id = extract_through_the_queued_handler()
+    record = get_json(s3_lake, f"runs/{run_id}.json")
+    assert record["status"] == "extracted", record["errors"]
+    manifest = record["manifest"]
+    assert s3_lake.exists(manifest)
+    assert all(
+        key.endswith(".json.gz") or key.endswith(raw.MANIFEST)
+        for key in s3_lake.list(raw.run_folder(record["snapshot_date"], run_id))
+    )
+
+    event = s3_app_client.events.generate_s3_event(bucket=BUCKET, key=f"{PREFIX}{manifest}")
+    s3_app_client.lambda_.invoke("on_manifest", event)
+
+    written = {key.split("/")[1] for key in s3_lake.list("processed/")}
+    assert {"playlists", "playlist_items", "tracks", "plays"} <= written
+    for key in s3_lake.list("processed/"):
+        table = TABLES[key.split("/")[1]]
+        assert key.startswith(f"processed/{table.name}/{table.partition}=")
+        schema = pq.read_schema(io.BytesIO(s3_lake.get(key)))
+        assert schema.remove_metadata() == arrow_schema(table).remove_metadata()
+    assert get_json(s3_lake, f"runs/{run_id}.json")["status"] == "transformed"
+
+
+def test_posting_a_run_on_an_s3_lake_queues_it_and_answers_at_once(s3_app_client, s3_lake):
+    create_extract_function()
+    response = s3_app_client.http.post(
+        "/runs", headers={"Content-Type": "application/json"}, body=json.dumps({"kind": "plays"})
+    )
+    assert response.status_code == 202
+    assert response.json_body["status"] == "queued"
+    record = get_json(s3_lake, f"runs/{response.json_body['run_id']}.json")
+    assert record["status"] == "queued"
+    assert record["streams"] == ["plays"]
+    assert not any(s3_lake.list("raw/"))
+
+
+def test_queuing_a_run_invokes_the_extract_function_asynchronously(s3_env, s3_lake):
+    client = boto3.client("lambda", region_name=REGION)
+    with Stubber(client) as stub:
+        stub.add_response("invoke", {"StatusCode": 202}, expected_params=None)
+        record = pipeline.queue_run(
+            Settings.from_env(s3_env),
+            function_name="spotify-etl-test-run_extract",
+            kind=raw.SNAPSHOT,
+            streams=("top", "saved"),
+            lambda_client=client,
+        )
+        stub.assert_no_pending_responses()
+    assert record["status"] == "queued"
+
+
+def test_the_invocation_names_the_function_event_type_and_run(s3_env, s3_lake, monkeypatch):
+    client = boto3.client("lambda", region_name=REGION)
+    monkeypatch.setattr(raw, "new_run_id", lambda now: "20260101T000000Z-abcdef")
+    payload = {"run_id": "20260101T000000Z-abcdef", "kind": "plays", "streams": ["plays"]}
+    expected = {"FunctionName": "fn", "InvocationType": "Event", "Payload": json.dumps(payload)}
+    with Stubber(client) as stub:
+        stub.add_response("invoke", {"StatusCode": 202}, expected_params=expected)
+        pipeline.queue_run(
+            Settings.from_env(s3_env), function_name="fn", kind="plays", lambda_client=client
+        )
+
+
+def test_a_refused_invocation_fails_the_run_record_and_says_why(s3_env, s3_lake):
+    client = boto3.client("lambda", region_name=REGION)
+    with Stubber(client) as stub, pytest.raises(PipelineError, match="could not start fn"):
+        stub.add_client_error("invoke", "ResourceNotFoundException", "Function not found: fn")
+        pipeline.queue_run(Settings.from_env(s3_env), function_name="fn", lambda_client=client)
+    [key] = list(s3_lake.list("runs/"))
+    record = get_json(s3_lake, key)
+    assert record["status"] == "failed"
+    assert "Function not found" in record["errors"][0]
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {},
+        {"run_id": "nope"},
+        {"run_id": "20260101T000000Z-abcdef", "kind": "daily"},
+        {"run_id": "20260101T000000Z-abcdef", "streams": ["podcasts"]},
+    ],
+)
+def test_the_extract_function_refuses_a_malformed_event(event):
+    with pytest.raises(PipelineError):
+        pipeline.queued_run(event)
+
+
+def create_extract_function():
+    iam = boto3.client("iam", region_name=REGION)
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+            }
+        ],
+    }
+    role = iam.create_role(RoleName="extract", AssumeRolePolicyDocument=json.dumps(trust))
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w") as archive:
+        archive.writestr("app.py", "def run_extract(event, context):\n    return event\n")
+    boto3.client("lambda", region_name=REGION).create_function(
+        FunctionName="spotify-etl-test-run_extract",
+        Runtime="python3.12",
+        Role=role["Role"]["Arn"],
+        Handler="app.run_extract",
+        Code={"ZipFile": zipped.getvalue()},
+    )
