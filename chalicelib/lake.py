@@ -3,28 +3,42 @@
 Keys are always '/'-separated and relative to the lake root (`raw/...`, `processed/...`).
 Every write replaces one object whole: a reader sees the old object or the new one, never
 a half-written file (locally: write to a temporary file, then rename).
+
+Read-modify-write callers (the transform's merges) read with `get_versioned` and write back
+with `put(..., if_match=version)`, or `put(..., if_none_match=True)` for a new object; a
+write that lost a race raises ConflictError and changes nothing. On S3 these are S3's own
+conditional writes (the version is the ETag); locally the version is the content's MD5, as
+an S3 ETag of a single-part upload is, checked and replaced under an exclusive `flock`, so
+the check holds across processes as well as threads.
 """
 
 from __future__ import annotations
 
+import fcntl
 import gzip
+import hashlib
 import json
 import os
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from chalicelib.errors import LakeError, NotFoundError
+from chalicelib.errors import ConflictError, LakeError, NotFoundError
 from chalicelib.settings import split_s3_uri
 
 
 class Lake(Protocol):
     """What the pipeline needs from storage."""
 
-    def put(self, key: str, data: bytes) -> None: ...
+    def put(
+        self, key: str, data: bytes, *, if_match: str | None = None, if_none_match: bool = False
+    ) -> str: ...
 
     def get(self, key: str) -> bytes: ...
+
+    def get_versioned(self, key: str) -> tuple[bytes, str]: ...
 
     def exists(self, key: str) -> bool: ...
 
@@ -36,11 +50,17 @@ class Lake(Protocol):
     def bucket(self) -> str: ...
 
 
+LOCKS = ".locks"
+LOCK_STRIPES = 64
+TEMPORARY = ".tmp-"
+
+
 class LocalLake:
     """A lake in a folder on this machine."""
 
     def __init__(self, root: str | os.PathLike[str]):
         self._root = Path(root).resolve()
+        self._inside = f"{self._root}{os.sep}"
 
     @property
     def bucket(self) -> str:
@@ -50,45 +70,101 @@ class LocalLake:
     def root(self) -> Path:
         return self._root
 
-    def put(self, key: str, data: bytes) -> None:
-        path = self._path(key)
+    def put(
+        self, key: str, data: bytes, *, if_match: str | None = None, if_none_match: bool = False
+    ) -> str:
+        """Replace the object whole; with a condition, only if it still holds (else Conflict)."""
+        path = Path(self._path(key))
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMPORARY, suffix=path.suffix)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
-            os.replace(tmp, path)
+            # Every write takes the key's lock, so an unconditional write cannot slip in
+            # between a conditional write's check and its rename (S3 orders them the same).
+            with self._lock(key):
+                self._check(key, path, if_match, if_none_match)
+                os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        return _md5(data)
 
     def get(self, key: str) -> bytes:
         try:
-            return self._path(key).read_bytes()
+            with open(self._path(key), "rb") as handle:
+                return handle.read()
         except FileNotFoundError:
             raise NotFoundError(f"{key} is not in the lake at {self._root}") from None
 
+    def get_versioned(self, key: str) -> tuple[bytes, str]:
+        """The object and its version (renames are atomic, so the two always agree)."""
+        data = self.get(key)
+        return data, _md5(data)
+
     def exists(self, key: str) -> bool:
-        return self._path(key).is_file()
+        return os.path.isfile(self._path(key))
 
     def list(self, prefix: str) -> Iterator[str]:
-        base = self._root / prefix
-        folder = base if prefix.endswith("/") or base.is_dir() else base.parent
-        if not folder.is_dir():
-            return
-        for path in sorted(folder.rglob("*")):
-            key = path.relative_to(self._root).as_posix()
-            if path.is_file() and key.startswith(prefix) and not path.name.startswith(".tmp-"):
-                yield key
+        """Keys under the prefix in S3's order (by their UTF-8 bytes)."""
+        base = os.path.join(self._root, prefix)
+        folder = base if prefix.endswith("/") or os.path.isdir(base) else os.path.dirname(base)
+        keys = []
+        for directory, folders, files in os.walk(folder):
+            folders[:] = [name for name in folders if name != LOCKS]
+            relative = os.path.relpath(directory, self._root).replace(os.sep, "/")
+            stem = "" if relative == "." else f"{relative}/"
+            keys += (
+                f"{stem}{name}"
+                for name in files
+                if not name.startswith(TEMPORARY) and f"{stem}{name}".startswith(prefix)
+            )
+        yield from sorted(keys, key=str.encode)
 
     def uri(self, key: str) -> str:
         return str(self._root / key)
 
-    def _path(self, key: str) -> Path:
-        path = (self._root / key).resolve()
-        if not path.is_relative_to(self._root):
-            raise LakeError(f"key {key!r} points outside the lake")
+    def _path(self, key: str) -> str:
+        # normpath, not resolve(): keys never hold symlinks, and resolve() costs a syscall
+        # per path component on every read.
+        path = os.path.normpath(os.path.join(self._inside, key))
+        inside = path.startswith(self._inside)
+        if not inside or _is_internal(path[len(self._inside) :].replace(os.sep, "/")):
+            raise LakeError(f"key {key!r} points outside the lake or into its internals")
         return path
+
+    @contextmanager
+    def _lock(self, key: str) -> Iterator[None]:
+        """An exclusive lock over the key, shared by every process using this folder.
+
+        Keys hash onto a fixed set of lock files under `.locks/`, so locking never
+        litters the lake's folders and never needs cleaning up.
+        """
+        stripe = int(_md5(key.encode())[:8], 16) % LOCK_STRIPES
+        folder = self._root / LOCKS
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / f"{stripe:02d}", "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _check(self, key: str, path: Path, if_match: str | None, if_none_match: bool) -> None:
+        if if_none_match and path.exists():
+            raise ConflictError(f"{key} exists already: another writer created it")
+        if if_match is not None:
+            try:
+                current = _md5(path.read_bytes())
+            except FileNotFoundError:
+                raise ConflictError(f"{key} was deleted since it was read") from None
+            if current != if_match:
+                raise ConflictError(f"{key} changed since it was read")
+
+
+# 412 when the condition does not hold; 409 when another conditional write to the key is
+# in flight (S3 asks the caller to read again and retry).
+CONFLICT_CODES = ("PreconditionFailed", "412", "ConditionalRequestConflict", "409")
 
 
 class S3Lake:
@@ -103,12 +179,31 @@ class S3Lake:
     def bucket(self) -> str:
         return self._bucket
 
-    def put(self, key: str, data: bytes) -> None:
-        self._call("put_object", key, Bucket=self._bucket, Key=self._key(key), Body=data)
+    def put(
+        self, key: str, data: bytes, *, if_match: str | None = None, if_none_match: bool = False
+    ) -> str:
+        """Replace the object whole; with a condition, S3 checks it atomically (else Conflict)."""
+        conditions: dict[str, str] = {}
+        if if_match is not None:
+            conditions["IfMatch"] = if_match
+        if if_none_match:
+            conditions["IfNoneMatch"] = "*"
+        try:
+            response = self._call(
+                "put_object", key, Bucket=self._bucket, Key=self._key(key), Body=data, **conditions
+            )
+        except NotFoundError:
+            # If-Match on an object deleted since it was read answers 404, not 412.
+            raise ConflictError(f"{key} was deleted since it was read") from None
+        return response["ETag"]
 
     def get(self, key: str) -> bytes:
+        return self.get_versioned(key)[0]
+
+    def get_versioned(self, key: str) -> tuple[bytes, str]:
+        """The object and its ETag, read in one request so the two always agree."""
         response = self._call("get_object", key, Bucket=self._bucket, Key=self._key(key))
-        return response["Body"].read()
+        return response["Body"].read(), response["ETag"]
 
     def exists(self, key: str) -> bool:
         try:
@@ -138,7 +233,18 @@ class S3Lake:
             code = error.response.get("Error", {}).get("Code", "")
             if code in ("NoSuchKey", "404", "NotFound"):
                 raise NotFoundError(f"{key} is not in s3://{self._bucket}/{self._prefix}") from None
+            if code in CONFLICT_CODES:
+                raise ConflictError(f"{key} changed since it was read ({code})") from None
             raise LakeError(f"S3 {operation} on {key} failed: {code or error}") from None
+
+
+def _md5(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+def _is_internal(key: str) -> bool:
+    """The lock files and half-written temporaries, which are no objects of the lake."""
+    return key.split("/", 1)[0] == LOCKS or key.rpartition("/")[2].startswith(TEMPORARY)
 
 
 def open_lake(uri: str, s3_client: Any = None) -> LocalLake | S3Lake:

@@ -1,8 +1,12 @@
+import multiprocessing
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib.errors import LakeError, NotFoundError
+from chalicelib.errors import ConflictError, LakeError, NotFoundError
 from chalicelib.lake import LocalLake, S3Lake, get_json, open_lake, put_json
 
 
@@ -62,3 +66,102 @@ def test_open_lake_picks_the_implementation_from_the_uri(tmp_path, aws_credentia
     )
     assert isinstance(lake, S3Lake)
     assert lake.uri("raw/x") == "s3://bucket/some/prefix/raw/x"
+
+
+def test_a_versioned_read_returns_the_object_and_its_version(lake):
+    version = lake.put("state/x.json", b"one")
+    assert lake.get_versioned("state/x.json") == (b"one", version)
+    assert lake.put("state/x.json", b"two") != version
+
+
+def test_a_versioned_read_of_a_missing_object_is_not_found(lake):
+    with pytest.raises(NotFoundError):
+        lake.get_versioned("state/missing.json")
+
+
+def test_a_write_if_unchanged_succeeds_when_nobody_wrote_since_the_read(lake):
+    lake.put("state/x.json", b"one")
+    _, version = lake.get_versioned("state/x.json")
+    lake.put("state/x.json", b"two", if_match=version)
+    assert lake.get("state/x.json") == b"two"
+
+
+def test_a_write_if_unchanged_loses_to_a_write_since_the_read(lake):
+    lake.put("state/x.json", b"one")
+    _, version = lake.get_versioned("state/x.json")
+    lake.put("state/x.json", b"someone else's")
+    with pytest.raises(ConflictError):
+        lake.put("state/x.json", b"mine", if_match=version)
+    assert lake.get("state/x.json") == b"someone else's"
+
+
+def test_a_write_if_unchanged_loses_when_the_object_was_deleted(lake):
+    version = lake.put("state/x.json", b"one")
+    with pytest.raises(ConflictError):
+        lake.put("state/other.json", b"mine", if_match=version)
+    assert not lake.exists("state/other.json")
+
+
+def test_a_create_if_absent_succeeds_once(lake):
+    lake.put("state/new.json", b"first", if_none_match=True)
+    with pytest.raises(ConflictError):
+        lake.put("state/new.json", b"second", if_none_match=True)
+    assert lake.get("state/new.json") == b"first"
+
+
+def test_a_conflict_is_a_lake_error(lake):
+    lake.put("state/x.json", b"one")
+    with pytest.raises(LakeError):
+        lake.put("state/x.json", b"two", if_none_match=True)
+
+
+def test_lock_files_and_temporaries_are_not_objects(tmp_path):
+    lake = LocalLake(tmp_path)
+    version = lake.put("state/x.json", b"one")
+    lake.put("state/x.json", b"two", if_match=version)
+    (tmp_path / "state" / ".tmp-half.json").write_bytes(b"half")
+    assert list(lake.list("")) == ["state/x.json"]
+    with pytest.raises(LakeError):
+        lake.get(".locks/00")
+
+
+def add_one(lake: LocalLake, key: str, times: int, barrier=None) -> int:
+    """Increment a counter object `times` times by read-modify-write; the conflicts met."""
+    conflicts = 0
+    for _ in range(times):
+        while True:
+            try:
+                data, version = lake.get_versioned(key)
+            except NotFoundError:
+                data, version = b"0", None
+            if barrier is not None:
+                barrier.wait()  # every writer has read the same version: all but one lose
+                barrier = None
+            try:
+                lake.put(
+                    key, b"%d" % (int(data) + 1), if_match=version, if_none_match=version is None
+                )
+                break
+            except ConflictError:
+                conflicts += 1
+    return conflicts
+
+
+def test_racing_threads_never_lose_an_update_locally(tmp_path):
+    lake = LocalLake(tmp_path)
+    barrier = threading.Barrier(4)
+    with ThreadPoolExecutor(4) as pool:
+        conflicts = list(pool.map(lambda _: add_one(lake, "n", 25, barrier), range(4)))
+    assert lake.get("n") == b"100"
+    assert sum(conflicts) >= 3
+
+
+def _add_in_process(root: str) -> int:
+    return add_one(LocalLake(root), "n", 40)
+
+
+def test_racing_processes_never_lose_an_update_locally(tmp_path):
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(3) as pool:
+        pool.map(_add_in_process, [str(tmp_path)] * 3)
+    assert LocalLake(tmp_path).get("n") == b"120"

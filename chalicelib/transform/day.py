@@ -7,6 +7,8 @@ playlists); plays runs and partial runs never provide one.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from chalicelib import raw
 from chalicelib.lake import Lake
 from chalicelib.schema import SNAPSHOT_TABLES
@@ -22,13 +24,15 @@ SNAPSHOT_SOURCES = {
 }
 
 
-def day_manifests(lake: Lake, snapshot_date: str, *, keep: str | None = None) -> list[raw.Manifest]:
-    """The day's manifests that parse and are not quarantined (`keep` counts regardless)."""
+def day_manifests(
+    lake: Lake, snapshot_date: str, *, keep: Collection[str] = ()
+) -> list[raw.Manifest]:
+    """The day's manifests that parse and are not quarantined (the `keep` runs regardless)."""
     keys = (k for k in lake.list(f"{raw.RAW}/{snapshot_date}/") if raw.is_manifest_key(k))
     manifests = []
     for key in sorted(keys):
         manifest = read_manifest(lake, key)
-        if manifest and (manifest.run_id == keep or not is_quarantined(lake, manifest.run_id)):
+        if manifest and (manifest.run_id in keep or not is_quarantined(lake, manifest.run_id)):
             manifests.append(manifest)
     return manifests
 

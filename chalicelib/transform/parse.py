@@ -226,11 +226,16 @@ def _top(item_type: str) -> Callable[[RunRows, raw.Part, Any], None]:
 
 
 def _saved_tracks(rows: RunRows, part: raw.Part, answer: Any) -> None:
+    # A run may carry earlier pages forward next to new ones, their offsets overlapping:
+    # a track saved in several of them is one row, with its newest added_at.
     for saved in _page(answer):
         track = (saved or {}).get("track")
         if not track or not track.get("id"):
             continue
-        rows.saved_tracks.setdefault(track["id"], (track["id"], epoch_ms(saved.get("added_at"))))
+        added_at = epoch_ms(saved.get("added_at"))
+        kept = rows.saved_tracks.get(track["id"])
+        if kept is None or (added_at is not None and (kept[1] is None or added_at > kept[1])):
+            rows.saved_tracks[track["id"]] = (track["id"], added_at)
         rows.catalog.add_track(track)
 
 

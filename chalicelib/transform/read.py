@@ -68,13 +68,22 @@ def read_run(lake: Lake, manifest_key: str) -> ReadRun:
         run.problems.append(Problem(manifest_key, f"malformed manifest: {_describe(error)}"))
         return run
     run.rows = RunRows(withheld=frozenset(run.manifest.withheld_playlists))
-    for part in run.manifest.parts:
+    for part in unique_parts(run.manifest):
         problem = _add(lake, run.rows, part)
         if problem:
             run.problems.append(problem)
     if run.problems:
         run.rows = None
     return run
+
+
+def unique_parts(manifest: raw.Manifest) -> list[raw.Part]:
+    """The manifest's parts, each key once (the first listing wins): a key listed twice is
+    one answer, and must not count its entries twice."""
+    parts: dict[str, raw.Part] = {}
+    for part in manifest.parts:
+        parts.setdefault(part.key, part)
+    return list(parts.values())
 
 
 def read_manifest(lake: Lake, manifest_key: str) -> raw.Manifest | None:

@@ -1,4 +1,12 @@
-"""Rebuild every processed table from raw/, one snapshot date at a time."""
+"""Rebuild every processed table from raw/, one snapshot date at a time.
+
+Memory is bounded by one day's runs: a run's pages are parsed one at a time into rows, and
+a day's tables are written before the next day is read. A day's catalog and snapshot go
+through the same conditional commit as a single run's, so a run landing during the rebuild
+keeps its place in them. A plays partition is replaced whole the first time the rebuild
+writes it, which could drop the plays of a run that landed after the rebuild listed raw/;
+so the runs that landed meanwhile are transformed once more at the end.
+"""
 
 from __future__ import annotations
 
@@ -15,29 +23,30 @@ from chalicelib.transform.day import snapshot_tables_of
 from chalicelib.transform.digest import write_digest
 from chalicelib.transform.read import ReadRun, run_of
 from chalicelib.transform.run import (
+    Snapshot,
     fail,
     load_run,
     merge_plays_into,
     snapshot_state,
     succeed,
+    transform_run,
     utc_now,
-    write_catalog,
+    write_day,
 )
 from chalicelib.transform.tables import RunTables
-from chalicelib.transform.write import write_partition
 
 
 @dataclass
 class DayBuild:
     """What one day's runs add up to, held until the day's partitions are written."""
 
-    digests: list[dict[str, pa.Table]] = field(default_factory=list)
+    digests: dict[str, dict[str, pa.Table]] = field(default_factory=dict)
     plays: dict[str, list[pa.Table]] = field(default_factory=dict)
-    snapshot: dict[str, tuple[str, pa.Table]] = field(default_factory=dict)
+    snapshot: Snapshot = field(default_factory=dict)
     runs: list[tuple[ReadRun, dict[str, int], int]] = field(default_factory=list)
 
     def add(self, run: ReadRun, tables: RunTables) -> None:
-        self.digests.append(tables.digest)
+        self.digests[run.run_id] = tables.digest
         for played_date, plays in tables.plays.items():
             self.plays.setdefault(played_date, []).append(plays)
         for table in snapshot_tables_of(run.manifest):  # runs come in run_id order: latest wins
@@ -52,7 +61,7 @@ def transform_all(
     now: Callable[[], datetime] = utc_now,
 ) -> list[dict]:
     """Rebuild every table from raw/, day by day (memory bounded by one day); the summaries."""
-    keys = sorted((k for k in lake.list(f"{raw.RAW}/") if raw.is_manifest_key(k)), key=run_of)
+    keys = _manifest_keys(lake)
     summaries: list[dict] = []
     rebuilt_plays: set[str] = set()
     for snapshot_date, day_keys in groupby(keys, key=lambda k: run_of(k)[0]):
@@ -67,7 +76,13 @@ def transform_all(
             if progress:
                 progress(len(summaries) + len(build.runs), len(keys))
         summaries.extend(_write_day(lake, snapshot_date, build, rebuilt_plays, now))
+    landed = sorted(set(_manifest_keys(lake)) - set(keys), key=run_of)
+    summaries += [transform_run(lake, key, now=now) for key in landed]
     return summaries
+
+
+def _manifest_keys(lake: Lake) -> list[str]:
+    return sorted((k for k in lake.list(f"{raw.RAW}/") if raw.is_manifest_key(k)), key=run_of)
 
 
 def _write_day(
@@ -77,14 +92,14 @@ def _write_day(
     rebuilt_plays: set[str],
     now: Callable[[], datetime],
 ) -> Iterator[dict]:
-    write_catalog(lake, snapshot_date, build.digests)
-    for table, (_, rows) in build.snapshot.items():
-        write_partition(lake, table, snapshot_date, rows)
+    written = {}
+    if build.runs:
+        written = write_day(lake, snapshot_date, build.digests, build.snapshot, now)
     for played_date, plays in build.plays.items():
         # The first time a rebuild touches a partition it replaces it, dropping stale rows.
         fresh = played_date not in rebuilt_plays
         merge_plays_into(lake, {played_date: pa.concat_tables(plays)}, fresh=fresh)
         rebuilt_plays.add(played_date)
     for run, rows, null_entries in build.runs:
-        applied = [t for t, (run_id, _) in build.snapshot.items() if run_id == run.run_id]
+        applied = [table for table, (run_id, _) in written.items() if run_id == run.run_id]
         yield succeed(lake, run, rows, null_entries, snapshot_state(run, applied), now)

@@ -7,22 +7,28 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
+from chalicelib.errors import NotFoundError, ValidationError
 from chalicelib.lake import Lake
 from chalicelib.raw import Manifest
 from chalicelib.runs import FAILED, TRANSFORMED, RunStore
+from chalicelib.schema import CATALOG_TABLES, SNAPSHOT_TABLES, TABLES
+from chalicelib.transform.commit import commit
 from chalicelib.transform.day import day_manifests, snapshot_runs, snapshot_tables_of
 from chalicelib.transform.digest import digested_runs, read_digest, write_digest
 from chalicelib.transform.merge import merge_catalog, merge_plays
 from chalicelib.transform.parse import RunRows, add_part
 from chalicelib.transform.quarantine import lift, quarantine
-from chalicelib.transform.read import Problem, ReadRun, read_answer, read_run
+from chalicelib.transform.read import Problem, ReadRun, read_answer, read_run, unique_parts
 from chalicelib.transform.tables import CONVERSION_ERRORS, RunTables, run_tables
-from chalicelib.transform.write import read_partition, write_partition
+from chalicelib.transform.write import from_parquet, partition_bytes
 
 APPLIED = "applied"
 SUPERSEDED = "superseded"
 NONE = "none"
 MAX_RECORDED_ERRORS = 20
+
+# Snapshot tables of a day, each with the run whose snapshot its rows are.
+Snapshot = dict[str, tuple[str, pa.Table]]
 
 
 def utc_now() -> datetime:
@@ -38,14 +44,44 @@ def transform_run(lake: Lake, manifest_key: str, *, now: Callable[[], datetime] 
     date, run_id = run.snapshot_date, run.run_id
     write_digest(lake, date, run_id, tables.digest)
     merge_plays_into(lake, tables.plays)
-    manifests = day_manifests(lake, date, keep=run_id)
-    manifests = _write_catalog(lake, date, manifests, {run_id: tables.digest}, now)
-    chosen = snapshot_runs(manifests)
-    applied = [table for table, chosen_id in chosen.items() if chosen_id == run_id]
-    for table in applied:
-        write_partition(lake, table, date, tables.snapshot[table])
-    state = snapshot_state(run, applied)
+    snapshot = {t: (run_id, tables.snapshot[t]) for t in snapshot_tables_of(run.manifest)}
+    written = write_day(lake, date, {run_id: tables.digest}, snapshot, now)
+    state = snapshot_state(run, list(written))
     return succeed(lake, run, tables.row_counts(), tables.null_entries, state, now)
+
+
+def write_day(
+    lake: Lake,
+    snapshot_date: str,
+    digests: dict[str, dict[str, pa.Table]],
+    snapshot: Snapshot,
+    now: Callable[[], datetime],
+) -> Snapshot:
+    """Replace the day's catalog, merged from every digest of the day, and each snapshot
+    table whose latest run of the day is the one `snapshot` holds it from; those tables.
+
+    One conditional commit (chalicelib.transform.commit): a run of the same day landing
+    meanwhile is either listed here or makes this write start over.
+    """
+    keys = {
+        name: TABLES[name].partition_key(snapshot_date)
+        for name in (*CATALOG_TABLES, *SNAPSHOT_TABLES)
+    }
+    written: Snapshot = {}
+
+    def build(_: dict[str, bytes | None]) -> dict[str, bytes]:
+        manifests = day_manifests(lake, snapshot_date, keep=digests.keys())
+        day_digests, valid = _day_digests(lake, snapshot_date, manifests, digests, now)
+        chosen = snapshot_runs(valid)
+        written.clear()
+        written.update(
+            {table: held for table, held in snapshot.items() if chosen.get(table) == held[0]}
+        )
+        tables = {**merge_catalog(day_digests), **{t: rows for t, (_, rows) in written.items()}}
+        return {keys[name]: partition_bytes(name, table) for name, table in tables.items()}
+
+    commit(lake, list(keys.values()), build)
+    return written
 
 
 def load_run(lake: Lake, manifest_key: str) -> tuple[ReadRun, RunTables | None]:
@@ -65,7 +101,7 @@ def load_run(lake: Lake, manifest_key: str) -> tuple[ReadRun, RunTables | None]:
 def _wrong_types(lake: Lake, run: ReadRun) -> list[Problem]:
     """The parts holding a value of the wrong type for its column, found one part at a time."""
     problems = []
-    for part in run.manifest.parts if run.manifest else []:
+    for part in unique_parts(run.manifest) if run.manifest else []:
         rows = RunRows(withheld=run.rows.withheld if run.rows else frozenset())
         add_part(rows, part, read_answer(lake.get(part.key)))
         try:
@@ -82,17 +118,14 @@ def _wrong_type(error: Exception) -> str:
 def merge_plays_into(lake: Lake, plays: dict[str, pa.Table], *, fresh: bool = False) -> None:
     """Merge plays into their played_date partitions (replacing them when `fresh`)."""
     for played_date, table in plays.items():
-        existing = None if fresh else read_partition(lake, "plays", played_date)
-        merged = merge_plays([table] if existing is None else [existing, table])
-        if existing is None or not merged.equals(existing):
-            write_partition(lake, "plays", played_date, merged)
+        key = TABLES["plays"].partition_key(played_date)
 
+        def build(current: dict[str, bytes | None], key=key, table=table) -> dict[str, bytes]:
+            existing = None if fresh else current[key]
+            tables = [table] if existing is None else [from_parquet(existing), table]
+            return {key: partition_bytes("plays", merge_plays(tables))}
 
-def write_catalog(lake: Lake, snapshot_date: str, digests: list[dict[str, pa.Table]]) -> None:
-    """The day's catalog partitions, merged from all its digests."""
-    if digests:
-        for name, table in merge_catalog(digests).items():
-            write_partition(lake, name, snapshot_date, table)
+        commit(lake, [key], build)
 
 
 def snapshot_state(run: ReadRun, applied: list[str]) -> str:
@@ -119,7 +152,7 @@ def succeed(
         "null_entries": null_entries,
         "snapshot": snapshot,
     }
-    RunStore(lake).update(run.run_id, status=TRANSFORMED, transform=transform)
+    _record(lake, run.run_id, TRANSFORMED, transform, [])
     return {
         "run_id": run.run_id,
         "status": TRANSFORMED,
@@ -137,7 +170,7 @@ def fail(lake: Lake, run: ReadRun, now: Callable[[], datetime]) -> dict:
     if len(run.problems) > MAX_RECORDED_ERRORS:
         errors.append(f"... {len(run.problems) - MAX_RECORDED_ERRORS} more in {prefix}")
     transform = {"finished_at": finished_at, "quarantine": prefix, "snapshot": NONE}
-    RunStore(lake).update(run.run_id, status=FAILED, errors=errors, transform=transform)
+    errors = _record(lake, run.run_id, FAILED, transform, errors)
     return {
         "run_id": run.run_id,
         "status": FAILED,
@@ -149,36 +182,51 @@ def fail(lake: Lake, run: ReadRun, now: Callable[[], datetime]) -> dict:
     }
 
 
+def _record(
+    lake: Lake, run_id: str, status: str, transform: dict, errors: list[str]
+) -> list[str]:
+    """Update the run record; the extract's errors stay, an earlier transform's go; the
+    transform's errors."""
+    store = RunStore(lake)
+    try:
+        record = store.get(run_id)
+    except (NotFoundError, ValidationError):
+        record = {}
+    earlier = set((record.get("transform") or {}).get("errors", []))
+    kept = [error for error in record.get("errors", []) if error not in earlier]
+    transform = {**transform, "errors": errors}
+    store.update(run_id, status=status, transform=transform, errors=kept + errors)
+    return errors
+
+
 def iso_utc(moment: datetime) -> str:
     """`2026-11-26T13:52:00Z`, as run records write times."""
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _write_catalog(
+def _day_digests(
     lake: Lake,
     snapshot_date: str,
     manifests: list[Manifest],
     known: dict[str, dict[str, pa.Table]],
     now: Callable[[], datetime],
-) -> list[Manifest]:
-    """Write the day's catalog, digesting runs whose transform never ran; the valid runs."""
+) -> tuple[list[dict[str, pa.Table]], list[Manifest]]:
+    """The digests of the day's valid runs (digesting runs whose transform never ran, and
+    quarantining those that cannot be), and those runs' manifests."""
     digested = digested_runs(lake, snapshot_date)
     digests, valid = [], []
     for manifest in manifests:
         if manifest.run_id in known:
-            digests.append(known[manifest.run_id])
-            valid.append(manifest)
-            continue
-        if manifest.run_id in digested:
-            digests.append(read_digest(lake, snapshot_date, manifest.run_id))
-            valid.append(manifest)
-            continue
-        other, tables = load_run(lake, manifest.key)
-        if tables is None:
-            fail(lake, other, now)
-            continue
-        write_digest(lake, snapshot_date, manifest.run_id, tables.digest)
-        digests.append(tables.digest)
+            digest = known[manifest.run_id]
+        elif manifest.run_id in digested:
+            digest = read_digest(lake, snapshot_date, manifest.run_id)
+        else:
+            other, tables = load_run(lake, manifest.key)
+            if tables is None:
+                fail(lake, other, now)
+                continue
+            write_digest(lake, snapshot_date, manifest.run_id, tables.digest)
+            digest = tables.digest
+        digests.append(digest)
         valid.append(manifest)
-    write_catalog(lake, snapshot_date, digests)
-    return valid
+    return digests, valid

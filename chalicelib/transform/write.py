@@ -1,12 +1,10 @@
-"""Parquet partitions: one object per partition, written whole by one `lake.put`."""
+"""Parquet bytes: one object per partition, written whole by one `lake.put` (see commit)."""
 
 from __future__ import annotations
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from chalicelib.errors import NotFoundError
-from chalicelib.lake import Lake
 from chalicelib.schema import TABLES, arrow_schema
 
 COMPRESSION = "zstd"
@@ -24,18 +22,7 @@ def from_parquet(data: bytes) -> pa.Table:
     return pq.ParquetFile(pa.BufferReader(data)).read()
 
 
-def write_partition(lake: Lake, name: str, value: str, table: pa.Table) -> str:
-    """Replace a partition of a table with these rows (the partition column stays out)."""
+def partition_bytes(name: str, table: pa.Table) -> bytes:
+    """A partition's Parquet object: the table's columns (not the partition's) in its schema."""
     spec = TABLES[name]
-    key = spec.partition_key(value)
-    lake.put(key, to_parquet(table.select(spec.column_names).cast(arrow_schema(spec))))
-    return key
-
-
-def read_partition(lake: Lake, name: str, value: str) -> pa.Table | None:
-    """A partition's rows, or None when the partition does not exist yet."""
-    try:
-        data = lake.get(TABLES[name].partition_key(value))
-    except NotFoundError:
-        return None
-    return from_parquet(data).cast(arrow_schema(TABLES[name]))
+    return to_parquet(table.select(spec.column_names).cast(arrow_schema(spec)))

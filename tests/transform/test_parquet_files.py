@@ -133,3 +133,39 @@ def test_saved_tracks_keep_when_they_were_saved(lake, full_run):
     saved = read_table(lake, "saved_tracks").to_pylist()
     assert saved == [{"track_id": "t1", "added_at": datetime(2026, 10, 1, 8, 0)}]
     assert saved[0]["added_at"].replace(tzinfo=UTC).isoformat() == "2026-10-01T08:00:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("stamp", "expected"),
+    [
+        ("2026-11-26T09:00:00.123456Z", datetime(2026, 11, 26, 9, 0, 0, 123000)),
+        ("2026-11-26T09:00:00.999999Z", datetime(2026, 11, 26, 9, 0, 0, 999000)),
+        ("1969-12-31T23:59:59.9995Z", datetime(1969, 12, 31, 23, 59, 59, 999000)),
+    ],
+)
+def test_microseconds_in_the_answers_are_cut_to_milliseconds(lake, new_run, stamp, expected):
+    key = new_run(RUN).saved({"added_at": stamp, "track": track("t1")}).finish()
+    transform_run(lake, key, now=fixed_now)
+    assert read_table(lake, "saved_tracks").column("added_at")[0].as_py() == expected
+
+
+def test_unicode_survives_in_every_text_column(lake, new_run):
+    text = "Sigur Rós – 坂本龍一 فيروز 🎧 \u200d"
+    song = track("t1", name=text)
+    song["album"]["name"] = text
+    song["artists"][0]["name"] = text
+    key = (
+        new_run(RUN)
+        .playlists(playlist("pl1", name=text, description=text))
+        .items("pl1", entry(song))
+        .one(raw.ARTISTS, full_artist("ar1", name=text, genres=[text]))
+        .finish()
+    )
+    transform_run(lake, key, now=fixed_now)
+    assert read_table(lake, "playlists").column("name")[0].as_py() == text
+    assert read_table(lake, "playlists").column("description")[0].as_py() == text
+    assert read_table(lake, "playlist_items").column("item_name")[0].as_py() == text
+    assert read_table(lake, "tracks").column("name")[0].as_py() == text
+    assert read_table(lake, "albums").column("name")[0].as_py() == text
+    artist_row = read_table(lake, "artists").to_pylist()[0]
+    assert (artist_row["name"], artist_row["genres"]) == (text, [text])

@@ -104,3 +104,22 @@ def test_names_keep_their_unicode(lake, new_run):
 def test_added_by_is_the_user_id(lake, new_run):
     _, items = items_of(lake, new_run, entry(track("t1"), added_by="friend"))
     assert items[0]["added_by_id"] == "friend"
+
+
+def test_an_episode_served_in_a_tracks_shape_is_an_episode(lake, new_run):
+    shaped = {**track("ep2", album_id="show1"), "type": "episode", "episode": True, "track": False}
+    _, items = items_of(lake, new_run, entry(shaped))
+    assert [(i["item_type"], i["item_id"]) for i in items] == [("episode", "ep2")]
+    assert rows(lake, "tracks") == [] and rows(lake, "albums") == []
+
+
+def test_an_entry_under_both_names_counts_its_catalog_once(lake, new_run):
+    summary, _ = items_of(lake, new_run, entry(track("t1", artists=("ar1", "ar2")), key="both"))
+    assert summary["rows"]["playlist_items"] == 1
+    assert summary["rows"]["track_artists"] == 2
+    assert [a["artist_id"] for a in rows(lake, "track_artists")] == ["ar1", "ar2"]
+
+
+def test_an_entry_with_a_null_item_and_a_null_track_is_a_null_entry(lake, new_run):
+    summary, items = items_of(lake, new_run, {"added_at": None, "item": None, "track": None})
+    assert items == [] and summary["null_entries"] == 1

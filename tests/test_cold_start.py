@@ -1,0 +1,78 @@
+"""Cold start: the app, the plays poll and the extract load neither pandas nor pyarrow; only
+the transform does. Each check runs in a fresh interpreter, against an emulator served here."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chalicelib.lake import LocalLake
+from chalicelib.runs import RunStore
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("pandas", "pyarrow")
+
+HANDLERS = """
+import json, sys
+import app
+event = {
+    "version": "0", "id": "cold-start", "detail-type": "Scheduled Event",
+    "source": "aws.events", "account": "123456789012", "time": "2026-11-26T09:00:00Z",
+    "region": "us-east-1", "resources": [], "detail": {},
+}
+for handler in sys.argv[1:]:
+    getattr(app, handler)(event, None)
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def loaded_after(code: str, env: dict[str, str], *args: str) -> set[str]:
+    """The modules a fresh interpreter holds after running the code."""
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=ROOT,
+        env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", ""), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return set(json.loads(result.stdout.splitlines()[-1]))
+
+
+def heavy(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if m.split(".")[0] in HEAVY)
+
+
+@pytest.fixture
+def env(emulator, tmp_path) -> dict[str, str]:
+    return {
+        "LAKE_URI": str(tmp_path / "lake"),
+        "SPOTIFY_API_URL": emulator.api_url,
+        "SPOTIFY_AUTH_URL": emulator.auth_url,
+        "SPOTIFY_CLIENT_ID": emulator.client_id,
+        "SPOTIFY_CLIENT_SECRET": emulator.client_secret,
+        "SPOTIFY_REFRESH_TOKEN": emulator.refresh_token,
+    }
+
+
+def test_importing_the_app_loads_neither_pandas_nor_pyarrow(env):
+    assert heavy(loaded_after(HANDLERS, env)) == []
+
+
+def test_the_plays_and_extract_handlers_load_neither_pandas_nor_pyarrow(env):
+    modules = loaded_after(HANDLERS, env, "plays", "snapshot")
+    assert heavy(modules) == []
+    records = RunStore(LocalLake(env["LAKE_URI"])).recent()
+    assert sorted(r["kind"] for r in records) == ["plays", "snapshot"]
+    assert {r["status"] for r in records} <= {"extracted", "partial"}
+
+
+def test_the_transform_is_what_loads_them(env):
+    modules = loaded_after("import json, sys, chalicelib.transform\n" + HANDLERS, env)
+    assert heavy(modules) and {"pandas", "pyarrow"} <= modules

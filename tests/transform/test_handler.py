@@ -1,0 +1,69 @@
+"""The S3 handler on bad raw input: it returns normally (no Lambda retry loop), the run is
+quarantined and recorded failed, and the other runs are unaffected."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib import pipeline, raw
+from chalicelib.runs import RunStore
+from chalicelib.settings import Settings
+
+from .conftest import DAY, entry, play, playlist, processed_files, raw_files, rows, track
+
+GOOD = "20261126T080000Z-aaaaaa"
+BAD = "20261126T200000Z-bbbbbb"
+
+
+@pytest.fixture
+def handle(lake, monkeypatch):
+    """Deliver a manifest's S3 event to the app's handler, as S3 would."""
+    monkeypatch.setenv("LAKE_URI", str(lake.root))
+    from app import on_manifest
+
+    def deliver(manifest_key: str) -> dict:
+        settings = Settings.from_env({"LAKE_URI": str(lake.root)})
+        return on_manifest(pipeline.manifest_event(settings, manifest_key), None)
+
+    return deliver
+
+
+def good_run(new_run) -> str:
+    run = new_run(GOOD).playlists(playlist("pl1", total=1))
+    run.items("pl1", entry(track("t1"))).plays(play(track("t1"), f"{DAY}T07:00:00Z"))
+    return run.finish()
+
+
+BAD_PARTS = {
+    "malformed JSON": (raw.PLAYS, b'{"items": [{"track": '),
+    "truncated gzip": (raw.PLAYS, b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xab"),
+    "an unknown shape": (raw.ALBUMS, b'{"albums": []}'),
+    "an unknown stream": ("audio_features", b"{}"),
+}
+
+
+@pytest.mark.parametrize(("stream", "data"), BAD_PARTS.values(), ids=BAD_PARTS.keys())
+def test_the_handler_returns_normally_for_a_bad_run(lake, new_run, handle, stream, data):
+    handle(good_run(new_run))
+    before = processed_files(lake)
+    bad = new_run(BAD)
+    part = bad.raw_part("broken/part", stream, data)
+    key = bad.finish()
+    raw_before = raw_files(lake)
+    summary = handle(key)
+    assert summary["status"] == "failed" and summary["errors"]
+    assert lake.get(f"quarantine/{BAD}/{part}") == data
+    assert RunStore(lake).get(BAD)["status"] == "failed"
+    assert processed_files(lake) == before
+    assert raw_files(lake) == raw_before
+    assert RunStore(lake).get(GOOD)["status"] == "transformed"
+
+
+def test_the_handler_returns_normally_for_a_manifest_naming_a_missing_part(lake, new_run, handle):
+    bad = new_run(BAD)
+    bad.manifest.parts.append(raw.Part(key=f"{bad.folder}never-written.json.gz", stream=raw.PLAYS))
+    summary = handle(bad.finish())
+    assert summary["status"] == "failed"
+    assert "missing" in RunStore(lake).get(BAD)["errors"][0]
+    handle(good_run(new_run))
+    assert [i["item_id"] for i in rows(lake, "playlist_items")] == ["t1"]
