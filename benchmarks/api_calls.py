@@ -356,15 +356,16 @@ def measure_rate_limits(summary: Table) -> None:
                 _tables_cell(differing, expected),
             )
     console.print(table)
-    attempts = RetryPolicy().max_attempts
+    attempts = RetryPolicy().max_rate_limited
     at_risk = 1 - (1 - faults.rate_limit**attempts) ** clean.total
     console.print(
         f"Fault-free reference: {clean.total} requests, "
         f"{sum(map(len, expected.values()))} rows over the nine tables. 429s absorbed = waits "
         "the client asked for; the injected sleep is a no-op, so no Retry-After second was "
         f"really waited. A request answered 429 {attempts} times in a row (the client's "
-        f"max_attempts) fails the run: the chance some request of {clean.total} does is "
-        f"1 - (1 - {faults.rate_limit}^{attempts})^{clean.total} = {at_risk:.0%}."
+        "max_rate_limited) would cut the run short (partial, resumed by the next run): the "
+        f"chance some request of {clean.total} does is "
+        f"1 - (1 - {faults.rate_limit}^{attempts})^{clean.total} = {at_risk:.1g}."
     )
     for number, (trial, _, _) in enumerate(trials, 1):
         if trial.record["errors"]:

@@ -16,7 +16,13 @@ from typing import Any
 from urllib.parse import quote
 
 from chalicelib import raw
-from chalicelib.errors import ConfigError, NotFoundError, PipelineError, ValidationError
+from chalicelib.errors import (
+    ConfigError,
+    LakeError,
+    NotFoundError,
+    PipelineError,
+    ValidationError,
+)
 from chalicelib.lake import Lake, open_lake
 from chalicelib.runs import EXTRACTED, FAILED, PARTIAL, RUNNING, RunStore, check_run_id
 from chalicelib.settings import Credentials, Settings, split_s3_uri
@@ -202,10 +208,29 @@ def queued_run(event: Any) -> dict[str, Any]:
 
 
 def transform(settings: Settings, key: str) -> dict[str, Any]:
-    """Transform the run whose manifest is at `key` (relative to the lake root)."""
+    """Transform the run whose manifest is at `key` (relative to the lake root).
+
+    Bad raw input is quarantined by the transform itself; a failing lake (S3 unavailable) is
+    raised, so Lambda retries the event, after the run record says so where it can.
+    """
     from chalicelib.transform import transform_run
 
-    return transform_run(lake_for(settings), key)
+    lake = lake_for(settings)
+    try:
+        return transform_run(lake, key)
+    except LakeError as error:
+        _record_transform_failure(lake, key, error)
+        raise
+
+
+def _record_transform_failure(lake: Lake, key: str, error: LakeError) -> None:
+    run_id = key.split("/")[2]
+    try:
+        RunStore(lake).update(
+            run_id, status=FAILED, transform={"error": f"{error}; the S3 event is retried"}
+        )
+    except PipelineError:
+        log.warning("could not record the failed transform of %s", run_id)
 
 
 def manifest_key_of(settings: Settings, bucket: str, object_key: str) -> str:

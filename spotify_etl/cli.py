@@ -21,7 +21,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.command(args) or 0
     except PipelineError as error:
-        output.errors.print(f"[red]error:[/red] {error}", highlight=False)
+        output.errors.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
         return 1
     except KeyboardInterrupt:
         output.errors.print("interrupted")
@@ -33,6 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"[red]error:[/red] unexpected {type(error).__name__}: {error} "
             "(set SPOTIFY_ETL_DEBUG=1 for a traceback)",
             highlight=False,
+            soft_wrap=True,
         )
         return 1
 

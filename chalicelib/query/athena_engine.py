@@ -28,6 +28,8 @@ MAX_RESULTS = 1000  # GetQueryResults' own limit
 INTEGERS = ("tinyint", "smallint", "integer", "int", "bigint")
 FLOATS = ("double", "float", "real")
 NOT_FOUND = re.compile(r"was not found|does not exist", re.IGNORECASE)
+MISSING_TABLE = re.compile(r"TABLE_NOT_FOUND|SCHEMA_NOT_FOUND|Table .* does not exist", re.I)
+SETUP_HINT = "create the workgroup and tables with `python glue/setup.py --stage STAGE`"
 
 
 class AthenaEngine:
@@ -61,6 +63,8 @@ class AthenaEngine:
             error = status.get("AthenaError", {}).get("ErrorMessage") or status.get(
                 "StateChangeReason"
             )
+        if error and MISSING_TABLE.search(error):
+            error += f"; {SETUP_HINT}"
         return Execution(execution_id, state, error)
 
     def results(self, execution_id: str, next_token: str | None, page_size: int) -> ResultPage:
@@ -101,10 +105,7 @@ class AthenaEngine:
             message = detail.get("Message") or str(error)
             invalid = detail.get("Code") == "InvalidRequestException"
             if invalid and NOT_FOUND.search(message) and operation == "start_query_execution":
-                raise ConfigError(
-                    f"Athena cannot run {subject}: {message}; create the workgroup and "
-                    "tables with `python glue/setup.py --stage STAGE`"
-                ) from None
+                raise ConfigError(f"Athena cannot run {subject}: {message}; {SETUP_HINT}") from None
             if invalid and NOT_FOUND.search(message):
                 raise NotFoundError(
                     f"no Athena execution {subject}; start one with POST /queries/NAME"

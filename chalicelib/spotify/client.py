@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -32,8 +33,25 @@ from chalicelib.errors import (
 from chalicelib.settings import Credentials
 from chalicelib.spotify.limiter import AdaptiveLimiter
 
-# spotipy logs request headers, the bearer token included, at DEBUG: keep it above that.
+CREDENTIAL = re.compile(r"\b(Bearer|Basic)\s+[^\s'\",}]+")
+
+
+class MaskCredentials(logging.Filter):
+    """Masks the bearer (or basic) credential in a log record's message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if CREDENTIAL.search(message):
+            record.msg, record.args = CREDENTIAL.sub(r"\1 ***", message), ()
+        return True
+
+
+# spotipy logs request headers, the bearer token included, at DEBUG: keep it above that,
+# and mask the token should someone turn its DEBUG on (a filter on the logger that makes
+# the record: filters of parent loggers are not consulted).
 logging.getLogger("spotipy").setLevel(logging.CRITICAL)
+for _name in ("spotipy.client", "spotipy.oauth2"):
+    logging.getLogger(_name).addFilter(MaskCredentials())
 
 AUTH_AGAIN = "run `spotify-etl auth` again to get a new refresh token"
 TRANSIENT = (500, 502, 503, 504)

@@ -363,7 +363,7 @@ def run_extract(
         extractor.close()
     manifest.finished_at = raw.iso_utc(now())
     put_json(lake, manifest.key, manifest.to_json())
-    _save_state(lake, state, streams, run_id)
+    _save_state(lake, state, streams, run_id, complete=manifest.status != raw.PARTIAL)
     counts = {**extractor.counts, "requests": client.requests}
     return RunResult(manifest, counts, extractor.errors)
 
@@ -381,9 +381,16 @@ def _run_streams(extractor: Extractor, streams: list[str]) -> None:
     extractor.catalog()
 
 
-def _save_state(lake: Lake, state: ExtractState, streams: list[str], run_id: str) -> None:
-    """Remember what this run landed (also when cut short: that is the checkpoint)."""
-    if "plays" in streams and state.plays_after is not None:
+def _save_state(
+    lake: Lake, state: ExtractState, streams: list[str], run_id: str, *, complete: bool
+) -> None:
+    """Remember what this run landed (also when cut short: that is the checkpoint).
+
+    The plays cursor moves only when the run completed: a run cut short never fetched the
+    catalog of its plays, and the next run finds them again only by reading them again
+    (the transform keeps each play once).
+    """
+    if "plays" in streams and state.plays_after is not None and complete:
         saved_state.save_plays_cursor(lake, state.plays_after, run_id)
     if "playlists" in streams:
         saved_state.save_playlists(lake, state.playlists)

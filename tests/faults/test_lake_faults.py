@@ -1,0 +1,177 @@
+"""Faults between extract and transform: broken raw files, S3 events sent twice or out of
+order, two runs in one day and transforms racing on the same partitions. raw/ is never
+changed, no row is doubled, and the tables end as a fault-free run leaves them."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+
+from chalicelib import pipeline, raw
+from chalicelib.lake import LocalLake, get_json
+from chalicelib.runs import RunStore
+from chalicelib.schema import SNAPSHOT_TABLES
+from chalicelib.settings import Settings
+from chalicelib.transform import transform_run
+
+from .conftest import (
+    DAY,
+    assert_no_duplicates,
+    assert_raw_kept,
+    extract,
+    raw_files,
+    run,
+    tables,
+)
+
+pytestmark = pytest.mark.usefixtures("fault_case")
+
+
+def first_items_page(lake, record) -> str:
+    manifest = raw.Manifest.from_json(get_json(lake, record["manifest"]))
+    return next(part.key for part in manifest.parts if part.stream == raw.PLAYLIST_ITEMS)
+
+
+BROKEN = {
+    "truncated": lambda data: data[: len(data) // 2],
+    "malformed": lambda data: gzip.compress(gzip.decompress(data)[:-7] + b"}}]],"),
+}
+
+
+@pytest.mark.parametrize("breaks", BROKEN.values(), ids=BROKEN.keys())
+def test_a_broken_raw_file_fails_its_run_into_quarantine_and_a_repaired_replay_completes(
+    env, lake, clock, reference, breaks
+):
+    record = extract(env, clock)
+    key = first_items_page(lake, record)
+    good = lake.get(key)
+    lake.put(key, breaks(good))
+    before = raw_files(lake)
+    summary = transform_run(lake, record["manifest"], now=clock.now)
+    assert summary["status"] == "failed" and key in " ".join(summary["errors"])
+    failed = RunStore(lake).get(record["run_id"])
+    assert failed["status"] == "failed" and failed["transform"]["quarantine"]
+    assert lake.get(f"quarantine/{record['run_id']}/{key}") == breaks(good)
+    assert raw_files(lake) == before  # quarantine copies, never moves or rewrites raw/
+    assert all(rows == [] for rows in tables(lake).values())
+    lake.put(key, good)  # the operator restores the page, then replays the run
+    assert transform_run(lake, record["manifest"], now=clock.now)["status"] == "transformed"
+    assert RunStore(lake).get(record["run_id"])["status"] == "transformed"
+    assert tables(lake) == tables(reference)
+
+
+def test_a_duplicate_s3_event_transforms_the_run_once_over(env, lake, clock, reference, app_client):
+    record = extract(env, clock)
+    before = raw_files(lake)
+    event = app_client.events.generate_s3_event(bucket="local", key=record["manifest"])
+    for _ in range(3):
+        response = app_client.lambda_.invoke("on_manifest", event)
+        assert response.payload["status"] == "transformed"
+    assert_raw_kept(before, lake)
+    assert raw_files(lake) == before
+    assert tables(lake) == tables(reference)
+    assert_no_duplicates(lake)
+
+
+def two_runs_of_a_day(env, lake, clock):
+    """Two extract runs of one day, neither transformed yet: their manifest keys."""
+    morning = extract(env, clock)
+    clock.moment += timedelta(hours=6)
+    evening = extract(env, clock)
+    return morning, evening
+
+
+def copy_of(lake, folder) -> LocalLake:
+    shutil.copytree(lake.root, folder)
+    return LocalLake(folder)
+
+
+def test_s3_events_out_of_order_leave_the_newer_snapshot_and_the_same_tables(
+    env, lake, clock, tmp_path
+):
+    morning, evening = two_runs_of_a_day(env, lake, clock)
+    in_order = copy_of(lake, tmp_path / "in-order")
+    newest = transform_run(lake, evening["manifest"], now=clock.now)
+    oldest = transform_run(lake, morning["manifest"], now=clock.now)
+    assert (newest["snapshot"], oldest["snapshot"]) == ("applied", "superseded")
+    for record in (morning, evening):
+        transform_run(in_order, record["manifest"], now=clock.now)
+    assert tables(lake) == tables(in_order)
+    assert_no_duplicates(lake)
+
+
+def test_two_extract_runs_on_one_day_keep_the_later_snapshot_and_every_play_once(
+    env, lake, clock, emulator, tmp_path
+):
+    run(env, lake, clock)
+    clock.moment += timedelta(hours=12)
+    later = run(env, lake, clock)
+    assert later["status"] == "transformed" and later["transform"]["snapshot"] == "applied"
+    fresh = LocalLake(tmp_path / "fresh")
+    run({**env, "LAKE_URI": str(fresh.root)}, fresh, clock)
+    ours, theirs = tables(lake), tables(fresh)
+    for name in SNAPSHOT_TABLES:
+        key = f"processed/{name}/snapshot_date={DAY}/data.parquet"
+        assert ours[key] == theirs[key], name
+    for key, rows in theirs.items():  # the day's catalog and plays hold at least as much
+        assert {repr(row) for row in rows} <= {repr(row) for row in ours[key]}, key
+    assert_no_duplicates(lake)
+
+
+class Racing:
+    """A real lake whose first write to `meet_at` waits until every racer has read it, so
+    all but one of the racing transforms lose the conditional write and must merge again."""
+
+    def __init__(self, lake, barrier: threading.Barrier, meet_at: str):
+        self._lake, self._barrier, self._meet_at = lake, barrier, meet_at
+
+    def put(self, key: str, data: bytes, **conditions) -> str:
+        if key == self._meet_at and self._barrier is not None:
+            self._barrier, barrier = None, self._barrier
+            barrier.wait(timeout=30)
+        return self._lake.put(key, data, **conditions)
+
+    def __getattr__(self, name: str):
+        return getattr(self._lake, name)
+
+
+def test_transforms_racing_on_the_same_partitions_lose_no_row_and_double_none(
+    env, lake, clock, tmp_path
+):
+    morning, evening = two_runs_of_a_day(env, lake, clock)
+    one_by_one = copy_of(lake, tmp_path / "one-by-one")
+    for record in (morning, evening):
+        transform_run(one_by_one, record["manifest"], now=clock.now)
+    before = raw_files(lake)
+    plays = sorted(key for key in tables(one_by_one) if key.startswith("processed/plays/"))[-1]
+    racers = [morning, evening, morning]  # a replay racing the two live events
+    barrier = threading.Barrier(len(racers))
+    with ThreadPoolExecutor(len(racers)) as pool:
+        summaries = list(
+            pool.map(
+                lambda record: transform_run(
+                    Racing(lake, barrier, plays), record["manifest"], now=clock.now
+                ),
+                racers,
+            )
+        )
+    assert {summary["status"] for summary in summaries} == {"transformed"}
+    assert raw_files(lake) == before
+    assert tables(lake) == tables(one_by_one)
+    assert_no_duplicates(lake)
+
+
+def test_replaying_a_run_through_the_api_gives_the_same_tables(
+    env, lake, clock, reference, app_client
+):
+    record = run(env, lake, clock)
+    response = app_client.http.post(f"/runs/{record['run_id']}/transform")
+    assert response.status_code == 202 and response.json_body["status"] == "transformed"
+    assert tables(lake) == tables(reference)
+    assert_no_duplicates(lake)
+    assert pipeline.manifest_of_run(Settings.from_env(env), record["run_id"])
