@@ -44,6 +44,7 @@ from chalicelib.spotify.client import RetryPolicy
 from chalicelib.transform import transform_run
 from emulator import Account, Emulator, Faults, Scale
 from emulator.account import TIME_RANGES
+from emulator.clock import SimulatedClock
 
 SEED = 11
 START = datetime(2026, 11, 20, 3, 15, tzinfo=UTC)  # the daily snapshot schedule's time
@@ -81,17 +82,6 @@ ENDPOINTS = {
 console = Console(width=110)
 
 
-class Clock:
-    """The fake clock shared by the emulator (epoch seconds) and the pipeline (datetimes)."""
-
-    def __init__(self, moment: datetime):
-        self.moment = moment
-
-    def time(self) -> float:
-        return self.moment.timestamp()
-
-    def now(self) -> datetime:
-        return self.moment
 
 
 @dataclass
@@ -148,7 +138,7 @@ class Bench:
     """One emulator and the settings pointing the pipeline at it."""
 
     emulator: Emulator
-    clock: Clock
+    clock: SimulatedClock
 
     def settings(self, lake: LocalLake, **variables: str) -> Settings:
         emulator = self.emulator
@@ -205,7 +195,7 @@ class Run:
 
 @contextmanager
 def bench(scale: Scale, faults: Faults | None = None) -> Iterator[Bench]:
-    clock = Clock(START)
+    clock = SimulatedClock(START)
     with Emulator(seed=SEED, scale=scale, faults=faults, clock=clock.time) as emulator:
         yield Bench(emulator, clock)
 

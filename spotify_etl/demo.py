@@ -31,19 +31,6 @@ SCHEDULE = (
 SHOWN_ROWS = 10
 
 
-class SimulatedClock:
-    """A clock the demo moves forward by hand."""
-
-    def __init__(self, start: datetime):
-        self.now = start
-
-    def time(self) -> float:
-        return self.now.timestamp()
-
-    def datetime(self) -> datetime:
-        return self.now
-
-
 def run_demo(lake: str, *, days: int, seed: int, first_day: datetime | None = None) -> int:
     """Run `days` days of schedules against the emulator, then print the named queries.
 
@@ -51,6 +38,7 @@ def run_demo(lake: str, *, days: int, seed: int, first_day: datetime | None = No
     """
     import app
     from emulator import Emulator
+    from emulator.clock import SimulatedClock
 
     folder = _fresh_lake(Path(lake))
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -74,9 +62,9 @@ def run_demo(lake: str, *, days: int, seed: int, first_day: datetime | None = No
             task = progress.add_task("runs", total=days * len(SCHEDULE))
             for day in range(days):
                 for hour, minute, kind in SCHEDULE:
-                    clock.now = first_day + timedelta(days=day, hours=hour, minutes=minute)
-                    progress.update(task, description=f"{kind} run {clock.now:%Y-%m-%d %H:%M}")
-                    app.run_and_transform(config, kind=kind, now=clock.datetime)
+                    clock.moment = first_day + timedelta(days=day, hours=hour, minutes=minute)
+                    progress.update(task, description=f"{kind} run {clock.moment:%Y-%m-%d %H:%M}")
+                    app.run_and_transform(config, kind=kind, now=clock.now)
                     progress.advance(task)
         requests = emulator.total_requests
     _print_queries(config, first_day.date(), (first_day + timedelta(days=days - 1)).date())
@@ -94,7 +82,10 @@ def _print_queries(config: Settings, start, end) -> None:
     for query in named.describe():
         wanted = {p["name"] for p in query["params"]}
         result = service.run_named(
-            config, query["name"], {k: v for k, v in params.items() if k in wanted}, 25,
+            config,
+            query["name"],
+            {k: v for k, v in params.items() if k in wanted},
+            25,
             page_size=1000,
         )
         shown = dict(result, rows=result["rows"][:SHOWN_ROWS])

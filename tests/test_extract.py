@@ -11,6 +11,7 @@ from chalicelib.lake import get_json
 from chalicelib.settings import Settings
 from chalicelib.spotify.state import PLAYS_CURSOR
 from emulator import Emulator, Faults
+from emulator.clock import SimulatedClock
 
 START = datetime(2026, 11, 20, 3, 15, tzinfo=UTC)
 ALLOWED = {
@@ -27,20 +28,11 @@ ALLOWED = {
 }
 
 
-class Clock:
-    def __init__(self, moment: datetime):
-        self.moment = moment
-
-    def time(self) -> float:
-        return self.moment.timestamp()
-
-    def now(self) -> datetime:
-        return self.moment
 
 
 @pytest.fixture
 def clock():
-    return Clock(START)
+    return SimulatedClock(START)
 
 
 @pytest.fixture

@@ -15,25 +15,17 @@ from chalicelib.spotify.limiter import AdaptiveLimiter
 from chalicelib.spotify.state import SAVED_TRACKS
 from chalicelib.transform import transform_run
 from emulator import Emulator, Faults
+from emulator.clock import SimulatedClock
 
 START = datetime(2026, 11, 20, 3, 15, tzinfo=UTC)
 SNAPSHOT_TABLES = ("playlists", "playlist_items", "top_items", "saved_tracks")
 
 
-class Clock:
-    def __init__(self, moment: datetime):
-        self.moment = moment
-
-    def time(self) -> float:
-        return self.moment.timestamp()
-
-    def now(self) -> datetime:
-        return self.moment
 
 
 @pytest.fixture
 def clock():
-    return Clock(START)
+    return SimulatedClock(START)
 
 
 @pytest.fixture
@@ -142,7 +134,7 @@ def test_cached_catalog_objects_are_fetched_again_past_their_age(env, lake, emul
     run(
         {**env, "CATALOG_MAX_AGE_DAYS": "0"},
         lake,
-        clock.__class__(clock.moment + timedelta(seconds=1)),
+        SimulatedClock(clock.moment + timedelta(seconds=1)),
     )
     assert emulator.requests["GET /v1/albums/{id}"] == albums
 

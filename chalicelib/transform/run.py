@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
+from chalicelib import raw
 from chalicelib.errors import NotFoundError, ValidationError
 from chalicelib.lake import Lake
 from chalicelib.raw import Manifest
@@ -144,7 +145,7 @@ def succeed(
     now: Callable[[], datetime],
 ) -> dict:
     """Record the run as transformed; its summary."""
-    finished_at = iso_utc(now())
+    finished_at = raw.iso_utc(now())
     lift(lake, run.run_id, finished_at)
     transform = {
         "finished_at": finished_at,
@@ -164,7 +165,7 @@ def succeed(
 
 def fail(lake: Lake, run: ReadRun, now: Callable[[], datetime]) -> dict:
     """Quarantine the run's offending objects and record it as failed; its summary."""
-    finished_at = iso_utc(now())
+    finished_at = raw.iso_utc(now())
     prefix = quarantine(lake, run.run_id, run.manifest_key, run.problems, finished_at)
     errors = [str(problem) for problem in run.problems[:MAX_RECORDED_ERRORS]]
     if len(run.problems) > MAX_RECORDED_ERRORS:
@@ -182,9 +183,7 @@ def fail(lake: Lake, run: ReadRun, now: Callable[[], datetime]) -> dict:
     }
 
 
-def _record(
-    lake: Lake, run_id: str, status: str, transform: dict, errors: list[str]
-) -> list[str]:
+def _record(lake: Lake, run_id: str, status: str, transform: dict, errors: list[str]) -> list[str]:
     """Update the run record; the extract's errors stay, an earlier transform's go; the
     transform's errors."""
     store = RunStore(lake)
@@ -197,11 +196,6 @@ def _record(
     transform = {**transform, "errors": errors}
     store.update(run_id, status=status, transform=transform, errors=kept + errors)
     return errors
-
-
-def iso_utc(moment: datetime) -> str:
-    """`2026-11-26T13:52:00Z`, as run records write times."""
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _day_digests(

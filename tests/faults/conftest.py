@@ -23,6 +23,7 @@ from chalicelib.runs import RunStore
 from chalicelib.settings import Settings
 from chalicelib.transform import transform_run
 from emulator import Emulator, Scale
+from emulator.clock import SimulatedClock
 
 START = datetime(2026, 11, 20, 3, 15, tzinfo=UTC)
 DAY = "2026-11-20"
@@ -30,19 +31,6 @@ SMALL = Scale(
     playlists=4, entries=12, plays_per_day=20, saved_tracks=30, top_items=10, history_days=2
 )
 FIGURE = "figure:"  # record_property names the summary adds up
-
-
-class Clock:
-    """The one clock the emulator and the pipeline share; tests move it by hand."""
-
-    def __init__(self, moment: datetime):
-        self.moment = moment
-
-    def time(self) -> float:
-        return self.moment.timestamp()
-
-    def now(self) -> datetime:
-        return self.moment
 
 
 class Sleeps(list):
@@ -54,7 +42,7 @@ class Sleeps(list):
 
 @pytest.fixture
 def clock():
-    return Clock(START)
+    return SimulatedClock(START)
 
 
 @pytest.fixture
@@ -70,13 +58,15 @@ def fault_case(record_property):
     record_property(f"{FIGURE}fault cases", 1)
 
 
-def extract(env: dict[str, str], clock: Clock, **options: Any) -> dict[str, Any]:
+def extract(env: dict[str, str], clock: SimulatedClock, **options: Any) -> dict[str, Any]:
     """One extract run with an injected sleep and clock; its run record."""
     options.setdefault("sleep", Sleeps())
     return pipeline.extract(Settings.from_env(env), now=clock.now, **options)
 
 
-def run(env: dict[str, str], lake: LocalLake, clock: Clock, **options: Any) -> dict[str, Any]:
+def run(
+    env: dict[str, str], lake: LocalLake, clock: SimulatedClock, **options: Any
+) -> dict[str, Any]:
     """An extract, then its transform, as the local pipeline does; the final run record."""
     record = extract(env, clock, **options)
     if record.get("manifest"):
