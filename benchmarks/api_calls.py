@@ -82,8 +82,6 @@ ENDPOINTS = {
 console = Console(width=110)
 
 
-
-
 @dataclass
 class MinimalExtractor:
     """What a run must ask the API at the least, given what earlier runs already fetched.
@@ -147,11 +145,7 @@ class Bench:
                 "LAKE_URI": str(lake.root),
                 "QUERY_ENGINE": "duckdb",
                 "PLAYLISTS": "all",
-                "SPOTIFY_API_URL": emulator.api_url,
-                "SPOTIFY_AUTH_URL": emulator.auth_url,
-                "SPOTIFY_CLIENT_ID": emulator.client_id,
-                "SPOTIFY_CLIENT_SECRET": emulator.client_secret,
-                "SPOTIFY_REFRESH_TOKEN": emulator.refresh_token,
+                **emulator.variables(),
                 **variables,
             }
         )

@@ -112,6 +112,16 @@ class Emulator:
         """Base URL of the Web API, ending in /v1."""
         return self.auth_url + "/v1"
 
+    def variables(self) -> dict[str, str]:
+        """The pipeline's SPOTIFY_* variables that point it at this emulator."""
+        return {
+            "SPOTIFY_API_URL": self.api_url,
+            "SPOTIFY_AUTH_URL": self.auth_url,
+            "SPOTIFY_CLIENT_ID": self.client_id,
+            "SPOTIFY_CLIENT_SECRET": self.client_secret,
+            "SPOTIFY_REFRESH_TOKEN": self.refresh_token,
+        }
+
     @property
     def account(self) -> Account:
         """The account as of the emulator's clock."""
@@ -246,7 +256,8 @@ class Emulator:
     def _token(self, authorization: str | None, body: bytes) -> Answer:
         form = dict(parse_qsl(body.decode(errors="replace")))
         client = _basic_credentials(authorization) or (
-            form.get("client_id", ""), form.get("client_secret", "")
+            form.get("client_id", ""),
+            form.get("client_secret", ""),
         )
         if client[0] != self.client_id:
             return _oauth_error("invalid_client", "Invalid client")

@@ -50,11 +50,7 @@ def run_demo(lake: str, *, days: int, seed: int, first_day: datetime | None = No
                 "LAKE_URI": str(folder),
                 "QUERY_ENGINE": "duckdb",
                 "PLAYLISTS": "all",
-                "SPOTIFY_API_URL": emulator.api_url,
-                "SPOTIFY_AUTH_URL": emulator.auth_url,
-                "SPOTIFY_CLIENT_ID": emulator.client_id,
-                "SPOTIFY_CLIENT_SECRET": emulator.client_secret,
-                "SPOTIFY_REFRESH_TOKEN": emulator.refresh_token,
+                **emulator.variables(),
             }
         )
         config = Settings.from_env(os.environ)

@@ -68,14 +68,8 @@ def serve(args: argparse.Namespace) -> int:
     )
     emulator.start()
     output.console.print("Spotify emulator serving; point the pipeline at it with:\n")
-    print(
-        f"export SPOTIFY_API_URL={emulator.api_url}\n"
-        f"export SPOTIFY_AUTH_URL={emulator.auth_url}\n"
-        f"export SPOTIFY_CLIENT_ID={emulator.client_id}\n"
-        f"export SPOTIFY_CLIENT_SECRET={emulator.client_secret}\n"
-        f"export SPOTIFY_REFRESH_TOKEN={emulator.refresh_token}\n",
-        flush=True,
-    )
+    exports = (f"export {name}={value}" for name, value in emulator.variables().items())
+    print("\n".join(exports) + "\n", flush=True)
     output.console.print("Ctrl-C stops it.")
     try:
         emulator.wait()

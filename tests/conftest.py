@@ -43,11 +43,7 @@ def env(monkeypatch, emulator, lake):
         "LAKE_URI": str(lake.root),
         "QUERY_ENGINE": "duckdb",
         "PLAYLISTS": "all",
-        "SPOTIFY_API_URL": emulator.api_url,
-        "SPOTIFY_AUTH_URL": emulator.auth_url,
-        "SPOTIFY_CLIENT_ID": emulator.client_id,
-        "SPOTIFY_CLIENT_SECRET": emulator.client_secret,
-        "SPOTIFY_REFRESH_TOKEN": emulator.refresh_token,
+        **emulator.variables(),
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)

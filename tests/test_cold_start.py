@@ -53,11 +53,7 @@ def heavy(modules: set[str]) -> list[str]:
 def env(emulator, tmp_path) -> dict[str, str]:
     return {
         "LAKE_URI": str(tmp_path / "lake"),
-        "SPOTIFY_API_URL": emulator.api_url,
-        "SPOTIFY_AUTH_URL": emulator.auth_url,
-        "SPOTIFY_CLIENT_ID": emulator.client_id,
-        "SPOTIFY_CLIENT_SECRET": emulator.client_secret,
-        "SPOTIFY_REFRESH_TOKEN": emulator.refresh_token,
+        **emulator.variables(),
     }
 
 
