@@ -71,7 +71,15 @@ def test_bad_or_unknown_run_requests_get_a_4xx_with_a_message(app_client, path, 
 
 @pytest.mark.parametrize(
     "raw_body",
-    ["{not json", "[1, 2]", '{"kind": "hourly"}', '{"streams": ["everything"]}', '{"run": 1}'],
+    [
+        "{not json",
+        "[1, 2]",
+        '{"kind": "hourly"}',
+        '{"kind": ["snapshot"]}',
+        '{"streams": ["everything"]}',
+        '{"streams": [["plays"]]}',
+        '{"run": 1}',
+    ],
 )
 def test_a_malformed_run_request_gets_a_400_that_says_what_was_wrong(app_client, raw_body, lake):
     response = post(app_client, "/runs", raw_body=raw_body)
