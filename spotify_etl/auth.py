@@ -17,6 +17,7 @@ import requests
 
 from chalicelib.errors import AuthError, ConfigError, SpotifyError
 from chalicelib.settings import DEFAULT_AUTH_URL
+from chalicelib.spotify.client import json_object
 from spotify_etl import environment
 
 SCOPES = (
@@ -73,7 +74,7 @@ class SpotifyApp:
             )
         except requests.RequestException as error:
             raise SpotifyError(f"cannot reach {token_url}: {type(error).__name__}") from None
-        body = _json(response)
+        body = json_object(response)
         if body.get("error") == "invalid_client":
             raise AuthError("Spotify refused the client ID or secret: check SPOTIFY_CLIENT_ID "
                             f"and SPOTIFY_CLIENT_SECRET; {AGAIN}")  # fmt: skip
@@ -257,10 +258,3 @@ def run(
     token = obtain_refresh_token(app, port, open_browser, timeout, say)
     say(f"Authorized: {store_refresh_token(app, token, secret_id, dotenv, secrets_client)}.")
 
-
-def _json(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}

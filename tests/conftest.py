@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from chalice.test import Client
+from chalice_stage import stage_client
 
 from chalicelib.lake import LocalLake
 
@@ -55,13 +53,5 @@ def app_client(tmp_path, env):
     """chalice.test.Client on a stage whose variables are the test's environment."""
     from app import app
 
-    project = tmp_path / "project"
-    (project / ".chalice").mkdir(parents=True)
-    config = {
-        "version": "2.0",
-        "app_name": "spotify-etl",
-        "stages": {"test": {"environment_variables": env}},
-    }
-    (project / ".chalice" / "config.json").write_text(json.dumps(config))
-    with Client(app, stage_name="test", project_dir=str(project)) as client:
+    with stage_client(app, tmp_path / "project", env) as client:
         yield client

@@ -10,6 +10,7 @@ import logging
 
 import pytest
 from chalice.test import Client
+from chalice_stage import stage_client
 
 from chalicelib import pipeline
 from chalicelib.settings import Settings
@@ -68,15 +69,10 @@ def leaks(texts: list[str], secrets: set[str]) -> list[str]:
     return sorted(secret for secret in secrets if any(secret in text for text in texts))
 
 
-def app_client(env, tmp_path) -> Client:
+def app_client(env, tmp_path):
     from app import app
 
-    project = tmp_path / "project"
-    (project / ".chalice").mkdir(parents=True, exist_ok=True)
-    config = {"version": "2.0", "app_name": "spotify-etl",
-              "stages": {"test": {"environment_variables": env}}}  # fmt: skip
-    (project / ".chalice" / "config.json").write_text(json.dumps(config))
-    return Client(app, stage_name="test", project_dir=str(project))
+    return stage_client(app, tmp_path / "project", env)
 
 
 def through_the_routes(client: Client, answers: list[str]) -> None:

@@ -114,7 +114,7 @@ class TokenManager:
             )
         except requests.RequestException as error:
             raise SpotifyError(f"cannot reach {self._token_url}: {type(error).__name__}") from None
-        body = _json(response)
+        body = json_object(response)
         if response.status_code == 400 and body.get("error") == "invalid_grant":
             raise AuthError(f"Spotify refused the refresh token (revoked or expired): {AUTH_AGAIN}")
         if response.status_code in (400, 401) and body.get("error") == "invalid_client":
@@ -306,7 +306,8 @@ def _path(path: str) -> str:
     return path.split("?", 1)[0].split("/v1/", 1)[-1]
 
 
-def _json(response: requests.Response) -> dict[str, Any]:
+def json_object(response: requests.Response) -> dict[str, Any]:
+    """A response's JSON object body, or {} when it is not one (for error answers)."""
     try:
         body = response.json()
     except ValueError:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import boto3
 import pytest
-from chalice.test import Client
+from chalice_stage import stage_client
 from moto import mock_aws
 
 from app import app  # imported before any fixture sets LAKE_URI: its event sources stay local
@@ -55,13 +53,5 @@ def s3_env(monkeypatch, env, s3):
 @pytest.fixture
 def s3_app_client(tmp_path, s3_env):
     """chalice.test.Client on a stage whose lake is the moto bucket."""
-    project = tmp_path / "s3-project"
-    (project / ".chalice").mkdir(parents=True)
-    config = {
-        "version": "2.0",
-        "app_name": "spotify-etl",
-        "stages": {"test": {"environment_variables": s3_env, "lambda_timeout": 900}},
-    }
-    (project / ".chalice" / "config.json").write_text(json.dumps(config))
-    with Client(app, stage_name="test", project_dir=str(project)) as client:
+    with stage_client(app, tmp_path / "s3-project", s3_env, lambda_timeout=900) as client:
         yield client

@@ -9,7 +9,7 @@ import json
 import boto3
 import pytest
 from botocore.stub import Stubber
-from chalice.test import Client
+from chalice_stage import stage_client
 
 from chalicelib.errors import QueryError
 from chalicelib.query.athena_engine import AthenaEngine
@@ -116,12 +116,7 @@ def athena_app(athena, env, tmp_path, monkeypatch):
                  "ATHENA_WORKGROUP": "spotify-etl-dev"}  # fmt: skip
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
-    project = tmp_path / "athena-project"
-    (project / ".chalice").mkdir(parents=True)
-    stage = {"environment_variables": variables}
-    config = {"version": "2.0", "app_name": "spotify-etl", "stages": {"test": stage}}
-    (project / ".chalice" / "config.json").write_text(json.dumps(config))
-    with Client(app, stage_name="test", project_dir=str(project)) as http_client:
+    with stage_client(app, tmp_path / "athena-project", variables) as http_client:
         yield http_client.http, stub
 
 
