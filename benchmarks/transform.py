@@ -119,14 +119,19 @@ def measure_floor(lake_root: Path, out: Path) -> dict:
 
     started = time.perf_counter()
     rows: dict[str, dict] = {name: {} for name in TABLES}
+    played: dict[str, set] = {"tracks": set(), "albums": set(), "artists": set()}
     for manifest_key in raw_manifests(lake_root):
         manifest = orjson.loads((lake_root / manifest_key).read_bytes())
         for part in manifest["parts"]:
             data = zlib.decompress((lake_root / part["key"]).read_bytes(), GZIP)
-            _floor_rows(rows, part, orjson.loads(data))
+            _floor_rows(rows, played, part, orjson.loads(data))
+    played["track_artists"] = played["tracks"]  # a credit is played with its track
     for name, table_rows in rows.items():
         schema = arrow_schema(TABLES[name])
-        columns = list(zip(*table_rows.values(), strict=True)) or [()] * len(schema)
+        values = table_rows.values()
+        if name in played:
+            values = [row + (row[0] in played[name],) for row in values]
+        columns = list(zip(*values, strict=True)) or [()] * len(schema)
         table = pa.Table.from_arrays(
             [pa.array(c, type=f.type) for c, f in zip(columns, schema, strict=True)],
             schema=schema,
@@ -136,7 +141,7 @@ def measure_floor(lake_root: Path, out: Path) -> dict:
     return {"seconds": seconds, "rows": _parquet_rows(out)}
 
 
-def _floor_rows(rows: dict[str, dict], part: dict, answer: dict) -> None:
+def _floor_rows(rows: dict[str, dict], played: dict[str, set], part: dict, answer: dict) -> None:
     stream = part["stream"]
     if stream == "playlist_items":
         for index, entry in enumerate(answer["items"]):
@@ -164,15 +169,26 @@ def _floor_rows(rows: dict[str, dict], part: dict, answer: dict) -> None:
             context = play.get("context") or {}
             played_at = _ms(play["played_at"])
             rows["plays"][played_at] = (
-                played_at, play["track"]["id"], context.get("type"), context.get("uri")
+                played_at,
+                play["track"]["id"],
+                context.get("type"),
+                context.get("uri"),
             )
             _floor_track(rows, play["track"])
+            album = play["track"].get("album") or {}
+            played["tracks"].add(play["track"]["id"])
+            played["albums"].add(album.get("id"))
+            artists = [*play["track"].get("artists", []), *album.get("artists", [])]
+            played["artists"].update(artist["id"] for artist in artists)
     elif stream in ("top_tracks", "top_artists"):
         for index, item in enumerate(answer["items"]):
             kind = stream[4:-1]
             rank = part["offset"] + index + 1
             rows["top_items"][(kind, part["time_range"], rank)] = (
-                kind, part["time_range"], rank, item["id"]
+                kind,
+                part["time_range"],
+                rank,
+                item["id"],
             )
             if kind == "track":
                 _floor_track(rows, item)

@@ -2,6 +2,13 @@
 
 The transform, the Glue setup and the local engine all read them from this module.
 pyarrow is imported only by `arrow_schema`, so importing this module stays cheap.
+
+Beyond the columns SPEC §5 names, the four catalog tables carry `played` (boolean): true
+for the rows a play fetched that day references (the track, its album, their artists).
+Each catalog partition holds the whole day's snapshot catalog, so a plays query over a
+month would otherwise read thirty copies of it; the transform writes the played rows as
+their own Parquet row group, and a query filtering on `played` reads only that group in
+each partition (Athena and DuckDB skip row groups by their min/max statistics).
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 PROCESSED = "processed"
+PLAYED = "played"
 
 
 @dataclass(frozen=True)
@@ -65,25 +73,25 @@ TABLES: dict[str, Table] = {
             "tracks",
             "snapshot_date",
             "track_id:string name:string album_id:string duration_ms:bigint explicit:boolean "
-            "disc_number:int track_number:int isrc:string popularity:int",
+            "disc_number:int track_number:int isrc:string popularity:int played:boolean",
         ),
         _table(
             "track_artists",
             "snapshot_date",
-            "track_id:string artist_id:string artist_position:int",
+            "track_id:string artist_id:string artist_position:int played:boolean",
         ),
         _table(
             "albums",
             "snapshot_date",
             "album_id:string name:string album_type:string release_date:string "
             "release_date_precision:string release_year:int total_tracks:int label:string "
-            "popularity:int",
+            "popularity:int played:boolean",
         ),
         _table(
             "artists",
             "snapshot_date",
             "artist_id:string name:string genres:array<string> followers:bigint "
-            "popularity:int image_url:string",
+            "popularity:int image_url:string played:boolean",
         ),
         _table(
             "plays",

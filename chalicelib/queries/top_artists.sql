@@ -12,17 +12,20 @@ track_artist_pairs AS (
     SELECT DISTINCT track_id, artist_id
     FROM track_artists
     WHERE snapshot_date BETWEEN ? AND date_format(date_add('day', 1, date(?)), '%Y-%m-%d')
+        AND played
 ),
 track_durations AS (
     SELECT track_id, max_by(duration_ms, snapshot_date) AS duration_ms
     FROM tracks
     WHERE snapshot_date BETWEEN ? AND date_format(date_add('day', 1, date(?)), '%Y-%m-%d')
+        AND played
     GROUP BY track_id
 ),
 artist_names AS (
     SELECT artist_id, max_by(name, snapshot_date) AS name
     FROM artists
     WHERE snapshot_date BETWEEN ? AND date_format(date_add('day', 1, date(?)), '%Y-%m-%d')
+        AND played
     GROUP BY artist_id
 ),
 artist_totals AS (

@@ -20,6 +20,7 @@ latest_tracks AS (
         max_by(duration_ms, snapshot_date) AS duration_ms
     FROM tracks
     WHERE snapshot_date BETWEEN ? AND date_format(date_add('day', 1, date(?)), '%Y-%m-%d')
+        AND played
     GROUP BY track_id
 ),
 latest_track_artists AS (
@@ -32,6 +33,7 @@ latest_track_artists AS (
             dense_rank() OVER (PARTITION BY track_id ORDER BY snapshot_date DESC) AS recency
         FROM track_artists
         WHERE snapshot_date BETWEEN ? AND date_format(date_add('day', 1, date(?)), '%Y-%m-%d')
+            AND played
     ) AS credits
     WHERE recency = 1
 ),
@@ -39,6 +41,7 @@ artist_names AS (
     SELECT artist_id, max_by(name, snapshot_date) AS name
     FROM artists
     WHERE snapshot_date BETWEEN ? AND date_format(date_add('day', 1, date(?)), '%Y-%m-%d')
+        AND played
     GROUP BY artist_id
 ),
 track_artist_names AS (

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 
-from chalicelib.schema import CATALOG_TABLES, TABLES, arrow_schema
+from chalicelib.schema import CATALOG_TABLES, PLAYED, TABLES, arrow_schema
 from chalicelib.transform.tables import RANK, RUN_ID
 
 CATALOG_KEYS = {"tracks": ["track_id"], "albums": ["album_id"], "artists": ["artist_id"]}
@@ -17,15 +17,19 @@ PLAY_ORDER = ["played_at", "track_id", "context_type", "context_uri"]
 
 
 def merge_catalog(digests: list[dict[str, pa.Table]]) -> dict[str, pa.Table]:
-    """One row per ID over the day's digests: the most complete, then the latest run's."""
+    """One row per ID over the day's digests: the most complete, then the latest run's;
+    played if any run's plays referenced it."""
     merged = {}
     for name, key in CATALOG_KEYS.items():
         frame = _frame([digest[name] for digest in digests])
+        frame[PLAYED] = frame.groupby(key)[PLAYED].transform("any")
         ordered = frame.sort_values([*key, RANK, RUN_ID], ascending=[True, False, False])
         merged[name] = ordered.drop_duplicates(key)
-    # A track's artists come from the same run as the track row that won.
-    track_artists = _frame([digest["track_artists"] for digest in digests]).merge(
-        merged["tracks"][["track_id", RUN_ID]], on=["track_id", RUN_ID]
+    # A track's artists come from the same run as the track row that won, played as it is.
+    track_artists = (
+        _frame([digest["track_artists"] for digest in digests])
+        .drop(columns=PLAYED)
+        .merge(merged["tracks"][["track_id", RUN_ID, PLAYED]], on=["track_id", RUN_ID])
     )
     merged["track_artists"] = track_artists.sort_values(["track_id", "artist_position"])
     return {name: _table(name, merged[name]) for name in CATALOG_TABLES}

@@ -57,12 +57,30 @@ def release_year(release_date: Any) -> int | None:
 
 @dataclass
 class Catalog:
-    """One run's tracks, albums and artists, one row per ID, the most complete kept."""
+    """One run's tracks, albums and artists, one row per ID, the most complete kept, and
+    the IDs its plays reference (the catalog tables' `played` column)."""
 
     tracks: dict[str, tuple[int, tuple]] = field(default_factory=dict)
     track_artists: dict[str, list[tuple]] = field(default_factory=dict)
     albums: dict[str, tuple[int, tuple]] = field(default_factory=dict)
     artists: dict[str, tuple[int, tuple]] = field(default_factory=dict)
+    played: dict[str, set[str]] = field(
+        default_factory=lambda: {"tracks": set(), "albums": set(), "artists": set()}
+    )
+
+    def add_played_track(self, track: dict[str, Any]) -> None:
+        """A played track: catalogued, and it, its album and their artists marked played."""
+        self.add_track(track)
+        if not track.get("id") or _kind(track) != TRACK_TYPE:
+            return
+        album = track.get("album") or {}
+        referenced = {
+            "tracks": [track],
+            "albums": [album],
+            "artists": [*(track.get("artists") or []), *(album.get("artists") or [])],
+        }
+        for name, objects in referenced.items():
+            self.played[name].update(item["id"] for item in objects if item and item.get("id"))
 
     def add_track(self, track: dict[str, Any]) -> None:
         """A TrackObject (full when it names its album); ignores episodes and local files."""
@@ -206,7 +224,7 @@ def _plays(rows: RunRows, part: raw.Part, answer: Any) -> None:
         row = (played_at, track.get("id"), context.get("type"), context.get("uri"))
         rows.plays[played_at] = min(row, rows.plays.get(played_at, row), key=_sortable)
         if track:
-            rows.catalog.add_track(track)
+            rows.catalog.add_played_track(track)
 
 
 def _top(item_type: str) -> Callable[[RunRows, raw.Part, Any], None]:

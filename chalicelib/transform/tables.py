@@ -73,12 +73,18 @@ def _digest(rows: RunRows, run_id: str) -> dict[str, pa.Table]:
     ranked = {"tracks": catalog.tracks, "albums": catalog.albums, "artists": catalog.artists}
     digest = {
         name: build(
-            name, (row + (rank, run_id) for rank, row in _by_key(ranked[name])), digest_schema(name)
+            name,
+            (
+                row + (key in catalog.played[name], rank, run_id)
+                for key, (rank, row) in sorted(ranked[name].items())
+            ),
+            digest_schema(name),
         )
         for name in ranked
     }
+    played_tracks = catalog.played["tracks"]
     track_artists = (
-        artist + (catalog.tracks[track_id][0], run_id)
+        artist + (track_id in played_tracks, catalog.tracks[track_id][0], run_id)
         for track_id, artists in sorted(catalog.track_artists.items())
         for artist in artists
     )

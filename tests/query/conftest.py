@@ -65,16 +65,33 @@ def play(at: str, track_id: str) -> dict[str, Any]:
     }
 
 
-def track(track_id: str, name: str, duration_ms: int) -> dict[str, Any]:
-    return {"track_id": track_id, "name": name, "album_id": "al1", "duration_ms": duration_ms}
+def track(track_id: str, name: str, duration_ms: int, played: bool = True) -> dict[str, Any]:
+    return {
+        "track_id": track_id,
+        "name": name,
+        "album_id": "al1",
+        "duration_ms": duration_ms,
+        "played": played,
+    }
 
 
-def credit(track_id: str, artist_id: str, position: int) -> dict[str, Any]:
-    return {"track_id": track_id, "artist_id": artist_id, "artist_position": position}
+def credit(track_id: str, artist_id: str, position: int, played: bool = True) -> dict[str, Any]:
+    return {
+        "track_id": track_id,
+        "artist_id": artist_id,
+        "artist_position": position,
+        "played": played,
+    }
 
 
-def artist(artist_id: str, name: str) -> dict[str, Any]:
-    return {"artist_id": artist_id, "name": name, "genres": ["pop"], "followers": 10}
+def artist(artist_id: str, name: str, played: bool = True) -> dict[str, Any]:
+    return {
+        "artist_id": artist_id,
+        "name": name,
+        "genres": ["pop"],
+        "followers": 10,
+        "played": played,
+    }
 
 
 def playlist(playlist_id: str, name: str, items_extracted: bool = True) -> dict[str, Any]:

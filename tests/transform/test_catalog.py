@@ -62,6 +62,7 @@ def test_a_track_row_holds_its_fields(lake, new_run):
             "track_number": 3,
             "isrc": "GBT1",
             "popularity": 55,
+            "played": False,
         }
     ]
 
@@ -100,6 +101,7 @@ def test_deprecated_fields_missing_from_the_answers_are_nulls(lake, new_run):
         "followers": None,
         "popularity": None,
         "image_url": None,
+        "played": False,
     }
 
 
@@ -114,6 +116,7 @@ def test_a_full_artist_beats_the_simplified_one_in_a_track(lake, new_run):
             "followers": 1200,
             "popularity": 61,
             "image_url": "https://i.scdn.co/image/ar1",
+            "played": False,
         }
     ]
 
@@ -145,9 +148,36 @@ def test_the_catalog_holds_every_run_of_the_day_plays_runs_included(lake, new_ru
     )
     transform_run(lake, snapshot, now=fixed_now)
     transform_run(lake, plays.finish(), now=fixed_now)
-    assert [t["track_id"] for t in rows(lake, "tracks")] == ["t1", "t2"]
-    assert [a["album_id"] for a in rows(lake, "albums")] == ["al1", "al2"]
-    assert [a["artist_id"] for a in rows(lake, "artists")] == ["ar1", "ar2"]
+    assert sorted(t["track_id"] for t in rows(lake, "tracks")) == ["t1", "t2"]
+    assert sorted(a["album_id"] for a in rows(lake, "albums")) == ["al1", "al2"]
+    assert sorted(a["artist_id"] for a in rows(lake, "artists")) == ["ar1", "ar2"]
+
+
+def test_rows_a_play_references_are_played_and_come_first(lake, new_run):
+    snapshot = (
+        new_run(R1)
+        .playlists(playlist("pl1"))
+        .items("pl1", entry(track("t1")), entry(track("t3", album_id="al3", artists=("ar3",))))
+        .finish()
+    )
+    played = track("t3", album=album("al2", artists=[artist("ar5")]), artists=("ar3", "ar4"))
+    plays = new_run(PLAYS_RUN, kind=raw.PLAYS_ONLY).plays(play(played, f"{DAY}T12:30:00Z"))
+    transform_run(lake, plays.finish(), now=fixed_now)
+    transform_run(lake, snapshot, now=fixed_now)
+
+    def flags(name: str, key: str) -> list[tuple[str, bool]]:
+        return [(row[key], row["played"]) for row in rows(lake, name)]
+
+    # The played track, its album and every artist of either, whichever run's row is kept.
+    assert flags("tracks", "track_id") == [("t3", True), ("t1", False)]
+    assert flags("track_artists", "artist_id") == [("ar3", True), ("ar4", True), ("ar1", False)]
+    assert flags("albums", "album_id") == [("al2", True), ("al1", False), ("al3", False)]
+    assert flags("artists", "artist_id") == [
+        ("ar3", True),
+        ("ar4", True),
+        ("ar5", True),
+        ("ar1", False),
+    ]
 
 
 def test_the_latest_run_wins_among_equally_complete_rows(lake, new_run):

@@ -169,3 +169,18 @@ def test_unicode_survives_in_every_text_column(lake, new_run):
     assert read_table(lake, "albums").column("name")[0].as_py() == text
     artist_row = read_table(lake, "artists").to_pylist()[0]
     assert (artist_row["name"], artist_row["genres"]) == (text, [text])
+
+
+def test_catalog_statistics_let_a_plays_query_skip_the_rows_no_play_references(lake, full_run):
+    """Played rows (t1, from the plays page) form their own row group; min/max statistics
+    on `played` tell Athena and DuckDB which group a `WHERE played` filter can skip."""
+    for name in ("tracks", "track_artists"):
+        metadata = pq.ParquetFile(lake.root / TABLES[name].partition_key(DAY)).metadata
+        column = TABLES[name].column_names.index("played")
+        groups = [metadata.row_group(index) for index in range(metadata.num_row_groups)]
+        stats = [(g.column(column).statistics.min, g.column(column).statistics.max) for g in groups]
+        assert stats == [(True, True), (False, False)], name
+        assert [g.num_rows for g in groups] == [1, 1], name
+    assert [row["track_id"] for row in read_table(lake, "tracks").to_pylist()] == ["t1", "t2"]
+    for name in ("albums", "artists"):  # only the played track's album and artist
+        assert {row["played"] for row in read_table(lake, name).to_pylist()} == {True}, name
