@@ -29,13 +29,17 @@ def write_digest(lake: Lake, snapshot_date: str, run_id: str, digest: dict[str, 
         lake.put(digest_key(snapshot_date, run_id, name), to_parquet(digest[name]))
 
 
-def read_digest(lake: Lake, snapshot_date: str, run_id: str) -> dict[str, pa.Table]:
-    return {
-        name: from_parquet(lake.get(digest_key(snapshot_date, run_id, name))).cast(
-            digest_schema(name)
-        )
-        for name in CATALOG_TABLES
-    }
+def read_digest(lake: Lake, snapshot_date: str, run_id: str) -> dict[str, pa.Table] | None:
+    """A run's stored digest; None where it has other columns (an earlier version wrote it),
+    so the caller digests the run from raw again, as a digest only caches what raw holds."""
+    digest = {}
+    for name in CATALOG_TABLES:
+        table = from_parquet(lake.get(digest_key(snapshot_date, run_id, name)))
+        schema = digest_schema(name)
+        if table.schema.names != schema.names:
+            return None
+        digest[name] = table.cast(schema)
+    return digest
 
 
 def digested_runs(lake: Lake, snapshot_date: str) -> set[str]:

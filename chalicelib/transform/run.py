@@ -205,16 +205,16 @@ def _day_digests(
     known: dict[str, dict[str, pa.Table]],
     now: Callable[[], datetime],
 ) -> tuple[list[dict[str, pa.Table]], list[Manifest]]:
-    """The digests of the day's valid runs (digesting runs whose transform never ran, and
-    quarantining those that cannot be), and those runs' manifests."""
+    """The digests of the day's valid runs (digesting runs whose transform never ran or whose
+    digest an earlier version wrote, and quarantining those that cannot be), and those runs'
+    manifests."""
     digested = digested_runs(lake, snapshot_date)
     digests, valid = [], []
     for manifest in manifests:
-        if manifest.run_id in known:
-            digest = known[manifest.run_id]
-        elif manifest.run_id in digested:
+        digest = known.get(manifest.run_id)
+        if digest is None and manifest.run_id in digested:
             digest = read_digest(lake, snapshot_date, manifest.run_id)
-        else:
+        if digest is None:
             other, tables = load_run(lake, manifest.key)
             if tables is None:
                 fail(lake, other, now)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+
+import pyarrow.parquet as pq
 import pytest
 
 from chalicelib import raw
@@ -196,6 +199,22 @@ def test_a_run_whose_event_was_lost_is_digested_with_the_next(lake, new_run):
     transform_run(lake, later, now=fixed_now)
     assert [t["track_id"] for t in rows(lake, "tracks")] == ["t1", "t2"]
     assert lake.exists(f"state/digests/{DAY}/{R1}/tracks.parquet")
+
+
+def test_a_digest_an_earlier_version_wrote_is_made_again_from_raw(lake, new_run):
+    plays = new_run(PLAYS_RUN, kind=raw.PLAYS_ONLY).plays(play(track("t1"), f"{DAY}T12:00:00Z"))
+    transform_run(lake, plays.finish(), now=fixed_now)
+    key = f"state/digests/{DAY}/{PLAYS_RUN}/tracks.parquet"
+    old = pq.read_table(io.BytesIO(lake.get(key))).drop_columns(["played"])
+    sink = io.BytesIO()
+    pq.write_table(old, sink)
+    lake.put(key, sink.getvalue())
+    transform_run(lake, new_run(R2).one(raw.TRACKS, track("t2")).finish(), now=fixed_now)
+    assert [(t["track_id"], t["played"]) for t in rows(lake, "tracks")] == [
+        ("t1", True),
+        ("t2", False),
+    ]
+    assert "played" in pq.read_schema(io.BytesIO(lake.get(key))).names
 
 
 def test_digests_are_kept_per_day_and_run(lake, new_run):
