@@ -1,0 +1,70 @@
+"""The scan model of benchmarks/scan_bytes.py: what it counts as read is what Athena reads."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from benchmarks.scan_bytes import Scan, parquet_bytes, scans
+from chalicelib.query.named import load_queries
+from chalicelib.schema import TABLES, arrow_schema
+from chalicelib.transform.write import partition_bytes
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_plays_queries_read_the_played_rows_of_the_range_only():
+    for name in ("top_tracks", "top_artists"):
+        tables = scans(load_queries()[name].sql)
+        assert tables["plays"].pruned and not tables["plays"].required, name
+        for catalog in ("tracks", "track_artists", "artists"):
+            assert (tables[catalog].pruned, tables[catalog].required) == (True, {"played"}), name
+
+
+def test_a_table_joined_without_a_range_of_its_own_counts_as_read_whole():
+    tables = scans(load_queries()["playlist_sizes"].sql)
+    assert tables["playlists"].pruned
+    assert not tables["playlist_items"].pruned
+
+
+def test_row_groups_the_statistics_rule_out_are_not_counted(tmp_path):
+    table = TABLES["tracks"]
+    rows = [
+        {"track_id": f"t{index}", "name": f"Track {index}", "played": index < 3}
+        for index in range(50)
+    ]
+    path = tmp_path / table.partition_key("2026-11-26")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(
+        partition_bytes("tracks", pa.Table.from_pylist(rows, schema=arrow_schema(table)))
+    )
+    metadata = pq.ParquetFile(path).metadata
+    played_group = metadata.row_group(0)
+    columns = {"track_id", "name", "played"}
+    played_bytes = sum(
+        played_group.column(i).total_compressed_size
+        for i in range(played_group.num_columns)
+        if played_group.column(i).path_in_schema in columns
+    )
+    keep = {"2026-11-26"}
+    everything, footer = parquet_bytes(tmp_path, table, Scan(columns, True, set()), keep)
+    played, same_footer = parquet_bytes(tmp_path, table, Scan(columns, True, {"played"}), keep)
+    assert played == played_bytes < everything
+    assert footer == same_footer == metadata.serialized_size + 8
+    assert parquet_bytes(tmp_path, table, Scan(columns, True, set()), {"2026-11-25"}) == (0, 0)
+
+
+def test_the_benchmark_prints_every_named_query():
+    result = subprocess.run(
+        [sys.executable, "benchmarks/scan_bytes.py", "--days", "3", "--range", "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    printed = {line.split()[0] for line in result.stdout.splitlines()[2:]}
+    assert printed == set(load_queries())
