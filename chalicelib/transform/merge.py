@@ -32,7 +32,16 @@ def merge_catalog(digests: list[dict[str, pa.Table]]) -> dict[str, pa.Table]:
         .merge(merged["tracks"][["track_id", RUN_ID, PLAYED]], on=["track_id", RUN_ID])
     )
     merged["track_artists"] = track_artists.sort_values(["track_id", "artist_position"])
+    # The album and the credited artists of a played track's kept row are played too, even
+    # where the copy the play brought named others (an artist credited since, say).
+    tracks, credits = merged["tracks"], merged["track_artists"]
+    _mark_played(merged["albums"], "album_id", tracks.loc[tracks[PLAYED], "album_id"])
+    _mark_played(merged["artists"], "artist_id", credits.loc[credits[PLAYED], "artist_id"])
     return {name: _table(name, merged[name]) for name in CATALOG_TABLES}
+
+
+def _mark_played(frame: pd.DataFrame, key: str, ids: pd.Series) -> None:
+    frame[PLAYED] = frame[PLAYED] | frame[key].isin(ids)
 
 
 def merge_plays(tables: list[pa.Table]) -> pa.Table:

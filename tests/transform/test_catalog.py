@@ -201,6 +201,26 @@ def test_a_run_whose_event_was_lost_is_digested_with_the_next(lake, new_run):
     assert lake.exists(f"state/digests/{DAY}/{R1}/tracks.parquet")
 
 
+def test_what_the_kept_row_of_a_played_track_references_is_played_too(lake, new_run):
+    """The play saw t1 credited to ar1 alone; a later snapshot run sees ar2 credited too and
+    another album: its row is kept, and its album and artists are played on that day."""
+    plays = new_run(PLAYS_RUN, kind=raw.PLAYS_ONLY).plays(play(track("t1"), f"{DAY}T12:00:00Z"))
+    later = track("t1", album=album("al9", artists=[]), artists=("ar1", "ar2"))
+    snapshot = new_run("20261126T150000Z-eeeeee").one(raw.TRACKS, later).finish()
+    for key in (snapshot, plays.finish()):
+        transform_run(lake, key, now=fixed_now)
+    assert [(t["album_id"], t["played"]) for t in rows(lake, "tracks")] == [("al9", True)]
+    assert [(a["artist_id"], a["played"]) for a in rows(lake, "track_artists")] == [
+        ("ar1", True),
+        ("ar2", True),
+    ]
+    assert {a["album_id"]: a["played"] for a in rows(lake, "albums")} == {"al1": True, "al9": True}
+    assert {a["artist_id"]: a["played"] for a in rows(lake, "artists")} == {
+        "ar1": True,
+        "ar2": True,
+    }
+
+
 def test_a_digest_an_earlier_version_wrote_is_made_again_from_raw(lake, new_run):
     plays = new_run(PLAYS_RUN, kind=raw.PLAYS_ONLY).plays(play(track("t1"), f"{DAY}T12:00:00Z"))
     transform_run(lake, plays.finish(), now=fixed_now)
