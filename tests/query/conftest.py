@@ -9,7 +9,8 @@ plays on 2026-01-05  t2 12:00 (outside the usual range)
 t1 "Song One" (3 min) by Alpha then Beta, t2 "Song Two" (4 min) by Beta, t3 "Song Three"
 (200 s) by Gamma, catalogued on 2026-01-03 only (a day after it was played). Beta was
 called "Beta Old" in the 2026-01-01 catalogue. As the pipeline does, each day's catalogue
-holds what that day's plays reference: t2 and Beta again on 2026-01-05.
+holds what that day's plays reference: t2 and Beta again on 2026-01-05; those rows are all
+`played` (the catalog rows of the snapshot are not needed here).
 
 Playlist p1 "Road Trip": 2025-12-31 [A], 2026-01-01 [A, B, C, B], 2026-01-02 [A, D, B, D],
 2026-01-03 [A]. p2 "Hidden" withholds its items. p3 "Blues" is seen once, on 2026-01-02.
@@ -65,32 +66,32 @@ def play(at: str, track_id: str) -> dict[str, Any]:
     }
 
 
-def track(track_id: str, name: str, duration_ms: int, played: bool = True) -> dict[str, Any]:
+def track(track_id: str, name: str, duration_ms: int) -> dict[str, Any]:
     return {
         "track_id": track_id,
         "name": name,
         "album_id": "al1",
         "duration_ms": duration_ms,
-        "played": played,
+        "played": True,
     }
 
 
-def credit(track_id: str, artist_id: str, position: int, played: bool = True) -> dict[str, Any]:
+def credit(track_id: str, artist_id: str, position: int) -> dict[str, Any]:
     return {
         "track_id": track_id,
         "artist_id": artist_id,
         "artist_position": position,
-        "played": played,
+        "played": True,
     }
 
 
-def artist(artist_id: str, name: str, played: bool = True) -> dict[str, Any]:
+def artist(artist_id: str, name: str) -> dict[str, Any]:
     return {
         "artist_id": artist_id,
         "name": name,
         "genres": ["pop"],
         "followers": 10,
-        "played": played,
+        "played": True,
     }
 
 
