@@ -35,13 +35,15 @@ def merge_catalog(digests: list[dict[str, pa.Table]]) -> dict[str, pa.Table]:
     # The album and the credited artists of a played track's kept row are played too, even
     # where the copy the play brought named others (an artist credited since, say).
     tracks, credits = merged["tracks"], merged["track_artists"]
-    _mark_played(merged["albums"], "album_id", tracks.loc[tracks[PLAYED], "album_id"])
-    _mark_played(merged["artists"], "artist_id", credits.loc[credits[PLAYED], "artist_id"])
+    merged["albums"] = _played_too(merged["albums"], "album_id", tracks, "album_id")
+    merged["artists"] = _played_too(merged["artists"], "artist_id", credits, "artist_id")
     return {name: _table(name, merged[name]) for name in CATALOG_TABLES}
 
 
-def _mark_played(frame: pd.DataFrame, key: str, ids: pd.Series) -> None:
-    frame[PLAYED] = frame[PLAYED] | frame[key].isin(ids)
+def _played_too(frame: pd.DataFrame, key: str, by: pd.DataFrame, column: str) -> pd.DataFrame:
+    """The frame with its rows that `by`'s played rows name in `column` played as well."""
+    named = by.loc[by[PLAYED], column]
+    return frame.assign(**{PLAYED: frame[PLAYED] | frame[key].isin(named)})
 
 
 def merge_plays(tables: list[pa.Table]) -> pa.Table:
