@@ -12,11 +12,13 @@ day's plays reference (`played`) in a row group of their own.
 
 Athena reads, for each table a query references, each kept partition's footer and, in the
 row groups the footer's min/max statistics do not rule out, the referenced columns' chunks.
-A partition is kept unless every SELECT reading the table bounds its partition column
-(`partition BETWEEN ? AND ?`); a row group is ruled out when every such SELECT requires a
+The query's parameters are bound (the last `--range` days), and a partition is kept when
+the conditions on the partition column of a SELECT reading the table hold for it (all are
+kept if one SELECT has none); a row group is ruled out when every such SELECT requires a
 boolean column (`AND played`) that is false throughout it. The tutorial's layout is one
 unpartitioned CSV per table with the same rows and SPEC's columns (no `played`), which
-Athena reads whole. Tables, columns and filters come from the SQL, parsed with sqlglot.
+Athena reads whole. Tables, columns and conditions come from the SQL, parsed with sqlglot;
+partition conditions are evaluated by DuckDB.
 """
 
 from __future__ import annotations
@@ -30,15 +32,17 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import sqlglot
 from sqlglot import exp
+from sqlglot.tokens import TokenType
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chalicelib.query.named import load_queries  # noqa: E402
+from chalicelib.query.named import NamedQuery, load_queries  # noqa: E402
 from chalicelib.schema import PLAYED, TABLES, Table, arrow_schema  # noqa: E402
 from chalicelib.transform.write import partition_bytes  # noqa: E402
 
@@ -241,13 +245,14 @@ class Scan:
     """How a query reads one table: its columns, and the filters every read of it applies."""
 
     columns: set[str]
-    pruned: bool  # the partition column is bounded
+    partitions: set[str]  # those the partition conditions keep
     required: set[str]  # boolean columns that must be true
 
 
-def scans(sql: str) -> dict[str, Scan]:
-    """Per table the query reads, the columns it names and the filters Athena can push down."""
-    tree = sqlglot.parse_one(sql, read="athena")
+def scans(query: NamedQuery, params: dict[str, str], partitions: list[str]) -> dict[str, Scan]:
+    """Per table the query reads, with `params` bound: the columns it names, the partitions
+    (of those given) its conditions keep, and the boolean columns it requires."""
+    tree = sqlglot.parse_one(bound_sql(query, params), read="athena")
     ctes = {cte.alias for cte in tree.find_all(exp.CTE)}
     names = {column.name for column in tree.find_all(exp.Column)}
     found: dict[str, Scan] = {}
@@ -257,9 +262,8 @@ def scans(sql: str) -> dict[str, Scan]:
         table = TABLES[source.name]
         types = {column.name: column.type for column in table.columns}
         conditions = _conditions(source)
-        pruned = any(
-            isinstance(c, exp.Between) and c.this.name == table.partition for c in conditions
-        )
+        bounds = [c for c in conditions if _column_of(c).name == table.partition]
+        kept = _holding(table.partition, bounds, partitions)
         required = {
             c.name
             for c in conditions
@@ -268,11 +272,50 @@ def scans(sql: str) -> dict[str, Scan]:
         scan = found.get(table.name)
         if scan is None:
             columns = names & {*table.column_names, table.partition}
-            found[table.name] = Scan(columns, pruned, required)
+            found[table.name] = Scan(columns, kept, required)
         else:
-            scan.pruned &= pruned
+            scan.partitions |= kept
             scan.required &= required
     return found
+
+
+def bound_sql(query: NamedQuery, params: dict[str, str]) -> str:
+    """The query's SQL with each placeholder replaced by its bound value, as a literal."""
+    values = query.bind(params)
+    sql = query.sql
+    places = [
+        token.start
+        for token in sqlglot.tokenize(sql, read="athena")
+        if token.token_type == TokenType.PLACEHOLDER
+    ]
+    for place, value in reversed(list(zip(places, values, strict=True))):
+        literal = exp.Literal.string(value) if isinstance(value, str) else exp.Literal.number(value)
+        sql = sql[:place] + literal.sql("athena") + sql[place + 1 :]
+    return sql
+
+
+def _holding(column: str, conditions: list[exp.Expression], values: list[str]) -> set[str]:
+    """The values for which every condition on `column` holds (DuckDB evaluates them)."""
+    if not conditions:
+        return set(values)
+    where = " AND ".join(_unqualified(c).sql("duckdb") for c in conditions)
+    rows = duckdb.execute(
+        f"SELECT {column} FROM (SELECT unnest(?::VARCHAR[]) AS {column}) WHERE {where}", [values]
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
+def _unqualified(condition: exp.Expression) -> exp.Expression:
+    return condition.transform(
+        lambda node: exp.column(node.name) if isinstance(node, exp.Column) else node
+    )
+
+
+def _column_of(condition: exp.Expression) -> exp.Expression:
+    """The column a comparison or range is on (its left side), or the condition itself."""
+    if isinstance(condition, exp.Between | exp.GT | exp.GTE | exp.LT | exp.LTE | exp.EQ):
+        return condition.this
+    return condition
 
 
 def _conditions(source: exp.Table) -> list[exp.Expression]:
@@ -285,7 +328,7 @@ def _conditions(source: exp.Table) -> list[exp.Expression]:
     conditions = where.this.flatten() if isinstance(where.this, exp.And) else [where.this]
     kept = []
     for condition in conditions:
-        column = condition.this if isinstance(condition, exp.Between) else condition
+        column = _column_of(condition)
         if isinstance(column, exp.Column) and (
             column.table == source.alias_or_name or (alone and not column.table)
         ):
@@ -293,12 +336,12 @@ def _conditions(source: exp.Table) -> list[exp.Expression]:
     return kept
 
 
-def parquet_bytes(root: Path, table: Table, scan: Scan, keep: set[str]) -> tuple[int, int]:
+def parquet_bytes(root: Path, table: Table, scan: Scan) -> tuple[int, int]:
     """The scanned columns' chunks in the kept partitions' row groups not ruled out, and
     those partitions' footers (which the issue's measure leaves out)."""
     chunks_total = footers = 0
     for path in sorted((root / table.prefix()).glob("*/data.parquet")):
-        if scan.pruned and path.parent.name.split("=", 1)[1] not in keep:
+        if path.parent.name.split("=", 1)[1] not in scan.partitions:
             continue
         metadata = pq.ParquetFile(path).metadata
         footers += metadata.serialized_size + 8  # the footer, its length and the magic bytes
@@ -322,12 +365,15 @@ def _all_false(chunk: pq.ColumnChunkMetaData) -> bool:
 
 
 def measure(root: Path, days: list[date], range_days: int) -> list[tuple[str, int, int, int]]:
-    """Per named query: Parquet chunks scanned, Parquet footers read, CSV bytes scanned."""
-    kept = {day.isoformat() for day in days[-range_days:]}
+    """Per named query over the last `range_days` days: Parquet chunks scanned, Parquet
+    footers read, CSV bytes scanned."""
+    dates = {"start_date": days[-range_days].isoformat(), "end_date": days[-1].isoformat()}
+    partitions = [day.isoformat() for day in days]
     rows = []
     for name, query in load_queries().items():
-        tables = scans(query.sql)
-        read = [parquet_bytes(root, TABLES[table], scan, kept) for table, scan in tables.items()]
+        params = {p.name: dates[p.name] for p in query.params if p.name in dates}
+        tables = scans(query, params, partitions)
+        read = [parquet_bytes(root, TABLES[table], scan) for table, scan in tables.items()]
         csv = sum((root / "csv" / f"{table}.csv").stat().st_size for table in tables)
         rows.append((name, sum(c for c, _ in read), sum(f for _, f in read), csv))
     return rows

@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from benchmarks.scan_bytes import Scan, parquet_bytes, scans
+from benchmarks.scan_bytes import Scan, bound_sql, parquet_bytes, scans
 from chalicelib.query.named import load_queries
 from chalicelib.schema import TABLES, arrow_schema
 from chalicelib.transform.write import partition_bytes
@@ -17,18 +17,31 @@ from chalicelib.transform.write import partition_bytes
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_the_plays_queries_read_the_played_rows_of_the_range_only():
+DAYS = [f"2026-11-{day:02d}" for day in range(1, 31)]
+RANGE = {"start_date": "2026-11-10", "end_date": "2026-11-12"}
+
+
+def test_the_plays_queries_read_the_played_rows_from_the_day_before_the_range_on():
     for name in ("top_tracks", "top_artists"):
-        tables = scans(load_queries()[name].sql)
-        assert tables["plays"].pruned and not tables["plays"].required, name
+        tables = scans(load_queries()[name], RANGE, DAYS)
+        assert tables["plays"].partitions == {"2026-11-10", "2026-11-11", "2026-11-12"}, name
+        assert not tables["plays"].required, name
         for catalog in ("tracks", "track_artists", "artists"):
-            assert (tables[catalog].pruned, tables[catalog].required) == (True, {"played"}), name
+            assert tables[catalog].partitions == set(DAYS[8:]), name
+            assert tables[catalog].required == {"played"}, name
 
 
 def test_a_table_joined_without_a_range_of_its_own_counts_as_read_whole():
-    tables = scans(load_queries()["playlist_sizes"].sql)
-    assert tables["playlists"].pruned
-    assert not tables["playlist_items"].pruned
+    tables = scans(load_queries()["playlist_sizes"], RANGE, DAYS)
+    assert tables["playlists"].partitions == {"2026-11-10", "2026-11-11", "2026-11-12"}
+    assert tables["playlist_items"].partitions == set(DAYS)
+
+
+def test_placeholders_are_bound_in_the_order_they_appear():
+    sql = bound_sql(load_queries()["top_tracks"], {**RANGE, "limit": 7})
+    assert "BETWEEN '2026-11-10' AND '2026-11-12'" in sql
+    assert "date(?)" not in sql and "date('2026-11-10')" in sql
+    assert sql.rstrip().endswith("WHERE rank <= 7\nORDER BY rank")
 
 
 def test_row_groups_the_statistics_rule_out_are_not_counted(tmp_path):
@@ -50,12 +63,12 @@ def test_row_groups_the_statistics_rule_out_are_not_counted(tmp_path):
         for i in range(played_group.num_columns)
         if played_group.column(i).path_in_schema in columns
     )
-    keep = {"2026-11-26"}
-    everything, footer = parquet_bytes(tmp_path, table, Scan(columns, True, set()), keep)
-    played, same_footer = parquet_bytes(tmp_path, table, Scan(columns, True, {"played"}), keep)
+    day = {"2026-11-26"}
+    everything, footer = parquet_bytes(tmp_path, table, Scan(columns, day, set()))
+    played, same_footer = parquet_bytes(tmp_path, table, Scan(columns, day, {"played"}))
     assert played == played_bytes < everything
     assert footer == same_footer == metadata.serialized_size + 8
-    assert parquet_bytes(tmp_path, table, Scan(columns, True, set()), {"2026-11-25"}) == (0, 0)
+    assert parquet_bytes(tmp_path, table, Scan(columns, {"2026-11-25"}, set())) == (0, 0)
 
 
 def test_the_benchmark_prints_every_named_query():

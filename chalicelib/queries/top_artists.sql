@@ -2,7 +2,11 @@
 -- param: start_date date default=today-30 "first played date, inclusive"
 -- param: end_date date default=today "last played date, inclusive"
 -- param: limit integer default=10 min=1 max=1000 "how many artists"
--- bind: start_date, end_date, start_date, end_date, start_date, end_date, start_date, end_date, limit
+-- bind: start_date, end_date, start_date, start_date, start_date, limit
+-- A play's track, credits and artists are `played` in the catalog partition of the day the
+-- play was fetched: the day before it was played (a run started before midnight), that day
+-- or any later one (a late poll, the first run's backfill of the last 50 plays). Only those
+-- small row groups are read, from the day before start_date on (see chalicelib/schema.py).
 WITH period_plays AS (
     SELECT track_id
     FROM plays
@@ -11,20 +15,20 @@ WITH period_plays AS (
 track_artist_pairs AS (
     SELECT DISTINCT track_id, artist_id
     FROM track_artists
-    WHERE snapshot_date BETWEEN ? AND date_format(date_add('day', 1, date(?)), '%Y-%m-%d')
+    WHERE snapshot_date >= date_format(date_add('day', -1, date(?)), '%Y-%m-%d')
         AND played
 ),
 track_durations AS (
     SELECT track_id, max_by(duration_ms, snapshot_date) AS duration_ms
     FROM tracks
-    WHERE snapshot_date BETWEEN ? AND date_format(date_add('day', 1, date(?)), '%Y-%m-%d')
+    WHERE snapshot_date >= date_format(date_add('day', -1, date(?)), '%Y-%m-%d')
         AND played
     GROUP BY track_id
 ),
 artist_names AS (
     SELECT artist_id, max_by(name, snapshot_date) AS name
     FROM artists
-    WHERE snapshot_date BETWEEN ? AND date_format(date_add('day', 1, date(?)), '%Y-%m-%d')
+    WHERE snapshot_date >= date_format(date_add('day', -1, date(?)), '%Y-%m-%d')
         AND played
     GROUP BY artist_id
 ),

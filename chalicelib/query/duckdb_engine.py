@@ -77,7 +77,16 @@ class DuckDBEngine:
         with duckdb.connect() as connection:
             connection.execute("SET TimeZone = 'UTC'")
             for table in TABLES.values():
-                connection.execute(self._view_sql(table))
+                try:
+                    connection.execute(self._view_sql(table))
+                except duckdb.BinderException as error:
+                    if "Referenced column" not in str(error):
+                        raise
+                    raise duckdb.BinderException(
+                        f"{table.prefix()} holds files an earlier version wrote, without a "
+                        f"column this one reads ({str(error).splitlines()[0]}); rebuild the "
+                        "tables from raw/ with `spotify-etl transform --all`"
+                    ) from error
             cursor = connection.execute(duckdb_sql(query.sql), params)
             names = [column[0] for column in cursor.description]
             types = [_athena_type(str(column[1])) for column in cursor.description]

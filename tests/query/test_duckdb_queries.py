@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import time
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
+from chalicelib.errors import QueryError
 from chalicelib.query.named import load_queries
 from chalicelib.query.service import run_query
+from chalicelib.schema import TABLES
+from tests.query.conftest import artist, credit, play, track
 
 FIRST_TWO_DAYS = {"start_date": "2026-01-01", "end_date": "2026-01-02"}
 
@@ -161,6 +167,33 @@ def test_plays_without_a_catalogue_still_rank_without_names(engine):
 
 
 @pytest.mark.usefixtures("history")
+def test_a_play_is_named_from_the_day_it_was_fetched_before_or_after_the_range(engine, write_table):
+    """A play at 00:00:10 fetched by a run that started the evening before is catalogued on
+    that evening's date; a play fetched days late (a poller down, the first run's backfill)
+    on the day it was fetched. A row no play references does not name a play."""
+    write_table("plays", "2026-01-11", [play("2026-01-11 00:00:10", "t4")])
+    write_table("plays", "2026-01-12", [play("2026-01-12 08:00", "t5")])
+    write_table("tracks", "2026-01-10", [track("t4", "Early Bird", 60_000)])
+    write_table("track_artists", "2026-01-10", [credit("t4", "a4", 0)])
+    write_table("artists", "2026-01-10", [artist("a4", "Delta")])
+    write_table("tracks", "2026-01-19", [track("t5", "Late Mail", 120_000)])
+    write_table("track_artists", "2026-01-19", [credit("t5", "a5", 0)])
+    write_table("artists", "2026-01-19", [artist("a5", "Echo")])
+    write_table("tracks", "2026-01-20", [{**track("t5", "Not The Play's", 1), "played": False}])
+    dates = {"start_date": "2026-01-11", "end_date": "2026-01-12"}
+    top = rows(engine, "top_tracks", **dates)
+    assert [(r["track_id"], r["track_name"], r["artist_names"], r["minutes"]) for r in top] == [
+        ("t4", "Early Bird", "Delta", 1.0),
+        ("t5", "Late Mail", "Echo", 2.0),
+    ]
+    artists = rows(engine, "top_artists", **dates)
+    assert [(r["artist_id"], r["artist_name"], r["minutes"]) for r in artists] == [
+        ("a4", "Delta", 1.0),
+        ("a5", "Echo", 2.0),
+    ]
+
+
+@pytest.mark.usefixtures("history")
 def test_columns_carry_athena_type_names(engine):
     outcome = run_query(engine, "top_tracks", FIRST_TWO_DAYS)
     assert outcome["columns"] == [
@@ -171,3 +204,17 @@ def test_columns_carry_athena_type_names(engine):
         {"name": "plays", "type": "bigint"},
         {"name": "minutes", "type": "double"},
     ]
+
+
+def test_tables_an_earlier_version_wrote_fail_with_how_to_rebuild_them(engine, lake):
+    """tracks written before the `played` column: every query says to rebuild from raw/."""
+    old = pa.table({"track_id": ["t1"], "name": ["Song One"]})
+    sink = io.BytesIO()
+    pq.write_table(old, sink)
+    lake.put(TABLES["tracks"].partition_key("2026-01-01"), sink.getvalue())
+    with pytest.raises(QueryError) as failure:
+        run_query(engine, "listening_by_hour", FIRST_TWO_DAYS)
+    message = str(failure.value)
+    assert "processed/tracks/ holds files an earlier version wrote" in message
+    assert message.endswith("rebuild the tables from raw/ with `spotify-etl transform --all`")
+    assert "LINE 1" not in message

@@ -71,7 +71,7 @@ def test_describe_lists_every_query_with_its_params():
 def test_binding_returns_values_in_placeholder_order():
     query = get_query("top_tracks")
     raw = {"limit": "5", "end_date": "2026-01-31", "start_date": "2026-01-01"}
-    assert query.bind(raw) == ["2026-01-01", "2026-01-31"] * 4 + [5]
+    assert query.bind(raw) == ["2026-01-01", "2026-01-31"] + ["2026-01-01"] * 3 + [5]
 
 
 def test_json_numbers_bind_as_integers():
@@ -79,7 +79,12 @@ def test_json_numbers_bind_as_integers():
 
 
 def test_defaults_are_thirty_days_ago_to_today_in_utc():
-    assert get_query("top_artists").bind({}, TODAY) == ["2026-02-13", "2026-03-15"] * 4 + [10]
+    assert get_query("top_artists").bind({}, TODAY) == [
+        "2026-02-13",
+        "2026-03-15",
+        *["2026-02-13"] * 3,
+        10,
+    ]
 
 
 def test_a_bind_line_lets_one_value_fill_several_placeholders():
