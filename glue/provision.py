@@ -9,6 +9,7 @@ without calling any write API. Clients are received, never built here.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,9 @@ CRAWLER_CONFIGURATION = {
 # Incremental crawls require LOG for both; LOG also means our columns are never rewritten.
 SCHEMA_CHANGE_POLICY = {"UpdateBehavior": "LOG", "DeleteBehavior": "LOG"}
 RECRAWL_POLICY = {"RecrawlBehavior": "CRAWL_NEW_FOLDERS_ONLY"}
+# Glue cannot assume a new IAM role until IAM has propagated it, commonly a few seconds.
+ROLE_PROPAGATION_DELAYS = (2, 4, 8, 16, 30)
+ROLE_NOT_ASSUMABLE = "unable to assume"
 
 
 @dataclass(frozen=True)
@@ -136,13 +140,14 @@ class Bucket:
 
     def ensure(self, stage: Stage) -> None:
         name = stage.bucket
-        if not self._exists(name):
+        new = not self._exists(name)
+        if new:
             self._changes.apply(f"create bucket {name}", lambda: self._create(name))
-            if self._changes.dry_run:
-                return
-        self._block_public_access(name)
-        self._encrypt(name)
-        self._expire_results(name, stage.prefix)
+        # A new bucket's settings are set, not read: a dry run has no bucket to read, and the
+        # real run then makes the changes its dry run listed (setting AWS's defaults is harmless).
+        self._block_public_access(name, new)
+        self._encrypt(name, new)
+        self._expire_results(name, stage.prefix, new)
 
     def _exists(self, name: str) -> bool:
         try:
@@ -161,7 +166,7 @@ class Bucket:
             options["CreateBucketConfiguration"] = {"LocationConstraint": self._region}
         self._client.create_bucket(**options)
 
-    def _block_public_access(self, name: str) -> None:
+    def _block_public_access(self, name: str, new: bool) -> None:
         wanted = {
             "BlockPublicAcls": True,
             "IgnorePublicAcls": True,
@@ -169,6 +174,7 @@ class Bucket:
             "RestrictPublicBuckets": True,
         }
         current = self._read(
+            new,
             lambda: self._client.get_public_access_block(Bucket=name)[
                 "PublicAccessBlockConfiguration"
             ],
@@ -183,8 +189,9 @@ class Bucket:
             ),
         )
 
-    def _encrypt(self, name: str) -> None:
+    def _encrypt(self, name: str, new: bool) -> None:
         rules = self._read(
+            new,
             lambda: self._client.get_bucket_encryption(Bucket=name)[
                 "ServerSideEncryptionConfiguration"
             ]["Rules"],
@@ -202,7 +209,7 @@ class Bucket:
             ),
         )
 
-    def _expire_results(self, name: str, prefix: str) -> None:
+    def _expire_results(self, name: str, prefix: str, new: bool) -> None:
         wanted = {
             "ID": LIFECYCLE_RULE,
             "Filter": {"Prefix": f"{prefix}{ATHENA_RESULTS}"},
@@ -211,6 +218,7 @@ class Bucket:
             "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
         }
         rules = self._read(
+            new,
             lambda: self._client.get_bucket_lifecycle_configuration(Bucket=name)["Rules"],
             "NoSuchLifecycleConfiguration",
         ) or []
@@ -226,7 +234,10 @@ class Bucket:
         )
 
     @staticmethod
-    def _read(getter: Callable[[], Any], missing_code: str) -> Any:
+    def _read(new: bool, getter: Callable[[], Any], missing_code: str) -> Any:
+        """A setting of the bucket, None where it has none (a new bucket has none yet)."""
+        if new:
+            return None
         try:
             return getter()
         except ClientError as error:
@@ -305,10 +316,13 @@ def _merge_parameters(wanted: dict[str, Any], current: dict[str, str], mode: str
 class Crawler:
     """In crawler mode: a scheduled, incremental crawler that only adds partitions."""
 
-    def __init__(self, glue: Any, iam: Any, changes: Changes):
+    def __init__(
+        self, glue: Any, iam: Any, changes: Changes, sleep: Callable[[float], None] = time.sleep
+    ):
         self._glue = glue
         self._iam = iam
         self._changes = changes
+        self._sleep = sleep
 
     def ensure(self, stage: Stage) -> None:
         role_arn = CrawlerRole(self._iam, self._changes).ensure(stage)
@@ -318,15 +332,26 @@ class Crawler:
         except self._glue.exceptions.EntityNotFoundException:
             return self._changes.apply(
                 f"create crawler {stage.crawler} ({wanted['Schedule']})",
-                lambda: self._glue.create_crawler(**wanted),
+                lambda: self._send(self._glue.create_crawler, wanted, new_role=True),
             )
         differences = _crawler_differences(current, wanted)
         if not differences:
             return self._changes.unchanged(f"crawler {stage.crawler}")
         self._changes.apply(
             f"update crawler {stage.crawler} ({', '.join(differences)})",
-            lambda: self._glue.update_crawler(**wanted),
+            lambda: self._send(self._glue.update_crawler, wanted, new_role="Role" in differences),
         )
+
+    def _send(self, call: Callable[..., Any], request: dict[str, Any], new_role: bool) -> Any:
+        """Call Glue; with a new role, wait (a minute at most) while IAM propagates it."""
+        for delay in ROLE_PROPAGATION_DELAYS if new_role else ():
+            try:
+                return call(**request)
+            except self._glue.exceptions.InvalidInputException as error:
+                if ROLE_NOT_ASSUMABLE not in _message(error).lower():
+                    raise
+            self._sleep(delay)
+        return call(**request)
 
     def remove(self, stage: Stage) -> None:
         """Projection needs no crawler: delete one a crawler-mode setup left."""
@@ -390,9 +415,11 @@ class CrawlerRole:
             arn = self._client.get_role(RoleName=name)["Role"]["Arn"]
         except self._client.exceptions.NoSuchEntityException:
             self._changes.apply(f"create IAM role {name}", lambda: self._create(name))
+            # A new role has no policy to read (in a dry run, no role at all): set it.
+            self._put_policy(name, stage)
             if self._changes.dry_run:
                 return f"arn:aws:iam::<account>:role/{name}"
-            arn = self._client.get_role(RoleName=name)["Role"]["Arn"]
+            return self._client.get_role(RoleName=name)["Role"]["Arn"]
         self._allow_crawling(name, stage)
         return arn
 
@@ -420,10 +447,14 @@ class CrawlerRole:
             document = None
         if document == wanted:
             return self._changes.unchanged(f"role {name} may crawl processed/")
+        self._put_policy(name, stage)
+
+    def _put_policy(self, name: str, stage: Stage) -> None:
+        document = json.dumps(crawler_policy(stage))
         self._changes.apply(
             f"let role {name} crawl {stage.prefix}processed/ into {stage.database}",
             lambda: self._client.put_role_policy(
-                RoleName=name, PolicyName=CRAWLER_POLICY, PolicyDocument=json.dumps(wanted)
+                RoleName=name, PolicyName=CRAWLER_POLICY, PolicyDocument=document
             ),
         )
 
@@ -577,3 +608,7 @@ def workgroup_configuration(stage: Stage) -> dict[str, Any]:
 
 def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _message(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Message", ""))

@@ -6,12 +6,20 @@ import json
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 
 from chalicelib.query.named import load_queries
 from chalicelib.schema import TABLES
 from glue import setup
 from glue.catalog import PARQUET_SERDE
-from glue.provision import CRAWLER_SCHEDULE, SCAN_CUTOFF_BYTES
+from glue.provision import (
+    CRAWLER_SCHEDULE,
+    ROLE_PROPAGATION_DELAYS,
+    SCAN_CUTOFF_BYTES,
+    Changes,
+    Crawler,
+    Stage,
+)
 from tests.aws.conftest import REGION
 
 BUCKET = "spotify-etl-stage-lake"
@@ -46,6 +54,13 @@ def run_setup(aws, config, capsys):
         return capsys.readouterr().out.splitlines()
 
     return run
+
+
+def failing_setup(config, capsys, session=None) -> str:
+    """Run glue/setup.py's main expecting it to fail; returns its one line on stderr."""
+    assert setup.main(["--stage", "stage", "--config", str(config)], session) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    return line
 
 
 def glue():
@@ -137,6 +152,16 @@ def test_a_dry_run_creates_nothing_and_says_what_it_would_do(run_setup):
     assert glue().get_databases()["DatabaseList"] == []
 
 
+@pytest.mark.parametrize("mode", ["projection", "crawler"])
+def test_a_dry_run_lists_exactly_the_changes_the_real_run_then_makes(run_setup, mode):
+    dry_run = run_setup("--catalog", mode, "--dry-run")
+    real_run = run_setup("--catalog", mode)
+    would = [line.removeprefix("would ") for line in dry_run[1:-1]]
+    assert would == real_run[1:-1]
+    assert dry_run[-1] == f"would change {len(would)} thing(s)"
+    assert real_run[-1] == f"changed {len(would)} thing(s)"
+
+
 def test_a_dry_run_after_a_setup_would_change_nothing(run_setup):
     run_setup()
     assert run_setup("--dry-run")[-1] == "everything was up to date"
@@ -189,3 +214,89 @@ def test_a_table_changed_by_hand_is_put_back(run_setup):
 def test_a_stage_without_an_s3_lake_is_refused_with_one_line(aws, capsys):
     assert setup.main(["--stage", "local"]) == 1
     assert "needs an s3:// LAKE_URI" in capsys.readouterr().err
+
+
+def test_without_credentials_setup_says_in_one_line_how_to_configure_them(
+    no_credentials, config, capsys
+):
+    line = failing_setup(config, capsys)
+    assert line.startswith("error: no AWS credentials found")
+    assert "aws configure" in line and "AWS_PROFILE" in line
+
+
+def test_an_unreachable_aws_is_one_line_not_a_traceback(
+    aws_credentials, monkeypatch, config, capsys
+):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens on port 9
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    line = failing_setup(config, capsys)
+    assert line.startswith("error: cannot reach AWS (Could not connect to the endpoint URL")
+    assert "check the network and --region" in line
+
+
+class DeniedGlue(boto3.session.Session):
+    """A session whose Glue refuses every call, as for credentials without Glue rights."""
+
+    def client(self, service_name, **kwargs):
+        client = super().client(service_name, **kwargs)
+        if service_name == "glue":
+            stub = Stubber(client)
+            stub.add_client_error(
+                "get_database",
+                "AccessDeniedException",
+                "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: "
+                "glue:GetDatabase",
+            )
+            stub.activate()
+        return client
+
+
+def test_a_refused_call_names_the_operation_and_the_rights_it_needs(aws, config, capsys):
+    line = failing_setup(config, capsys, DeniedGlue(region_name=REGION))
+    assert line.startswith("error: AWS refused GetDatabase: AccessDeniedException: User: ")
+    assert line.endswith("the credentials need the rights listed in docs/DEPLOY.md §0")
+
+
+NOT_ASSUMABLE = "Service is unable to assume provided role. Please verify role's TrustPolicy"
+
+
+@pytest.fixture
+def stubbed_glue(aws):
+    """A Glue client answering from a Stubber, which has no crawler yet; IAM stays moto's."""
+    client = glue()
+    with Stubber(client) as stub:
+        stub.add_client_error("get_crawler", "EntityNotFoundException", "no crawler")
+        yield client, stub
+        stub.assert_no_pending_responses()
+
+
+def new_crawler(client, config, sleeps: list[float]) -> None:
+    iam = boto3.client("iam", region_name=REGION)
+    changes = Changes(say=lambda line: None)
+    Crawler(client, iam, changes, sleep=sleeps.append).ensure(Stage.from_config(config, "stage"))
+
+
+def test_a_new_crawler_waits_until_glue_can_assume_its_new_role(stubbed_glue, config):
+    client, stub = stubbed_glue
+    stub.add_client_error("create_crawler", "InvalidInputException", NOT_ASSUMABLE)
+    stub.add_response("create_crawler", {})
+    sleeps: list[float] = []
+    new_crawler(client, config, sleeps)
+    assert sleeps == [ROLE_PROPAGATION_DELAYS[0]]
+
+
+@pytest.mark.parametrize(
+    ("message", "attempts"),
+    [(NOT_ASSUMABLE, len(ROLE_PROPAGATION_DELAYS) + 1), ("Schedule is malformed", 1)],
+    ids=["role never assumable", "another invalid input"],
+)
+def test_a_crawler_glue_keeps_refusing_fails_within_about_a_minute(
+    stubbed_glue, config, message, attempts
+):
+    client, stub = stubbed_glue
+    for _ in range(attempts):
+        stub.add_client_error("create_crawler", "InvalidInputException", message)
+    sleeps: list[float] = []
+    with pytest.raises(client.exceptions.InvalidInputException, match=message[:20]):
+        new_crawler(client, config, sleeps)
+    assert len(sleeps) == attempts - 1 and sum(sleeps) <= 60
