@@ -30,6 +30,10 @@ FLOATS = ("double", "float", "real")
 NOT_FOUND = re.compile(r"was not found|does not exist", re.IGNORECASE)
 MISSING_TABLE = re.compile(r"TABLE_NOT_FOUND|SCHEMA_NOT_FOUND|Table .* does not exist", re.I)
 SETUP_HINT = "create the workgroup and tables with `python glue/setup.py --stage STAGE`"
+# Each call answers in well under a second; these bound a hung one inside the 30 s API Lambda.
+CONNECT_TIMEOUT_SECONDS = 3
+READ_TIMEOUT_SECONDS = 10
+MAX_ATTEMPTS = 2
 
 
 class AthenaEngine:
@@ -96,11 +100,18 @@ class AthenaEngine:
 
     def _call(self, operation: str, subject: str, **kwargs: Any) -> Any:
         """One Athena call, its errors translated into ours."""
-        from botocore.exceptions import ClientError
+        from botocore import exceptions
 
         try:
             return getattr(self._athena(), operation)(**kwargs)
-        except ClientError as error:
+        except (exceptions.ConnectionError, exceptions.HTTPClientError) as error:
+            raise QueryError(
+                f"Athena {operation} for {subject} failed: Athena could not be reached "
+                f"or did not answer in time ({error}); try again"
+            ) from None
+        except exceptions.BotoCoreError as error:  # no credentials, say
+            raise QueryError(f"Athena {operation} for {subject} failed: {error}") from None
+        except exceptions.ClientError as error:
             detail = error.response.get("Error", {})
             message = detail.get("Message") or str(error)
             invalid = detail.get("Code") == "InvalidRequestException"
@@ -119,8 +130,14 @@ class AthenaEngine:
     def _athena(self) -> Any:
         if self._client is None:
             import boto3
+            from botocore.config import Config
 
-            self._client = boto3.client("athena")
+            config = Config(
+                connect_timeout=CONNECT_TIMEOUT_SECONDS,
+                read_timeout=READ_TIMEOUT_SECONDS,
+                retries={"total_max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+            )
+            self._client = boto3.client("athena", config=config)
         return self._client
 
 

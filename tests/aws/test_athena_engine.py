@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import socket
 
 import boto3
 import pytest
 import requests
+from botocore.config import Config
 from botocore.stub import Stubber
 
 from chalicelib.errors import ConfigError, NotFoundError, QueryError, ValidationError
@@ -276,3 +278,54 @@ def test_the_engine_builds_its_client_only_when_first_used(aws_credentials, monk
 
     monkeypatch.setattr(boto3, "client", refuse)
     AthenaEngine("wg", "db")
+
+
+@pytest.fixture
+def closed_port():
+    """A local port nothing listens on (discard): connecting is refused."""
+    return 9
+
+
+@pytest.fixture
+def silent_port():
+    """A local port that accepts connections and never answers."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        yield listener.getsockname()[1]
+
+
+@pytest.mark.parametrize("port", ["closed_port", "silent_port"])
+def test_an_athena_that_cannot_be_reached_or_does_not_answer_is_a_query_error(
+    aws_credentials, request, port
+):
+    port = request.getfixturevalue(port)
+    config = Config(connect_timeout=0.5, read_timeout=0.2, retries={"total_max_attempts": 1})
+    client = boto3.client(
+        "athena", region_name=REGION, endpoint_url=f"http://127.0.0.1:{port}", config=config
+    )
+    with pytest.raises(QueryError, match=f"get_query_execution for {EXECUTION_ID} failed: "
+                       "Athena could not be reached or did not answer in time .*; try again"):
+        AthenaEngine("wg", "db", client).status(EXECUTION_ID)
+
+
+def test_an_athena_call_without_credentials_is_a_query_error_saying_so(no_credentials):
+    client = boto3.session.Session().client("athena", region_name=REGION)  # none cached
+    with pytest.raises(QueryError, match="get_query_execution .* Unable to locate credentials"):
+        AthenaEngine("wg", "db", client).status(EXECUTION_ID)
+
+
+def test_the_default_client_gives_up_within_the_api_lambdas_30_seconds(aws, monkeypatch):
+    built = []
+    client = boto3.client
+
+    def keep(*args, **kwargs):
+        built.append(client(*args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(boto3, "client", keep)
+    with pytest.raises(ConfigError):
+        AthenaEngine("absent", "db").start(get_query("listening_by_hour"), [])
+    config = built[0].meta.config
+    attempts = config.retries["total_max_attempts"]
+    assert (config.connect_timeout + config.read_timeout) * attempts < 30
