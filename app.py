@@ -106,10 +106,13 @@ def get_run(run_id):
 def replay_transform(run_id):
     json_body(app.current_request.raw_body, set())
     config = settings()
-    summary = on_manifest(
-        pipeline.manifest_event(config, pipeline.manifest_of_run(config, run_id)), None
-    )
-    return _accepted({"run_id": run_id, "status": summary["status"]})
+    if config.lake_is_local:
+        event = pipeline.manifest_event(config, pipeline.manifest_of_run(config, run_id))
+        status = on_manifest(event, None)["status"]
+    else:
+        function = os.environ.get("TRANSFORM_FUNCTION")  # spotify-etl-<stage>-on_manifest
+        status = pipeline.queue_transform(config, run_id, function_name=function)["status"]
+    return _accepted({"run_id": run_id, "status": status})
 
 
 @app.route("/queries", api_key_required=True)

@@ -177,17 +177,36 @@ def queue_run(
     store = RunStore(lake_for(settings))
     store.save(record)
     payload = {"run_id": record["run_id"], "kind": kind, "streams": list(streams)}
+    try:
+        _invoke_async(function_name, payload, lambda_client)
+    except PipelineError as error:
+        record.update(status=FAILED, finished_at=raw.iso_utc(now()), errors=[str(error)])
+        store.save(record)
+        raise
+    return record
+
+
+def queue_transform(
+    settings: Settings, run_id: str, *, function_name: str | None, lambda_client: Any = None
+) -> dict[str, Any]:
+    """Replay a run's transform in the transform function, invoked asynchronously with the
+    S3 event of the run's manifest (in AWS, where the API must answer within 29 s and a
+    transform may take minutes); the run record says when it is done."""
+    if not function_name:
+        raise ConfigError("TRANSFORM_FUNCTION is not set: the transform function's name, per stage")
+    event = manifest_event(settings, manifest_of_run(settings, run_id))
+    _invoke_async(function_name, event, lambda_client)
+    return {"run_id": run_id, "status": QUEUED}
+
+
+def _invoke_async(function_name: str, payload: dict[str, Any], lambda_client: Any) -> None:
     client = lambda_client or _boto3_client("lambda")
     try:
         client.invoke(
             FunctionName=function_name, InvocationType="Event", Payload=json.dumps(payload)
         )
     except Exception as error:  # botocore's errors, without importing botocore here
-        message = f"could not start {function_name}: {error}"
-        record.update(status=FAILED, finished_at=raw.iso_utc(now()), errors=[message])
-        store.save(record)
-        raise PipelineError(message) from None
-    return record
+        raise PipelineError(f"could not start {function_name}: {error}") from None
 
 
 def queued_run(event: Any) -> dict[str, Any]:

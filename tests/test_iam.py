@@ -113,7 +113,7 @@ def names(stage_name: str) -> dict[str, str]:
         "database": variables["GLUE_DATABASE"],
         "workgroup": variables["ATHENA_WORKGROUP"],
         "secret": variables["SPOTIFY_SECRET_ID"],
-        "function": variables["EXTRACT_FUNCTION"],
+        "functions": (variables["EXTRACT_FUNCTION"], variables["TRANSFORM_FUNCTION"]),
     }
 
 
@@ -133,7 +133,7 @@ def needs(stage_name: str, service: str, operation: str) -> list[tuple[str, str]
         arn = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{n['secret']}-AbC123"
         return [(action, arn)]
     if service == "lambda":
-        return [(action, f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{n['function']}")]
+        return [(action, f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{f}") for f in n["functions"]]
     raise AssertionError(f"no resource rule for {service}.{operation}: add one to this test")
 
 
@@ -212,7 +212,7 @@ def test_the_policy_has_no_wildcard_action_and_no_wildcard_resource_beyond_the_l
 @pytest.mark.parametrize("stage_name", STAGES)
 def test_every_resource_is_scoped_to_the_stages_own_names(stage_name):
     n = names(stage_name)
-    own = (n["bucket"], n["database"], n["workgroup"], n["secret"], n["function"])
+    own = (n["bucket"], n["database"], n["workgroup"], n["secret"], *n["functions"])
     for statement in policy(stage_name):
         for resource in as_list(statement["Resource"]):
             scoped = any(name in resource for name in own) or resource.endswith(":catalog")

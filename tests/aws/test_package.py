@@ -109,7 +109,8 @@ def test_no_policy_statement_grants_a_wildcard_action_or_resource(package):
 def test_the_stage_policies_are_scoped_to_the_stage(stage):
     policy = json.loads((ROOT / ".chalice" / f"policy-{stage}.json").read_text())
     names = {statement["Sid"] for statement in policy["Statement"]}
-    assert {"Logs", "LakeObjects", "Catalog", "Queries", "SpotifySecret", "StartExtract"} <= names
+    expected = {"Logs", "LakeObjects", "Catalog", "Queries", "SpotifySecret"}
+    assert expected | {"StartExtractAndReplay"} <= names
     for statement in policy["Statement"]:
         stage_names = (f"spotify-etl-{stage}", f"spotify_etl_{stage}", f"spotify-etl/{stage}")
         check_statement(statement, stage_names)

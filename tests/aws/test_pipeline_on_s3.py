@@ -58,7 +58,7 @@ def test_a_queued_run_lands_in_s3_and_its_manifest_event_writes_the_tables(
 
 
 def test_posting_a_run_on_an_s3_lake_queues_it_and_answers_at_once(s3_app_client, s3_lake):
-    create_extract_function()
+    create_function("spotify-etl-test-run_extract", "run_extract")
     response = s3_app_client.http.post(
         "/runs", headers={"Content-Type": "application/json"}, body=json.dumps({"kind": "plays"})
     )
@@ -122,7 +122,61 @@ def test_the_extract_function_refuses_a_malformed_event(event):
         pipeline.queued_run(event)
 
 
-def create_extract_function():
+RUN = "20260101T000000Z-abcdef"
+
+
+def land_manifest(s3_lake) -> str:
+    """A run's manifest in the lake, as if its extract had finished."""
+    key = raw.manifest_key("2026-01-01", RUN)
+    s3_lake.put(key, b"{}")
+    return key
+
+
+def test_replaying_a_transform_in_aws_invokes_the_transform_function_with_the_s3_event(
+    s3_env, s3_lake
+):
+    settings = Settings.from_env(s3_env)
+    event = pipeline.manifest_event(settings, land_manifest(s3_lake))
+    client = boto3.client("lambda", region_name=REGION)
+    expected = {"FunctionName": "fn", "InvocationType": "Event", "Payload": json.dumps(event)}
+    with Stubber(client) as stub:
+        stub.add_response("invoke", {"StatusCode": 202}, expected_params=expected)
+        outcome = pipeline.queue_transform(settings, RUN, function_name="fn", lambda_client=client)
+        stub.assert_no_pending_responses()
+    assert outcome == {"run_id": RUN, "status": "queued"}
+    assert (
+        event["Records"][0]["s3"]["object"]["key"]
+        == f"{PREFIX}{raw.manifest_key('2026-01-01', RUN)}"
+    )
+
+
+def test_posting_a_replay_on_an_s3_lake_queues_it_and_answers_at_once(s3_app_client, s3_lake):
+    create_function("spotify-etl-test-on_manifest", "on_manifest")
+    land_manifest(s3_lake)
+    response = s3_app_client.http.post(f"/runs/{RUN}/transform")
+    assert response.status_code == 202
+    assert response.json_body == {"run_id": RUN, "status": "queued"}
+    assert not any(s3_lake.list("processed/"))
+
+
+def test_replaying_a_run_without_a_manifest_in_aws_is_a_404(s3_app_client):
+    response = s3_app_client.http.post(f"/runs/{RUN}/transform")
+    assert response.status_code == 404
+    assert "has no manifest" in response.json_body["Message"]
+
+
+def test_a_refused_replay_says_which_function_could_not_start(s3_env, s3_lake):
+    land_manifest(s3_lake)
+    client = boto3.client("lambda", region_name=REGION)
+    with Stubber(client) as stub, pytest.raises(PipelineError, match="could not start fn"):
+        stub.add_client_error("invoke", "ResourceNotFoundException", "Function not found: fn")
+        pipeline.queue_transform(
+            Settings.from_env(s3_env), RUN, function_name="fn", lambda_client=client
+        )
+
+
+def create_function(name: str, handler: str) -> None:
+    """A Lambda function in moto under the stage's name for one of ours."""
     iam = boto3.client("iam", region_name=REGION)
     trust = {
         "Version": "2012-10-17",
@@ -134,14 +188,14 @@ def create_extract_function():
             }
         ],
     }
-    role = iam.create_role(RoleName="extract", AssumeRolePolicyDocument=json.dumps(trust))
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
     zipped = io.BytesIO()
     with zipfile.ZipFile(zipped, "w") as archive:
-        archive.writestr("app.py", "def run_extract(event, context):\n    return event\n")
+        archive.writestr("app.py", f"def {handler}(event, context):\n    return event\n")
     boto3.client("lambda", region_name=REGION).create_function(
-        FunctionName="spotify-etl-test-run_extract",
+        FunctionName=name,
         Runtime="python3.12",
         Role=role["Role"]["Arn"],
-        Handler="app.run_extract",
+        Handler=f"app.{handler}",
         Code={"ZipFile": zipped.getvalue()},
     )
