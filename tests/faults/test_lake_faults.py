@@ -39,7 +39,7 @@ def first_items_page(lake, record) -> str:
 
 BROKEN = {
     "truncated": lambda data: data[: len(data) // 2],
-    "malformed": lambda data: gzip.compress(gzip.decompress(data)[:-7] + b"}}]],"),
+    "malformed": lambda data: gzip.compress(gzip.decompress(data)[:-7] + b"}}]],", mtime=0),
 }
 
 
@@ -50,13 +50,14 @@ def test_a_broken_raw_file_fails_its_run_into_quarantine_and_a_repaired_replay_c
     record = extract(env, clock)
     key = first_items_page(lake, record)
     good = lake.get(key)
-    lake.put(key, breaks(good))
+    broken = breaks(good)
+    lake.put(key, broken)
     before = raw_files(lake)
     summary = transform_run(lake, record["manifest"], now=clock.now)
     assert summary["status"] == "failed" and key in " ".join(summary["errors"])
     failed = RunStore(lake).get(record["run_id"])
     assert failed["status"] == "failed" and failed["transform"]["quarantine"]
-    assert lake.get(f"quarantine/{record['run_id']}/{key}") == breaks(good)
+    assert lake.get(f"quarantine/{record['run_id']}/{key}") == broken
     assert raw_files(lake) == before  # quarantine copies, never moves or rewrites raw/
     assert all(rows == [] for rows in tables(lake).values())
     lake.put(key, good)  # the operator restores the page, then replays the run
