@@ -77,7 +77,11 @@ def extract(
     run_id: str | None = None,
     progress: Callable[[raw.Part], None] | None = None,
 ) -> dict[str, Any]:
-    """One extract run; returns its run record (also when it failed, after recording it)."""
+    """One extract run; returns its run record (also when it failed, after recording it).
+
+    `sleep` waits on the clock `now` reads: the pacing under SPOTIFY_RATE_LIMIT and the
+    retries both wait through it.
+    """
     from chalicelib.spotify.client import connect
     from chalicelib.spotify.extract import Options, run_extract
 
@@ -111,6 +115,8 @@ def extract(
             remaining=remaining,
             on_new_refresh_token=on_new_refresh_token,
             concurrency=settings.extract_concurrency,
+            rate_limit=settings.rate_limit,
+            clock=lambda: now().timestamp(),
         )
         options = Options(
             kind=kind,
@@ -118,6 +124,7 @@ def extract(
             playlists=settings.playlists,
             workers=settings.extract_concurrency,
             catalog_max_age=timedelta(days=settings.catalog_max_age_days),
+            detail_budget=settings.catalog_detail_budget,
         )
         result = run_extract(
             client,

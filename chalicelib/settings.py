@@ -17,6 +17,8 @@ DEFAULT_PLAYS_SCHEDULE = "rate(30 minutes)"
 PLAYLIST_ID = re.compile(r"^[A-Za-z0-9]{1,64}$")
 NAME = re.compile(r"^[A-Za-z0-9_\-]{1,128}$")
 ENGINES = ("athena", "duckdb")
+DEFAULT_RATE_LIMIT = 60  # requests per rolling 30 s; the README says why
+DEFAULT_DETAIL_BUDGET = 0  # full album/artist/track objects per run; the README says why
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ class Settings:
     secret_id: str | None = None
     credentials: Credentials | None = None
     catalog_max_age_days: int = 30
+    catalog_detail_budget: int = DEFAULT_DETAIL_BUDGET
+    rate_limit: int = DEFAULT_RATE_LIMIT
     extract_concurrency: int = 8
 
     @property
@@ -72,6 +76,10 @@ class Settings:
             secret_id=_get(env, "SPOTIFY_SECRET_ID"),
             credentials=_credentials(env),
             catalog_max_age_days=_int(env, "CATALOG_MAX_AGE_DAYS", 30, 0, 3650),
+            catalog_detail_budget=_int(
+                env, "CATALOG_DETAIL_BUDGET", DEFAULT_DETAIL_BUDGET, 0, 1_000_000
+            ),
+            rate_limit=_int(env, "SPOTIFY_RATE_LIMIT", DEFAULT_RATE_LIMIT, 0, 100_000),
             extract_concurrency=_int(env, "EXTRACT_CONCURRENCY", 8, 1, 32),
         )
 

@@ -88,6 +88,7 @@ class Emulator:
         self.refresh_token = refresh_token or env("SPOTIFY_REFRESH_TOKEN") or DEMO_REFRESH_TOKEN
         self.world = World(seed, self.scale, self.start_at)
         self.requests: Counter[str] = Counter()
+        self.arrivals: list[tuple[float, str]] = []
         self._v1_requests = 0
         self._lock = threading.Lock()
         self._fault_rng = stream(seed, "faults")
@@ -138,9 +139,10 @@ class Emulator:
             return self._v1_requests
 
     def reset_counts(self) -> None:
-        """Forget all request counts."""
+        """Forget all request counts and arrivals."""
         with self._lock:
             self.requests.clear()
+            self.arrivals.clear()
             self._v1_requests = 0
 
     def revoke_refresh_token(self, token: str | None = None) -> None:
@@ -221,6 +223,8 @@ class Emulator:
         with self._lock:
             self.requests[key] += 1
             self._v1_requests += v1
+            if v1:
+                self.arrivals.append((self.clock(), key))
 
     def _issue(self, user: bool) -> str:
         with self._lock:

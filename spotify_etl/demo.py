@@ -50,6 +50,7 @@ def run_demo(lake: str, *, days: int, seed: int, first_day: datetime | None = No
                 "LAKE_URI": str(folder),
                 "QUERY_ENGINE": "duckdb",
                 "PLAYLISTS": "all",
+                "SPOTIFY_RATE_LIMIT": "0",  # the emulator has no rate limit to keep under
                 **emulator.variables(),
             }
         )

@@ -50,7 +50,7 @@ def manifest_of(lake, record):
 
 
 def test_a_snapshot_run_lands_every_answer_and_lists_it_in_the_manifest(env, lake, clock):
-    record = extract(env, clock)
+    record = extract({**env, "CATALOG_DETAIL_BUDGET": "100000"}, clock)
     manifest = manifest_of(lake, record)
     assert record["status"] == "extracted"
     assert manifest.status == raw.COMPLETE
@@ -98,12 +98,12 @@ def test_items_are_never_requested_for_playlists_the_api_withholds(env, lake, em
 
 
 def test_each_album_and_artist_is_requested_at_most_once_per_run(env, lake, emulator, clock):
-    record = extract(env, clock)
+    record = extract({**env, "CATALOG_DETAIL_BUDGET": "100000"}, clock)
     parts = manifest_of(lake, record).parts
     albums = [p.key for p in parts if p.stream == raw.ALBUMS]
     artists = [p.key for p in parts if p.stream == raw.ARTISTS]
-    assert emulator.requests["GET /v1/albums/{id}"] == len(albums) == len(set(albums))
-    assert emulator.requests["GET /v1/artists/{id}"] == len(artists) == len(set(artists))
+    assert emulator.requests["GET /v1/albums/{id}"] == len(albums) == len(set(albums)) > 0
+    assert emulator.requests["GET /v1/artists/{id}"] == len(artists) == len(set(artists)) > 0
 
 
 def test_plays_are_read_after_the_stored_cursor(env, lake, emulator, clock):

@@ -113,6 +113,7 @@ def test_saved_tracks_are_read_in_full_when_the_counts_show_one_was_removed(
 
 
 def test_albums_and_artists_are_fetched_once_then_served_from_the_cache(env, lake, emulator, clock):
+    env = {**env, "CATALOG_DETAIL_BUDGET": "100000"}
     run(env, lake, clock)
     assert emulator.requests["GET /v1/albums/{id}"] > 0
     albums = table(lake, "albums", "2026-11-20")
@@ -128,6 +129,7 @@ def test_albums_and_artists_are_fetched_once_then_served_from_the_cache(env, lak
 
 
 def test_cached_catalog_objects_are_fetched_again_past_their_age(env, lake, emulator, clock):
+    env = {**env, "CATALOG_DETAIL_BUDGET": "100000"}
     run(env, lake, clock)
     albums = emulator.requests["GET /v1/albums/{id}"]
     emulator.reset_counts()
@@ -142,6 +144,7 @@ def test_cached_catalog_objects_are_fetched_again_past_their_age(env, lake, emul
 def test_a_run_cut_short_is_partial_and_the_next_one_resumes_to_the_same_tables(
     env, lake, emulator, clock, tmp_path
 ):
+    env = {**env, "CATALOG_DETAIL_BUDGET": "100000"}  # a long run, cut short among details
     calls = iter(range(10_000))
     record = run(env, lake, clock, remaining=lambda: 900.0 if next(calls) < 40 else 5.0)
     assert record["status"] == "transformed"

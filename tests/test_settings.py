@@ -1,8 +1,11 @@
+from pathlib import Path
+
 import pytest
 
 from chalicelib.errors import ConfigError
 from chalicelib.settings import DeploySettings, Settings
 
+SETTING = {"SPOTIFY_RATE_LIMIT": "rate_limit", "CATALOG_DETAIL_BUDGET": "catalog_detail_budget"}
 CREDENTIALS = {
     "SPOTIFY_CLIENT_ID": "client-id",
     "SPOTIFY_CLIENT_SECRET": "client-secret-value",
@@ -62,3 +65,23 @@ def test_deploy_settings_take_the_bucket_and_raw_prefix_from_the_lake_uri():
     )
     assert (deploy.bucket, deploy.raw_prefix) == ("my-lake", "spotify/raw/")
     assert deploy.plays_schedule == "rate(1 hour)"
+
+
+@pytest.mark.parametrize(
+    ("name", "default"),
+    [("SPOTIFY_RATE_LIMIT", Settings().rate_limit), ("CATALOG_DETAIL_BUDGET", 0)],
+)
+def test_the_readme_lists_the_request_settings_with_their_defaults(name, default):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    [row] = [line for line in readme.splitlines() if line.startswith(f"| `{name}` |")]
+    assert row.rstrip().endswith(f"| `{default}` |")
+    assert getattr(Settings.from_env({}), SETTING[name]) == default
+
+
+@pytest.mark.parametrize(("name", "field"), SETTING.items())
+def test_the_request_settings_take_whole_numbers_and_refuse_anything_else(name, field):
+    assert getattr(Settings.from_env({name: "0"}), field) == 0
+    assert getattr(Settings.from_env({name: "250"}), field) == 250
+    for bad in ("-1", "ten", "2.5", "9999999"):
+        with pytest.raises(ConfigError, match=name):
+            Settings.from_env({name: bad})

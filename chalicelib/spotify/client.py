@@ -16,6 +16,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +32,7 @@ from chalicelib.errors import (
     UnavailableError,
 )
 from chalicelib.settings import Credentials
-from chalicelib.spotify.limiter import AdaptiveLimiter
+from chalicelib.spotify.limiter import AdaptiveLimiter, RequestPacer
 
 CREDENTIAL = re.compile(r"\b(Bearer|Basic)\s+[^\s'\",}]+")
 
@@ -151,6 +152,7 @@ class SpotifyClient:
         remaining: Callable[[], float] = lambda: math.inf,
         timeout: float = 15.0,
         limiter: AdaptiveLimiter | None = None,
+        pacer: RequestPacer | None = None,
     ):
         self._tokens = tokens
         self._spotify = spotipy.Spotify(
@@ -161,6 +163,7 @@ class SpotifyClient:
         self._sleep = sleep
         self._remaining = remaining
         self._limiter = limiter or AdaptiveLimiter(initial=1, maximum=1)
+        self._pacer = pacer
         self._random = random.Random()
         self._lock = threading.Lock()
         self._halted: CutShortError | None = None
@@ -179,7 +182,7 @@ class SpotifyClient:
         while True:
             token = self._start_request(path)
             try:
-                with self._limiter:
+                with self._limiter, self._paced(path):
                     answer = self._spotify._get(path, **params)
                 self._limiter.succeeded()
                 return answer
@@ -203,6 +206,21 @@ class SpotifyClient:
                     )
                 )
             self._sleep_within_budget(wait, path)
+
+    @contextmanager
+    def _paced(self, path: str) -> Iterator[None]:
+        """Hold a slot of the pacer (if any) for one request, waiting for its start."""
+        if self._pacer is None:
+            yield
+            return
+        start = self._pacer.reserve()
+        try:
+            wait = self._pacer.wait(start)
+            if wait > 0:
+                self._sleep_within_budget(wait, path, "wait its turn under SPOTIFY_RATE_LIMIT")
+            yield
+        finally:
+            self._pacer.release()
 
     def _budget(self, kind: str) -> int:
         policy = self._policy
@@ -284,9 +302,9 @@ class SpotifyClient:
     def _affordable(self, seconds: float) -> bool:
         return seconds + self._policy.time_margin < self._remaining()
 
-    def _sleep_within_budget(self, seconds: float, path: str) -> None:
+    def _sleep_within_budget(self, seconds: float, path: str, to: str = "retry") -> None:
         if not self._affordable(seconds):
-            self._halt(OutOfTimeError(f"GET {_path(path)}: no time left in this run to retry"))
+            self._halt(OutOfTimeError(f"GET {_path(path)}: this run is out of time to {to}"))
         self._sleep(seconds)
 
 
@@ -325,15 +343,26 @@ def connect(
     on_new_refresh_token: Callable[[str], None] | None = None,
     policy: RetryPolicy | None = None,
     concurrency: int = 1,
+    rate_limit: int = 0,
+    clock: Callable[[], float] = time.time,
 ) -> SpotifyClient:
     """A client for one run: one HTTP session, tokens in memory only, at most `concurrency`
-    requests in flight (fewer while Spotify answers 429)."""
+    requests in flight (fewer while Spotify answers 429) and, unless `rate_limit` is 0, at
+    most `rate_limit` requests in any 30 seconds on `clock`, the clock `sleep` waits on."""
     session = requests.Session()
     adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(concurrency, 1))
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     tokens = TokenManager(credentials, auth_url, session, on_new_refresh_token=on_new_refresh_token)
     limiter = AdaptiveLimiter(initial=max(1, concurrency // 2), maximum=max(concurrency, 1))
+    pacer = RequestPacer(rate_limit, clock=clock) if rate_limit else None
     return SpotifyClient(
-        tokens, api_url, session, policy=policy, sleep=sleep, remaining=remaining, limiter=limiter
+        tokens,
+        api_url,
+        session,
+        policy=policy,
+        sleep=sleep,
+        remaining=remaining,
+        limiter=limiter,
+        pacer=pacer,
     )

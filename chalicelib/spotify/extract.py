@@ -1,11 +1,13 @@
 """One extract run: read what changed in the account and land every answer in raw/.
 
 A run asks Spotify only for what it cannot already point at: playlists whose `snapshot_id`
-is unchanged, saved tracks older than the newest known one, and albums, artists and tracks
-fetched within the cache age are listed in the manifest by the raw keys of the run that
-fetched them. Independent requests run in a bounded pool. The manifest goes last; a run cut
-short by a rate limit or the Lambda's clock still writes one, marked partial, and saves its
-state, so the next run resumes where it stopped.
+is unchanged and saved tracks older than the newest known one are listed in the manifest by
+the raw keys of the run that fetched them. Albums and artists come embedded in the tracks
+that reference them; their full objects, which add only images and deprecated fields, are
+optional: fetched up to a budget per run, cached for the cache age and carried from there.
+Independent requests run in a bounded pool. The manifest goes last; a run cut short by a
+rate limit or the Lambda's clock still writes one, marked partial, and saves its state, so
+the next run resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -22,13 +24,23 @@ from chalicelib.errors import CutShortError, SpotifyError
 from chalicelib.lake import Lake, get_json, put_json
 from chalicelib.spotify import state as saved_state
 from chalicelib.spotify.client import SpotifyClient
-from chalicelib.spotify.state import CatalogEntry, ExtractState, PageRef, PlaylistState, SavedState
+from chalicelib.spotify.state import (
+    CATALOG_KINDS,
+    CatalogEntry,
+    ExtractState,
+    PageRef,
+    PendingDetails,
+    PlaylistState,
+    SavedState,
+)
 
 PAGE = 50
 TIME_RANGES = ("short_term", "medium_term", "long_term")
 STREAMS = ("playlists", "plays", "top", "saved")
 FULL_READ = timedelta(days=7)  # saved tracks are read in full at least this often
 CATALOG_STREAMS = {"tracks": raw.TRACKS, "albums": raw.ALBUMS, "artists": raw.ARTISTS}
+DETAIL_ORDER = ("tracks", "artists", "albums")  # within a tier: what a full object adds most
+WANTED, REST = 0, 1  # tiers: objects of plays and top items (what the analytics read), others
 
 
 @dataclass(frozen=True)
@@ -40,6 +52,7 @@ class Options:
     playlists: tuple[str, ...] | None = None
     workers: int = 8
     catalog_max_age: timedelta = timedelta(days=30)
+    detail_budget: int = 0
 
 
 @dataclass
@@ -53,31 +66,59 @@ class RunResult:
 
 @dataclass
 class References:
-    """Catalog objects the run has seen, in full or only by ID."""
+    """The catalog objects a run's answers reference, each with the most wanted tier it was
+    seen in, and those the answers gave in full (tracks with their album, top artists)."""
 
-    full_tracks: set[str] = field(default_factory=set)
-    tracks: set[str] = field(default_factory=set)
-    albums: set[str] = field(default_factory=set)
-    full_artists: set[str] = field(default_factory=set)
-    artists: set[str] = field(default_factory=set)
+    referenced: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {kind: {} for kind in CATALOG_KINDS}
+    )
+    full: dict[str, set[str]] = field(
+        default_factory=lambda: {kind: set() for kind in CATALOG_KINDS}
+    )
 
-    def add_track(self, track: dict[str, Any] | None) -> None:
-        if not track or track.get("type") != "track" or not track.get("id"):
+    def add_track(self, track: dict[str, Any] | None, tier: int = REST) -> None:
+        """A track, its album and the artists of both (episodes and local files are none)."""
+        if not track or track.get("type", "track") != "track" or not track.get("id"):
             return
-        (self.full_tracks if "album" in track else self.tracks).add(track["id"])
-        album = track.get("album") or {}
+        album = track.get("album")
+        if album is not None:
+            self.full["tracks"].add(track["id"])
+        self._add("tracks", track["id"], tier)
+        album = album or {}
         if album.get("id"):
-            self.albums.add(album["id"])
-        self.add_artists(track.get("artists"))
+            self._add("albums", album["id"], tier)
+        self.add_artists([*(track.get("artists") or []), *(album.get("artists") or [])], tier)
 
-    def add_artists(self, artists: Iterable[dict[str, Any]] | None) -> None:
-        self.artists.update(a["id"] for a in artists or [] if a and a.get("id"))
+    def add_artists(
+        self, artists: Iterable[dict[str, Any] | None] | None, tier: int, *, full: bool = False
+    ) -> None:
+        for artist in artists or []:
+            if artist and artist.get("id"):
+                self._add("artists", artist["id"], tier)
+                if full:
+                    self.full["artists"].add(artist["id"])
 
-    def add_page(self, items: Iterable[dict[str, Any] | None], key: str) -> None:
+    def add_page(self, items: Iterable[dict[str, Any] | None], key: str, tier: int = REST) -> None:
         """The tracks of a page of playlist entries, plays or saved tracks."""
         for item in items:
             item = item or {}
-            self.add_track(item.get(key) or (item.get("track") if key == "item" else None))
+            self.add_track(item.get(key) or (item.get("track") if key == "item" else None), tier)
+
+    def partial(self, pending: dict[str, dict[str, int]]) -> dict[tuple[str, str], int]:
+        """The tier of each object referenced, or pending from earlier, not given in full."""
+        wanted: dict[tuple[str, str], int] = {}
+        for found in (pending, self.referenced):
+            for kind, ids in found.items():
+                for item_id, tier in ids.items():
+                    if item_id not in self.full[kind]:
+                        key = (kind, item_id)
+                        wanted[key] = min(tier, wanted.get(key, tier))
+        return wanted
+
+    def _add(self, kind: str, item_id: str, tier: int) -> None:
+        kept = self.referenced[kind].get(item_id)
+        if kept is None or tier < kept:
+            self.referenced[kind][item_id] = tier
 
 
 class Extractor:
@@ -152,7 +193,7 @@ class Extractor:
         for index, (_, page) in enumerate(pages):
             self.write(f"plays/page-{index:04d}", raw.PLAYS, page)
             items = page.get("items") or []
-            self.refs.add_page(items, "track")
+            self.refs.add_page(items, "track", WANTED)
             played.extend(ms for ms in map(_epoch_ms, (i.get("played_at") for i in items)) if ms)
         self._state.plays_after = max(played, default=None)
 
@@ -194,11 +235,30 @@ class Extractor:
         self._state.saved = SavedState(total, pages, seen, self._now.isoformat())
 
     def catalog(self) -> None:
-        """The full albums, artists and tracks the run's answers reference only in part."""
-        refs = self.refs
-        self._catalog("tracks", sorted(refs.tracks - refs.full_tracks))
-        self._catalog("albums", sorted(refs.albums))
-        self._catalog("artists", sorted(refs.artists - refs.full_artists))
+        """Full objects for what the answers gave only in part (the rows come from the answers
+        themselves). Each is carried from the cache; one missing or older than the cache age
+        is fetched instead while the run's detail budget lasts, those of plays and top items
+        first. The rest stay pending, their earlier answers carried meanwhile: a later run
+        of the same snapshot date fetches them for that date's tables, whoever referenced
+        them (plays are read once)."""
+        state, date = self._state, self._manifest.snapshot_date
+        wanted = self.refs.partial(state.pending.of(date))
+        due = sorted(
+            (tier, item_id in state.catalog[kind], DETAIL_ORDER.index(kind), item_id, kind)
+            for (kind, item_id), tier in wanted.items()
+            if not state.fresh(kind, item_id, self._now, self._options.catalog_max_age)
+        )
+        fetching = due[: self._options.detail_budget]
+        fetched = {(kind, item_id) for *_, item_id, kind in fetching}
+        for kind, item_id in wanted.keys() - fetched:
+            entry = state.catalog[kind].get(item_id)
+            if entry is not None and entry.key is not None:
+                self.carry(entry.key, CATALOG_STREAMS[kind], fetched=False)
+        state.pending = PendingDetails(date, {kind: {} for kind in CATALOG_KINDS})
+        for tier, _, _, item_id, kind in due[len(fetching) :]:
+            state.pending.objects[kind][item_id] = tier
+        self.counts["details_pending"] = len(due) - len(fetching)
+        self._parallel(lambda job: self._fetch_detail(job[-1], job[-2]), fetching)
 
     def _playlist_metadata(self, ids: tuple[str, ...] | None) -> Iterator[dict[str, Any]]:
         if ids is None:
@@ -265,12 +325,10 @@ class Extractor:
             items = [item for item in page.get("items") or [] if item]
             with self._lock:
                 if kind == "artists":
-                    ids = {item["id"] for item in items if item.get("id")}
-                    self.refs.full_artists.update(ids)
-                    self.refs.artists.update(ids)
+                    self.refs.add_artists(items, WANTED, full=True)
                 else:
                     for item in items:
-                        self.refs.add_track(item)
+                        self.refs.add_track(item, WANTED)
 
     def _remember_carried(self, key: str, item_key: str) -> None:
         """The catalog references of a page an earlier run landed (read from the lake)."""
@@ -282,33 +340,19 @@ class Extractor:
         self.refs.add_page(page.get("items") or [], "track")
         return self.write(f"saved/page-{offset:05d}", raw.SAVED_TRACKS, page, offset=offset)
 
-    def _catalog(self, kind: str, ids: list[str]) -> None:
-        """Each object once: carried from the cache when fresh enough, else fetched."""
-        to_fetch = []
-        for item_id in ids:
-            cached = self._state.fresh(kind, item_id, self._now, self._options.catalog_max_age)
-            if cached is None:
-                to_fetch.append(item_id)
-                continue
-            self.carry(cached.key, CATALOG_STREAMS[kind], fetched=False)
-            if kind == "albums":
-                self.refs.artists.update(cached.artists)
-        self._parallel(lambda item_id: self._fetch_one(kind, item_id), to_fetch)
-
-    def _fetch_one(self, kind: str, item_id: str) -> None:
+    def _fetch_detail(self, kind: str, item_id: str) -> None:
+        """One full object, remembered in the cache; one the API no longer has keeps its
+        earlier answer, if any, and is not asked for again until the cache age passes."""
         answer = self._optional(f"{kind}/{item_id}", f"{kind[:-1]} {item_id}")
-        if answer is None:
-            return
-        part = self.write(f"{kind}/{item_id}", CATALOG_STREAMS[kind], answer)
-        artists = [a["id"] for a in answer.get("artists") or [] if a and a.get("id")]
         with self._lock:
-            self._state.catalog[kind][item_id] = CatalogEntry(
-                part.key, self._now.isoformat(), artists if kind == "albums" else []
-            )
-            if kind == "albums":
-                self.refs.artists.update(artists)
-            if kind == "tracks":
-                self.refs.add_track(answer)
+            kept = self._state.catalog[kind].get(item_id)
+        key = kept.key if kept is not None else None
+        if answer is not None:
+            key = self.write(f"{kind}/{item_id}", CATALOG_STREAMS[kind], answer).key
+        elif key is not None:
+            self.carry(key, CATALOG_STREAMS[kind], fetched=False)
+        with self._lock:
+            self._state.catalog[kind][item_id] = CatalogEntry(key, self._now.isoformat())
 
     def _optional(self, path: str, what: str) -> dict[str, Any] | None:
         """An answer, or None with the error recorded when the object is gone or invalid."""
@@ -396,7 +440,7 @@ def _save_state(
         saved_state.save_playlists(lake, state.playlists)
     if "saved" in streams and state.saved is not None:
         saved_state.save_saved(lake, state.saved)
-    saved_state.save_catalog(lake, state.catalog)
+    saved_state.save_catalog(lake, state.catalog, state.pending)
 
 
 def _pages_for(total: int) -> int:

@@ -47,9 +47,28 @@ class SavedState:
 
 @dataclass
 class CatalogEntry:
-    key: str
+    """The raw key of an object's full answer (None if it was never had: the API said 404),
+    and when it was last asked for."""
+
+    key: str | None
     fetched_at: str
-    artists: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PendingDetails:
+    """Full objects the runs of one snapshot date referenced but had no budget left for,
+    by kind, each with its tier: a later run of that date fetches them for that date."""
+
+    snapshot_date: str | None = None
+    objects: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {kind: {} for kind in CATALOG_KINDS}
+    )
+
+    def of(self, snapshot_date: str) -> dict[str, dict[str, int]]:
+        """The objects still pending for that date (none for another date)."""
+        if snapshot_date != self.snapshot_date:
+            return {kind: {} for kind in CATALOG_KINDS}
+        return self.objects
 
 
 @dataclass
@@ -62,6 +81,7 @@ class ExtractState:
     catalog: dict[str, dict[str, CatalogEntry]] = field(
         default_factory=lambda: {kind: {} for kind in CATALOG_KINDS}
     )
+    pending: PendingDetails = field(default_factory=PendingDetails)
 
     def fresh(
         self, kind: str, item_id: str, now: datetime, max_age: timedelta
@@ -95,8 +115,14 @@ def load(lake: Lake) -> ExtractState:
         cached = get_json(lake, CATALOG)
         for kind in CATALOG_KINDS:
             state.catalog[kind] = {
-                item_id: CatalogEntry(**entry) for item_id, entry in cached.get(kind, {}).items()
+                item_id: CatalogEntry(entry["key"], entry["fetched_at"])
+                for item_id, entry in cached.get(kind, {}).items()
             }
+        pending = cached.get("pending") or {}
+        state.pending = PendingDetails(
+            pending.get("snapshot_date"),
+            {kind: dict(pending.get(kind, {})) for kind in CATALOG_KINDS},
+        )
     return state
 
 
@@ -128,13 +154,21 @@ def save_saved(lake: Lake, saved: SavedState) -> None:
     )
 
 
-def save_catalog(lake: Lake, catalog: dict[str, dict[str, CatalogEntry]]) -> None:
+def save_catalog(
+    lake: Lake, catalog: dict[str, dict[str, CatalogEntry]], pending: PendingDetails
+) -> None:
     put_json(
         lake,
         CATALOG,
         {
-            kind: {item_id: vars(entry) for item_id, entry in sorted(entries.items())}
-            for kind, entries in catalog.items()
+            **{
+                kind: {item_id: vars(entry) for item_id, entry in sorted(entries.items())}
+                for kind, entries in catalog.items()
+            },
+            "pending": {
+                "snapshot_date": pending.snapshot_date,
+                **{kind: dict(sorted(ids.items())) for kind, ids in pending.objects.items()},
+            },
         },
     )
 

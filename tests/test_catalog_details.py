@@ -1,0 +1,196 @@
+"""Catalog rows come from what the answers embed; full objects are optional enrichment, at
+most CATALOG_DETAIL_BUDGET per run, most wanted first, filled in over the following runs.
+
+Each test runs real extracts against the emulator over HTTP and the transform on a local
+lake, and checks the tables against the emulator's own account model.
+"""
+
+from datetime import UTC, datetime
+
+import pyarrow.parquet as pq
+import pytest
+
+from chalicelib import pipeline, raw
+from chalicelib.lake import LocalLake, get_json
+from chalicelib.runs import RunStore
+from chalicelib.settings import Settings
+from chalicelib.transform import transform_run
+from emulator import Emulator, Scale
+from emulator.account import TIME_RANGES
+from emulator.clock import SimulatedClock
+
+START = datetime(2026, 11, 20, 3, 15, tzinfo=UTC)
+DAY = "2026-11-20"
+DETAILS = ("GET /v1/albums/{id}", "GET /v1/artists/{id}", "GET /v1/tracks/{id}")
+CATALOG = ("tracks", "track_artists", "albums", "artists")
+SMALL = Scale(playlists=5, entries=12, saved_tracks=12, plays_per_day=12, top_items=8)
+
+
+@pytest.fixture
+def clock():
+    return SimulatedClock(START)
+
+
+@pytest.fixture
+def emulator(clock):
+    with Emulator(seed=7, scale=SMALL, clock=clock.time) as running:
+        yield running
+
+
+def run(env, lake, clock, budget):
+    """One snapshot extract with this detail budget, then its transform; its run record."""
+    settings = Settings.from_env({**env, "CATALOG_DETAIL_BUDGET": str(budget)})
+    record = pipeline.extract(settings, now=clock.now, sleep=lambda _: None)
+    transform_run(lake, record["manifest"])
+    return RunStore(lake).get(record["run_id"])
+
+
+def rows(lake, name):
+    key = f"processed/{name}/snapshot_date={DAY}/data.parquet"
+    found = pq.read_table(lake.uri(key)).to_pylist()
+    return sorted(found, key=lambda row: [str(value) for value in row.values()])
+
+
+def by_id(lake, name):
+    return {row[f"{name[:-1]}_id"]: row for row in rows(lake, name)}
+
+
+def referenced(account):
+    """The tracks, albums and artists a snapshot run's answers reference, from the model."""
+    catalog = account.world.catalog
+    top_tracks = {t for r in TIME_RANGES for t in account.top["tracks", r]}
+    played = {p.track_id for p in account.recent_plays}
+    tracks = {
+        e.ref for p in account.playlists if p.readable for e in p.entries if e.kind == "track"
+    }
+    tracks |= {s.track_id for s in account.saved} | top_tracks | played
+    albums = {catalog.tracks[t].album_id for t in tracks}
+    artists = {a for t in tracks for a in catalog.tracks[t].artist_ids}
+    artists |= {a for album in albums for a in catalog.albums[album].artist_ids}
+    top_artists = {a for r in TIME_RANGES for a in account.top["artists", r]}
+    wanted_tracks = top_tracks | played
+    wanted_albums = {catalog.tracks[t].album_id for t in wanted_tracks}
+    wanted = {a for t in wanted_tracks for a in catalog.tracks[t].artist_ids}
+    wanted |= {a for album in wanted_albums for a in catalog.albums[album].artist_ids}
+    return {
+        "tracks": tracks,
+        "albums": albums,
+        "artists": artists | top_artists,
+        "top_artists": top_artists,
+        "wanted": wanted_albums | (wanted - top_artists),
+    }
+
+
+def fetched_details(lake, record):
+    """The IDs of the full albums and artists a run fetched itself (not carried)."""
+    manifest = get_json(lake, record["manifest"])
+    folder = record["manifest"].rsplit("/", 1)[0]
+    return {
+        part["key"].rsplit("/", 1)[1].split(".")[0]
+        for part in manifest["parts"]
+        if part["stream"] in (raw.ALBUMS, raw.ARTISTS) and part["key"].startswith(folder)
+    }
+
+
+def test_every_referenced_row_is_complete_from_the_answers_without_any_detail_request(
+    env, lake, emulator, clock
+):
+    run(env, lake, clock, budget=0)
+    assert sum(emulator.requests[endpoint] for endpoint in DETAILS) == 0
+    account, refs = emulator.account, referenced(emulator.account)
+    catalog = account.world.catalog
+    tracks, albums, artists = by_id(lake, "tracks"), by_id(lake, "albums"), by_id(lake, "artists")
+    assert (set(tracks), set(albums), set(artists)) == (
+        refs["tracks"],
+        refs["albums"],
+        refs["artists"],
+    )
+    for track_id, row in tracks.items():
+        model = catalog.tracks[track_id]
+        assert (row["name"], row["album_id"], row["duration_ms"], row["isrc"]) == (
+            model.name,
+            model.album_id,
+            model.duration_ms,
+            model.isrc,
+        )
+        assert (row["explicit"], row["track_number"], row["popularity"]) == (
+            model.explicit,
+            model.track_number,
+            model.popularity,
+        )
+    credits = {
+        (r["track_id"], r["artist_id"], r["artist_position"]) for r in rows(lake, "track_artists")
+    }
+    assert credits == {
+        (t, a, position)
+        for t in refs["tracks"]
+        for position, a in enumerate(catalog.tracks[t].artist_ids)
+    }
+    for album_id, row in albums.items():
+        model = catalog.albums[album_id]
+        assert (row["name"], row["album_type"], row["total_tracks"]) == (
+            model.name,
+            model.album_type,
+            len(model.track_ids),
+        )
+        assert (row["release_date"], row["release_date_precision"], row["release_year"]) == (
+            model.release_date,
+            model.release_date_precision,
+            int(model.release_date[:4]),
+        )
+        assert (row["label"], row["popularity"]) == (None, None)  # only the full album has them
+    for artist_id, row in artists.items():
+        assert row["name"] == catalog.artists[artist_id].name
+        if artist_id not in refs["top_artists"]:  # a top artist comes in full
+            assert (row["genres"], row["followers"], row["popularity"], row["image_url"]) == (
+                None,
+                None,
+                None,
+                None,
+            )
+
+
+def test_a_run_fetches_no_more_details_than_its_budget_those_of_plays_and_top_items_first(
+    env, lake, emulator, clock
+):
+    record = run(env, lake, clock, budget=7)
+    assert sum(emulator.requests[endpoint] for endpoint in DETAILS) == 7
+    refs = referenced(emulator.account)
+    fetched = fetched_details(lake, record)
+    assert len(fetched) == 7 and fetched <= refs["wanted"]
+    partial = len(refs["albums"]) + len(refs["artists"] - refs["top_artists"])
+    assert record["counts"]["details_pending"] == partial - 7
+
+
+def test_details_fill_in_over_runs_until_the_tables_equal_an_unlimited_budgets(
+    env, lake, emulator, clock, tmp_path
+):
+    budget, pending = 9, [None]
+    while pending[-1] != 0:
+        assert len(pending) < 40, "details never finished filling in"
+        record = run(env, lake, clock, budget=budget)
+        fetched = len(fetched_details(lake, record))
+        assert fetched == (budget if pending[-1] is None else min(budget, pending[-1]))
+        pending.append(record["counts"]["details_pending"])
+    assert len(pending) > 3  # it took several runs
+
+    unlimited = LocalLake(tmp_path / "unlimited")
+    once = run({**env, "LAKE_URI": str(unlimited.root)}, unlimited, clock, budget=1_000_000)
+    assert once["counts"]["details_pending"] == 0
+    for name in CATALOG:
+        assert rows(lake, name) == rows(unlimited, name), name
+    artists = rows(lake, "artists")
+    assert all(row["image_url"] for row in artists)  # every full artist has an image
+
+
+def test_a_detail_is_carried_from_the_cache_on_later_runs_and_not_asked_for_again(
+    env, lake, emulator, clock
+):
+    run(env, lake, clock, budget=1_000_000)
+    labels = {a: row["label"] for a, row in by_id(lake, "albums").items()}
+    emulator.reset_counts()
+    record = run(env, lake, clock, budget=1_000_000)
+    assert sum(emulator.requests[endpoint] for endpoint in DETAILS) == 0
+    assert record["counts"]["details_pending"] == 0
+    assert {a: row["label"] for a, row in by_id(lake, "albums").items()} == labels
+    assert any(labels.values())
