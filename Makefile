@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 REQUIREMENTS := pyproject.toml requirements.txt requirements-layer.txt requirements-local.txt requirements-dev.txt
 
-.PHONY: install demo test lint serve clean package browser
+.PHONY: install demo test lint serve clean package browser bench-deps
 
 install: $(STAMP)
 
@@ -28,6 +28,11 @@ browser:
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
 		&& apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium \
 		>/dev/null; } || echo "note: no chromium; the dashboard's browser test will be skipped"
+
+# benchmarks/api_calls.py compares the extract with dlt's rest_api source: dlt is installed
+# for it alone, never for the app or the tests.
+bench-deps: install
+	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
 
 lint: install
 	$(BIN)/ruff check .

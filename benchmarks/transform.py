@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -39,6 +38,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from peak import run_python  # noqa: E402  (beside this file)
 
 START = datetime(2026, 11, 20, 3, 15, tzinfo=UTC)
 PLAYS_POLLS = 12  # one day of plays runs, every two hours after the snapshot
@@ -357,22 +358,8 @@ MEASURES: dict[str, Callable[[Path, Path], dict]] = {
 
 def run_measure(name: str, lake_root: Path, out: Path) -> dict:
     """Run one measure in a fresh interpreter; its result and its peak RSS in bytes."""
-    with tempfile.TemporaryFile("w+") as result:
-        process = subprocess.Popen(
-            [sys.executable, __file__, "--measure", name, "--data", str(lake_root),
-             "--out", str(out)],
-            stdout=result,
-            cwd=ROOT,
-        )  # fmt: skip
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        if process.returncode:
-            raise SystemExit(f"measuring {name} failed with exit status {process.returncode}")
-        result.seek(0)
-        figures = json.loads(result.read().splitlines()[-1])
-    # ru_maxrss is in KiB on Linux, bytes on macOS.
-    figures["peak_rss"] = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)
-    return figures
+    arguments = [__file__, "--measure", name, "--data", str(lake_root), "--out", str(out)]
+    return run_python(arguments, cwd=ROOT)
 
 
 def _measure_afresh(name: str, lake_root: Path, out: Path) -> dict:
