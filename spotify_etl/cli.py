@@ -91,13 +91,16 @@ def _extract(args: argparse.Namespace) -> int:
 
     env = environment.load()
     config = Settings.from_env(env)
-    with output.console.status("extracting…") as status:
+    pace = f" (at most {config.rate_limit} requests per 30 s)" if config.rate_limit else ""
+    with output.console.status(f"extracting{pace}…") as status:
         record = pipeline.extract(
             config,
             kind=args.kind,
             streams=args.streams,
             on_new_refresh_token=environment.refresh_token_keeper(env),
-            progress=lambda part: status.update(f"extracting… {part.key.split('/', 3)[-1]}"),
+            progress=lambda part: status.update(
+                f"extracting{pace}… {part.key.split('/', 3)[-1]}"
+            ),
         )
         if config.lake_is_local and record.get("manifest"):
             status.update("transforming…")
