@@ -11,9 +11,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from chalicelib import pipeline, raw
-from chalicelib.lake import LocalLake, get_json
+from chalicelib.lake import LocalLake, get_json, put_json
 from chalicelib.runs import RunStore
 from chalicelib.settings import Settings
+from chalicelib.spotify.state import CATALOG as CATALOG_STATE
 from chalicelib.transform import transform_run
 from emulator import Emulator, Scale
 from emulator.account import TIME_RANGES
@@ -194,3 +195,26 @@ def test_a_detail_is_carried_from_the_cache_on_later_runs_and_not_asked_for_agai
     assert record["counts"]["details_pending"] == 0
     assert {a: row["label"] for a, row in by_id(lake, "albums").items()} == labels
     assert any(labels.values())
+
+
+def test_a_detail_the_api_no_longer_has_is_recorded_once_and_not_asked_for_again(
+    env, lake, emulator, clock
+):
+    run(env, lake, clock, budget=0)
+    catalog = get_json(lake, CATALOG_STATE)
+    gone = "0000000000000000000000"
+    catalog["pending"]["albums"][gone] = 0  # left pending by an earlier run of the day
+    put_json(lake, CATALOG_STATE, catalog)
+    pending = sum(len(catalog["pending"][kind]) for kind in ("albums", "artists", "tracks"))
+    emulator.reset_counts()
+    record = run(env, lake, clock, budget=1_000_000)
+    assert sum(emulator.requests[endpoint] for endpoint in DETAILS) == pending
+    assert any(gone in error and "404" in error for error in record["errors"])
+    assert gone not in by_id(lake, "albums")  # no row for what nothing references
+    catalog = get_json(lake, CATALOG_STATE)
+    catalog["pending"]["albums"][gone] = 0  # and wanted once more
+    put_json(lake, CATALOG_STATE, catalog)
+    emulator.reset_counts()
+    again = run(env, lake, clock, budget=1_000_000)
+    assert sum(emulator.requests[endpoint] for endpoint in DETAILS) == 0
+    assert again["errors"] == [] and again["counts"]["details_pending"] == 0
