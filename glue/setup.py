@@ -10,30 +10,19 @@ Athena workgroup and the named queries to what the code expects, printing each c
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    EndpointConnectionError,
-    NoCredentialsError,
-    PartialCredentialsError,
-)
+from botocore.exceptions import BotoCoreError, ClientError
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make chalicelib and glue importable
     sys.path.insert(0, str(ROOT))
 
+from chalicelib.aws import aws_failure  # noqa: E402
 from chalicelib.errors import PipelineError  # noqa: E402
 from glue.catalog import MODES, PROJECTION  # noqa: E402
 from glue.provision import Changes, Clients, Stage, set_up  # noqa: E402
-
-DENIED = re.compile(r"AccessDenied|Unauthorized")  # AccessDenied(Exception), UnauthorizedOperation
-BAD_KEYS = re.compile(
-    r"InvalidClientTokenId|InvalidAccessKeyId|ExpiredToken|SignatureDoesNotMatch|UnrecognizedClient"
-)
 
 
 def main(argv: list[str] | None = None, session=None) -> int:
@@ -50,32 +39,11 @@ def main(argv: list[str] | None = None, session=None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except (ClientError, BotoCoreError) as error:
-        print(f"error: {aws_failure(error)}", file=sys.stderr)
+        print(f"error: {aws_failure(error, region='--region')}", file=sys.stderr)
         return 1
     verb = "would change" if args.dry_run else "changed"
     print(f"{verb} {len(changes.made)} thing(s)" if changes.made else "everything was up to date")
     return 0
-
-
-def aws_failure(error: ClientError | BotoCoreError) -> str:
-    """One line on what AWS refused or why it could not be reached, and what to do."""
-    if isinstance(error, NoCredentialsError | PartialCredentialsError):
-        return (
-            "no AWS credentials found; configure them with `aws configure` "
-            "(or set AWS_PROFILE to a configured profile) and run again"
-        )
-    if isinstance(error, EndpointConnectionError):
-        return f"cannot reach AWS ({error}); check the network and --region, then run again"
-    if isinstance(error, ClientError):
-        detail = error.response.get("Error", {})
-        code, message = detail.get("Code", "?"), " ".join(str(detail.get("Message", "")).split())
-        line = f"AWS refused {error.operation_name}: {code}: {message}"
-        if DENIED.search(code):
-            line += "; the credentials need the rights listed in docs/DEPLOY.md §0"
-        elif BAD_KEYS.search(code):
-            line += "; renew or fix the credentials (`aws configure` or AWS_PROFILE)"
-        return line
-    return f"AWS call failed: {' '.join(str(error).split())}"
 
 
 def _clients(session, region: str | None) -> Clients:

@@ -164,12 +164,17 @@ def code_from(params: Mapping[str, str], state: str) -> str:
     return params["code"]
 
 
+def say_now(text: str) -> None:
+    """Print at once, also into a pipe: the user must see the URL before the wait starts."""
+    print(text, flush=True)
+
+
 def obtain_refresh_token(
     app: SpotifyApp,
     port: int,
     open_browser: Callable[[str], object] | None,
     timeout: float = TIMEOUT_SECONDS,
-    say: Callable[[str], None] = print,
+    say: Callable[[str], None] = say_now,
 ) -> str:
     """Run the authorization-code flow through the user's browser; return the refresh token."""
     state = secrets.token_urlsafe(24)
@@ -250,7 +255,7 @@ def run(
     timeout: float | None = None,
     dotenv: Path = environment.DOTENV,
     secrets_client: Callable[[], Any] = get_secrets_client,
-    say: Callable[[str], None] = print,
+    say: Callable[[str], None] = say_now,
 ) -> None:
     """The whole command: authorize in the browser, then store the refresh token."""
     app = SpotifyApp.from_env(env)

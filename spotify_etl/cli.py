@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from chalicelib import pipeline, raw
-from chalicelib.errors import PipelineError
+from chalicelib.aws import aws_failure, is_aws_error
+from chalicelib.errors import PipelineError, ValidationError
 from chalicelib.runs import RunStore
 from chalicelib.settings import Settings
 from spotify_etl import environment, output
@@ -21,7 +22,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.command(args) or 0
     except PipelineError as error:
-        output.errors.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+        output.error(str(error))
         return 1
     except KeyboardInterrupt:
         output.errors.print("interrupted")
@@ -29,13 +30,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:
         if os.environ.get("SPOTIFY_ETL_DEBUG"):
             raise
-        output.errors.print(
-            f"[red]error:[/red] unexpected {type(error).__name__}: {error} "
-            "(set SPOTIFY_ETL_DEBUG=1 for a traceback)",
-            highlight=False,
-            soft_wrap=True,
-        )
+        output.error(_unexpected(error))
         return 1
+
+
+def _unexpected(error: Exception) -> str:
+    """What went wrong that no part of the pipeline put into words, as one line."""
+    if is_aws_error(error):
+        return aws_failure(error)
+    detail = " ".join(str(error).split())
+    return f"unexpected {type(error).__name__}: {detail} (set SPOTIFY_ETL_DEBUG=1 for a traceback)"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -44,7 +48,9 @@ def parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="offline end to end on the Spotify emulator")
     demo.add_argument("--lake", default=".lake-demo", help="demo lake folder (recreated)")
-    demo.add_argument("--days", type=int, default=3, help="days of account history to run")
+    demo.add_argument(
+        "--days", type=whole(1, 365), default=3, help="days of account history to run (1-365)"
+    )
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(command=_demo)
 
@@ -66,11 +72,14 @@ def parser() -> argparse.ArgumentParser:
     query.set_defaults(command=_query)
 
     runs = commands.add_parser("runs", help="recent runs with status and counts")
-    runs.add_argument("--limit", type=int, default=20)
+    runs.add_argument("--limit", type=whole(1, 200), default=20, help="how many (1-200)")
+    runs.add_argument("--format", choices=output.FORMATS, default="table")
     runs.set_defaults(command=_runs)
 
     auth = commands.add_parser("auth", help="one-time Spotify authorization; stores the token")
-    auth.add_argument("--port", type=int, default=8888, help="loopback port of the redirect URI")
+    auth.add_argument(
+        "--port", type=port_number, default=8888, help="loopback port of the redirect URI"
+    )
     auth.add_argument("--secret-id", metavar="ID", help="store in this AWS Secrets Manager secret")
     auth.add_argument("--no-browser", action="store_true", help="only print the URL to open")
     auth.set_defaults(command=_auth)
@@ -130,7 +139,7 @@ def _transform(args: argparse.Namespace) -> int:
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
     failed = [s for s in summaries if s["status"] == "failed"]
-    output.console.print(f"{len(summaries)} runs transformed, {len(failed)} failed")
+    output.line(f"{len(summaries)} runs transformed, {len(failed)} failed")
     return 1 if failed else 0
 
 
@@ -139,8 +148,12 @@ def _query(args: argparse.Namespace) -> int:
 
     if not args.name:
         listed = [(q["name"], _param_list(q), q["description"]) for q in named.describe()]
-        output.rows("named queries", ["name", "params", "description"], listed)
+        output.rows("named queries", ["name", "params", "description"], listed, args.format)
         return 0
+    names = [name for name, _ in args.param]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValidationError(f"--param {repeated[0]} is given more than once; give it once")
     result = service.run_named(settings(), args.name, dict(args.param), 25)
     output.query_result(args.name, result, args.format)
     return 0
@@ -162,6 +175,7 @@ def _runs(args: argparse.Namespace) -> int:
             )
             for r in records
         ],
+        args.format,
     )
     return 0
 
@@ -183,13 +197,29 @@ def _auth(args: argparse.Namespace) -> int:
 
 
 def _print_run(record: dict[str, Any]) -> None:
-    output.console.print(f"run [bold]{record['run_id']}[/bold]: {record['status']}")
+    output.line("run ", (record["run_id"], "bold"), f": {record['status']}")
     transform = record.get("transform") or {}
     output.counts("extracted", record.get("counts") or {})
     if transform.get("rows"):
         output.counts("table rows", transform["rows"])
     for error in record.get("errors") or []:
-        output.errors.print(f"[yellow]note:[/yellow] {error}", highlight=False)
+        output.note(error)
+
+
+def whole(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from low to high."""
+
+    def parse(value: str) -> int:
+        if not value.isdigit() or not low <= int(value) <= high:
+            raise argparse.ArgumentTypeError(
+                f"a whole number from {low} to {high}, not {value!r}"
+            )
+        return int(value)
+
+    return parse
+
+
+port_number = whole(0, 65535)  # 0: any free port
 
 
 def _streams(value: str) -> tuple[str, ...]:

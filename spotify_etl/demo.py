@@ -65,7 +65,7 @@ def run_demo(lake: str, *, days: int, seed: int, first_day: datetime | None = No
                     progress.advance(task)
         requests = emulator.total_requests
     _print_queries(config, first_day.date(), (first_day + timedelta(days=days - 1)).date())
-    output.console.print(
+    output.line(
         f"\n{days * len(SCHEDULE)} runs, {requests} requests to the emulator; lake in {folder}. "
         f"Try: LAKE_URI={lake} .venv/bin/spotify-etl runs"
     )
@@ -89,7 +89,7 @@ def _print_queries(config: Settings, start, end) -> None:
         output.console.print()
         output.query_result(f"{query['name']}  ({start} to {end})", shown)
         if len(result["rows"]) > SHOWN_ROWS:
-            output.console.print(f"  … {len(result['rows']) - SHOWN_ROWS} more rows")
+            output.line(f"  … {len(result['rows']) - SHOWN_ROWS} more rows")
 
 
 def _fresh_lake(folder: Path) -> Path:

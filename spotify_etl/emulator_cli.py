@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 
+from chalicelib.errors import ConfigError
 from spotify_etl import output
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The emulator command's options: where, which account, which faults."""
     from emulator import Faults, Scale
+    from spotify_etl.cli import port_number
 
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=port_number, default=8765)
     parser.add_argument("--seed", type=int, default=0)
     scale, faults = Scale(), Faults()
     account = parser.add_argument_group("account scale")
@@ -66,7 +68,13 @@ def serve(args: argparse.Namespace) -> int:
             latency_ms=args.latency_ms,
         ),
     )
-    emulator.start()
+    try:
+        emulator.start()
+    except OSError as error:
+        raise ConfigError(
+            f"cannot listen on 127.0.0.1:{args.port} ({error.strerror}): "
+            "pass --port with a free port"
+        ) from None
     output.console.print("Spotify emulator serving; point the pipeline at it with:\n")
     exports = (f"export {name}={value}" for name, value in emulator.variables().items())
     print("\n".join(exports) + "\n", flush=True)

@@ -1,4 +1,8 @@
-"""How the command line shows things: tables on a terminal, JSON or CSV for machines."""
+"""How the command line shows things: tables on a terminal, JSON or CSV for machines.
+
+Whatever came from outside (a message, a parameter, a value in a row) is printed as text,
+never read as Rich markup: `[/x]` in a playlist name or a prefix is shown as it is.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,11 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-console = Console()
-errors = Console(stderr=True)
+# Into a pipe or a file, lines are not wrapped at 80 columns: a run ID stays whole.
+console = Console(width=None if sys.stdout.isatty() else 100_000)
+errors = Console(stderr=True, width=None if sys.stderr.isatty() else 100_000)
 FORMATS = ("table", "json", "csv")
 
 
@@ -21,18 +27,28 @@ def rows(
 ) -> None:
     """Print rows in the chosen format."""
     if fmt == "json":
-        print(json.dumps([dict(zip(columns, row, strict=True)) for row in data], default=str))
+        objects = [dict(zip(columns, row, strict=True)) for row in data]
+        print(json.dumps(objects, default=str, ensure_ascii=False))
     elif fmt == "csv":
         writer = csv.writer(sys.stdout)
         writer.writerow(columns)
-        writer.writerows(data)
+        writer.writerows([[cell(value) for value in row] for row in data])
     else:
-        table = Table(title=title, title_justify="left", title_style="bold")
+        table = Table(title=Text(title), title_justify="left", title_style="bold")
         for column in columns:
-            table.add_column(column, overflow="fold")
+            table.add_column(Text(column), overflow="fold")
         for row in data:
-            table.add_row(*("" if value is None else str(value) for value in row))
+            table.add_row(*(Text(cell(value)) for value in row))
         console.print(table)
+
+
+def cell(value: Any) -> str:
+    """A value as table or CSV text: lists and objects as JSON, None as nothing."""
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple | dict):
+        return json.dumps(value, default=str, ensure_ascii=False)
+    return str(value)
 
 
 def query_result(name: str, result: dict[str, Any], fmt: str = "table") -> None:
@@ -41,5 +57,20 @@ def query_result(name: str, result: dict[str, Any], fmt: str = "table") -> None:
     rows(name, columns, result["rows"], fmt)
 
 
-def counts(title: str, values: dict[str, Any]) -> None:
-    rows(title, ["what", "count"], sorted(values.items()))
+def counts(title: str, values: dict[str, Any], fmt: str = "table") -> None:
+    rows(title, ["what", "count"], sorted(values.items()), fmt)
+
+
+def error(message: str) -> None:
+    """`error: MESSAGE` on one line of stderr."""
+    errors.print(Text.assemble(("error:", "red"), " ", message), soft_wrap=True)
+
+
+def note(message: str) -> None:
+    """`note: MESSAGE` on stderr: something a run went past."""
+    errors.print(Text.assemble(("note:", "yellow"), " ", message), soft_wrap=True)
+
+
+def line(*parts: str | tuple[str, str]) -> None:
+    """A line on stdout from text parts, each plain or (text, style)."""
+    console.print(Text.assemble(*parts), soft_wrap=True)

@@ -1,0 +1,143 @@
+"""What `spotify-etl` prints, as a person and a script read it: user input and error lines
+as text (never Rich markup, never a traceback), rows a script can parse, arguments checked
+by the parser (exit 2), and errors from AWS or the network in one line saying what to do."""
+
+import csv
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from spotify_etl import output
+from spotify_etl.cli import main
+
+
+@pytest.fixture
+def cli_env(env, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no .env of the developer's is read
+    return env
+
+
+def one_error_line(capsys) -> str:
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err + captured.out
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), captured.err
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("variables", "argv", "shown"),
+    [
+        ({"LAKE_URI": "s3://"}, ["runs"], "s3://bucket[/prefix]"),
+        ({}, ["query", "top_tracks", "--param", "start_date=[/x]"], "'[/x]'"),
+        ({}, ["query", "[/bold]"], "'[/bold]'"),
+        ({}, ["transform", "--run", "[/a]"], "'[/a]'"),
+        ({}, ["query", "top_tracks", "--param", "start_date=[red]x"], "'[red]x'"),
+    ],
+)
+def test_input_that_looks_like_markup_is_printed_as_it_is(
+    cli_env, monkeypatch, capsys, variables, argv, shown
+):
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    assert main(argv) == 1
+    assert shown in one_error_line(capsys)
+
+
+def test_values_in_rows_are_printed_as_they_are(capsys):
+    output.rows("[/title]", ["[/column]"], [["[/bold] and [red]x"], [["a", "b"]], [None]])
+    out = capsys.readouterr().out
+    assert "[/title]" in out and "[/column]" in out and "[/bold] and [red]x" in out
+    assert '["a", "b"]' in out  # a list as JSON, not as a Python repr
+
+
+def test_runs_print_as_json_and_csv_and_the_query_list_too(cli_env, capsys):
+    assert main(["extract", "--streams", "saved"]) == 0
+    capsys.readouterr()
+    assert main(["runs", "--format", "json"]) == 0
+    [run] = json.loads(capsys.readouterr().out)
+    assert run["status"] == "transformed" and run["requests"] > 0
+    assert main(["runs", "--format", "csv"]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0][0] == "run_id" and rows[1][0] == run["run_id"]
+    assert main(["query", "--format", "json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert "top_tracks" in {query["name"] for query in listed}
+
+
+def test_json_keeps_text_as_it_is_and_lists_as_arrays(capsys):
+    output.rows("t", ["name", "genres"], [["Sigur Rós ✨", ["post-rock", "ambient"]]], "json")
+    assert json.loads(capsys.readouterr().out) == [
+        {"name": "Sigur Rós ✨", "genres": ["post-rock", "ambient"]}
+    ]
+    output.rows("t", ["name", "genres"], [["Sigur Rós", ["post-rock"]]], "json")
+    assert "Sigur Rós" in capsys.readouterr().out  # not \\u00f3
+
+
+def test_a_table_piped_into_a_file_is_not_wrapped(cli_env, tmp_path):
+    from chalicelib.query import named
+
+    printed = subprocess.run(
+        [sys.executable, "-m", "spotify_etl.cli", "query"],
+        cwd=tmp_path,
+        env={**os.environ, **cli_env},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for query in named.describe():
+        [row] = [line for line in printed.splitlines() if f" {query['name']} " in line]
+        assert query["description"] in row  # whole, on the query's own line
+
+
+def test_a_repeated_param_is_refused(cli_env, capsys):
+    argv = ["query", "top_tracks", "--param", "limit=1", "--param", "limit=2"]
+    assert main(argv) == 1
+    assert "--param limit is given more than once" in one_error_line(capsys)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["runs", "--limit", "0"],
+        ["runs", "--limit", "many"],
+        ["demo", "--days", "0"],
+        ["demo", "--days", "-3"],
+        ["emulator", "--port", "99999"],
+        ["auth", "--port", "70000"],
+    ],
+)
+def test_arguments_out_of_range_are_refused_by_the_parser(cli_env, argv, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    assert "a whole number from" in capsys.readouterr().err
+
+
+def test_a_busy_port_for_the_emulator_is_one_line_asking_for_another(cli_env, capsys):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        assert main(["emulator", "--port", str(busy.getsockname()[1])]) == 1
+    assert "pass --port with a free port" in one_error_line(capsys)
+
+
+def test_no_aws_credentials_is_one_line_saying_how_to_configure_them(
+    cli_env, monkeypatch, tmp_path, capsys
+):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # never ask the network for them
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("LAKE_URI", "s3://a-bucket-of-nobody")
+    assert main(["runs"]) == 1
+    assert "no AWS credentials found; configure them with `aws configure`" in one_error_line(
+        capsys
+    )
