@@ -19,7 +19,7 @@ from chalicelib.api import (
 )
 from chalicelib.dashboard import dashboard
 from chalicelib.errors import PipelineError, ValidationError
-from chalicelib.runs import RunStore
+from chalicelib.runs import RunStore, check_run_id
 from chalicelib.settings import DeploySettings, Settings
 
 app = Chalice(app_name="spotify-etl")
@@ -91,14 +91,15 @@ def run_extract(event, context):
 def list_runs():
     params = query_params(app.current_request.query_params, {"limit"})
     limit = int_param(params, "limit", 20, 1, 200)
-    return {"runs": RunStore(pipeline.lake_for(settings())).recent(limit)}
+    return {"runs": RunStore(pipeline.lake_to_read(settings())).recent(limit)}
 
 
 @app.route("/runs/{run_id}", api_key_required=True)
 @http_errors
 def get_run(run_id):
     query_params(app.current_request.query_params, set())
-    return RunStore(pipeline.lake_for(settings())).get(run_id)
+    check_run_id(run_id)
+    return RunStore(pipeline.lake_to_read(settings())).get(run_id)
 
 
 @app.route("/runs/{run_id}/transform", methods=["POST"], api_key_required=True)

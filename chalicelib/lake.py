@@ -247,6 +247,30 @@ def _is_internal(key: str) -> bool:
     return key.split("/", 1)[0] == LOCKS or key.rpartition("/")[2].startswith(TEMPORARY)
 
 
+LAKE_FOLDERS = ("raw", "runs", "processed", "state")
+
+
+def holds_lake(folder: Path) -> bool:
+    """Whether a local folder holds a lake (what an extract, a transform or the demo made)."""
+    return folder.is_dir() and any((folder / name).is_dir() for name in LAKE_FOLDERS)
+
+
+def open_lake_to_read(uri: str, s3_client: Any = None) -> LocalLake | S3Lake:
+    """The lake a LAKE_URI names, to read from: a local folder must already hold one.
+
+    Only an extract, a transform or the demo makes a lake; whatever only reads says that
+    there is none, and creates nothing.
+    """
+    root = Path(uri)
+    if not uri.startswith("s3://") and not holds_lake(root):
+        what = "is not a folder" if root.exists() and not root.is_dir() else "holds no lake"
+        raise NotFoundError(
+            f"LAKE_URI={uri!r} {what} (no raw/, runs/ or processed/): point LAKE_URI at a "
+            "lake, or make one here with `spotify-etl extract` or `spotify-etl demo`"
+        )
+    return open_lake(uri, s3_client)
+
+
 def open_lake(uri: str, s3_client: Any = None) -> LocalLake | S3Lake:
     """The lake a LAKE_URI names; an S3 client is built lazily when none is given."""
     if not uri.startswith("s3://"):

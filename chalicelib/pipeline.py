@@ -23,7 +23,7 @@ from chalicelib.errors import (
     PipelineError,
     ValidationError,
 )
-from chalicelib.lake import Lake, open_lake
+from chalicelib.lake import Lake, open_lake, open_lake_to_read
 from chalicelib.runs import EXTRACTED, FAILED, PARTIAL, RUNNING, RunStore, check_run_id
 from chalicelib.settings import Credentials, Settings, split_s3_uri
 
@@ -35,7 +35,13 @@ PLAYS_STREAMS = ("plays",)
 
 
 def lake_for(settings: Settings) -> Lake:
+    """The lake to write to (a local one is made as needed)."""
     return open_lake(settings.lake_uri)
+
+
+def lake_to_read(settings: Settings) -> Lake:
+    """The lake to read from; NotFoundError if LAKE_URI's folder holds none."""
+    return open_lake_to_read(settings.lake_uri)
 
 
 def credentials_for(settings: Settings, secrets_client: Any = None) -> Credentials:

@@ -16,6 +16,8 @@ DEFAULT_SNAPSHOT_SCHEDULE = "cron(15 3 * * ? *)"
 DEFAULT_PLAYS_SCHEDULE = "rate(30 minutes)"
 PLAYLIST_ID = re.compile(r"^[A-Za-z0-9]{1,64}$")
 NAME = re.compile(r"^[A-Za-z0-9_\-]{1,128}$")
+SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")  # ftp://, S3://, s3:/x: no local folder
+BUCKET = re.compile(r"^(?!\d+\.\d+\.\d+\.\d+$)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 ENGINES = ("athena", "duckdb")
 DEFAULT_RATE_LIMIT = 60  # requests per rolling 30 s; the README says why
 DEFAULT_DETAIL_BUDGET = 0  # full album/artist/track objects per run; the README says why
@@ -58,9 +60,7 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """Parse and validate the variables of SPEC §3; raise ConfigError naming the culprit."""
-        lake_uri = _get(env, "LAKE_URI") or DEFAULT_LAKE_URI
-        if lake_uri.startswith("s3://") and not urlparse(lake_uri).netloc:
-            raise ConfigError(f"LAKE_URI={lake_uri!r} has no bucket; use s3://bucket[/prefix]")
+        lake_uri = _lake_uri(env)
         local = not lake_uri.startswith("s3://")
         engine = (_get(env, "QUERY_ENGINE") or ("duckdb" if local else "athena")).lower()
         if engine not in ENGINES:
@@ -125,6 +125,25 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
 def _get(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name)
     return value.strip() if value and value.strip() else None
+
+
+def _lake_uri(env: Mapping[str, str]) -> str:
+    """`s3://bucket[/prefix]` with a valid bucket name, or a local folder."""
+    value = _get(env, "LAKE_URI") or DEFAULT_LAKE_URI
+    if value.startswith("s3://"):
+        bucket = urlparse(value).netloc
+        if not bucket:
+            raise ConfigError(f"LAKE_URI={value!r} has no bucket; use s3://bucket[/prefix]")
+        if not BUCKET.match(bucket):
+            raise ConfigError(
+                f"LAKE_URI={value!r}: {bucket!r} is not an S3 bucket name (3 to 63 lowercase "
+                "letters, digits, dots and hyphens); use s3://bucket[/prefix]"
+            )
+    elif SCHEME.match(value):
+        raise ConfigError(
+            f"LAKE_URI={value!r} is neither s3://bucket[/prefix] nor a local folder"
+        )
+    return value
 
 
 def _url(env: Mapping[str, str], name: str, default: str) -> str:

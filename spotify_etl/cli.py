@@ -160,7 +160,7 @@ def _query(args: argparse.Namespace) -> int:
 
 
 def _runs(args: argparse.Namespace) -> int:
-    records = RunStore(pipeline.lake_for(settings())).recent(args.limit)
+    records = RunStore(pipeline.lake_to_read(settings())).recent(args.limit)
     output.rows(
         "runs",
         ["run_id", "kind", "status", "started_at", "requests", "errors"],

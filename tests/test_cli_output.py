@@ -130,6 +130,10 @@ def test_a_busy_port_for_the_emulator_is_one_line_asking_for_another(cli_env, ca
 def test_no_aws_credentials_is_one_line_saying_how_to_configure_them(
     cli_env, monkeypatch, tmp_path, capsys
 ):
+    import boto3
+
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # no credentials an earlier test cached
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")  # nothing leaves the machine
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # never ask the network for them

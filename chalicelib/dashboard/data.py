@@ -6,9 +6,11 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from chalicelib.errors import ValidationError
+from chalicelib.lake import holds_lake
 from chalicelib.query import service
 from chalicelib.settings import Settings
 
@@ -68,7 +70,10 @@ class DashboardData:
 
 
 def load(settings: Settings, period: Period) -> DashboardData:
-    """Run the dashboard's queries concurrently, each waiting at most WAIT_SECONDS."""
+    """Run the dashboard's queries concurrently, each waiting at most WAIT_SECONDS; none on a
+    local folder that holds no lake yet (the page then says how to fill one)."""
+    if settings.lake_is_local and not holds_lake(Path(settings.lake_uri)):
+        return DashboardData(period)
     with ThreadPoolExecutor(max_workers=len(QUERIES)) as pool:
         futures = {
             name: pool.submit(_rows, settings, name, {**period.params(), **extra})

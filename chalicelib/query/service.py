@@ -7,8 +7,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from chalicelib.errors import ConfigError, QueryError, ValidationError
-from chalicelib.lake import Lake, LocalLake, open_lake
-from chalicelib.query.engine import SUCCEEDED, Execution, QueryEngine, check_page_size
+from chalicelib.lake import Lake, LocalLake, open_lake_to_read
+from chalicelib.query.engine import (
+    SUCCEEDED,
+    Execution,
+    QueryEngine,
+    check_execution_id,
+    check_page_size,
+)
 from chalicelib.query.named import get_query
 from chalicelib.settings import Settings
 
@@ -17,7 +23,7 @@ MAX_WAIT_SECONDS = 25.0
 POLL_SECONDS = (0.2, 0.5, 1.0)
 
 
-def engine_for(settings: Settings, lake: Lake) -> QueryEngine:
+def engine_for(settings: Settings, lake: Lake | None) -> QueryEngine:
     """The engine settings.query_engine names, over this lake."""
     if settings.query_engine == "athena":
         from chalicelib.query.athena_engine import AthenaEngine
@@ -32,6 +38,13 @@ def engine_for(settings: Settings, lake: Lake) -> QueryEngine:
     return DuckDBEngine(lake)
 
 
+def configured_engine(settings: Settings) -> QueryEngine:
+    """The configured engine; DuckDB over the lake, which must exist (Athena reads Glue's)."""
+    if settings.query_engine == "athena":
+        return engine_for(settings, None)
+    return engine_for(settings, open_lake_to_read(settings.lake_uri))
+
+
 def run_named(
     settings: Settings,
     name: str,
@@ -40,19 +53,26 @@ def run_named(
     *,
     page_size: int = 100,
 ) -> dict[str, Any]:
-    """run_query on the configured engine and lake, for the routes and the command line."""
-    engine = engine_for(settings, open_lake(settings.lake_uri))
+    """run_query on the configured engine and lake, for the routes and the command line.
+
+    The request is checked before the lake is opened: a bad one is refused as such.
+    """
     wait = DEFAULT_WAIT_SECONDS if wait_seconds is None else wait_seconds
     values = {} if params is None else params
+    get_query(name).bind(values)
+    _check_wait(wait)
+    check_page_size(page_size)
+    engine = configured_engine(settings)
     return run_query(engine, name, values, wait_seconds=wait, page_size=page_size)
 
 
 def execution_page(
     settings: Settings, execution_id: str, next_token: str | None = None, page_size: int = 100
 ) -> dict[str, Any]:
-    """get_execution on the configured engine and lake."""
-    engine = engine_for(settings, open_lake(settings.lake_uri))
-    return get_execution(engine, execution_id, next_token, page_size)
+    """get_execution on the configured engine and lake, the request checked first."""
+    check_execution_id(execution_id)
+    check_page_size(page_size)
+    return get_execution(configured_engine(settings), execution_id, next_token, page_size)
 
 
 def run_query(

@@ -260,5 +260,6 @@ def test_the_configured_engine_runs_a_query_and_pages_it(lake):
 
 
 def test_missing_params_mean_the_defaults(lake):
+    (lake.root / "processed").mkdir(parents=True)  # a lake with no data yet
     settings = Settings(lake_uri=str(lake.root), query_engine="duckdb")
     assert run_named(settings, "listening_by_hour", None)["rows"] == []
