@@ -174,7 +174,9 @@ def _streams(value) -> tuple[str, ...] | None:
     if value is None:
         return None
     if not isinstance(value, list) or not all(s in pipeline.SNAPSHOT_STREAMS for s in value):
-        raise ValidationError(f"streams must be a list from {list(pipeline.SNAPSHOT_STREAMS)}")
+        raise ValidationError(
+            f"streams must be a list of names from {', '.join(pipeline.SNAPSHOT_STREAMS)}"
+        )
     return tuple(value)
 
 

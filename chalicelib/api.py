@@ -14,8 +14,11 @@ from typing import Any
 from chalice import BadRequestError, ChaliceViewError, NotFoundError
 
 from chalicelib import errors
+from chalicelib.errors import shown
 
 INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
+DIGITS = re.compile(r"[+-]?[0-9]+")
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 CHALICE_ERRORS: dict[type[errors.PipelineError], type[ChaliceViewError]] = {
     errors.ValidationError: BadRequestError,
     errors.NotFoundError: NotFoundError,
@@ -47,9 +50,12 @@ def json_body(raw_body: bytes | None, allowed: set[str]) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise errors.ValidationError("the request body must be a JSON object")
     unknown = sorted(set(body) - allowed)
+    if unknown and not allowed:
+        raise errors.ValidationError("this request takes no body; send none, or {}")
     if unknown:
         raise errors.ValidationError(
-            f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
+            f"unknown field(s) {', '.join(map(shown, unknown))}; "
+            f"allowed: {', '.join(sorted(allowed))}"
         )
     return body
 
@@ -59,16 +65,22 @@ def query_params(params: Any, allowed: set[str]) -> dict[str, str]:
     if not params:
         return {}
     unknown = sorted(set(params) - allowed)
-    if unknown:
-        known = ", ".join(sorted(allowed)) or "none"
+    if unknown and not allowed:
         raise errors.ValidationError(
-            f"unknown query parameter(s) {', '.join(map(repr, unknown))}; allowed: {known}"
+            f"this request takes no query parameters, not {', '.join(map(shown, unknown))}"
+        )
+    if unknown:
+        raise errors.ValidationError(
+            f"unknown query parameter(s) {', '.join(map(shown, unknown))}; "
+            f"allowed: {', '.join(sorted(allowed))}"
         )
     values: dict[str, str] = {}
     for name in params:
         given = params.getlist(name) if hasattr(params, "getlist") else [params[name]]
         if len(given) > 1:
-            raise errors.ValidationError(f"query parameter {name!r} is given {len(given)} times")
+            raise errors.ValidationError(
+                f"query parameter {shown(name)} is given {len(given)} times; give it once"
+            )
         values[name] = given[0]
     return values
 
@@ -80,11 +92,13 @@ def int_param(
     value = (params or {}).get(name)
     if value is None:
         return default
-    if not INTEGER.fullmatch(value.strip()):
-        raise errors.ValidationError(f"{name} must be an integer, not {value!r}")
-    number = int(value.strip())
+    text = value.strip()
+    if not INTEGER.fullmatch(text):
+        why = "out of range" if DIGITS.fullmatch(text) else "not a whole number"
+        raise errors.ValidationError(f"{name} is {shown(value)}, {why}: from {low} to {high}")
+    number = int(text)
     if not low <= number <= high:
-        raise errors.ValidationError(f"{name} must be between {low} and {high}")
+        raise errors.ValidationError(f"{name} is {number}, out of range: from {low} to {high}")
     return number
 
 
@@ -94,12 +108,12 @@ def date_param(params: Mapping[str, str] | None, name: str, default: date | None
     if value is None:
         return default
     text = value.strip()
+    if not ISO_DATE.fullmatch(text):
+        raise errors.ValidationError(f"{name} is {shown(value)}; expected a date as YYYY-MM-DD")
     try:
-        if len(text) == 10 and text.isascii():
-            return date.fromisoformat(text)
+        return date.fromisoformat(text)
     except ValueError:
-        pass
-    raise errors.ValidationError(f"{name} is {value!r}; expected a date as YYYY-MM-DD")
+        raise errors.ValidationError(f"{name} is {shown(value)}, which is not a date") from None
 
 
 def wait_seconds(body: Mapping[str, Any], default: float = 10.0, ceiling: float = 25.0) -> float:
@@ -110,7 +124,7 @@ def wait_seconds(body: Mapping[str, Any], default: float = 10.0, ceiling: float 
     number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
     if number is None or not number >= 0:
         raise errors.ValidationError(
-            f"wait_seconds is {value!r}; expected a number of seconds from 0 to {ceiling:g}"
+            f"wait_seconds is {shown(value)}; expected a number of seconds from 0 to {ceiling:g}"
         )
     return float(min(number, ceiling))
 

@@ -64,3 +64,12 @@ class BadRawDataError(PipelineError):
 
 class QueryError(PipelineError):
     """A query failed, was cancelled or timed out on the engine."""
+
+
+def shown(value: object, limit: int = 40) -> str:
+    """A value as a message quotes it: its repr, cut to a short prefix when long."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    size = f"{len(value):,} characters" if isinstance(value, str) else f"{len(text):,} characters"
+    return f"{text[:limit]}… ({size})"

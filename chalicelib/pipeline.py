@@ -231,7 +231,10 @@ def queued_run(event: Any) -> dict[str, Any]:
     if kind not in (raw.SNAPSHOT, raw.PLAYS_ONLY) or not (
         streams is None or set(streams) <= set(SNAPSHOT_STREAMS)
     ):
-        raise ValidationError(f"not a run the extract function can do: {event!r}")
+        raise ValidationError(
+            f"not a run the extract function can do: kind is {raw.SNAPSHOT} or {raw.PLAYS_ONLY}, "
+            f"streams a list from {', '.join(SNAPSHOT_STREAMS)}"
+        )
     return {
         "run_id": check_run_id(event["run_id"]),
         "kind": kind,
@@ -278,7 +281,9 @@ def manifest_of_run(settings: Settings, run_id: str) -> str:
     """The manifest key of a run: its folder is named by the UTC date its ID starts with."""
     started = check_run_id(run_id)[:8]
     key = raw.manifest_key(f"{started[:4]}-{started[4:6]}-{started[6:]}", run_id)
-    if not lake_for(settings).exists(key):
+    lake = lake_to_read(settings)
+    if not lake.exists(key):
+        RunStore(lake).get(run_id)  # "no run ..." where there is none
         raise NotFoundError(f"run {run_id} has no manifest: it failed before landing its data")
     return key
 

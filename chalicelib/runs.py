@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from chalicelib.errors import NotFoundError, ValidationError
+from chalicelib.errors import NotFoundError, ValidationError, shown
 from chalicelib.lake import Lake, get_json, put_json
 
 RUNS = "runs/"
@@ -25,7 +25,7 @@ FAILED = "failed"
 def check_run_id(run_id: str) -> str:
     """A run ID as new_run_id makes them, or a ValidationError."""
     if not RUN_ID.match(run_id):
-        raise ValidationError(f"{run_id!r} is not a run ID (like 20261126T135200Z-3f9a1c)")
+        raise ValidationError(f"{shown(run_id)} is not a run ID (like 20261126T135200Z-3f9a1c)")
     return run_id
 
 
@@ -41,7 +41,9 @@ class RunStore:
     def get(self, run_id: str) -> dict[str, Any]:
         key = self._key(check_run_id(run_id))
         if not self._lake.exists(key):
-            raise NotFoundError(f"no run {run_id}; GET /runs lists the recent ones")
+            raise NotFoundError(
+                f"no run {run_id}; `spotify-etl runs` or GET /runs lists the recent ones"
+            )
         return get_json(self._lake, key)
 
     def update(self, run_id: str, **fields: Any) -> dict[str, Any]:

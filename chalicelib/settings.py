@@ -177,7 +177,8 @@ def _playlists(value: str | None) -> tuple[str, ...] | None:
     bad = [part for part in ids if not PLAYLIST_ID.match(part)]
     if not ids or bad:
         raise ConfigError(
-            f"PLAYLISTS must be 'all' or a comma list of playlist IDs; not valid: {bad or value!r}"
+            "PLAYLISTS must be 'all' or a comma list of playlist IDs; not valid: "
+            + (", ".join(map(repr, bad)) if bad else repr(value))
         )
     return ids
 

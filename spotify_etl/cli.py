@@ -154,7 +154,8 @@ def _query(args: argparse.Namespace) -> int:
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise ValidationError(f"--param {repeated[0]} is given more than once; give it once")
-    result = service.run_named(settings(), args.name, dict(args.param), 25)
+    params = named.get_query(args.name).from_text(dict(args.param))
+    result = service.run_named(settings(), args.name, params, 25)
     output.query_result(args.name, result, args.format)
     return 0
 

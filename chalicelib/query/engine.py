@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from chalicelib.errors import ValidationError
+from chalicelib.errors import ValidationError, shown
 from chalicelib.query.named import NamedQuery
 
 QUEUED = "QUEUED"
@@ -67,7 +67,8 @@ def check_execution_id(execution_id: str) -> str:
     """An execution ID as the engines make them (a UUID), or a ValidationError."""
     if not isinstance(execution_id, str) or not EXECUTION_ID.match(execution_id):
         raise ValidationError(
-            f"{execution_id!r} is not an execution ID (like 0f8fad5b-d9cb-469f-a165-70867728950e)"
+            f"{shown(execution_id)} is not an execution ID "
+            "(like 0f8fad5b-d9cb-469f-a165-70867728950e)"
         )
     return execution_id
 
@@ -78,5 +79,5 @@ def check_page_size(page_size: Any) -> int:
         page_size = int(page_size)
     valid = isinstance(page_size, int) and not isinstance(page_size, bool)
     if not valid or not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise ValidationError(f"page_size is {page_size!r}; expected 1 to {MAX_PAGE_SIZE}")
+        raise ValidationError(f"page_size is {shown(page_size)}; expected 1 to {MAX_PAGE_SIZE}")
     return page_size

@@ -24,12 +24,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from chalicelib.errors import NotFoundError, ValidationError
+from chalicelib.errors import NotFoundError, ValidationError, shown
 
 QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
 TYPES = ("date", "integer")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-INTEGER = re.compile(r"^[+-]?\d{1,18}$")
+INTEGER = re.compile(r"^[+-]?[0-9]{1,18}$")
+DIGITS = re.compile(r"^[+-]?[0-9]+$")
 RELATIVE_DAY = re.compile(r"^today(?:-(\d{1,4}))?$")
 HEADER_LINE = re.compile(r"^--\s*(description|param|bind):\s*(.*)$")
 
@@ -74,29 +75,42 @@ class Param:
             described["max"] = self.maximum
         return described
 
+    def from_text(self, text: str) -> str | int:
+        """A value given as text (on the command line): an integer's digits become a number,
+        a date stays as it is; `value` then checks it."""
+        if self.type != "integer":
+            return text
+        if INTEGER.match(text.strip()):
+            return int(text.strip())
+        if DIGITS.match(text.strip()):  # more digits than any bound allows
+            raise self._refused(text, f", out of range: {self._expected()}")
+        raise self._refused(text)
+
     def _parse_date(self, raw: Any) -> str:
-        if isinstance(raw, str) and ISO_DATE.match(raw.strip()):
+        if not isinstance(raw, str):
+            raise self._refused(raw, f", not text; expected {self._expected()}")
+        if ISO_DATE.match(raw.strip()):
             try:
                 return date.fromisoformat(raw.strip()).isoformat()
             except ValueError:
-                pass
-        raise ValidationError(f"parameter {self.name!r} is {raw!r}; expected {self._expected()}")
+                raise self._refused(raw, ", which is not a date") from None
+        raise self._refused(raw)
 
     def _parse_integer(self, raw: Any) -> int:
-        value: int | None = None
-        if isinstance(raw, int) and not isinstance(raw, bool):
-            value = raw
-        elif isinstance(raw, float) and raw.is_integer():
-            value = int(raw)
-        elif isinstance(raw, str) and INTEGER.match(raw.strip()):
-            value = int(raw.strip())
-        too_small = value is not None and self.minimum is not None and value < self.minimum
-        too_large = value is not None and self.maximum is not None and value > self.maximum
-        if value is None or too_small or too_large:
-            raise ValidationError(
-                f"parameter {self.name!r} is {raw!r}; expected {self._expected()}"
-            )
-        return value
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            kind = {str: "a string", float: "a decimal number"}.get(type(raw), "not a number")
+            raise self._refused(raw, f", {kind}; expected {self._expected()}")
+        too_small = self.minimum is not None and raw < self.minimum
+        too_large = self.maximum is not None and raw > self.maximum
+        if too_small or too_large:
+            raise self._refused(raw, f", out of range: {self._expected()}")
+        return raw
+
+    def _refused(self, raw: Any, why: str | None = None) -> ValidationError:
+        """`parameter 'limit' is 'lots'; expected a whole number from 1 to 100`, or what
+        `why` says instead of what is expected."""
+        tail = f"; expected {self._expected()}" if why is None else why
+        return ValidationError(f"parameter {self.name!r} is {shown(raw)}{tail}")
 
     def _expected(self) -> str:
         if self.type == "date":
@@ -116,6 +130,14 @@ class NamedQuery:
     sql: str
     binds: tuple[str, ...] = ()  # the parameter of each placeholder; default: params in order
 
+    def from_text(self, given: Mapping[str, str]) -> dict[str, Any]:
+        """Parameters given as text (on the command line) as the values `bind` takes."""
+        params = {param.name: param for param in self.params}
+        return {
+            name: params[name].from_text(text) if name in params else text
+            for name, text in given.items()
+        }
+
     def bind(self, raw: Mapping[str, Any], today: date | None = None) -> list[Any]:
         """Validated values in placeholder order; raise ValidationError on any bad input."""
         if not isinstance(raw, Mapping):
@@ -124,7 +146,7 @@ class NamedQuery:
         unknown = sorted(set(raw) - known)
         if unknown:
             raise ValidationError(
-                f"{self.name} has no parameter {', '.join(map(repr, unknown))}; "
+                f"{self.name} has no parameter {', '.join(map(shown, unknown))}; "
                 f"it takes {', '.join(p.name for p in self.params) or 'none'}"
             )
         today = today or datetime.now(UTC).date()
@@ -152,7 +174,9 @@ def get_query(name: str) -> NamedQuery:
     """The named query, or a NotFoundError listing the ones there are."""
     queries = load_queries()
     if name not in queries:
-        raise NotFoundError(f"no named query {name!r}; there are: {', '.join(sorted(queries))}")
+        raise NotFoundError(
+            f"no named query {shown(name)}; there are: {', '.join(sorted(queries))}"
+        )
     return queries[name]
 
 

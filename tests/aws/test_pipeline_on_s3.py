@@ -16,6 +16,7 @@ from chalice.local import LambdaContext
 from chalicelib import pipeline, raw
 from chalicelib.errors import PipelineError
 from chalicelib.lake import get_json
+from chalicelib.runs import RunStore
 from chalicelib.schema import TABLES, arrow_schema
 from chalicelib.settings import Settings
 from tests.aws.conftest import BUCKET, PREFIX, REGION
@@ -159,10 +160,17 @@ def test_posting_a_replay_on_an_s3_lake_queues_it_and_answers_at_once(s3_app_cli
     assert not any(s3_lake.list("processed/"))
 
 
-def test_replaying_a_run_without_a_manifest_in_aws_is_a_404(s3_app_client):
+def test_replaying_a_run_without_a_manifest_in_aws_is_a_404(s3_app_client, s3_lake):
+    RunStore(s3_lake).save({"run_id": RUN, "status": "failed"})  # it failed before landing
     response = s3_app_client.http.post(f"/runs/{RUN}/transform")
     assert response.status_code == 404
     assert "has no manifest" in response.json_body["Message"]
+
+
+def test_replaying_an_unknown_run_in_aws_is_a_404_saying_there_is_no_such_run(s3_app_client):
+    response = s3_app_client.http.post(f"/runs/{RUN}/transform")
+    assert response.status_code == 404
+    assert response.json_body["Message"].startswith(f"no run {RUN}")
 
 
 def test_a_refused_replay_says_which_function_could_not_start(s3_env, s3_lake):

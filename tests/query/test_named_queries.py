@@ -70,8 +70,21 @@ def test_describe_lists_every_query_with_its_params():
 
 def test_binding_returns_values_in_placeholder_order():
     query = get_query("top_tracks")
-    raw = {"limit": "5", "end_date": "2026-01-31", "start_date": "2026-01-01"}
+    raw = {"limit": 5, "end_date": "2026-01-31", "start_date": "2026-01-01"}
     assert query.bind(raw) == ["2026-01-01", "2026-01-31"] + ["2026-01-01"] * 3 + [5]
+
+
+@pytest.mark.parametrize(("limit", "kind"), [("5", "a string"), (5.0, "a decimal number")])
+def test_a_number_given_as_text_or_as_a_decimal_is_a_type_error(limit, kind):
+    with pytest.raises(ValidationError, match=f"is {limit!r}, {kind}; expected a whole number"):
+        get_query("top_tracks").bind({"limit": limit})
+
+
+def test_the_command_line_gives_numbers_as_text_and_they_bind_as_numbers():
+    query = get_query("top_tracks")
+    assert query.bind(query.from_text({"limit": "7"}), TODAY)[-1] == 7
+    with pytest.raises(ValidationError, match="out of range: a whole number from 1 to 1000"):
+        query.from_text({"limit": "9" * 40})
 
 
 def test_json_numbers_bind_as_integers():
@@ -111,8 +124,9 @@ def test_a_start_date_alone_must_not_fall_after_the_default_end():
     [
         ({"since": "2026-01-01"}, "no parameter 'since'"),
         ({"start_date": 20260101}, "YYYY-MM-DD"),
-        ({"start_date": "2026-13-01"}, "YYYY-MM-DD"),
-        ({"start_date": "2026-02-30"}, "YYYY-MM-DD"),
+        ({"start_date": "2026-13-01"}, "which is not a date"),
+        ({"start_date": "2026-02-30"}, "which is not a date"),
+        ({"start_date": "2026-11-31"}, "'2026-11-31', which is not a date"),
         ({"start_date": "20260101"}, "YYYY-MM-DD"),
         ({"start_date": "2026-01-01' OR 1=1 --"}, "YYYY-MM-DD"),
         ({"end_date": "'; DROP TABLE plays; --"}, "YYYY-MM-DD"),
@@ -122,7 +136,8 @@ def test_a_start_date_alone_must_not_fall_after_the_default_end():
         ({"limit": True}, "whole number"),
         ({"limit": -1}, "whole number from 1 to 1000"),
         ({"limit": 0}, "whole number from 1 to 1000"),
-        ({"limit": 10**12}, "whole number from 1 to 1000"),
+        ({"limit": 10**12}, "out of range: a whole number from 1 to 1000"),
+        ({"limit": 10**40}, "out of range"),
         ({"start_date": "2026-02-01", "end_date": "2026-01-01"}, "after end_date"),
     ],
 )
