@@ -1,4 +1,4 @@
--- description: Per snapshot date between two dates, each playlist's size: the API's item count and the entries stored (0 where the API withholds items).
+-- description: Per snapshot date between two dates, each playlist's size: the API's item count, the entries stored (0 where the API withholds items) and the unavailable ones the API lists empty (removed or unavailable; null where it withholds items).
 -- param: start_date date default=today-30 "first snapshot date, inclusive"
 -- param: end_date date default=today "last snapshot date, inclusive"
 SELECT
@@ -6,11 +6,18 @@ SELECT
     playlist.playlist_id,
     playlist.name AS playlist_name,
     playlist.item_count,
-    count(item.playlist_id) AS stored_items
+    count(item.playlist_id) AS stored_items,
+    CASE WHEN playlist.items_extracted THEN playlist.item_count - count(item.playlist_id) END
+        AS unavailable_items
 FROM playlists AS playlist
 LEFT JOIN playlist_items AS item
     ON item.playlist_id = playlist.playlist_id
     AND item.snapshot_date = playlist.snapshot_date
 WHERE playlist.snapshot_date BETWEEN ? AND ?
-GROUP BY playlist.snapshot_date, playlist.playlist_id, playlist.name, playlist.item_count
+GROUP BY
+    playlist.snapshot_date,
+    playlist.playlist_id,
+    playlist.name,
+    playlist.item_count,
+    playlist.items_extracted
 ORDER BY playlist.snapshot_date, playlist.playlist_id

@@ -1,7 +1,8 @@
 """The local query engine: DuckDB over the local lake's Parquet files.
 
 Queries run synchronously inside `start`; the outcome is kept as JSON in the lake under
-`state/executions/`, so any process (a second `chalice local` request) can page it.
+`state/executions/`, so any process (a second `chalice local` request) can page it. Only
+the newest KEPT_EXECUTIONS are kept: every query and dashboard load adds one.
 duckdb and sqlglot are imported only when a query runs or is transpiled.
 """
 
@@ -30,6 +31,7 @@ from chalicelib.query.named import NamedQuery
 from chalicelib.schema import TABLES, Table
 
 EXECUTIONS = "state/executions/"
+KEPT_EXECUTIONS = 100  # twenty dashboard loads' worth
 
 
 class DuckDBEngine:
@@ -55,6 +57,7 @@ class DuckDBEngine:
             record.update(state=FAILED, error=f"{query.name} failed on DuckDB: {error}")
         record["completed_at"] = _now()
         put_json(self._lake, _key(execution_id), record)
+        self._prune()
         return execution_id
 
     def status(self, execution_id: str) -> Execution:
@@ -111,6 +114,13 @@ class DuckDBEngine:
             f"[{files}], hive_partitioning = true, union_by_name = true, "
             f"hive_types = {{{_literal(table.partition)}: 'VARCHAR'}})"
         )
+
+    def _prune(self) -> None:
+        """Remove all but the newest KEPT_EXECUTIONS executions."""
+        stored = [self._lake.root / key for key in self._lake.list(EXECUTIONS)]
+        by_age = sorted(stored, key=lambda path: path.stat().st_mtime_ns if path.exists() else 0)
+        for path in by_age[:-KEPT_EXECUTIONS]:
+            path.unlink(missing_ok=True)
 
     def _record(self, execution_id: str) -> dict[str, Any]:
         key = _key(check_execution_id(execution_id))

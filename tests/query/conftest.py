@@ -95,8 +95,15 @@ def artist(artist_id: str, name: str) -> dict[str, Any]:
     }
 
 
-def playlist(playlist_id: str, name: str, items_extracted: bool = True) -> dict[str, Any]:
-    return {"playlist_id": playlist_id, "name": name, "items_extracted": items_extracted}
+def playlist(
+    playlist_id: str, name: str, items_extracted: bool = True, item_count: int | None = None
+) -> dict[str, Any]:
+    return {
+        "playlist_id": playlist_id,
+        "name": name,
+        "items_extracted": items_extracted,
+        "item_count": item_count,
+    }
 
 
 def entries(playlist_id: str, letters: str) -> list[dict[str, Any]]:
@@ -162,7 +169,9 @@ def playlists(write_table) -> None:
     }
     names = {"p1": "Road Trip", "p2": "Hidden", "p3": "Blues"}
     for day, contents in snapshots.items():
-        write_table("playlists", day, [playlist(p, names[p], p != "p2") for p in contents])
+        counts = {p: len(letters) + (p == "p1") for p, letters in contents.items()}  # p1: 1 null
+        rows = [playlist(p, names[p], p != "p2", counts[p]) for p in contents]
+        write_table("playlists", day, rows)
         items = [
             entry for p, letters in contents.items() if p != "p2" for entry in entries(p, letters)
         ]

@@ -11,7 +11,7 @@ def sizes(engine, start: str, end: str) -> list[tuple]:
 
 def test_playlist_sizes_counts_the_stored_entries_per_snapshot(engine, history):
     rows = sizes(engine, "2026-01-01", "2026-01-02")
-    stored = {(day, playlist): stored for day, playlist, _, _, stored in rows}
+    stored = {(day, playlist): stored for day, playlist, _, _, stored, _ in rows}
     assert stored == {
         ("2026-01-01", "p1"): 4,
         ("2026-01-01", "p2"): 0,
@@ -28,3 +28,10 @@ def test_playlist_sizes_keeps_to_the_date_range(engine, history):
 def test_playlist_sizes_takes_a_period():
     assert [p.name for p in get_query("playlist_sizes").params] == ["start_date", "end_date"]
 
+
+
+def test_playlist_sizes_shows_the_unavailable_entries_beside_the_stored_ones(engine, history):
+    rows = sizes(engine, "2026-01-02", "2026-01-02")
+    got = {playlist: (count, stored, unavailable) for _, playlist, _, count, stored, unavailable
+           in rows}  # fmt: skip
+    assert got == {"p1": (5, 4, 1), "p2": (2, 0, None), "p3": (2, 2, 0)}

@@ -1,0 +1,43 @@
+"""Small truths a newcomer checks: the docs agree with each other and with the code, local
+query executions do not pile up, and the repository says under which licence it is."""
+
+import re
+from pathlib import Path
+
+from chalicelib.query.duckdb_engine import EXECUTIONS, KEPT_EXECUTIONS, DuckDBEngine
+from chalicelib.query.service import run_query
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_local_query_executions_are_pruned_to_the_newest(lake):
+    (lake.root / "processed").mkdir(parents=True)
+    engine = DuckDBEngine(lake)
+    ids = [
+        run_query(engine, "listening_by_hour", {})["execution_id"]
+        for _ in range(KEPT_EXECUTIONS + 5)
+    ]
+    kept = {key.rsplit("/", 1)[1].removesuffix(".json") for key in lake.list(EXECUTIONS)}
+    assert len(kept) == KEPT_EXECUTIONS
+    assert ids[-1] in kept and ids[0] not in kept
+
+
+def test_the_readme_and_deploy_md_agree_on_the_package_size():
+    sizes = [
+        set(re.findall(r"function zip (?:stays|is) about ([\d.]+ MB)", (ROOT / name).read_text()))
+        for name in ("README.md", "docs/DEPLOY.md")
+    ]
+    assert sizes[0] and sizes[0] == sizes[1]
+
+
+def test_the_api_key_snippets_take_the_stages_own_api_so_two_stages_do_not_clash():
+    for name in ("README.md", "docs/DEPLOY.md"):
+        text = (ROOT / name).read_text()
+        assert "get-rest-apis" not in text, name
+        assert "chalice url --stage dev" in text, name
+
+
+def test_the_readme_links_the_reliability_doc_and_the_repository_has_a_licence():
+    readme = (ROOT / "README.md").read_text()
+    assert "docs/RELIABILITY.md" in readme and (ROOT / "docs/RELIABILITY.md").exists()
+    assert "Permission is hereby granted" in (ROOT / "LICENSE").read_text()
