@@ -147,13 +147,17 @@ def get_execution(execution_id):
 
 
 def run_and_transform(config: Settings, **options) -> dict:
-    """An extract run; on a local lake, then its transform through the S3 handler, with the
-    event S3 would send (in AWS, S3 sends it when the manifest lands)."""
+    """An extract run; on a local lake, then its transform as the S3 event's handler would
+    run it (in AWS, S3 sends the event when the manifest lands), on the same clock."""
     record = pipeline.extract(config, **options)
     if config.lake_is_local and record.get("manifest"):
-        on_manifest(pipeline.manifest_event(config, record["manifest"]), None)
+        pipeline.transform(config, record["manifest"], **_clock(options))
         record = RunStore(pipeline.lake_for(config)).get(record["run_id"])
     return record
+
+
+def _clock(options: dict) -> dict:
+    return {"now": options["now"]} if "now" in options else {}
 
 
 def _scheduled(kind: str, context) -> None:

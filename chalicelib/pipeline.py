@@ -143,12 +143,16 @@ def extract(
         )
     except Exception as error:  # a failed run must leave a record, whatever the cause
         message = str(error) if isinstance(error, PipelineError) else _unexpected(error)
-        record.update(status=FAILED, finished_at=raw.iso_utc(now()), errors=[message])
+        record.update(
+            status=FAILED, extract=FAILED, finished_at=raw.iso_utc(now()), errors=[message]
+        )
         store.save(redact(record, credentials))
         raise
     manifest = result.manifest
+    outcome = PARTIAL if manifest.status == raw.PARTIAL else EXTRACTED
     record.update(
-        status=PARTIAL if manifest.status == raw.PARTIAL else EXTRACTED,
+        status=outcome,
+        extract=outcome,
         finished_at=manifest.finished_at,
         counts=result.counts,
         errors=result.errors,
@@ -193,7 +197,9 @@ def queue_run(
     try:
         _invoke_async(function_name, payload, lambda_client)
     except PipelineError as error:
-        record.update(status=FAILED, finished_at=raw.iso_utc(now()), errors=[str(error)])
+        record.update(
+            status=FAILED, extract=FAILED, finished_at=raw.iso_utc(now()), errors=[str(error)]
+        )
         store.save(record)
         raise
     return record
@@ -242,7 +248,9 @@ def queued_run(event: Any) -> dict[str, Any]:
     }
 
 
-def transform(settings: Settings, key: str) -> dict[str, Any]:
+def transform(
+    settings: Settings, key: str, now: Callable[[], datetime] = lambda: datetime.now(UTC)
+) -> dict[str, Any]:
     """Transform the run whose manifest is at `key` (relative to the lake root).
 
     Bad raw input is quarantined by the transform itself; a failing lake (S3 unavailable) is
@@ -252,7 +260,7 @@ def transform(settings: Settings, key: str) -> dict[str, Any]:
 
     lake = lake_for(settings)
     try:
-        return transform_run(lake, key)
+        return transform_run(lake, key, now=now)
     except LakeError as error:
         _record_transform_failure(lake, key, error)
         raise
@@ -262,7 +270,9 @@ def _record_transform_failure(lake: Lake, key: str, error: LakeError) -> None:
     run_id = key.split("/")[2]
     try:
         RunStore(lake).update(
-            run_id, status=FAILED, transform={"error": f"{error}; the S3 event is retried"}
+            run_id,
+            status=FAILED,
+            transform={"status": FAILED, "error": f"{error}; the S3 event is retried"},
         )
     except PipelineError:
         log.warning("could not record the failed transform of %s", run_id)

@@ -1,7 +1,11 @@
 """Run records: one JSON document per run under `runs/`, never holding a secret.
 
-A record's `status` moves running -> extracted (or partial) -> transformed; any step can
-end it in `failed`, with the reason in `errors`.
+A record's `status` says how the run as a whole stands: queued -> running -> extracted ->
+transformed for a run that got everything; `partial` once its extract was cut short
+(transformed or not: what it fetched is in the tables, the next run fetches the rest);
+`failed` when a step failed, with the reason in `errors`. Each step also keeps its own
+outcome: `extract` (extracted, partial or failed) and `transform.status` (transformed or
+failed).
 """
 
 from __future__ import annotations
@@ -20,6 +24,13 @@ EXTRACTED = "extracted"
 PARTIAL = "partial"
 TRANSFORMED = "transformed"
 FAILED = "failed"
+
+
+def status_after_transform(extract: str | None, transformed: bool) -> str:
+    """A run's status once its transform ended: partial stays partial."""
+    if not transformed:
+        return FAILED
+    return PARTIAL if extract == PARTIAL else TRANSFORMED
 
 
 def check_run_id(run_id: str) -> str:

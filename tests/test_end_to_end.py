@@ -83,6 +83,15 @@ def test_every_run_was_transformed(demo_lake):
     assert {r["status"] for r in records} == {"transformed"}
 
 
+def test_every_timestamp_of_the_demos_runs_is_on_its_simulated_clock(demo_lake):
+    first, last = FIRST_DAY.isoformat(), (LAST_RUN + timedelta(minutes=5)).isoformat()
+    for key in demo_lake.list("runs/"):
+        record = get_json(demo_lake, key)
+        moments = [record["started_at"], record["finished_at"], record["transform"]["finished_at"]]
+        assert all(first <= m.replace("Z", "+00:00") <= last for m in moments), moments
+        assert (record["extract"], record["transform"]["status"]) == ("extracted", "transformed")
+
+
 def test_playlists_match_the_account_with_items_withheld_where_the_api_withholds(db, world):
     account = world.world.account_at(LAST_SNAPSHOT.timestamp())
     got = {

@@ -11,7 +11,7 @@ from chalicelib import raw
 from chalicelib.errors import NotFoundError, ValidationError
 from chalicelib.lake import Lake
 from chalicelib.raw import Manifest
-from chalicelib.runs import FAILED, TRANSFORMED, RunStore
+from chalicelib.runs import FAILED, TRANSFORMED, RunStore, status_after_transform
 from chalicelib.schema import CATALOG_TABLES, SNAPSHOT_TABLES, TABLES
 from chalicelib.transform.commit import commit
 from chalicelib.transform.day import day_manifests, snapshot_runs, snapshot_tables_of
@@ -148,15 +148,16 @@ def succeed(
     finished_at = raw.iso_utc(now())
     lift(lake, run.run_id, finished_at)
     transform = {
+        "status": TRANSFORMED,
         "finished_at": finished_at,
         "rows": rows,
         "null_entries": null_entries,
         "snapshot": snapshot,
     }
-    _record(lake, run.run_id, TRANSFORMED, transform, [])
+    status = _record(lake, run.run_id, transform, [])
     return {
         "run_id": run.run_id,
-        "status": TRANSFORMED,
+        "status": status,
         "rows": rows,
         "null_entries": null_entries,
         "snapshot": snapshot,
@@ -170,8 +171,13 @@ def fail(lake: Lake, run: ReadRun, now: Callable[[], datetime]) -> dict:
     errors = [str(problem) for problem in run.problems[:MAX_RECORDED_ERRORS]]
     if len(run.problems) > MAX_RECORDED_ERRORS:
         errors.append(f"... {len(run.problems) - MAX_RECORDED_ERRORS} more in {prefix}")
-    transform = {"finished_at": finished_at, "quarantine": prefix, "snapshot": NONE}
-    errors = _record(lake, run.run_id, FAILED, transform, errors)
+    transform = {
+        "status": FAILED,
+        "finished_at": finished_at,
+        "quarantine": prefix,
+        "snapshot": NONE,
+    }
+    _record(lake, run.run_id, transform, errors)
     return {
         "run_id": run.run_id,
         "status": FAILED,
@@ -183,9 +189,9 @@ def fail(lake: Lake, run: ReadRun, now: Callable[[], datetime]) -> dict:
     }
 
 
-def _record(lake: Lake, run_id: str, status: str, transform: dict, errors: list[str]) -> list[str]:
-    """Update the run record; the extract's errors stay, an earlier transform's go; the
-    transform's errors."""
+def _record(lake: Lake, run_id: str, transform: dict, errors: list[str]) -> str:
+    """Update the run record with the transform's outcome; the extract's errors stay, an
+    earlier transform's go. The run's status now."""
     store = RunStore(lake)
     try:
         record = store.get(run_id)
@@ -194,8 +200,9 @@ def _record(lake: Lake, run_id: str, status: str, transform: dict, errors: list[
     earlier = set((record.get("transform") or {}).get("errors", []))
     kept = [error for error in record.get("errors", []) if error not in earlier]
     transform = {**transform, "errors": errors}
+    status = status_after_transform(record.get("extract"), transform["status"] == TRANSFORMED)
     store.update(run_id, status=status, transform=transform, errors=kept + errors)
-    return errors
+    return status
 
 
 def _day_digests(
