@@ -37,12 +37,12 @@ bench-deps: install
 lint: install
 	$(BIN)/ruff check .
 
-# chalice local on 127.0.0.1:8000 over LAKE_URI (./.lake unless set; the local stage leaves it
-# to the environment), e.g. LAKE_URI=.lake-demo make serve, then open /dashboard.
-LAKE_URI ?= ./.lake
+# chalice local on 127.0.0.1:8000 with the variables the CLI reads: the environment over
+# .env (LAKE_URI there, else ./.lake), e.g. `make serve`, or LAKE_URI=.lake-demo make serve,
+# then open /dashboard.
 PORT ?= 8000
 serve: install
-	LAKE_URI=$(LAKE_URI) $(BIN)/chalice local --no-autoreload --stage local --port $(PORT)
+	$(BIN)/python -m spotify_etl.serve --port $(PORT)
 
 # The deployment package for the dev stage, as Terraform (CloudFormation refuses on_s3_event).
 # Chalice takes the Lambda runtime from the interpreter running it, hence a Python 3.12 venv.

@@ -15,6 +15,11 @@ from chalicelib.runs import RunStore
 from chalicelib.settings import Settings
 from spotify_etl import environment, output
 
+# `spotify-etl extract`: 0 for a complete run, PARTIAL_EXIT when it was cut short (what it
+# fetched is kept; the next run resumes), 1 when it failed.
+PARTIAL_EXIT = 3
+EXIT_CODES = {"partial": PARTIAL_EXIT, "failed": 1}
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line, run one command; exit 0, or 1 with one clear line."""
@@ -96,8 +101,6 @@ def settings() -> Settings:
 
 
 def _extract(args: argparse.Namespace) -> int:
-    import app
-
     env = environment.load()
     config = Settings.from_env(env)
     pace = f" (at most {config.rate_limit} requests per 30 s)" if config.rate_limit else ""
@@ -113,10 +116,10 @@ def _extract(args: argparse.Namespace) -> int:
         )
         if config.lake_is_local and record.get("manifest"):
             status.update("transforming…")
-            app.on_manifest(pipeline.manifest_event(config, record["manifest"]), None)
+            pipeline.transform(config, record["manifest"])
             record = RunStore(pipeline.lake_for(config)).get(record["run_id"])
     _print_run(record)
-    return 1 if record["status"] == "failed" else 0
+    return EXIT_CODES.get(record["status"], 0)
 
 
 def _transform(args: argparse.Namespace) -> int:
@@ -164,12 +167,14 @@ def _runs(args: argparse.Namespace) -> int:
     records = RunStore(pipeline.lake_to_read(settings())).recent(args.limit)
     output.rows(
         "runs",
-        ["run_id", "kind", "status", "started_at", "requests", "errors"],
+        ["run_id", "kind", "status", "extract", "transform", "started_at", "requests", "errors"],
         [
             (
                 r["run_id"],
                 r.get("kind"),
                 r.get("status"),
+                r.get("extract"),
+                (r.get("transform") or {}).get("status"),
                 r.get("started_at"),
                 (r.get("counts") or {}).get("requests"),
                 "; ".join(r.get("errors") or []),

@@ -145,3 +145,48 @@ def test_no_aws_credentials_is_one_line_saying_how_to_configure_them(
     assert "no AWS credentials found; configure them with `aws configure`" in one_error_line(
         capsys
     )
+
+
+def test_a_run_cut_short_is_partial_with_its_own_exit_code(cli_env, emulator, lake, capsys):
+    from emulator import Faults
+    from spotify_etl.cli import PARTIAL_EXIT
+
+    emulator.faults = Faults(rate_limit=1.0, retry_after=4 * 3600)  # "come back in 4 hours"
+    assert main(["extract", "--streams", "saved"]) == PARTIAL_EXIT == 3
+    assert ": partial" in capsys.readouterr().out
+    assert main(["runs", "--format", "json"]) == 0
+    [run] = json.loads(capsys.readouterr().out)
+    assert (run["status"], run["extract"]) == ("partial", "partial")
+    assert run["transform"] == "transformed"  # what it fetched is in the tables
+
+
+def test_a_failed_run_exits_1_and_says_its_extract_failed(cli_env, emulator, capsys):
+    emulator.revoke_refresh_token()
+    assert main(["extract"]) == 1
+    capsys.readouterr()
+    assert main(["runs", "--format", "json"]) == 0
+    [run] = json.loads(capsys.readouterr().out)
+    assert (run["status"], run["extract"], run["transform"]) == ("failed", "failed", None)
+
+
+def test_a_complete_run_exits_0_and_shows_both_steps(cli_env, capsys):
+    assert main(["extract", "--streams", "saved"]) == 0
+    capsys.readouterr()
+    assert main(["runs", "--format", "json"]) == 0
+    [run] = json.loads(capsys.readouterr().out)
+    assert (run["status"], run["extract"], run["transform"]) == (
+        "transformed",
+        "extracted",
+        "transformed",
+    )
+
+
+def test_extract_with_the_lake_only_in_dotenv_transforms_the_lake_it_wrote(
+    cli_env, monkeypatch, tmp_path
+):
+    lake = tmp_path / "lake-from-dotenv"
+    (tmp_path / ".env").write_text(f"LAKE_URI={lake}\n")
+    monkeypatch.delenv("LAKE_URI")
+    assert main(["extract", "--streams", "saved"]) == 0
+    assert (lake / "processed" / "saved_tracks").is_dir()
+    assert not (tmp_path / ".lake").exists()
