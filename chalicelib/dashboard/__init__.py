@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from chalice import Blueprint, Response
 
 from chalicelib.api import date_param, http_errors, query_params
+from chalicelib.errors import ValidationError
 from chalicelib.settings import Settings
 
 dashboard = Blueprint(__name__)
@@ -21,8 +22,13 @@ def show_dashboard() -> Response:
 
     params = query_params(dashboard.current_request.query_params, {"start_date", "end_date"})
     today = datetime.now(UTC).date()
-    period = data.Period.of(
-        date_param(params, "start_date", None), date_param(params, "end_date", None), today
-    )
-    html = page.render(data.load(Settings.from_env(os.environ), period), today)
-    return Response(html, status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})
+    start, end = date_param(params, "start_date", None), date_param(params, "end_date", None)
+    try:
+        period = data.Period.of(start, end, today)
+    except ValidationError as problem:  # a person picked the dates: answer with the page
+        return _html(page.refused(str(problem), data.Period.of(None, None, today), today), 400)
+    return _html(page.render(data.load(Settings.from_env(os.environ), period), today), 200)
+
+
+def _html(html: str, status: int) -> Response:
+    return Response(html, status_code=status, headers={"Content-Type": "text/html; charset=utf-8"})

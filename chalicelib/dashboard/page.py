@@ -67,6 +67,18 @@ def render(data: DashboardData, today: date) -> str:
     period = data.period
     body = _empty(period) if data.empty else _pending(data) + _kpis(data) + _cards(data)
     refresh = '<meta http-equiv="refresh" content="10">' if data.pending else ""
+    return _page(period, today, body, refresh)
+
+
+def refused(problem: str, period: Period, today: date) -> str:
+    """The page for a period that cannot be shown: what is wrong, and the form to fix it."""
+    body = f"""<section class="message" id="refused">
+<h2>That period cannot be shown</h2><p>{escape(problem)}. Pick other dates above.</p>
+</section>"""
+    return _page(period, today, body, "")
+
+
+def _page(period: Period, today: date, body: str, refresh: str) -> str:
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -137,7 +149,7 @@ def _kpis(data: DashboardData) -> str:
     playlists = len({row["playlist_id"] for row in sizes})
     figures = (
         (f"{plays:,}", "plays"),
-        (f"{minutes / 60:,.1f} h", "listened"),
+        (f"{minutes / 60:,.1f} h", "listened (estimated from track lengths)"),
         (f"{len(tracks):,}{capped}", "different tracks"),
         (f"{playlists:,}", "playlists tracked"),
         (f"+{added:,} / −{removed:,}", "playlist entries added / removed"),
@@ -151,7 +163,10 @@ def _kpis(data: DashboardData) -> str:
 
 def _cards(data: DashboardData) -> str:
     rows = data.rows
-    artists = sorted(rows.get("top_artists", []), key=lambda row: -(row["minutes"] or 0))
+    artists = sorted(
+        rows.get("top_artists", []),
+        key=lambda row: (-(row["minutes"] or 0), -row["plays"], row["artist_name"] or ""),
+    )[:TOP]
     tracks = rows.get("top_tracks", [])[:TOP]
     cards = [
         _card(
@@ -166,7 +181,7 @@ def _cards(data: DashboardData) -> str:
             f"Top {TOP} artists",
             "the most played artists by minutes listened; every credited artist counts",
             charts.ranking(
-                [row["artist_name"] or row["artist_id"] for row in artists],
+                _distinct_names(artists),
                 [row["minutes"] or 0 for row in artists],
                 "min",
             )
@@ -200,6 +215,15 @@ def _cards(data: DashboardData) -> str:
         _card("track-table", f"Top {TOP} tracks in detail", "", _track_table(tracks), wide=True),
     ]
     return "\n".join(cards)
+
+
+def _distinct_names(artists: list[dict[str, Any]]) -> list[str]:
+    """Each artist's name; two artists of one name are told apart by their IDs."""
+    names = [row["artist_name"] or row["artist_id"] for row in artists]
+    return [
+        f"{name} ({row['artist_id'][:6]})" if names.count(name) > 1 else name
+        for name, row in zip(names, artists, strict=True)
+    ]
 
 
 def _card(anchor: str, title: str, note: str, content: str, wide: bool = False) -> str:

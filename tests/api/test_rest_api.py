@@ -61,8 +61,6 @@ def test_the_openapi_description_knows_every_named_query_parameter():
         ("/queries/executions/not-an-id", "execution ID"),
         ("/dashboard?start_date=2026-02-30", "start_date"),
         ("/dashboard?start_date=", "start_date"),
-        ("/dashboard?start_date=2026-03-02&end_date=2026-03-01", "swap"),
-        ("/dashboard?start_date=1900-01-01&end_date=2026-01-01", "shorten"),
     ],
 )
 def test_a_bad_parameter_gets_a_400_that_names_it(app_client, path, message):
