@@ -70,7 +70,7 @@ def start_run():
         raise ValidationError(f"kind must be {raw.SNAPSHOT!r} or {raw.PLAYS_ONLY!r}")
     config, options = settings(), {"kind": kind, "streams": _streams(body.get("streams"))}
     if config.lake_is_local:
-        record = run_and_transform(config, **options)
+        record = pipeline.extract_and_transform(config, **options)
     else:
         function = os.environ.get("EXTRACT_FUNCTION")  # spotify-etl-<stage>-run_extract
         record = pipeline.queue_run(config, function_name=function, **options)
@@ -144,20 +144,6 @@ def get_execution(execution_id):
     page_size = int_param(params, "page_size", 100, 1, 1000)
     fetch = functools.partial(service.execution_page, settings(), execution_id)
     return result_page(fetch, params.get("next_token"), page_size)
-
-
-def run_and_transform(config: Settings, **options) -> dict:
-    """An extract run; on a local lake, then its transform as the S3 event's handler would
-    run it (in AWS, S3 sends the event when the manifest lands), on the same clock."""
-    record = pipeline.extract(config, **options)
-    if config.lake_is_local and record.get("manifest"):
-        pipeline.transform(config, record["manifest"], **_clock(options))
-        record = RunStore(pipeline.lake_for(config)).get(record["run_id"])
-    return record
-
-
-def _clock(options: dict) -> dict:
-    return {"now": options["now"]} if "now" in options else {}
 
 
 def _scheduled(kind: str, context) -> None:

@@ -164,6 +164,22 @@ def extract(
     return record
 
 
+def extract_and_transform(
+    settings: Settings,
+    *,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    **options: Any,
+) -> dict[str, Any]:
+    """An extract run; on a local lake, then its transform as the S3 event's handler would
+    run it (in AWS, S3 sends the event when the manifest lands), on the same clock. The
+    run's record."""
+    record = extract(settings, now=now, **options)
+    if settings.lake_is_local and record.get("manifest"):
+        transform(settings, record["manifest"], now=now)
+        record = RunStore(lake_for(settings)).get(record["run_id"])
+    return record
+
+
 def queue_run(
     settings: Settings,
     *,

@@ -105,7 +105,7 @@ def _extract(args: argparse.Namespace) -> int:
     config = Settings.from_env(env)
     pace = f" (at most {config.rate_limit} requests per 30 s)" if config.rate_limit else ""
     with output.console.status(f"extracting{pace}…") as status:
-        record = pipeline.extract(
+        record = pipeline.extract_and_transform(
             config,
             kind=args.kind,
             streams=args.streams,
@@ -114,10 +114,6 @@ def _extract(args: argparse.Namespace) -> int:
                 f"extracting{pace}… {part.key.split('/', 3)[-1]}"
             ),
         )
-        if config.lake_is_local and record.get("manifest"):
-            status.update("transforming…")
-            pipeline.transform(config, record["manifest"])
-            record = RunStore(pipeline.lake_for(config)).get(record["run_id"])
     _print_run(record)
     return EXIT_CODES.get(record["status"], 0)
 

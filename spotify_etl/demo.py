@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rich.progress import Progress
 
-from chalicelib import raw
+from chalicelib import pipeline, raw
 from chalicelib.errors import ConfigError
 from chalicelib.settings import Settings
 from spotify_etl import output
@@ -36,7 +36,6 @@ def run_demo(lake: str, *, days: int, seed: int, first_day: datetime | None = No
 
     The days end yesterday (UTC) unless `first_day`, a UTC midnight, says where they start.
     """
-    import app
     from emulator import Emulator
     from emulator.clock import SimulatedClock
 
@@ -61,7 +60,7 @@ def run_demo(lake: str, *, days: int, seed: int, first_day: datetime | None = No
                 for hour, minute, kind in SCHEDULE:
                     clock.moment = first_day + timedelta(days=day, hours=hour, minutes=minute)
                     progress.update(task, description=f"{kind} run {clock.moment:%Y-%m-%d %H:%M}")
-                    app.run_and_transform(config, kind=kind, now=clock.now)
+                    pipeline.extract_and_transform(config, kind=kind, now=clock.now)
                     progress.advance(task)
         requests = emulator.total_requests
     _print_queries(config, first_day.date(), (first_day + timedelta(days=days - 1)).date())

@@ -40,9 +40,8 @@ def engine_for(settings: Settings, lake: Lake | None) -> QueryEngine:
 
 def configured_engine(settings: Settings) -> QueryEngine:
     """The configured engine; DuckDB over the lake, which must exist (Athena reads Glue's)."""
-    if settings.query_engine == "athena":
-        return engine_for(settings, None)
-    return engine_for(settings, open_lake_to_read(settings.lake_uri))
+    athena = settings.query_engine == "athena"
+    return engine_for(settings, None if athena else open_lake_to_read(settings.lake_uri))
 
 
 def run_named(
