@@ -3,6 +3,7 @@
 -- param: end_date date default=today "last played date, inclusive"
 -- param: limit integer default=10 min=1 max=1000 "how many artists"
 -- bind: start_date, end_date, start_date, start_date, start_date, limit
+-- A tie in plays goes to the artist listened longer, then by artist ID.
 -- A play's track, credits and artists are `played` in the catalog partition of the day the
 -- play was fetched: the day before it was played (a run started before midnight), that day
 -- or any later one (a late poll, the first run's backfill of the last 50 plays). Only those
@@ -44,7 +45,9 @@ artist_totals AS (
 ),
 ranked AS (
     SELECT
-        row_number() OVER (ORDER BY total.plays DESC, total.artist_id) AS rank,
+        row_number() OVER (
+            ORDER BY total.plays DESC, total.duration_ms DESC NULLS LAST, total.artist_id
+        ) AS rank,
         total.artist_id,
         artist.name AS artist_name,
         total.plays,

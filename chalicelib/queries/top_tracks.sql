@@ -3,6 +3,7 @@
 -- param: end_date date default=today "last played date, inclusive"
 -- param: limit integer default=10 min=1 max=1000 "how many tracks"
 -- bind: start_date, end_date, start_date, start_date, start_date, limit
+-- A tie in plays goes to the track listened longer (the longer track), then by track ID.
 -- A play's track, credits and artists are `played` in the catalog partition of the day the
 -- play was fetched: the day before it was played (a run started before midnight), that day
 -- or any later one (a late poll, the first run's backfill of the last 50 plays). Only those
@@ -61,7 +62,9 @@ track_artist_names AS (
 ),
 ranked AS (
     SELECT
-        row_number() OVER (ORDER BY total.plays DESC, total.track_id) AS rank,
+        row_number() OVER (
+            ORDER BY total.plays DESC, track.duration_ms DESC NULLS LAST, total.track_id
+        ) AS rank,
         total.track_id,
         track.name AS track_name,
         credits.artist_names,

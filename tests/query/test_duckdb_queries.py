@@ -183,14 +183,30 @@ def test_a_play_is_named_from_the_day_it_was_fetched_before_or_after_the_range(e
     dates = {"start_date": "2026-01-11", "end_date": "2026-01-12"}
     top = rows(engine, "top_tracks", **dates)
     assert [(r["track_id"], r["track_name"], r["artist_names"], r["minutes"]) for r in top] == [
+        ("t5", "Late Mail", "Echo", 2.0),  # one play each: the longer listened first
         ("t4", "Early Bird", "Delta", 1.0),
-        ("t5", "Late Mail", "Echo", 2.0),
     ]
     artists = rows(engine, "top_artists", **dates)
     assert [(r["artist_id"], r["artist_name"], r["minutes"]) for r in artists] == [
-        ("a4", "Delta", 1.0),
         ("a5", "Echo", 2.0),
+        ("a4", "Delta", 1.0),
     ]
+
+
+def test_a_tie_in_plays_goes_to_the_longer_listened_and_an_unknown_length_comes_last(
+    engine, write_table
+):
+    plays = [play(f"2026-01-11 0{hour}:00", track) for hour, track in enumerate("abcdd")]
+    write_table("plays", "2026-01-11", plays)
+    durations = {"a": 60_000, "b": 240_000, "c": None, "d": 30_000}
+    write_table("tracks", "2026-01-11", [track(t, t.upper(), ms) for t, ms in durations.items()])
+    write_table("track_artists", "2026-01-11", [credit(t, f"x{t}", 0) for t in durations])
+    write_table("artists", "2026-01-11", [artist(f"x{t}", t.upper()) for t in durations])
+    dates = {"start_date": "2026-01-11", "end_date": "2026-01-11"}
+    top = rows(engine, "top_tracks", **dates)
+    assert [(r["rank"], r["track_id"]) for r in top] == [(1, "d"), (2, "b"), (3, "a"), (4, "c")]
+    artists = rows(engine, "top_artists", **dates)
+    assert [r["artist_id"] for r in artists] == ["xd", "xb", "xa", "xc"]
 
 
 @pytest.mark.usefixtures("history")
