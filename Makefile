@@ -22,12 +22,15 @@ test: install browser
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 
-# The dashboard's browser test drives Debian's headless Chromium, installed here where we can
-# (root on Debian, as CI is); elsewhere the test is skipped, except in CI.
+# The dashboard's browser tests drive Debian's headless Chromium (through Playwright, from
+# requirements-dev.txt) with fonts for every script and colour emoji, installed here where we can
+# (root on Debian, as CI is); elsewhere the tests are skipped, except in CI.
+BROWSER_PACKAGES := chromium fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji
 browser:
-	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
-		&& apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium \
-		>/dev/null; } || echo "note: no chromium; the dashboard's browser test will be skipped"
+	@dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] \
+		&& command -v apt-get >/dev/null && apt-get update -qq \
+		&& apt-get install -y -qq --no-install-recommends $(BROWSER_PACKAGES) >/dev/null; } \
+		|| echo "note: no chromium or its fonts; the dashboard's browser tests will be skipped"
 
 # benchmarks/api_calls.py compares the extract with dlt's rest_api source: dlt is installed
 # for it alone, never for the app or the tests.

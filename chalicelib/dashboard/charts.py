@@ -1,8 +1,17 @@
-"""The dashboard's charts, drawn by pygal as inline SVG (no script, no web font)."""
+"""The dashboard's charts, drawn by pygal as inline SVG (no script, no web font).
+
+Each chart is drawn twice, for a wide card and for a phone, and the page's CSS shows the one
+that fits: an SVG scales as a picture, so a desktop-sized chart on a 390 px screen would have
+unreadable 6 px text. Charts carry no free text that could be cut off: names are in the HTML
+beside them (the playlist legend) or in HTML charts (`bars`).
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from html import escape
 from typing import Any
 
 import pygal
@@ -17,14 +26,36 @@ PALETTE = (
     "#9b51e0",
     "#eb5757",
     "#00a3a3",
-    "#f2c94c",
+    "#c9a227",
     "#6d4c41",
-    "#e84393",
-    "#607d8b",
 )
+# One line per playlist, told apart by colour, dash and width: the first is the widest, so a
+# line drawn exactly over an earlier one (two playlists of one size) leaves it showing on both
+# sides, and the dashes show which is which.
+DASHES = ("", "9,4", "2,3", "12,3,2,3", "5,5", "1,4", "14,4,4,4", "3,2")
+LINES = len(PALETTE)
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-LABEL_CHARS = 28
-LINES = 8
+
+
+@dataclass(frozen=True)
+class Line:
+    """How one playlist's line is drawn, for the chart and its legend."""
+
+    color: str
+    dash: str
+    width: float
+
+    @classmethod
+    def number(cls, index: int) -> Line:
+        return cls(PALETTE[index], DASHES[index], round(1.5 + 0.7 * (LINES - 1 - index), 1))
+
+    def swatch(self) -> str:
+        dash = f' stroke-dasharray="{self.dash}"' if self.dash else ""
+        return (
+            f'<svg class="swatch" width="36" height="12" viewBox="0 0 36 12" aria-hidden="true">'
+            f'<line x1="0" y1="6" x2="36" y2="6" stroke="{self.color}" '
+            f'stroke-width="{self.width}"{dash}/></svg>'
+        )
 
 
 def _style(colors: tuple[str, ...] = PALETTE) -> Style:
@@ -39,7 +70,6 @@ def _style(colors: tuple[str, ...] = PALETTE) -> Style:
         major_label_font_size=12,
         value_font_size=11,
         value_label_font_size=11,
-        legend_font_size=12,
         title_font_size=14,
         tooltip_font_size=12,
         opacity=".9",
@@ -49,61 +79,53 @@ def _style(colors: tuple[str, ...] = PALETTE) -> Style:
     )
 
 
-def _options(**extra: Any) -> dict[str, Any]:
-    """What every chart shares: offline (no pygal.js), sized for a half-width card."""
-    return {
-        "js": [],
-        "disable_xml_declaration": True,
-        "width": 640,
-        "height": 360,
-        "margin": 8,
-        "style": _style(),
-        "truncate_label": LABEL_CHARS,
-        "truncate_legend": LABEL_CHARS,
-        **extra,
-    }
-
-
 def _render(chart: pygal.graph.graph.Graph) -> str:
     return chart.render(is_unicode=True)
 
 
+def _both(wide: str, narrow: str) -> str:
+    return f'<div class="chart wide-only">{wide}</div><div class="chart narrow-only">{narrow}</div>'
+
+
 def heatmap(rows: list[dict[str, Any]]) -> str:
-    """Plays by weekday (rows) and UTC hour (columns), as a punch card: bigger is more."""
+    """Plays by weekday and UTC hour as a punch card (bigger is more): hours across on a wide
+    card, down on a phone."""
     counts = {(row["weekday"], row["hour"]): row["plays"] for row in rows}
-    chart = pygal.Dot(
-        **_options(
-            width=1200,
-            height=340,
-            style=_style((GREEN,) * len(WEEKDAYS)),
-            show_legend=False,
-            x_labels=[f"{hour:02d}" for hour in range(24)],
-            x_title="hour of day (UTC)",
-            value_formatter=lambda plays: f"{plays:.0f} plays",
-        )
+    common = {
+        "js": [],
+        "disable_xml_declaration": True,
+        "show_legend": False,
+        "margin": 8,
+        "truncate_label": -1,
+        "value_formatter": lambda plays: f"{plays:.0f} plays",
+    }
+    hours = [f"{hour:02d}" for hour in range(24)]
+    wide = pygal.Dot(
+        width=1200,
+        height=340,
+        style=_style((GREEN,) * len(WEEKDAYS)),
+        x_labels=hours,
+        x_title="hour of day (UTC)",
+        **common,
     )
     for day, name in enumerate(WEEKDAYS, start=1):
-        chart.add(name, [counts.get((day, hour)) or None for hour in range(24)])
-    return _render(chart)
-
-
-def ranking(labels: list[str], values: list[float], unit: str) -> str:
-    """A horizontal bar per label, the first on top, on an axis in the unit."""
-    chart = pygal.HorizontalBar(
-        **_options(
-            show_legend=False,
-            value_formatter=lambda value: f"{value:,.0f} {unit}",
-            x_labels=list(reversed(labels)),
-            show_x_guides=False,
-            show_y_guides=True,
-        )
+        wide.add(name, [counts.get((day, hour)) or None for hour in range(24)])
+    narrow = pygal.Dot(
+        width=360,
+        height=720,
+        style=_style((GREEN,) * 24),
+        x_labels=list(WEEKDAYS),
+        y_title="hour of day (UTC)",
+        **common,
     )
-    chart.add(unit, list(reversed(values)))
-    return _render(chart)
+    for hour, name in enumerate(hours):
+        narrow.add(name, [counts.get((day, hour)) or None for day in range(1, 8)])
+    return _both(_render(wide), _render(narrow))
 
 
 def playlist_sizes(rows: list[dict[str, Any]]) -> str:
-    """Entries per playlist over the snapshot dates, for the largest playlists."""
+    """Entries per playlist over the snapshot dates for the largest playlists, on an axis from
+    zero, with the legend in HTML below."""
     sizes: dict[str, dict[str, int]] = defaultdict(dict)
     names: dict[str, str] = {}
     for row in rows:
@@ -111,51 +133,44 @@ def playlist_sizes(rows: list[dict[str, Any]]) -> str:
         sizes[row["playlist_id"]][row["snapshot_date"]] = size
         names[row["playlist_id"]] = row["playlist_name"] or row["playlist_id"]
     dates = sorted({row["snapshot_date"] for row in rows})
-    largest = sorted(sizes, key=lambda p: (-sizes[p][max(sizes[p])], names[p]))[:LINES]
-    chart = pygal.Line(
-        **_options(
+    largest = sorted(sizes, key=lambda p: (-sizes[p][max(sizes[p])], names[p], p))[:LINES]
+    lines = [Line.number(index) for index in range(len(largest))]
+
+    def draw(width: int, height: int, labels: int) -> str:
+        chart = pygal.Line(
+            js=[],
+            disable_xml_declaration=True,
+            width=width,
+            height=height,
+            margin=8,
+            margin_right=28,  # room for the last date, centred on the chart's right edge
+            style=_style(tuple(line.color for line in lines) or PALETTE),
+            show_legend=False,
+            truncate_label=-1,
+            include_x_axis=True,
             x_labels=[_short_day(day) for day in dates],
-            x_labels_major_count=8,
+            x_labels_major_count=labels,
             show_minor_x_labels=False,
-            x_label_rotation=0,
-            legend_at_bottom=True,
-            legend_at_bottom_columns=2,
-            height=420,
-            dots_size=3,
+            dots_size=2.5,
             value_formatter=lambda value: f"{value:,.0f}",
             y_title="entries",
         )
-    )
-    for playlist in largest:
-        chart.add(names[playlist], [sizes[playlist].get(day) for day in dates])
-    return _render(chart)
+        for playlist, line in zip(largest, lines, strict=True):
+            chart.add(
+                names[playlist],
+                [sizes[playlist].get(day) for day in dates],
+                stroke_style={"width": line.width, "dasharray": line.dash or "none"},
+            )
+        return _render(chart)
 
-
-def churn(rows: list[dict[str, Any]]) -> str:
-    """Entries added and removed per playlist over the period, the busiest first."""
-    changed = [row for row in rows if row["added"] or row["removed"]]
-    busiest = sorted(changed, key=lambda row: -(row["added"] + row["removed"]))[:LINES]
-    chart = pygal.Bar(
-        **_options(
-            style=_style((GREEN, "#eb5757")),
-            x_labels=[row["playlist_name"] or row["playlist_id"] for row in busiest],
-            x_label_rotation=20,
-            truncate_label=18,
-            legend_at_bottom=True,
-            print_values=True,
-            value_formatter=lambda value: f"{value:,.0f}",
-            y_title="entries",
-            height=420,
-        )
+    legend = "".join(
+        f'<li>{line.swatch()}<span class="name">{escape(names[playlist])}</span></li>'
+        for playlist, line in zip(largest, lines, strict=True)
     )
-    chart.add("added", [row["added"] for row in busiest])
-    chart.add("removed", [row["removed"] for row in busiest])
-    return _render(chart)
+    return _both(draw(640, 360, 8), draw(360, 300, 4)) + f'<ul class="legend">{legend}</ul>'
 
 
 def _short_day(iso_day: str) -> str:
     """2026-11-19 as 19 Nov."""
-    from datetime import date
-
     day = date.fromisoformat(iso_day)
     return f"{day.day} {day:%b}"

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.errors import ValidationError
-from chalicelib.lake import holds_lake
+from chalicelib.lake import holds_lake, open_lake_to_read
 from chalicelib.query import service
+from chalicelib.runs import RunStore
 from chalicelib.settings import Settings
 
 DEFAULT_DAYS = 30
@@ -19,6 +20,7 @@ MAX_DAYS = 3 * 366
 WAIT_SECONDS = 20.0
 MAX_ROWS = 20_000
 TOP = 10
+RUNS = 10
 # The dashboard's queries and their parameters beyond the period; top_tracks and top_artists
 # are read whole (up to their limit): the totals count every track played, and the artists
 # are ranked by minutes, which the query does not rank by.
@@ -59,11 +61,13 @@ class Period:
 
 @dataclass
 class DashboardData:
-    """Each query's rows as dicts by column name; `pending` lists those still running."""
+    """Each query's rows as dicts by column name; `pending` lists those still running; `runs`
+    holds the newest run records."""
 
     period: Period
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     pending: list[str] = field(default_factory=list)
+    runs: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -75,13 +79,14 @@ def load(settings: Settings, period: Period) -> DashboardData:
     local folder that holds no lake yet (the page then says how to fill one)."""
     if settings.lake_is_local and not holds_lake(Path(settings.lake_uri)):
         return DashboardData(period)
-    with ThreadPoolExecutor(max_workers=len(QUERIES)) as pool:
+    with ThreadPoolExecutor(max_workers=len(QUERIES) + 1) as pool:
+        runs = pool.submit(RunStore(open_lake_to_read(settings.lake_uri)).recent, RUNS)
         futures = {
             name: pool.submit(_rows, settings, name, {**period.params(), **extra})
             for name, extra in QUERIES.items()
         }
         outcomes = {name: future.result() for name, future in futures.items()}
-    data = DashboardData(period)
+    data = DashboardData(period, runs=runs.result())
     for name, rows in outcomes.items():
         if rows is None:
             data.pending.append(name)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
 from html import escape
 from typing import Any
 
-from chalicelib.dashboard import charts
+from chalicelib.dashboard import bars, charts
 from chalicelib.dashboard.data import TOP, DashboardData, Period
+from chalicelib.runs import FAILED, PARTIAL
 
 QUICK_PERIODS = (7, 30, 90, 365)
+FLAGGED = (PARTIAL, FAILED)
 CSS = """
 :root { color-scheme: light; --ink: #1f2328; --muted: #5f6670; --line: #e6e8eb;
   --card: #fff; --bg: #f5f6f8; --accent: #1db954; }
@@ -32,14 +35,36 @@ nav.quick a { color: #d6dade; text-decoration: none; padding: 6px 10px; border-r
   border: 1px solid #3a3f45; }
 nav.quick a:hover { border-color: var(--accent); }
 main { padding: 24px 32px 48px; display: grid; gap: 20px;
-  grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); max-width: 1440px;
+  grid-template-columns: repeat(auto-fit, minmax(min(520px, 100%), 1fr)); max-width: 1440px;
   margin: 0 auto; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 12px;
   padding: 18px 20px 12px; min-width: 0; }
 .card.wide { grid-column: 1 / -1; }
 .card h2 { margin: 0; font-size: 16px; font-weight: 650; }
 .card .note { margin: 2px 0 10px; color: var(--muted); font-size: 13px; }
-.card svg { width: 100%; height: auto; display: block; }
+.chart svg { width: 100%; height: auto; display: block; }
+.chart.narrow-only { display: none; }
+ol.bars { list-style: none; margin: 4px 0 8px; padding: 0; display: grid; gap: 8px 12px;
+  grid-template-columns: minmax(0, 2fr) minmax(0, 3fr) auto; align-items: center; }
+ol.bars li { display: contents; }
+.name { overflow-wrap: anywhere; font-size: 14px; line-height: 1.3; }
+.bar { display: flex; height: 16px; background: #f0f2f4; border-radius: 4px;
+  overflow: hidden; }
+.bar i, .key i { display: block; height: 100%; background: var(--accent); }
+.bar i.removed, .key i.removed { background: #eb5757; }
+.value { font-size: 13px; color: var(--muted); white-space: nowrap;
+  font-variant-numeric: tabular-nums; text-align: right; }
+.key { font-size: 12px; color: var(--muted); display: flex; gap: 6px; align-items: center; }
+.key i { width: 12px; height: 12px; border-radius: 3px; margin-left: 8px; }
+ul.legend { list-style: none; margin: 6px 0 4px; padding: 0; display: grid; gap: 4px 16px;
+  grid-template-columns: repeat(auto-fill, minmax(min(220px, 100%), 1fr)); }
+ul.legend li { display: flex; gap: 8px; align-items: center; min-width: 0; }
+.swatch { flex: none; }
+.scroll { overflow-x: auto; }
+table.runs th, table.runs td { overflow-wrap: normal; white-space: nowrap; }
+table.runs .when { white-space: normal; }
+.status-partial { color: #9a6700; font-weight: 600; }
+.status-failed { color: #cf222e; font-weight: 600; }
 .kpis { grid-column: 1 / -1; display: grid; gap: 20px;
   grid-template-columns: repeat(auto-fit, minmax(180px, 1fr)); }
 .kpi { background: var(--card); border: 1px solid var(--line); border-radius: 12px;
@@ -53,19 +78,36 @@ main { padding: 24px 32px 48px; display: grid; gap: 20px;
 code { background: #eef0f2; padding: 1px 6px; border-radius: 4px; font-size: 13.5px; }
 table { width: 100%; border-collapse: collapse; font-size: 14px;
   font-variant-numeric: tabular-nums; }
-th, td { text-align: left; padding: 7px 8px; border-bottom: 1px solid var(--line); }
+th, td { text-align: left; padding: 7px 8px; border-bottom: 1px solid var(--line);
+  overflow-wrap: anywhere; }
 th { color: var(--muted); font-weight: 600; font-size: 12px; text-transform: uppercase;
   letter-spacing: .04em; }
 td.num, th.num { text-align: right; white-space: nowrap; }
 td .artists { color: var(--muted); font-size: 13px; }
-footer { text-align: center; color: var(--muted); font-size: 12px; padding: 0 0 32px; }
+footer { text-align: center; color: var(--muted); font-size: 12px; padding: 0 16px 32px; }
+@media (max-width: 640px) {
+  header { padding: 18px 16px; }
+  header h1 { font-size: 22px; }
+  main { padding: 16px 12px 32px; gap: 14px; }
+  .card { padding: 14px 14px 10px; }
+  .kpis { gap: 12px; grid-template-columns: repeat(2, minmax(0, 1fr)); }
+  .kpi { padding: 12px 14px; }
+  .kpi b { font-size: 22px; }
+  .chart.wide-only { display: none; }
+  .chart.narrow-only { display: block; }
+  th, td { padding: 6px 4px; }
+  table.runs .overall, table.runs .optional { display: none; }
+}
 """
 
 
 def render(data: DashboardData, today: date) -> str:
     """The whole dashboard page for the data's period."""
     period = data.period
-    body = _empty(period) if data.empty else _pending(data) + _kpis(data) + _cards(data)
+    if data.empty:
+        body = _empty(period) + (_runs_card(data.runs) if data.runs else "")
+    else:
+        body = _pending(data) + _kpis(data) + _cards(data)
     refresh = '<meta http-equiv="refresh" content="10">' if data.pending else ""
     return _page(period, today, body, refresh)
 
@@ -167,7 +209,7 @@ def _cards(data: DashboardData) -> str:
         rows.get("top_artists", []),
         key=lambda row: (-(row["minutes"] or 0), -row["plays"], row["artist_name"] or ""),
     )[:TOP]
-    tracks = rows.get("top_tracks", [])[:TOP]
+    tracks = top_tracks(rows.get("top_tracks", []))
     cards = [
         _card(
             "heatmap",
@@ -179,20 +221,17 @@ def _cards(data: DashboardData) -> str:
         _card(
             "top-artists",
             f"Top {TOP} artists",
-            "the most played artists by minutes listened; every credited artist counts",
-            charts.ranking(
-                _distinct_names(artists),
-                [row["minutes"] or 0 for row in artists],
-                "min",
-            )
+            "by minutes listened (estimated from track lengths), then plays; every credited "
+            "artist counts",
+            bars.ranking(_distinct_names(artists), [row["minutes"] or 0 for row in artists], "min")
             if artists
             else "",
         ),
         _card(
             "top-tracks",
             f"Top {TOP} tracks",
-            "plays in the period",
-            charts.ranking(
+            "by plays in the period, then minutes listened",
+            bars.ranking(
                 [row["track_name"] or row["track_id"] for row in tracks],
                 [row["plays"] for row in tracks],
                 "plays",
@@ -210,11 +249,21 @@ def _cards(data: DashboardData) -> str:
             "playlist-churn",
             "Playlist churn",
             "entries added and removed between the first and last snapshot of the period",
-            charts.churn(rows["playlist_changes"]) if rows.get("playlist_changes") else "",
+            bars.churn(rows.get("playlist_changes", []), charts.LINES),
         ),
         _card("track-table", f"Top {TOP} tracks in detail", "", _track_table(tracks), wide=True),
+        _runs_card(data.runs),
     ]
     return "\n".join(cards)
+
+
+def top_tracks(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The TOP tracks by plays; a tie goes to the longer listened, then by name."""
+    ranked = sorted(
+        rows,
+        key=lambda row: (-row["plays"], -(row["minutes"] or 0), row["track_name"] or ""),
+    )
+    return [{**row, "rank": rank} for rank, row in enumerate(ranked[:TOP], start=1)]
 
 
 def _distinct_names(artists: list[dict[str, Any]]) -> list[str]:
@@ -236,19 +285,64 @@ def _card(anchor: str, title: str, note: str, content: str, wide: bool = False) 
 
 
 def _track_table(tracks: list[dict[str, Any]]) -> str:
-    if not tracks:
+    return _table(
+        "<th class=num>#</th><th>Track</th><th class=num>Plays</th><th class=num>Listened</th>",
+        (
+            f"<tr><td class=num>{row['rank']}</td>"
+            f"<td>{escape(row['track_name'] or row['track_id'])}"
+            f"<div class=artists>{escape(row['artist_names'] or '')}</div></td>"
+            f"<td class=num>{row['plays']:,} plays</td>"
+            f"<td class=num>{row['minutes'] or 0:,.1f} min</td></tr>"
+            for row in tracks
+        ),
+    )
+
+
+def _runs_card(runs: list[dict[str, Any]]) -> str:
+    table = _table(
+        "<th class=when>Started (UTC)</th><th>Kind</th><th class=overall>Status</th>"
+        "<th>Extract</th><th>Transform</th><th class='num optional'>Requests</th>",
+        (
+            f"<tr><td class=when>{escape(_when(run.get('started_at') or run.get('queued_at')))}"
+            f"</td><td>{escape(run.get('kind') or '')}</td>"
+            f"{_status(run.get('status'), run.get('errors'), 'overall')}"
+            f"{_status(run.get('extract'))}{_status((run.get('transform') or {}).get('status'))}"
+            f"<td class='num optional'>{(run.get('counts') or {}).get('requests', '')}</td></tr>"
+            for run in runs
+        ),
+        ' class="runs"',
+    )
+    return _card(
+        "runs",
+        "Recent runs",
+        "each run's extract and transform; what a partial run missed, the next run fetches",
+        f'<div class="scroll">{table}</div>' if table else "",
+        wide=True,
+    )
+
+
+def _table(head: str, rows: Iterable[str], attributes: str = "") -> str:
+    """A table of these header cells and rows; nothing when there are no rows."""
+    body = "".join(rows)
+    if not body:
         return ""
-    body = "".join(
-        f"<tr><td class=num>{row['rank']}</td><td>{escape(row['track_name'] or row['track_id'])}"
-        f"<div class=artists>{escape(row['artist_names'] or '')}</div></td>"
-        f"<td class=num>{row['plays']:,} plays</td>"
-        f"<td class=num>{row['minutes'] or 0:,.1f} min</td></tr>"
-        for row in tracks
-    )
-    return (
-        "<table><thead><tr><th class=num>#</th><th>Track</th><th class=num>Plays</th>"
-        f"<th class=num>Listened</th></tr></thead><tbody>{body}</tbody></table>"
-    )
+    return f"<table{attributes}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _status(status: str | None, errors: list[str] | None = None, column: str = "") -> str:
+    """A status cell, partial and failed marked; a run's errors in its tooltip."""
+    classes = " ".join(filter(None, (column, f"status-{status}" if status in FLAGGED else "")))
+    css = f' class="{classes}"' if classes else ""
+    why = f' title="{escape("; ".join(errors))}"' if errors else ""
+    return f"<td{css}{why}>{escape(status or '–')}</td>"
+
+
+def _when(stamp: str | None) -> str:
+    """2026-12-02T03:15:09Z as 2 Dec 03:15."""
+    if not stamp:
+        return ""
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return f"{moment.day} {moment:%b %H:%M}"
 
 
 def _day(day: date) -> str:

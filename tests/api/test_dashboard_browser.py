@@ -1,12 +1,14 @@
-"""A real browser: headless Chromium loads the dashboard from `chalice local` over the demo."""
+"""A real browser: headless Chromium, driven by Playwright, loads the dashboard from
+`chalice local` over the demo's lake, and a page drawn from names in every script; on a phone
+and on a desktop, nothing overflows, no chart text is cut off, and the fonts show CJK and
+colour emoji (Debian's Noto packages, which `make test` installs beside Chromium)."""
 
 from __future__ import annotations
 
+import io
 import os
-import re
 import shutil
-import subprocess
-from pathlib import Path
+from datetime import date
 
 import pytest
 
@@ -15,43 +17,206 @@ pytestmark = pytest.mark.skipif(
     CHROMIUM is None and not os.environ.get("CI"),  # in CI, a missing browser is a failure
     reason="needs chromium: `make test` installs Debian's package where it can",
 )
-CHARTS = ("heatmap", "top-artists", "top-tracks", "playlist-sizes", "playlist-churn")
+PHONE, DESKTOP = 390, 1280
+CARDS = (
+    "heatmap",
+    "top-artists",
+    "top-tracks",
+    "playlist-sizes",
+    "playlist-churn",
+    "track-table",
+    "runs",
+)
+CJK = "夜に駆ける 방탄소년단"
+EMOJI = "Dancing Queen 💃"
+NO_GLYPH = "\u0378"  # unassigned: no font has it, so it draws the missing-glyph box
+# Where the page spills over: the document wider than the screen, a card past its edge, a
+# scrolling box that must scroll, a chart's text outside its drawing, or chart text drawn
+# smaller than 9 px (an SVG scales as a picture).
+LAYOUT = """() => {
+  const width = window.innerWidth, problems = [];
+  if (document.documentElement.scrollWidth > width)
+    problems.push(`the page is ${document.documentElement.scrollWidth} px wide`);
+  for (const card of document.querySelectorAll('section')) {
+    const box = card.getBoundingClientRect();
+    if (box.left < 0 || box.right > width) problems.push(`${card.id} is ${box.width} px wide`);
+  }
+  for (const box of document.querySelectorAll('.scroll'))
+    if (box.scrollWidth > box.clientWidth + 1) problems.push(`${box.parentNode.id} scrolls`);
+  for (const svg of document.querySelectorAll('section svg:not(.swatch)')) {
+    const frame = svg.getBoundingClientRect();
+    if (frame.width === 0) continue;  // the chart for the other screen size
+    const scale = frame.width / svg.viewBox.baseVal.width;
+    for (const text of svg.querySelectorAll('text')) {
+      const box = text.getBoundingClientRect();
+      if (box.width === 0) continue;
+      const where = `${svg.closest('section').id}: "${text.textContent}"`;
+      if (box.left < frame.left - 0.5 || box.right > frame.right + 0.5 ||
+          box.top < frame.top - 0.5 || box.bottom > frame.bottom + 0.5)
+        problems.push(`${where} is cut off`);
+      const size = parseFloat(getComputedStyle(text).fontSize) * scale;
+      if (size < 9) problems.push(`${where} is ${size.toFixed(1)} px`);
+    }
+  }
+  return problems;
+}"""
 
 
-def chromium(profile: Path, *args: str) -> str:
-    """Run headless Chromium once, offline, with a throwaway profile; return its stdout."""
-    command = [
-        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--no-first-run", f"--user-data-dir={profile}", *args,
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def open_page(browser):
+    """A fresh page of the given width; closed after the test."""
+    pages = []
+
+    def opened(width: int):
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        page.route("http*://**", _offline)
+        pages.append(page)
+        return page
+
+    yield opened
+    for page in pages:
+        page.close()
+
+
+def _offline(route):
+    """Only the local server answers: nothing on the page may reach out."""
+    if route.request.url.startswith("http://127.0.0.1:"):
+        route.continue_()
+    else:
+        route.abort()
+
+
+def every_script_page() -> str:
+    """The dashboard drawn from names in many scripts and lengths, and large numbers."""
+    from chalicelib.dashboard import page
+    from chalicelib.dashboard.data import DashboardData, Period
+
+    names = [
+        CJK * 3,
+        EMOJI,
+        "لما بدا يتثنى " * 3,
+        "Supercalifragilisticexpialidocious" * 3,
+        "WWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWW",
+        "Mötley Crüe – Kickstart My Heart (Remastered 2021 Deluxe Anniversary Edition)",
+        "שלום עולם",
+        "Sigur Rós",
+        "坂本龍一",
+        "🎧 Lo-Fi Beats",
     ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
-    return done.stdout
+    day = date(2026, 1, 10)
+    period = Period.of(date(2026, 1, 1), day, day)
+    dates = [f"2026-01-{n:02d}" for n in range(1, 11)]
+    rows = {
+        "listening_by_hour": [
+            {"weekday": w, "hour": h, "plays": 1_000 + w * h}
+            for w in range(1, 8)
+            for h in range(24)
+        ],
+        "top_artists": [
+            {"artist_id": f"a{n}", "artist_name": name, "plays": 90_000 - n, "minutes": 9e6 - n}
+            for n, name in enumerate(names)
+        ],
+        "top_tracks": [
+            {
+                "rank": n + 1,
+                "track_id": f"t{n}",
+                "track_name": name,
+                "artist_names": names[-n],
+                "plays": 90_000 - n,
+                "minutes": 9e5 - n,
+            }
+            for n, name in enumerate(names)
+        ],  # fmt: skip
+        "playlist_sizes": [
+            {
+                "playlist_id": f"p{n}",
+                "playlist_name": name,
+                "snapshot_date": snapshot,
+                "item_count": 10_000 + 7 * n * d,
+                "stored_items": 10_000,
+                "unavailable_items": 0,
+            }
+            for n, name in enumerate(names[:8])
+            for d, snapshot in enumerate(dates)
+        ],  # fmt: skip
+        "playlist_changes": [
+            {"playlist_id": f"p{n}", "playlist_name": name, "added": 12_345 - n, "removed": n}
+            for n, name in enumerate(names)
+        ],
+    }
+    runs = [
+        {"run_id": f"20260110T0{n}1500Z-abcdef", "kind": "snapshot", "status": "partial",
+         "extract": "partial", "transform": {"status": "transformed"},
+         "started_at": f"2026-01-10T0{n}:15:00Z", "counts": {"requests": 123_456}, "errors": []}
+        for n in range(10)
+    ]  # fmt: skip
+    return page.render(DashboardData(period, rows=rows, runs=runs), day)
 
 
-def section(dom: str, anchor: str) -> str:
-    match = re.search(rf'<section class="card[^"]*" id="{anchor}">(.*?)</section>', dom, re.S)
-    assert match, f"no {anchor} card in the page"
-    return match.group(1)
+@pytest.mark.parametrize("width", [PHONE, DESKTOP])
+def test_the_demo_dashboard_fits_the_screen_with_every_card_drawn(server, open_page, width):
+    page = open_page(width)
+    page.goto(f"{server}/dashboard")
+    for anchor in CARDS:
+        card = page.locator(f"section#{anchor}")
+        assert card.is_visible(), anchor
+        assert "No data in this period" not in card.inner_text(), anchor
+    for chart in ("heatmap", "playlist-sizes"):
+        visible = page.locator(f"#{chart} .chart svg").filter(visible=True)
+        assert visible.count() == 1 and visible.locator("circle.dot").count() > 7, chart
+    assert page.locator("#top-artists ol.bars li").count() == 10
+    assert page.locator("#runs tbody tr").count() == 10
+    assert page.evaluate(LAYOUT) == []
 
 
-def test_the_dashboard_renders_every_chart_with_data_in_chromium(server, tmp_path):
-    url = f"{server}/dashboard"
-    dom = chromium(tmp_path / "profile", "--dump-dom", url)
-    screenshot = tmp_path / "dashboard.png"
-    chromium(tmp_path / "profile", f"--screenshot={screenshot}", "--window-size=1280,2000", url)
-    assert "Listening from" in dom
-    for anchor in CHARTS:
-        card = section(dom, anchor)
-        assert "<svg" in card, anchor
-        assert re.search(r'class="[^"]*(dot|rect|line)[^"]*', card), anchor
-    assert len(re.findall(r'<circle[^>]*class="dot', section(dom, "heatmap"))) > 24
-    assert screenshot.stat().st_size > 50_000
+@pytest.mark.parametrize("width", [PHONE, DESKTOP])
+def test_long_names_in_any_script_wrap_and_no_chart_text_is_cut_off(open_page, width, tmp_path):
+    page = open_page(width)
+    page.set_content(every_script_page())
+    assert page.evaluate(LAYOUT) == []
+    screenshot = tmp_path / f"dashboard-{width}.png"
+    page.screenshot(path=screenshot, full_page=True)
     print(f"screenshot: {screenshot}")
 
 
-def test_an_empty_lake_gets_a_page_that_says_what_to_run(empty_server, tmp_path):
-    dom = chromium(tmp_path / "profile", "--dump-dom", f"{empty_server}/dashboard")
-    assert 'id="empty"' in dom
-    assert "spotify-etl extract" in dom and "POST /runs" in dom
-    assert "<svg" not in dom
+def test_the_screenshot_shows_cjk_and_colour_emoji_glyphs(open_page):
+    from PIL import Image
+
+    page = open_page(DESKTOP)
+    page.set_content(every_script_page())
+    cjk = page.locator("#top-tracks .name").filter(has_text=CJK).first.element_handle()
+    drawn = cjk.screenshot()
+    cjk.evaluate(
+        "(node, box) => { node.textContent = node.textContent.replace(/\\S/gu, box) }", NO_GLYPH
+    )
+    missing = cjk.screenshot()
+    same = drawn == missing
+    assert not same, "CJK draws as missing-glyph boxes: install fonts-noto-cjk"
+
+    emoji = page.locator("#top-tracks .name").filter(has_text=EMOJI).first
+    image = Image.open(io.BytesIO(emoji.screenshot())).convert("RGB")
+    data = image.tobytes()
+    pixels = zip(data[0::3], data[1::3], data[2::3], strict=True)
+    coloured = sum(1 for pixel in pixels if max(pixel) - min(pixel) > 80)
+    assert coloured > 30, "the emoji is not in colour: install fonts-noto-color-emoji"
+
+
+def test_an_empty_lake_gets_a_page_that_says_what_to_run(empty_server, open_page):
+    page = open_page(DESKTOP)
+    page.goto(f"{empty_server}/dashboard")
+    text = page.locator("#empty").inner_text()
+    assert "spotify-etl extract" in text and "POST /runs" in text
+    assert page.locator("svg").count() == 0

@@ -3,6 +3,7 @@ with known plays (the query fixtures' history)."""
 
 import re
 from datetime import date
+from html import unescape
 
 import pytest
 from chalice_stage import stage_client
@@ -36,6 +37,15 @@ def test_a_period_that_cannot_be_shown_gets_the_page_saying_why_not_json(client,
     assert 'id="refused"' in text and said in text and "<form" in text
 
 
+def between(html, anchor, following):
+    """The HTML of one card, up to the next one."""
+    return html[html.index(f'id="{anchor}"') : html.index(f'id="{following}"')]
+
+
+def names(card):
+    return [unescape(name) for name in re.findall(r'<span class="name">([^<]*)</span>', card)]
+
+
 def artist(artist_id, name, plays, minutes):
     return {"artist_id": artist_id, "artist_name": name, "plays": plays, "minutes": minutes}
 
@@ -46,11 +56,9 @@ def test_top_artists_rank_by_minutes_over_all_artists_and_same_names_are_told_ap
     rows += [artist("twinY2", "Twin", 4, 30.0)]  # same minutes: more plays first
     data = DashboardData(DAY, rows={"top_artists": rows})
     html = page.render(data, DAY.end)
-    card = html[html.index('id="top-artists"') : html.index('id="top-tracks"')]
-    labels = [t for t in re.findall(r"<text[^>]*>([^<]*)</text>", card) if not t.endswith("min")]
-    top_down = labels[::-1]  # the chart lists its bars bottom up
-    assert top_down[:3] == ["Long", "Twin (twinY2)", "Twin (twinX1)"]
-    assert top_down[3:] == [f"Artist {n}" for n in range(11, 4, -1)]  # the rest by minutes
+    card = between(html, "top-artists", "top-tracks")
+    assert names(card)[:3] == ["Long", "Twin (twinY2)", "Twin (twinX1)"]
+    assert names(card)[3:] == [f"Artist {n}" for n in range(11, 4, -1)]  # the rest by minutes
     assert "Artist 0" not in card  # the most played by count, the least by minutes
 
 
@@ -58,3 +66,71 @@ def test_hours_listened_say_they_are_estimated_from_track_lengths():
     track = {"rank": 1, "track_id": "t1", "track_name": "Song", "artist_names": "A"}
     data = DashboardData(DAY, rows={"top_tracks": [{**track, "minutes": 90.0, "plays": 3}]})
     assert "listened (estimated from track lengths)" in page.render(data, DAY.end)
+
+
+def test_a_tie_in_top_tracks_goes_to_the_longer_listened_in_the_card_and_the_table():
+    def track(track_id, name, plays, minutes):
+        return {"rank": 0, "track_id": track_id, "track_name": name, "artist_names": "A",
+                "plays": plays, "minutes": minutes}  # fmt: skip
+
+    rows = [track("t1", "Short", 3, 6.0), track("t2", "Long", 3, 12.0), track("t3", "Most", 4, 1.0)]
+    rows += [track(f"x{n}", f"Filler {n:02d}", 1, 2.0) for n in range(10)]
+    html = page.render(DashboardData(DAY, rows={"top_tracks": rows}), DAY.end)
+    card = between(html, "top-tracks", "playlist-sizes")
+    assert names(card)[:3] == ["Most", "Long", "Short"]
+    assert names(card)[3:] == [f"Filler {n:02d}" for n in range(7)]  # equal: by name
+    table = html[html.index('id="track-table"') :]
+    assert re.findall(r"<td class=num>(\d+)</td><td>(\w+)", table)[:3] == [
+        ("1", "Most"), ("2", "Long"), ("3", "Short"),
+    ]  # fmt: skip
+
+
+def sizes(playlist_id, name, counts):
+    return [
+        {"playlist_id": playlist_id, "playlist_name": name, "snapshot_date": f"2026-01-0{day}",
+         "item_count": count, "stored_items": count, "unavailable_items": 0}
+        for day, count in enumerate(counts, start=1)
+    ]  # fmt: skip
+
+
+def test_playlist_lines_are_told_apart_even_when_they_overlap_on_an_axis_from_zero():
+    rows = sizes("p1", "Same A", [40, 41, 42]) + sizes("p2", "Same B", [40, 41, 42])
+    rows += sizes("p3", "Other", [38, 38, 39])
+    html = page.render(DashboardData(DAY, rows={"playlist_sizes": rows}), DAY.end)
+    card = between(html, "playlist-sizes", "playlist-churn")
+    wide = card[: card.index('class="chart narrow-only"')]
+    drawn = re.findall(
+        r"\.series\.serie-(\d)\{stroke-width:([\d.]+);stroke-dasharray:([^}]+)\}", wide
+    )
+    assert [serie for serie, _, _ in drawn] == ["0", "1", "2"]
+    widths = [float(width) for _, width, _ in drawn]
+    assert widths == sorted(widths, reverse=True) and len(set(widths)) == 3  # the later inside
+    assert len({dash for _, _, dash in drawn}) == 3
+    axis = re.search(r'<g class="axis y[^"]*">(.*?)<g class="axis x', wide, re.S)[1]
+    assert re.findall(r">(\d+)</text>", axis)[0] == "0"  # the y axis starts at zero
+    legend = re.findall(
+        r'<li><svg class="swatch".*?stroke-width="([\d.]+)"(?: stroke-dasharray="([^"]+)")?/>'
+        r'</svg><span class="name">([^<]+)',
+        card,
+    )
+    assert [name for _, _, name in legend] == ["Same A", "Same B", "Other"]
+    assert [(float(w), d or "none") for w, d, _ in legend] == [(float(w), d) for _, w, d in drawn]
+
+
+def test_the_recent_runs_show_each_steps_outcome_and_partial_or_failed_stand_out():
+    runs = [
+        {"run_id": "20260102T031500Z-aaaaaa", "kind": "snapshot", "status": "partial",
+         "extract": "partial", "transform": {"status": "transformed"},
+         "started_at": "2026-01-02T03:15:00Z", "counts": {"requests": 12}, "errors": ["cut"]},
+        {"run_id": "20260101T210000Z-bbbbbb", "kind": "plays", "status": "failed",
+         "extract": "extracted", "transform": {"status": "failed"},
+         "started_at": "2026-01-01T21:00:00Z", "counts": {"requests": 2}, "errors": ["bad"]},
+    ]  # fmt: skip
+    html = page.render(DashboardData(DAY, runs=runs), DAY.end)
+    card = html[html.index('id="runs"') :]
+    cells = [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<td[^>]*>.*?</td>", card)]
+    assert cells[:6] == ["2 Jan 03:15", "snapshot", "partial", "partial", "transformed", "12"]
+    assert cells[6:12] == ["1 Jan 21:00", "plays", "failed", "extracted", "failed", "2"]
+    assert card.count("status-partial") == 2 and card.count("status-failed") == 2
+    assert 'title="bad"' in card
+    assert 'id="empty"' in html  # no plays yet: the page says what to run, the runs below it
