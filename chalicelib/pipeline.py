@@ -25,6 +25,7 @@ from chalicelib.errors import (
 )
 from chalicelib.lake import Lake, open_lake, open_lake_to_read
 from chalicelib.runs import EXTRACTED, FAILED, PARTIAL, RUNNING, RunStore, check_run_id
+from chalicelib.secrets import SpotifySecret, secrets_manager
 from chalicelib.settings import Credentials, Settings, split_s3_uri
 
 log = logging.getLogger(__name__)
@@ -48,27 +49,16 @@ def credentials_for(settings: Settings, secrets_client: Any = None) -> Credentia
     """Local credentials from the environment, or the JSON secret named by SPOTIFY_SECRET_ID."""
     if settings.credentials is not None or not settings.secret_id:
         return settings.require_credentials()
-    client = secrets_client or _boto3_client("secretsmanager")
-    try:
-        secret = json.loads(client.get_secret_value(SecretId=settings.secret_id)["SecretString"])
-        return Credentials(secret["client_id"], secret["client_secret"], secret["refresh_token"])
-    except (KeyError, ValueError, TypeError):
-        raise ConfigError(
-            f"secret {settings.secret_id} must be JSON with client_id, client_secret and "
-            "refresh_token; `spotify-etl auth --secret-id` writes it"
-        ) from None
+    return _secret(settings, secrets_client).read()
 
 
 def store_refresh_token(settings: Settings, secrets_client: Any = None) -> Callable[[str], None]:
     """Where a rotated refresh token goes: back into the secret in AWS."""
+    return _secret(settings, secrets_client).store_refresh_token
 
-    def store(token: str) -> None:
-        client = secrets_client or _boto3_client("secretsmanager")
-        secret = json.loads(client.get_secret_value(SecretId=settings.secret_id)["SecretString"])
-        secret["refresh_token"] = token
-        client.put_secret_value(SecretId=settings.secret_id, SecretString=json.dumps(secret))
 
-    return store
+def _secret(settings: Settings, client: Any) -> SpotifySecret:
+    return SpotifySecret(settings.secret_id, client or secrets_manager())
 
 
 def extract(

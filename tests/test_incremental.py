@@ -8,6 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from chalicelib import pipeline, raw
+from chalicelib.errors import ConfigError
 from chalicelib.lake import LocalLake, get_json, put_json
 from chalicelib.runs import RunStore
 from chalicelib.settings import Settings
@@ -19,8 +20,6 @@ from emulator.clock import SimulatedClock
 
 START = datetime(2026, 11, 20, 3, 15, tzinfo=UTC)
 SNAPSHOT_TABLES = ("playlists", "playlist_items", "top_items", "saved_tracks")
-
-
 
 
 @pytest.fixture
@@ -252,3 +251,48 @@ def test_a_spotify_outage_ends_the_run_partial_with_what_it_fetched(env, lake, e
     assert "answered 5" in record["errors"][0]
     assert (record["status"], record["extract"]) == ("partial", "partial")
     assert record["transform"]["status"] == "transformed"
+
+
+def secrets_manager():
+    import boto3
+
+    return boto3.client("secretsmanager", region_name="us-east-1")
+
+
+def test_a_missing_or_unreadable_secret_fails_the_run_saying_what_to_do(aws_credentials, tmp_path):
+    from moto import mock_aws
+
+    settings = Settings.from_env(
+        {"SPOTIFY_SECRET_ID": "spotify-etl/nope", "LAKE_URI": str(tmp_path / "lake")}
+    )
+    with mock_aws():
+        with pytest.raises(ConfigError, match="does not exist") as missing:
+            pipeline.extract(settings)
+        secrets_manager().create_secret(Name="spotify-etl/nope", SecretString="not json")
+        with pytest.raises(ConfigError, match="must be JSON with client_id") as shapeless:
+            pipeline.extract(settings)
+    for problem in (missing, shapeless):
+        assert "spotify-etl auth --secret-id spotify-etl/nope" in str(problem.value)
+    records = RunStore(LocalLake(tmp_path / "lake")).recent()
+    assert [record["status"] for record in records] == ["failed", "failed"]
+    assert not any("unexpected" in record["errors"][0] for record in records)
+
+
+def test_a_rotated_token_that_cannot_be_stored_back_says_it_is_not_saved(aws_credentials):
+    import json
+
+    from moto import mock_aws
+
+    with mock_aws():
+        client = secrets_manager()
+        value = {"client_id": "id", "client_secret": "secret", "refresh_token": "old-token"}
+        client.create_secret(Name="spotify-etl/dev", SecretString=json.dumps(value))
+        settings = Settings.from_env({"SPOTIFY_SECRET_ID": "spotify-etl/dev"})
+        store = pipeline.store_refresh_token(settings, client)
+        client.delete_secret(SecretId="spotify-etl/dev")  # deleted while the run went on
+        with pytest.raises(ConfigError) as refused:
+            store("new-token")
+    message = str(refused.value)
+    assert "the new one is not saved" in message
+    assert "spotify-etl auth --secret-id spotify-etl/dev" in message
+    assert "new-token" not in message and "old-token" not in message and 'secret"' not in message
