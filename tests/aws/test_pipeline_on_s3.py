@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import boto3
 import pyarrow.parquet as pq
 import pytest
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 from chalice.local import LambdaContext
 
 from chalicelib import pipeline, raw
@@ -139,12 +139,20 @@ def test_replaying_a_transform_in_aws_invokes_the_transform_function_with_the_s3
     settings = Settings.from_env(s3_env)
     event = pipeline.manifest_event(settings, land_manifest(s3_lake))
     client = boto3.client("lambda", region_name=REGION)
-    expected = {"FunctionName": "fn", "InvocationType": "Event", "Payload": json.dumps(event)}
+    expected = {"FunctionName": "fn", "InvocationType": "Event", "Payload": ANY}
+    sent = []
+    client.meta.events.register(
+        "provide-client-params.lambda.Invoke", lambda params, **_: sent.append(params)
+    )
     with Stubber(client) as stub:
         stub.add_response("invoke", {"StatusCode": 202}, expected_params=expected)
         outcome = pipeline.queue_transform(settings, RUN, function_name="fn", lambda_client=client)
         stub.assert_no_pending_responses()
     assert outcome == {"run_id": RUN, "status": "queued"}
+    payload = json.loads(sent[0]["Payload"])
+    for record in (payload, event):  # the event's time is the moment it was made
+        record["Records"][0].pop("eventTime")
+    assert payload == event
     assert (
         event["Records"][0]["s3"]["object"]["key"]
         == f"{PREFIX}{raw.manifest_key('2026-01-01', RUN)}"
