@@ -46,9 +46,6 @@ class Lake(Protocol):
 
     def uri(self, key: str) -> str: ...
 
-    @property
-    def bucket(self) -> str: ...
-
 
 LOCKS = ".locks"
 LOCK_STRIPES = 64
@@ -61,10 +58,6 @@ class LocalLake:
     def __init__(self, root: str | os.PathLike[str]):
         self._root = Path(root).resolve()
         self._inside = f"{self._root}{os.sep}"
-
-    @property
-    def bucket(self) -> str:
-        return "local"
 
     @property
     def root(self) -> Path:
@@ -174,10 +167,6 @@ class S3Lake:
         self._client = client
         self._bucket = bucket
         self._prefix = prefix
-
-    @property
-    def bucket(self) -> str:
-        return self._bucket
 
     def put(
         self, key: str, data: bytes, *, if_match: str | None = None, if_none_match: bool = False

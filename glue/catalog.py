@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.schema import TABLES, Table
+from chalicelib.schema import Table
 
 PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
 PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
@@ -62,11 +62,6 @@ def table_input(table: Table, bucket: str, prefix: str, mode: str = PROJECTION) 
             },
         },
     }
-
-
-def table_inputs(bucket: str, prefix: str, mode: str = PROJECTION) -> list[dict[str, Any]]:
-    """TableInputs of all nine tables, in schema order."""
-    return [table_input(table, bucket, prefix, mode) for table in TABLES.values()]
 
 
 def comparable(table: dict[str, Any]) -> dict[str, Any]:

@@ -54,7 +54,6 @@ class Stage:
     prefix: str
     database: str
     workgroup: str
-    secret_id: str | None
 
     @property
     def results_location(self) -> str:
@@ -84,10 +83,7 @@ class Stage:
                 f"ATHENA_WORKGROUP (missing or local: {', '.join(missing) or 'LAKE_URI'})"
             )
         bucket, prefix = split_s3_uri(env["LAKE_URI"])
-        return cls(
-            stage, bucket, prefix, env["GLUE_DATABASE"], env["ATHENA_WORKGROUP"],
-            env.get("SPOTIFY_SECRET_ID"),
-        )
+        return cls(stage, bucket, prefix, env["GLUE_DATABASE"], env["ATHENA_WORKGROUP"])
 
 
 @dataclass
@@ -217,11 +213,14 @@ class Bucket:
             "Expiration": {"Days": RESULTS_EXPIRE_DAYS},
             "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
         }
-        rules = self._read(
-            new,
-            lambda: self._client.get_bucket_lifecycle_configuration(Bucket=name)["Rules"],
-            "NoSuchLifecycleConfiguration",
-        ) or []
+        rules = (
+            self._read(
+                new,
+                lambda: self._client.get_bucket_lifecycle_configuration(Bucket=name)["Rules"],
+                "NoSuchLifecycleConfiguration",
+            )
+            or []
+        )
         ours = next((rule for rule in rules if rule.get("ID") == LIFECYCLE_RULE), None)
         if ours is not None and {key: ours.get(key) for key in wanted} == wanted:
             return self._changes.unchanged(f"query results in {name} expire")
@@ -286,7 +285,7 @@ class Catalog:
         differences = _table_differences(comparable(current), comparable(wanted), mode)
         if not differences:
             return self._changes.unchanged(f"table {database}.{name}")
-        merged = _merge_parameters(wanted, current.get("Parameters", {}), mode)
+        merged = _merge_parameters(wanted, current.get("Parameters", {}))
         self._changes.apply(
             f"update table {database}.{name} ({', '.join(differences)})",
             lambda: self._client.update_table(DatabaseName=database, TableInput=merged),
@@ -304,7 +303,7 @@ def _table_differences(current: dict[str, Any], wanted: dict[str, Any], mode: st
     return differing
 
 
-def _merge_parameters(wanted: dict[str, Any], current: dict[str, str], mode: str) -> dict:
+def _merge_parameters(wanted: dict[str, Any], current: dict[str, str]) -> dict:
     kept = {
         key: value
         for key, value in current.items()
@@ -480,10 +479,17 @@ def crawler_policy(stage: Stage) -> dict[str, Any]:
             {
                 "Effect": "Allow",
                 "Action": [
-                    "glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:UpdateTable",
-                    "glue:GetPartition", "glue:GetPartitions", "glue:BatchGetPartition",
-                    "glue:CreatePartition", "glue:BatchCreatePartition",
-                    "glue:UpdatePartition", "glue:BatchUpdatePartition",
+                    "glue:GetDatabase",
+                    "glue:GetTable",
+                    "glue:GetTables",
+                    "glue:UpdateTable",
+                    "glue:GetPartition",
+                    "glue:GetPartitions",
+                    "glue:BatchGetPartition",
+                    "glue:CreatePartition",
+                    "glue:BatchCreatePartition",
+                    "glue:UpdatePartition",
+                    "glue:BatchUpdatePartition",
                 ],
                 "Resource": [
                     f"{glue}:catalog",
@@ -578,6 +584,7 @@ class Workgroup:
         if not differing:
             return self._changes.unchanged(f"named query {name}")
         if "Database" in differing:  # UpdateNamedQuery cannot move a query to another database
+
             def replace() -> None:
                 self._client.delete_named_query(NamedQueryId=current["NamedQueryId"])
                 self._client.create_named_query(**wanted)

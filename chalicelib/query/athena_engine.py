@@ -16,6 +16,8 @@ from typing import Any
 
 from chalicelib.errors import ConfigError, NotFoundError, QueryError, ValidationError
 from chalicelib.query.engine import (
+    QUEUED,
+    RUNNING,
     SUCCEEDED,
     Execution,
     ResultPage,
@@ -63,7 +65,7 @@ class AthenaEngine:
         status = response["QueryExecution"]["Status"]
         state = status["State"]
         error = None
-        if state not in (SUCCEEDED, "QUEUED", "RUNNING"):
+        if state not in (SUCCEEDED, QUEUED, RUNNING):
             error = status.get("AthenaError", {}).get("ErrorMessage") or status.get(
                 "StateChangeReason"
             )
@@ -92,8 +94,10 @@ class AthenaEngine:
             rows = rows[1:]
         types = [column["type"] for column in columns]
         values = [
-            [athena_value(cell.get("VarCharValue"), kind)
-             for cell, kind in zip(row["Data"], types, strict=False)]
+            [
+                athena_value(cell.get("VarCharValue"), kind)
+                for cell, kind in zip(row["Data"], types, strict=False)
+            ]
             for row in rows
         ]
         return ResultPage(columns, values, response.get("NextToken"))
