@@ -53,8 +53,9 @@ def credentials_for(settings: Settings, secrets_client: Any = None) -> Credentia
 
 
 def store_refresh_token(settings: Settings, secrets_client: Any = None) -> Callable[[str], None]:
-    """Where a rotated refresh token goes: back into the secret in AWS."""
-    return _secret(settings, secrets_client).store_refresh_token
+    """Where a rotated refresh token goes: back into the secret in AWS (a client is made only
+    when Spotify rotates one)."""
+    return lambda token: _secret(settings, secrets_client).store_refresh_token(token)
 
 
 def _secret(settings: Settings, client: Any) -> SpotifySecret:

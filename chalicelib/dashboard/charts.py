@@ -79,6 +79,19 @@ def _style(colors: tuple[str, ...] = PALETTE) -> Style:
     )
 
 
+def _options(**extra: Any) -> dict[str, Any]:
+    """What every chart shares: offline (no pygal.js), no legend (it is HTML where there is
+    one), labels whole (they are short by construction)."""
+    return {
+        "js": [],
+        "disable_xml_declaration": True,
+        "show_legend": False,
+        "margin": 8,
+        "truncate_label": -1,
+        **extra,
+    }
+
+
 def _render(chart: pygal.graph.graph.Graph) -> str:
     return chart.render(is_unicode=True)
 
@@ -91,32 +104,29 @@ def heatmap(rows: list[dict[str, Any]]) -> str:
     """Plays by weekday and UTC hour as a punch card (bigger is more): hours across on a wide
     card, down on a phone."""
     counts = {(row["weekday"], row["hour"]): row["plays"] for row in rows}
-    common = {
-        "js": [],
-        "disable_xml_declaration": True,
-        "show_legend": False,
-        "margin": 8,
-        "truncate_label": -1,
-        "value_formatter": lambda plays: f"{plays:.0f} plays",
-    }
     hours = [f"{hour:02d}" for hour in range(24)]
+    plays = {"value_formatter": lambda plays: f"{plays:.0f} plays"}
     wide = pygal.Dot(
-        width=1200,
-        height=340,
-        style=_style((GREEN,) * len(WEEKDAYS)),
-        x_labels=hours,
-        x_title="hour of day (UTC)",
-        **common,
+        **_options(
+            width=1200,
+            height=340,
+            style=_style((GREEN,) * len(WEEKDAYS)),
+            x_labels=hours,
+            x_title="hour of day (UTC)",
+            **plays,
+        )
     )
     for day, name in enumerate(WEEKDAYS, start=1):
         wide.add(name, [counts.get((day, hour)) or None for hour in range(24)])
     narrow = pygal.Dot(
-        width=360,
-        height=720,
-        style=_style((GREEN,) * 24),
-        x_labels=list(WEEKDAYS),
-        y_title="hour of day (UTC)",
-        **common,
+        **_options(
+            width=360,
+            height=720,
+            style=_style((GREEN,) * 24),
+            x_labels=list(WEEKDAYS),
+            y_title="hour of day (UTC)",
+            **plays,
+        )
     )
     for hour, name in enumerate(hours):
         narrow.add(name, [counts.get((day, hour)) or None for day in range(1, 8)])
@@ -138,22 +148,19 @@ def playlist_sizes(rows: list[dict[str, Any]]) -> str:
 
     def draw(width: int, height: int, labels: int) -> str:
         chart = pygal.Line(
-            js=[],
-            disable_xml_declaration=True,
-            width=width,
-            height=height,
-            margin=8,
-            margin_right=28,  # room for the last date, centred on the chart's right edge
-            style=_style(tuple(line.color for line in lines) or PALETTE),
-            show_legend=False,
-            truncate_label=-1,
-            include_x_axis=True,
-            x_labels=[_short_day(day) for day in dates],
-            x_labels_major_count=labels,
-            show_minor_x_labels=False,
-            dots_size=2.5,
-            value_formatter=lambda value: f"{value:,.0f}",
-            y_title="entries",
+            **_options(
+                width=width,
+                height=height,
+                margin_right=28,  # room for the last date, centred on the chart's right edge
+                style=_style(tuple(line.color for line in lines) or PALETTE),
+                include_x_axis=True,
+                x_labels=[_short_day(day) for day in dates],
+                x_labels_major_count=labels,
+                show_minor_x_labels=False,
+                dots_size=2.5,
+                value_formatter=lambda value: f"{value:,.0f}",
+                y_title="entries",
+            )
         )
         for playlist, line in zip(largest, lines, strict=True):
             chart.add(

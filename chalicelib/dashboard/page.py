@@ -209,7 +209,7 @@ def _cards(data: DashboardData) -> str:
         rows.get("top_artists", []),
         key=lambda row: (-(row["minutes"] or 0), -row["plays"], row["artist_name"] or ""),
     )[:TOP]
-    tracks = top_tracks(rows.get("top_tracks", []))
+    tracks = rows.get("top_tracks", [])[:TOP]  # as the query ranks them
     cards = [
         _card(
             "heatmap",
@@ -255,15 +255,6 @@ def _cards(data: DashboardData) -> str:
         _runs_card(data.runs),
     ]
     return "\n".join(cards)
-
-
-def top_tracks(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The TOP tracks by plays; a tie goes to the longer listened, then by name."""
-    ranked = sorted(
-        rows,
-        key=lambda row: (-row["plays"], -(row["minutes"] or 0), row["track_name"] or ""),
-    )
-    return [{**row, "rank": rank} for rank, row in enumerate(ranked[:TOP], start=1)]
 
 
 def _distinct_names(artists: list[dict[str, Any]]) -> list[str]:
@@ -341,7 +332,7 @@ def _when(stamp: str | None) -> str:
     """2026-12-02T03:15:09Z as 2 Dec 03:15."""
     if not stamp:
         return ""
-    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    moment = datetime.fromisoformat(stamp)
     return f"{moment.day} {moment:%b %H:%M}"
 
 

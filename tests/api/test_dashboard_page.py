@@ -68,23 +68,6 @@ def test_hours_listened_say_they_are_estimated_from_track_lengths():
     assert "listened (estimated from track lengths)" in page.render(data, DAY.end)
 
 
-def test_a_tie_in_top_tracks_goes_to_the_longer_listened_in_the_card_and_the_table():
-    def track(track_id, name, plays, minutes):
-        return {"rank": 0, "track_id": track_id, "track_name": name, "artist_names": "A",
-                "plays": plays, "minutes": minutes}  # fmt: skip
-
-    rows = [track("t1", "Short", 3, 6.0), track("t2", "Long", 3, 12.0), track("t3", "Most", 4, 1.0)]
-    rows += [track(f"x{n}", f"Filler {n:02d}", 1, 2.0) for n in range(10)]
-    html = page.render(DashboardData(DAY, rows={"top_tracks": rows}), DAY.end)
-    card = between(html, "top-tracks", "playlist-sizes")
-    assert names(card)[:3] == ["Most", "Long", "Short"]
-    assert names(card)[3:] == [f"Filler {n:02d}" for n in range(7)]  # equal: by name
-    table = html[html.index('id="track-table"') :]
-    assert re.findall(r"<td class=num>(\d+)</td><td>(\w+)", table)[:3] == [
-        ("1", "Most"), ("2", "Long"), ("3", "Short"),
-    ]  # fmt: skip
-
-
 def sizes(playlist_id, name, counts):
     return [
         {"playlist_id": playlist_id, "playlist_name": name, "snapshot_date": f"2026-01-0{day}",
