@@ -3,11 +3,10 @@
 import functools
 import logging
 import math
-import os
 
 from chalice import Chalice, Response
 
-from chalicelib import pipeline, raw
+from chalicelib import pipeline, raw, settings
 from chalicelib.api import (
     capped_page,
     http_errors,
@@ -17,19 +16,14 @@ from chalicelib.api import (
     result_page,
     wait_seconds,
 )
-from chalicelib.dashboard import dashboard
-from chalicelib.errors import PipelineError, ValidationError
-from chalicelib.runs import RunStore, check_run_id
-from chalicelib.settings import DeploySettings, Settings
+from chalicelib.errors import NotFoundError, PipelineError, ValidationError
+from chalicelib.raw import check_run_id
+from chalicelib.runs import RunStore
 
 app = Chalice(app_name="spotify-etl")
 app.log.setLevel(logging.INFO)
-app.register_blueprint(dashboard)
-DEPLOY = DeploySettings.from_env(os.environ)
-
-
-def settings() -> Settings:
-    return Settings.from_env(os.environ)
+DEPLOY = settings.DeploySettings.from_env(settings.environment())
+config = settings.load  # this process's Settings, parsed once: every handler's one getter
 
 
 @app.schedule(DEPLOY.snapshot_schedule)
@@ -52,8 +46,8 @@ def plays(event):
 )
 def on_manifest(event):
     """A run's manifest landed: transform that run into the processed tables."""
-    config = settings()
-    return pipeline.transform(config, pipeline.manifest_key_of(config, event.bucket, event.key))
+    given = config()
+    return pipeline.transform(given, pipeline.manifest_key_of(given, event.bucket, event.key))
 
 
 @app.route("/health")
@@ -68,12 +62,11 @@ def start_run():
     kind = body.get("kind", raw.SNAPSHOT)
     if kind not in (raw.SNAPSHOT, raw.PLAYS_ONLY):
         raise ValidationError(f"kind must be {raw.SNAPSHOT!r} or {raw.PLAYS_ONLY!r}")
-    config, options = settings(), {"kind": kind, "streams": _streams(body.get("streams"))}
-    if config.lake_is_local:
-        record = pipeline.extract_and_transform(config, **options)
+    given, options = config(), {"kind": kind, "streams": _streams(body.get("streams"))}
+    if given.lake_is_local:
+        record = pipeline.extract_and_transform(given, **options)
     else:
-        function = os.environ.get("EXTRACT_FUNCTION")  # spotify-etl-<stage>-run_extract
-        record = pipeline.queue_run(config, function_name=function, **options)
+        record = pipeline.queue_run(given, **options)
     return _accepted({"run_id": record["run_id"], "status": record["status"]})
 
 
@@ -81,9 +74,20 @@ def start_run():
 def run_extract(event, context):
     """A run POST /runs queued, invoked asynchronously; its manifest then starts the transform."""
     try:
-        pipeline.extract(settings(), remaining=_remaining(context), **pipeline.queued_run(event))
+        pipeline.extract(config(), remaining=_remaining(context), **pipeline.queued_run(event))
     except PipelineError as error:
         app.log.error("queued run failed: %s", error)
+
+
+@app.lambda_function(name="replay")
+def replay(event, context):
+    """A transform POST /runs/{run_id}/transform queued, invoked asynchronously with {run_id};
+    a failing lake is raised, so Lambda retries the event."""
+    try:
+        return pipeline.replay(config(), pipeline.queued_replay(event))
+    except (NotFoundError, ValidationError) as error:
+        app.log.error("replay refused: %s", error)
+        return None
 
 
 @app.route("/runs", api_key_required=True)
@@ -91,7 +95,7 @@ def run_extract(event, context):
 def list_runs():
     params = query_params(app.current_request.query_params, {"limit"})
     limit = int_param(params, "limit", 20, 1, 200)
-    return {"runs": RunStore(pipeline.lake_to_read(settings())).recent(limit)}
+    return {"runs": RunStore(pipeline.lake_to_read(config())).recent(limit)}
 
 
 @app.route("/runs/{run_id}", api_key_required=True)
@@ -99,21 +103,28 @@ def list_runs():
 def get_run(run_id):
     query_params(app.current_request.query_params, set())
     check_run_id(run_id)
-    return RunStore(pipeline.lake_to_read(settings())).get(run_id)
+    return RunStore(pipeline.lake_to_read(config())).get(run_id)
 
 
 @app.route("/runs/{run_id}/transform", methods=["POST"], api_key_required=True)
 @http_errors
 def replay_transform(run_id):
     json_body(app.current_request.raw_body, set())
-    config = settings()
-    if config.lake_is_local:
-        event = pipeline.manifest_event(config, pipeline.manifest_of_run(config, run_id))
-        status = on_manifest(event, None)["status"]
+    given = config()
+    if given.lake_is_local:
+        status = pipeline.replay(given, run_id)["status"]
     else:
-        function = os.environ.get("TRANSFORM_FUNCTION")  # spotify-etl-<stage>-on_manifest
-        status = pipeline.queue_transform(config, run_id, function_name=function)["status"]
+        status = pipeline.queue_replay(given, run_id)["status"]
     return _accepted({"run_id": run_id, "status": status})
+
+
+@app.route("/dashboard", api_key_required=True)
+@http_errors
+def show_dashboard():
+    """The dashboard for ?start_date=&end_date= (YYYY-MM-DD; the last 30 days by default)."""
+    from chalicelib import dashboard
+
+    return dashboard.respond(config(), app.current_request.query_params)
 
 
 @app.route("/queries", api_key_required=True)
@@ -131,7 +142,7 @@ def run_query(name):
     from chalicelib.query import service
 
     body = json_body(app.current_request.raw_body, {"params", "wait_seconds"})
-    result = service.run_named(settings(), name, body.get("params"), wait_seconds(body))
+    result = service.run_named(config(), name, body.get("params"), wait_seconds(body))
     return capped_page(result) if "rows" in result else _accepted(result)
 
 
@@ -142,13 +153,13 @@ def get_execution(execution_id):
 
     params = query_params(app.current_request.query_params, {"next_token", "page_size"})
     page_size = int_param(params, "page_size", 100, 1, 1000)
-    fetch = functools.partial(service.execution_page, settings(), execution_id)
+    fetch = functools.partial(service.execution_page, config(), execution_id)
     return result_page(fetch, params.get("next_token"), page_size)
 
 
 def _scheduled(kind: str, context) -> None:
     try:
-        pipeline.extract(settings(), kind=kind, remaining=_remaining(context))
+        pipeline.extract(config(), kind=kind, remaining=_remaining(context))
     except PipelineError as error:
         app.log.error("%s run failed: %s", kind, error)
 

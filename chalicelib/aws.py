@@ -1,17 +1,35 @@
-"""What an AWS failure means to the person who hit it, in one line that says what to do.
+"""AWS at the boundary: the one place boto3 clients are made, and what a failure means to
+the person who hit it, in one line that says what to do.
 
-botocore is imported only when there is an error to describe, so importing this costs
-nothing.
+boto3 and botocore are imported only when a client is made or an error described, so
+importing this costs nothing.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 DENIED = re.compile(r"AccessDenied|Unauthorized")  # AccessDenied(Exception), UnauthorizedOperation
 BAD_KEYS = re.compile(
     r"InvalidClientTokenId|InvalidAccessKeyId|ExpiredToken|SignatureDoesNotMatch|UnrecognizedClient"
 )
+
+
+def client(service: str, **options: Any) -> Any:
+    """A boto3 client for `service`, with the credentials and region the environment names
+    (`options` as boto3.client takes them: region_name, config)."""
+    import boto3
+
+    return boto3.client(service, **options)
+
+
+def session(region_name: str | None = None) -> Any:
+    """A boto3 session (the deployer's, for glue/setup.py), in `region_name` or the
+    environment's region."""
+    import boto3
+
+    return boto3.session.Session(region_name=region_name)
 
 
 def is_aws_error(error: BaseException) -> bool:

@@ -266,9 +266,9 @@ def open_lake(uri: str, s3_client: Any = None) -> LocalLake | S3Lake:
         return LocalLake(uri)
     bucket, prefix = split_s3_uri(uri)
     if s3_client is None:
-        import boto3
+        from chalicelib.aws import client
 
-        s3_client = boto3.client("s3")
+        s3_client = client("s3")
     return S3Lake(s3_client, bucket, prefix)
 
 

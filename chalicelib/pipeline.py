@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 from chalicelib import raw
 from chalicelib.errors import (
@@ -23,8 +22,10 @@ from chalicelib.errors import (
     PipelineError,
     ValidationError,
 )
+from chalicelib.functions import Functions
 from chalicelib.lake import Lake, open_lake, open_lake_to_read
-from chalicelib.runs import EXTRACTED, FAILED, PARTIAL, RUNNING, RunStore, check_run_id
+from chalicelib.raw import check_run_id
+from chalicelib.runs import EXTRACTED, FAILED, PARTIAL, RUNNING, RunStore
 from chalicelib.secrets import SpotifySecret, secrets_manager
 from chalicelib.settings import Credentials, Settings, split_s3_uri
 
@@ -174,16 +175,14 @@ def extract_and_transform(
 def queue_run(
     settings: Settings,
     *,
-    function_name: str | None,
     kind: str = raw.SNAPSHOT,
     streams: tuple[str, ...] | None = None,
-    lambda_client: Any = None,
+    functions: Functions | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> dict[str, Any]:
     """Record a run as queued and invoke the extract function asynchronously (in AWS, where
     the API must answer within 29 s and an extract may take 15 minutes)."""
-    if not function_name:
-        raise ConfigError("EXTRACT_FUNCTION is not set: the extract function's name, per stage")
+    function = _function(settings.extract_function, "EXTRACT_FUNCTION", "extract")
     started = now()
     streams = streams or (SNAPSHOT_STREAMS if kind == raw.SNAPSHOT else PLAYS_STREAMS)
     record = {
@@ -202,7 +201,7 @@ def queue_run(
     store.save(record)
     payload = {"run_id": record["run_id"], "kind": kind, "streams": list(streams)}
     try:
-        _invoke_async(function_name, payload, lambda_client)
+        (functions or Functions()).start(function, payload)
     except PipelineError as error:
         record.update(
             status=FAILED, extract=FAILED, finished_at=raw.iso_utc(now()), errors=[str(error)]
@@ -212,27 +211,22 @@ def queue_run(
     return record
 
 
-def queue_transform(
-    settings: Settings, run_id: str, *, function_name: str | None, lambda_client: Any = None
+def queue_replay(
+    settings: Settings, run_id: str, *, functions: Functions | None = None
 ) -> dict[str, Any]:
-    """Replay a run's transform in the transform function, invoked asynchronously with the
-    S3 event of the run's manifest (in AWS, where the API must answer within 29 s and a
-    transform may take minutes); the run record says when it is done."""
-    if not function_name:
-        raise ConfigError("TRANSFORM_FUNCTION is not set: the transform function's name, per stage")
-    event = manifest_event(settings, manifest_of_run(settings, run_id))
-    _invoke_async(function_name, event, lambda_client)
+    """Replay a run's transform in the replay function, invoked asynchronously with
+    {run_id} (in AWS, where the API must answer within 29 s and a transform may take
+    minutes); the run record says when it is done."""
+    function = _function(settings.replay_function, "REPLAY_FUNCTION", "replay")
+    manifest_of_run(settings, run_id)  # a 404 now rather than a failure in the function
+    (functions or Functions()).start(function, {"run_id": run_id})
     return {"run_id": run_id, "status": QUEUED}
 
 
-def _invoke_async(function_name: str, payload: dict[str, Any], lambda_client: Any) -> None:
-    client = lambda_client or _boto3_client("lambda")
-    try:
-        client.invoke(
-            FunctionName=function_name, InvocationType="Event", Payload=json.dumps(payload)
-        )
-    except Exception as error:  # botocore's errors, without importing botocore here
-        raise PipelineError(f"could not start {function_name}: {error}") from None
+def _function(name: str | None, variable: str, what: str) -> str:
+    if not name:
+        raise ConfigError(f"{variable} is not set: the {what} function's name, per stage")
+    return name
 
 
 def queued_run(event: Any) -> dict[str, Any]:
@@ -255,6 +249,13 @@ def queued_run(event: Any) -> dict[str, Any]:
     }
 
 
+def queued_replay(event: Any) -> str:
+    """The run ID of a replay queue_replay sent to the replay function."""
+    if not isinstance(event, dict) or set(event) != {"run_id"}:
+        raise ValidationError("the replay function expects {run_id}")
+    return check_run_id(event["run_id"])
+
+
 def transform(
     settings: Settings, key: str, now: Callable[[], datetime] = lambda: datetime.now(UTC)
 ) -> dict[str, Any]:
@@ -273,8 +274,15 @@ def transform(
         raise
 
 
+def replay(
+    settings: Settings, run_id: str, now: Callable[[], datetime] = lambda: datetime.now(UTC)
+) -> dict[str, Any]:
+    """Transform a run again from its raw answers (idempotent, as every transform is)."""
+    return transform(settings, manifest_of_run(settings, run_id), now=now)
+
+
 def _record_transform_failure(lake: Lake, key: str, error: LakeError) -> None:
-    run_id = key.split("/")[2]
+    _, run_id = raw.run_of_manifest(key)
     try:
         RunStore(lake).update(
             run_id,
@@ -287,7 +295,7 @@ def _record_transform_failure(lake: Lake, key: str, error: LakeError) -> None:
 
 def manifest_key_of(settings: Settings, bucket: str, object_key: str) -> str:
     """The lake-relative key of an S3 event's object, checked to be a raw manifest."""
-    _, prefix = _bucket_and_prefix(settings)
+    prefix = "" if settings.lake_is_local else split_s3_uri(settings.lake_uri)[1]
     key = object_key[len(prefix) :] if object_key.startswith(prefix) else object_key
     if not raw.is_manifest_key(key):
         raise ValidationError(f"s3://{bucket}/{object_key} is not a raw run manifest")
@@ -295,44 +303,13 @@ def manifest_key_of(settings: Settings, bucket: str, object_key: str) -> str:
 
 
 def manifest_of_run(settings: Settings, run_id: str) -> str:
-    """The manifest key of a run: its folder is named by the UTC date its ID starts with."""
-    started = check_run_id(run_id)[:8]
-    key = raw.manifest_key(f"{started[:4]}-{started[4:6]}-{started[6:]}", run_id)
+    """The manifest key of a run that landed its data; NotFoundError for one that did not."""
+    key = raw.manifest_key_of_run(run_id)
     lake = lake_to_read(settings)
     if not lake.exists(key):
         RunStore(lake).get(run_id)  # "no run ..." where there is none
         raise NotFoundError(f"run {run_id} has no manifest: it failed before landing its data")
     return key
-
-
-def manifest_event(settings: Settings, manifest_key: str) -> dict[str, Any]:
-    """The S3 event for a manifest of this lake, as S3 sends it to the transform handler."""
-    bucket, prefix = _bucket_and_prefix(settings)
-    return s3_event(bucket, f"{prefix}{manifest_key}")
-
-
-def _bucket_and_prefix(settings: Settings) -> tuple[str, str]:
-    return ("local", "") if settings.lake_is_local else split_s3_uri(settings.lake_uri)
-
-
-def s3_event(bucket: str, key: str) -> dict[str, Any]:
-    """The event S3 sends a Lambda when an object is created, for one object."""
-    return {
-        "Records": [
-            {
-                "eventVersion": "2.1",
-                "eventSource": "aws:s3",
-                "awsRegion": "local",
-                "eventTime": raw.iso_utc(datetime.now(UTC)),
-                "eventName": "ObjectCreated:Put",
-                "s3": {
-                    "s3SchemaVersion": "1.0",
-                    "bucket": {"name": bucket},
-                    "object": {"key": quote(key)},
-                },
-            }
-        ]
-    }
 
 
 def redact(value: Any, credentials: Credentials | None) -> Any:
@@ -349,8 +326,3 @@ def _unexpected(error: Exception) -> str:
     log.exception("unexpected failure")
     return f"unexpected {type(error).__name__}: {error}"
 
-
-def _boto3_client(service: str) -> Any:
-    import boto3
-
-    return boto3.client(service)

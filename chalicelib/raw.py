@@ -9,10 +9,13 @@ playlist or time range it answers, so the transform never has to guess from a ke
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from chalicelib.errors import ValidationError, shown
 
 RAW = "raw"
 MANIFEST = "manifest.json"
@@ -35,10 +38,19 @@ PLAYS_ONLY = "plays"  # a run's kind: the frequent plays poll
 COMPLETE = "complete"
 PARTIAL = "partial"
 
+RUN_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
+
 
 def new_run_id(now: datetime) -> str:
     """Sortable by start time: `20261126T135200Z-3f9a1c`."""
     return f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def check_run_id(run_id: str) -> str:
+    """A run ID as new_run_id makes them, or a ValidationError."""
+    if not isinstance(run_id, str) or not RUN_ID.match(run_id):
+        raise ValidationError(f"{shown(run_id)} is not a run ID (like 20261126T135200Z-3f9a1c)")
+    return run_id
 
 
 def iso_utc(moment: datetime) -> str:
@@ -54,9 +66,27 @@ def manifest_key(snapshot_date: str, run_id: str) -> str:
     return f"{run_folder(snapshot_date, run_id)}{MANIFEST}"
 
 
+def manifest_key_of_run(run_id: str) -> str:
+    """Where a run's manifest lands: its folder is named by the UTC date its ID starts with."""
+    day = check_run_id(run_id)[:8]
+    return manifest_key(f"{day[:4]}-{day[4:6]}-{day[6:]}", run_id)
+
+
+def run_of_manifest(key: str) -> tuple[str, str]:
+    """The (snapshot_date, run_id) a manifest key names; a ValidationError for any other key.
+    The one parser of raw keys."""
+    parts = key.split("/") if isinstance(key, str) else []
+    if len(parts) != 4 or parts[0] != RAW or parts[3] != MANIFEST:
+        raise ValidationError(f"{shown(key)} is not a raw run manifest key")
+    return parts[1], parts[2]
+
+
 def is_manifest_key(key: str) -> bool:
-    parts = key.split("/")
-    return len(parts) == 4 and parts[0] == RAW and parts[3] == MANIFEST
+    try:
+        run_of_manifest(key)
+    except ValidationError:
+        return False
+    return True
 
 
 @dataclass

@@ -10,14 +10,13 @@ failed).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from chalicelib.errors import NotFoundError, ValidationError, shown
+from chalicelib.errors import NotFoundError
 from chalicelib.lake import Lake, get_json, put_json
+from chalicelib.raw import check_run_id
 
 RUNS = "runs/"
-RUN_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
 
 RUNNING = "running"
 EXTRACTED = "extracted"
@@ -31,13 +30,6 @@ def status_after_transform(extract: str | None, transformed: bool) -> str:
     if not transformed:
         return FAILED
     return PARTIAL if extract == PARTIAL else TRANSFORMED
-
-
-def check_run_id(run_id: str) -> str:
-    """A run ID as new_run_id makes them, or a ValidationError."""
-    if not RUN_ID.match(run_id):
-        raise ValidationError(f"{shown(run_id)} is not a run ID (like 20261126T135200Z-3f9a1c)")
-    return run_id
 
 
 class RunStore:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chalicelib.aws import aws_failure, is_aws_error
+from chalicelib.aws import aws_failure, client, is_aws_error
 from chalicelib.errors import ConfigError
 from chalicelib.settings import Credentials
 
@@ -19,9 +19,7 @@ FIELDS = ("client_id", "client_secret", "refresh_token")
 
 def secrets_manager() -> Any:
     """A Secrets Manager client for the region the environment names."""
-    import boto3
-
-    return boto3.client("secretsmanager")
+    return client("secretsmanager")
 
 
 class SpotifySecret:

@@ -1,10 +1,18 @@
-"""Configuration, read once at the edge (handler or command line) into typed objects."""
+"""Configuration, read at the edge (handler or command line) into typed objects.
+
+`load()` is the one loader: the process environment over a local `.env` (Lambda has none:
+its stage's variables are all there is). Nothing below the edge reads the environment; it
+receives a `Settings`.
+"""
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlparse
 
 from chalicelib.errors import ConfigError
@@ -21,6 +29,27 @@ BUCKET = re.compile(r"^(?!\d+\.\d+\.\d+\.\d+$)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}
 ENGINES = ("athena", "duckdb")
 DEFAULT_RATE_LIMIT = 60  # requests per rolling 30 s; the README says why
 DEFAULT_DETAIL_BUDGET = 0  # full album/artist/track objects per run; the README says why
+DOTENV = Path(".env")
+
+
+def environment(dotenv: Path = DOTENV) -> dict[str, str]:
+    """The process environment over the values of `dotenv`, if there is one (the process wins)."""
+    values: dict[str, str] = {}
+    if dotenv.is_file():
+        from dotenv import dotenv_values  # a local dependency: Lambda never has a .env
+
+        values = {k: v for k, v in dotenv_values(dotenv).items() if v is not None}
+    return {**values, **os.environ}
+
+
+def load(dotenv: Path = DOTENV) -> Settings:
+    """The settings of this process: parsed once for each environment it sees."""
+    return _parsed(tuple(sorted(environment(dotenv).items())))
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(env: tuple[tuple[str, str], ...]) -> Settings:
+    return Settings.from_env(dict(env))
 
 
 @dataclass(frozen=True)
@@ -52,6 +81,8 @@ class Settings:
     catalog_detail_budget: int = DEFAULT_DETAIL_BUDGET
     rate_limit: int = DEFAULT_RATE_LIMIT
     extract_concurrency: int = 8
+    extract_function: str | None = None  # in AWS: the Lambda POST /runs queues a run on
+    replay_function: str | None = None  # in AWS: the Lambda POST /runs/ID/transform invokes
 
     @property
     def lake_is_local(self) -> bool:
@@ -81,6 +112,8 @@ class Settings:
             ),
             rate_limit=_int(env, "SPOTIFY_RATE_LIMIT", DEFAULT_RATE_LIMIT, 0, 100_000),
             extract_concurrency=_int(env, "EXTRACT_CONCURRENCY", 8, 1, 32),
+            extract_function=_get(env, "EXTRACT_FUNCTION"),
+            replay_function=_get(env, "REPLAY_FUNCTION"),
         )
 
     def require_credentials(self) -> Credentials:

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make chalicelib and glue importable
     sys.path.insert(0, str(ROOT))
 
+from chalicelib import aws  # noqa: E402
 from chalicelib.aws import aws_failure  # noqa: E402
 from chalicelib.errors import PipelineError  # noqa: E402
 from glue.catalog import MODES, PROJECTION  # noqa: E402
@@ -47,9 +48,7 @@ def main(argv: list[str] | None = None, session=None) -> int:
 
 
 def _clients(session, region: str | None) -> Clients:
-    import boto3
-
-    session = session or boto3.session.Session(region_name=region)
+    session = session or aws.session(region)
     region = session.region_name or "us-east-1"
     return Clients(
         s3=session.client("s3", region_name=region),

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlparse, urlsplit
 import requests
 
 from chalicelib.errors import AuthError, ConfigError, SpotifyError
+from chalicelib.secrets import secrets_manager
 from chalicelib.settings import DEFAULT_AUTH_URL
 from chalicelib.spotify.client import json_object
 from spotify_etl import environment
@@ -216,12 +217,11 @@ class SecretStore:
 
 
 def get_secrets_client() -> Any:
-    """A Secrets Manager client from the default AWS session."""
-    import boto3
+    """A Secrets Manager client for the region the environment names."""
     from botocore.exceptions import BotoCoreError
 
     try:
-        return boto3.client("secretsmanager")
+        return secrets_manager()
     except BotoCoreError as error:
         raise ConfigError(f"cannot reach AWS Secrets Manager ({error}); {AGAIN}") from None
 

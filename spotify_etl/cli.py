@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from chalicelib import pipeline, raw
+from chalicelib import pipeline, raw, settings
 from chalicelib.aws import aws_failure, is_aws_error
 from chalicelib.errors import PipelineError, ValidationError
 from chalicelib.runs import RunStore
@@ -96,12 +96,8 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
-def settings() -> Settings:
-    return Settings.from_env(environment.load())
-
-
 def _extract(args: argparse.Namespace) -> int:
-    env = environment.load()
+    env = settings.environment()
     config = Settings.from_env(env)
     pace = f" (at most {config.rate_limit} requests per 30 s)" if config.rate_limit else ""
     with output.console.status(f"extracting{pace}…") as status:
@@ -119,12 +115,9 @@ def _extract(args: argparse.Namespace) -> int:
 
 
 def _transform(args: argparse.Namespace) -> int:
-    import app
-
-    config = settings()
+    config = settings.load()
     if args.run:
-        event = pipeline.manifest_event(config, pipeline.manifest_of_run(config, args.run))
-        summary = app.on_manifest(event, None)
+        summary = pipeline.replay(config, args.run)
         output.counts(f"run {args.run}: {summary['status']}", summary.get("rows", {}))
         return 0 if summary["status"] != "failed" else 1
     from rich.progress import Progress
@@ -154,13 +147,13 @@ def _query(args: argparse.Namespace) -> int:
     if repeated:
         raise ValidationError(f"--param {repeated[0]} is given more than once; give it once")
     params = named.get_query(args.name).from_text(dict(args.param))
-    result = service.run_named(settings(), args.name, params, 25)
+    result = service.run_named(settings.load(), args.name, params, 25)
     output.query_result(args.name, result, args.format)
     return 0
 
 
 def _runs(args: argparse.Namespace) -> int:
-    records = RunStore(pipeline.lake_to_read(settings())).recent(args.limit)
+    records = RunStore(pipeline.lake_to_read(settings.load())).recent(args.limit)
     output.rows(
         "runs",
         ["run_id", "kind", "status", "extract", "transform", "started_at", "requests", "errors"],
@@ -194,7 +187,7 @@ def _auth(args: argparse.Namespace) -> int:
     from spotify_etl import auth
 
     browser = None if args.no_browser else webbrowser.open
-    auth.run(environment.load(), port=args.port, secret_id=args.secret_id, open_browser=browser)
+    auth.run(settings.environment(), port=args.port, secret_id=args.secret_id, open_browser=browser)
     return 0
 
 

@@ -2,8 +2,8 @@
 
 The emulator and the pipeline share a simulated clock, so each day's daily snapshot and
 plays polls run at their scheduled times and the account changes between days. Every run
-goes through the same code as in AWS: extract over HTTP, raw/ then the S3 handler, then
-the named queries on DuckDB.
+goes through the same code as in AWS: extract over HTTP into raw/, the transform the S3
+event starts there, then the named queries on DuckDB.
 """
 
 from __future__ import annotations
@@ -44,8 +44,9 @@ def run_demo(lake: str, *, days: int, seed: int, first_day: datetime | None = No
     first_day = first_day or today - timedelta(days=days)
     clock = SimulatedClock(first_day)
     with Emulator(seed=seed, clock=clock.time) as emulator:
-        os.environ.update(
+        config = Settings.from_env(
             {
+                **os.environ,
                 "LAKE_URI": str(folder),
                 "QUERY_ENGINE": "duckdb",
                 "PLAYLISTS": "all",
@@ -53,7 +54,6 @@ def run_demo(lake: str, *, days: int, seed: int, first_day: datetime | None = No
                 **emulator.variables(),
             }
         )
-        config = Settings.from_env(os.environ)
         with Progress(console=output.console) as progress:
             task = progress.add_task("runs", total=days * len(SCHEDULE))
             for day in range(days):

@@ -1,4 +1,4 @@
-"""The local environment: variables from the process, completed by a git-ignored `.env`."""
+"""The local `.env` (git-ignored) as the command line writes it; chalicelib.settings reads it."""
 
 from __future__ import annotations
 
@@ -9,13 +9,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values, set_key
 
-DOTENV = Path(".env")
-
-
-def load(dotenv: Path = DOTENV) -> dict[str, str]:
-    """The process environment over the values of `.env` (the process wins)."""
-    values = {k: v for k, v in dotenv_values(dotenv).items() if v is not None}
-    return {**values, **os.environ}
+from chalicelib.settings import DOTENV
 
 
 def refresh_token_keeper(env: dict[str, str], dotenv: Path = DOTENV) -> Callable[[str], None]:

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from spotify_etl import environment
+from chalicelib.settings import environment
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> None:
     chalice = str(Path(sys.executable).with_name("chalice"))
     command = [chalice, "--project-dir", str(PROJECT), "local", "--no-autoreload"]
     command += ["--stage", "local", *(sys.argv[1:] if argv is None else argv)]
-    os.execve(chalice, command, environment.load())
+    os.execve(chalice, command, environment())
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from chalice.test import Client
 
@@ -24,3 +25,16 @@ def stage_client(app: Any, project: Path, env: dict[str, str], **stage: Any) -> 
     (project / ".chalice" / "config.json").write_text(json.dumps(config))
     with Client(app, stage_name="test", project_dir=str(project)) as client:
         yield client
+
+
+def s3_event(bucket: str, key: str) -> dict[str, Any]:
+    """The event S3 sends a Lambda when one object is created."""
+    return {
+        "Records": [
+            {
+                "eventSource": "aws:s3",
+                "eventName": "ObjectCreated:Put",
+                "s3": {"bucket": {"name": bucket}, "object": {"key": quote(key)}},
+            }
+        ]
+    }

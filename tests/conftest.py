@@ -35,8 +35,10 @@ def lake(tmp_path):
 
 
 @pytest.fixture
-def env(monkeypatch, emulator, lake):
-    """The pipeline's variables, pointing at the emulator and the test's lake."""
+def env(monkeypatch, tmp_path, emulator, lake):
+    """The pipeline's variables, pointing at the emulator and the test's lake, in a working
+    folder of the test's own (the settings read no `.env` of the developer's)."""
+    monkeypatch.chdir(tmp_path)
     values = {
         "LAKE_URI": str(lake.root),
         "QUERY_ENGINE": "duckdb",

@@ -72,3 +72,35 @@ def test_the_plays_and_extract_handlers_load_neither_pandas_nor_pyarrow(env):
 def test_the_transform_is_what_loads_them(env):
     modules = loaded_after("import json, sys, chalicelib.transform\n" + HANDLERS, env)
     assert heavy(modules) and {"pandas", "pyarrow"} <= modules
+
+
+EDGE = """
+import json, sys
+from chalicelib.lake import LocalLake
+from chalicelib.runs import RunStore
+from spotify_etl.cli import main
+from spotify_etl.demo import run_demo
+assert main(["extract", "--kind", "plays"]) == 0
+[record] = RunStore(LocalLake(sys.argv[1])).recent()
+assert main(["transform", "--run", record["run_id"]]) == 0
+assert run_demo(sys.argv[2], days=1, seed=3) == 0
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_the_command_line_and_the_demo_extract_transform_and_replay_without_the_web_app(
+    env, tmp_path
+):
+    modules = loaded_after(EDGE, env, env["LAKE_URI"], str(tmp_path / "demo"))
+    assert "app" not in modules and "chalice" not in modules
+
+
+def test_nothing_below_the_edge_reads_the_environment():
+    """Only chalicelib.settings, the one loader, reads os.environ; the rest receive Settings."""
+    readers = [
+        path.relative_to(ROOT).as_posix()
+        for path in sorted((ROOT / "chalicelib").rglob("*.py"))
+        if path.name != "settings.py"
+        and any(word in path.read_text() for word in ("os.environ", "getenv", "environ.get"))
+    ]
+    assert readers == []

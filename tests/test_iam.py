@@ -1,10 +1,11 @@
 """The hand-written stage policies: linted, and checked to allow every AWS call the code makes.
 
 The calls are found statically: every module of chalicelib/ and app.py is parsed with `ast`;
-a module's services are the ones it builds clients for (`boto3.client("s3")`,
-`_boto3_client("lambda")`), and its operations are the names it calls on a client or passes
-as a string (`self._call("put_object", ...)`, `get_paginator("list_objects_v2")`) that are
-operations of those services in botocore's own models. `glue/setup.py` is left out: it runs
+a module's services are the ones it builds clients for (`client("s3")`, through
+chalicelib.aws, the one place clients are made), and its operations are the names it calls
+on a client or passes as a string (`self._call("put_object", ...)`,
+`get_paginator("list_objects_v2")`) that are operations of those services in botocore's own
+models. `glue/setup.py` is left out: it runs
 with the deployer's credentials, not the Lambda role.
 """
 
@@ -22,7 +23,7 @@ from botocore import xform_name
 
 PROJECT = Path(__file__).resolve().parents[1]
 STAGES = ("dev", "prod")
-CLIENT_BUILDERS = {"client", "_boto3_client"}
+CLIENT_BUILDERS = {"client"}
 LAKE_PREFIXES = ("raw", "processed", "state", "runs", "quarantine")
 ACCOUNT, REGION = "123456789012", "us-east-1"
 # IAM actions whose name is not the operation's: HeadObject needs GetObject, ListObjectsV2
@@ -113,7 +114,7 @@ def names(stage_name: str) -> dict[str, str]:
         "database": variables["GLUE_DATABASE"],
         "workgroup": variables["ATHENA_WORKGROUP"],
         "secret": variables["SPOTIFY_SECRET_ID"],
-        "functions": (variables["EXTRACT_FUNCTION"], variables["TRANSFORM_FUNCTION"]),
+        "functions": (variables["EXTRACT_FUNCTION"], variables["REPLAY_FUNCTION"]),
     }
 
 

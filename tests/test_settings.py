@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib.errors import ConfigError
-from chalicelib.settings import DeploySettings, Settings
+from chalicelib.settings import DeploySettings, Settings, load
 
 SETTING = {"SPOTIFY_RATE_LIMIT": "rate_limit", "CATALOG_DETAIL_BUDGET": "catalog_detail_budget"}
 CREDENTIALS = {
@@ -85,3 +85,25 @@ def test_the_request_settings_take_whole_numbers_and_refuse_anything_else(name, 
     for bad in ("-1", "ten", "2.5", "9999999"):
         with pytest.raises(ConfigError, match=name):
             Settings.from_env({name: bad})
+
+
+def test_the_loader_reads_dotenv_under_the_process_environment(tmp_path, monkeypatch):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("LAKE_URI=/from/dotenv\nGLUE_DATABASE=from_dotenv\n")
+    monkeypatch.setenv("GLUE_DATABASE", "from_process")
+    loaded = load(dotenv)
+    assert (loaded.lake_uri, loaded.glue_database) == ("/from/dotenv", "from_process")
+
+
+def test_the_loader_parses_once_per_environment_and_again_when_it_changes(tmp_path, monkeypatch):
+    missing = tmp_path / "no.env"
+    monkeypatch.setenv("LAKE_URI", str(tmp_path / "one"))
+    first = load(missing)
+    assert load(missing) is first
+    monkeypatch.setenv("LAKE_URI", str(tmp_path / "two"))
+    assert load(missing).lake_uri == str(tmp_path / "two")
+
+
+def test_the_extract_and_replay_functions_are_settings():
+    loaded = Settings.from_env({"EXTRACT_FUNCTION": "x-run_extract", "REPLAY_FUNCTION": "x-replay"})
+    assert (loaded.extract_function, loaded.replay_function) == ("x-run_extract", "x-replay")

@@ -133,15 +133,16 @@ class AthenaEngine:
 
     def _athena(self) -> Any:
         if self._client is None:
-            import boto3
             from botocore.config import Config
+
+            from chalicelib.aws import client
 
             config = Config(
                 connect_timeout=CONNECT_TIMEOUT_SECONDS,
                 read_timeout=READ_TIMEOUT_SECONDS,
                 retries={"total_max_attempts": MAX_ATTEMPTS, "mode": "standard"},
             )
-            self._client = boto3.client("athena", config=config)
+            self._client = client("athena", config=config)
         return self._client
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from orjson import loads
 
 from chalicelib import raw
-from chalicelib.errors import BadRawDataError, NotFoundError, ValidationError
+from chalicelib.errors import BadRawDataError, NotFoundError
 from chalicelib.lake import Lake
 from chalicelib.transform.parse import RunRows, add_part
 
@@ -48,17 +48,9 @@ class ReadRun:
     problems: list[Problem] = field(default_factory=list)
 
 
-def run_of(manifest_key: str) -> tuple[str, str]:
-    """The (snapshot_date, run_id) a manifest key names, or a ValidationError."""
-    if not raw.is_manifest_key(manifest_key):
-        raise ValidationError(f"{manifest_key!r} is not a raw manifest key")
-    _, snapshot_date, run_id, _ = manifest_key.split("/")
-    return snapshot_date, run_id
-
-
 def read_run(lake: Lake, manifest_key: str) -> ReadRun:
     """The run's manifest and rows; a missing manifest is the caller's mistake and raises."""
-    snapshot_date, run_id = run_of(manifest_key)
+    snapshot_date, run_id = raw.run_of_manifest(manifest_key)
     run = ReadRun(manifest_key, run_id, snapshot_date)
     if not lake.exists(manifest_key):
         raise NotFoundError(f"no manifest at {manifest_key}: the run has not landed its data")
@@ -88,7 +80,7 @@ def unique_parts(manifest: raw.Manifest) -> list[raw.Part]:
 
 def read_manifest(lake: Lake, manifest_key: str) -> raw.Manifest | None:
     """A manifest that parses and agrees with its key, else None."""
-    snapshot_date, run_id = run_of(manifest_key)
+    snapshot_date, run_id = raw.run_of_manifest(manifest_key)
     try:
         return check_manifest(loads(lake.get(manifest_key)), snapshot_date, run_id)
     except SHAPE_ERRORS:

@@ -21,7 +21,7 @@ from chalicelib import raw
 from chalicelib.lake import Lake
 from chalicelib.transform.day import snapshot_tables_of
 from chalicelib.transform.digest import write_digest
-from chalicelib.transform.read import ReadRun, run_of
+from chalicelib.transform.read import ReadRun
 from chalicelib.transform.run import (
     Snapshot,
     fail,
@@ -64,7 +64,7 @@ def transform_all(
     keys = _manifest_keys(lake)
     summaries: list[dict] = []
     rebuilt_plays: set[str] = set()
-    for snapshot_date, day_keys in groupby(keys, key=lambda k: run_of(k)[0]):
+    for snapshot_date, day_keys in groupby(keys, key=lambda k: raw.run_of_manifest(k)[0]):
         build = DayBuild()
         for key in day_keys:
             run, tables = load_run(lake, key)
@@ -76,13 +76,14 @@ def transform_all(
             if progress:
                 progress(len(summaries) + len(build.runs), len(keys))
         summaries.extend(_write_day(lake, snapshot_date, build, rebuilt_plays, now))
-    landed = sorted(set(_manifest_keys(lake)) - set(keys), key=run_of)
+    landed = sorted(set(_manifest_keys(lake)) - set(keys), key=raw.run_of_manifest)
     summaries += [transform_run(lake, key, now=now) for key in landed]
     return summaries
 
 
 def _manifest_keys(lake: Lake) -> list[str]:
-    return sorted((k for k in lake.list(f"{raw.RAW}/") if raw.is_manifest_key(k)), key=run_of)
+    keys = (key for key in lake.list(f"{raw.RAW}/") if raw.is_manifest_key(key))
+    return sorted(keys, key=raw.run_of_manifest)
 
 
 def _write_day(

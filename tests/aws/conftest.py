@@ -58,7 +58,7 @@ def s3_env(monkeypatch, env, s3):
         "GLUE_DATABASE": "spotify_etl_test",
         "ATHENA_WORKGROUP": "spotify-etl-test",
         "EXTRACT_FUNCTION": "spotify-etl-test-run_extract",
-        "TRANSFORM_FUNCTION": "spotify-etl-test-on_manifest",
+        "REPLAY_FUNCTION": "spotify-etl-test-replay",
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)

@@ -76,7 +76,14 @@ def test_both_schedules_and_the_rest_api_are_deployed(package):
 def test_every_function_runs_python_312_with_the_pandas_layer(package):
     resources, _ = package
     functions = resources["aws_lambda_function"]
-    assert set(functions) == {"api_handler", "snapshot", "plays", "run_extract", "on_manifest"}
+    assert set(functions) == {
+        "api_handler",
+        "snapshot",
+        "plays",
+        "run_extract",
+        "on_manifest",
+        "replay",
+    }
     for function in functions.values():
         assert function["runtime"] == "python3.12"
         assert any(LAYER in layer for layer in function["layers"])

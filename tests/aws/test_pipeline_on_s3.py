@@ -5,16 +5,18 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import boto3
 import pyarrow.parquet as pq
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import Stubber
 from chalice.local import LambdaContext
 
 from chalicelib import pipeline, raw
 from chalicelib.errors import PipelineError
+from chalicelib.functions import Functions
 from chalicelib.lake import get_json
 from chalicelib.runs import RunStore
 from chalicelib.schema import TABLES, arrow_schema
@@ -77,10 +79,9 @@ def test_queuing_a_run_invokes_the_extract_function_asynchronously(s3_env, s3_la
         stub.add_response("invoke", {"StatusCode": 202}, expected_params=None)
         record = pipeline.queue_run(
             Settings.from_env(s3_env),
-            function_name="spotify-etl-test-run_extract",
             kind=raw.SNAPSHOT,
             streams=("top", "saved"),
-            lambda_client=client,
+            functions=Functions(client),
         )
         stub.assert_no_pending_responses()
     assert record["status"] == "queued"
@@ -93,16 +94,14 @@ def test_the_invocation_names_the_function_event_type_and_run(s3_env, s3_lake, m
     expected = {"FunctionName": "fn", "InvocationType": "Event", "Payload": json.dumps(payload)}
     with Stubber(client) as stub:
         stub.add_response("invoke", {"StatusCode": 202}, expected_params=expected)
-        pipeline.queue_run(
-            Settings.from_env(s3_env), function_name="fn", kind="plays", lambda_client=client
-        )
+        pipeline.queue_run(settings_with(s3_env, "fn"), kind="plays", functions=Functions(client))
 
 
 def test_a_refused_invocation_fails_the_run_record_and_says_why(s3_env, s3_lake):
     client = boto3.client("lambda", region_name=REGION)
     with Stubber(client) as stub, pytest.raises(PipelineError, match="could not start fn"):
         stub.add_client_error("invoke", "ResourceNotFoundException", "Function not found: fn")
-        pipeline.queue_run(Settings.from_env(s3_env), function_name="fn", lambda_client=client)
+        pipeline.queue_run(settings_with(s3_env, "fn"), functions=Functions(client))
     [key] = list(s3_lake.list("runs/"))
     record = get_json(s3_lake, key)
     assert record["status"] == "failed"
@@ -133,34 +132,39 @@ def land_manifest(s3_lake) -> str:
     return key
 
 
-def test_replaying_a_transform_in_aws_invokes_the_transform_function_with_the_s3_event(
+def test_replaying_a_transform_in_aws_invokes_the_replay_function_with_the_run_id(
     s3_env, s3_lake
 ):
-    settings = Settings.from_env(s3_env)
-    event = pipeline.manifest_event(settings, land_manifest(s3_lake))
+    land_manifest(s3_lake)
     client = boto3.client("lambda", region_name=REGION)
-    expected = {"FunctionName": "fn", "InvocationType": "Event", "Payload": ANY}
-    sent = []
-    client.meta.events.register(
-        "provide-client-params.lambda.Invoke", lambda params, **_: sent.append(params)
-    )
+    payload = json.dumps({"run_id": RUN})
+    expected = {"FunctionName": "fn", "InvocationType": "Event", "Payload": payload}
     with Stubber(client) as stub:
         stub.add_response("invoke", {"StatusCode": 202}, expected_params=expected)
-        outcome = pipeline.queue_transform(settings, RUN, function_name="fn", lambda_client=client)
+        settings = replace(Settings.from_env(s3_env), replay_function="fn")
+        outcome = pipeline.queue_replay(settings, RUN, functions=Functions(client))
         stub.assert_no_pending_responses()
     assert outcome == {"run_id": RUN, "status": "queued"}
-    payload = json.loads(sent[0]["Payload"])
-    for record in (payload, event):  # the event's time is the moment it was made
-        record["Records"][0].pop("eventTime")
-    assert payload == event
-    assert (
-        event["Records"][0]["s3"]["object"]["key"]
-        == f"{PREFIX}{raw.manifest_key('2026-01-01', RUN)}"
-    )
+
+
+def test_the_replay_function_transforms_the_run_it_is_given(s3_app_client, s3_lake):
+    run_id = extract_through_the_queued_handler()
+    response = s3_app_client.lambda_.invoke("replay", {"run_id": run_id})
+    assert response.payload["status"] == "transformed"
+    assert get_json(s3_lake, f"runs/{run_id}.json")["status"] == "transformed"
+    assert any(s3_lake.list("processed/plays/"))
+
+
+@pytest.mark.parametrize("event", [{}, {"run_id": "nope"}, {"run_id": RUN}])
+def test_the_replay_function_refuses_a_malformed_or_unknown_run_and_writes_nothing(
+    s3_app_client, s3_lake, event
+):
+    assert s3_app_client.lambda_.invoke("replay", event).payload is None
+    assert not any(s3_lake.list("processed/")) and not any(s3_lake.list("runs/"))
 
 
 def test_posting_a_replay_on_an_s3_lake_queues_it_and_answers_at_once(s3_app_client, s3_lake):
-    create_function("spotify-etl-test-on_manifest", "on_manifest")
+    create_function("spotify-etl-test-replay", "replay")
     land_manifest(s3_lake)
     response = s3_app_client.http.post(f"/runs/{RUN}/transform")
     assert response.status_code == 202
@@ -186,9 +190,12 @@ def test_a_refused_replay_says_which_function_could_not_start(s3_env, s3_lake):
     client = boto3.client("lambda", region_name=REGION)
     with Stubber(client) as stub, pytest.raises(PipelineError, match="could not start fn"):
         stub.add_client_error("invoke", "ResourceNotFoundException", "Function not found: fn")
-        pipeline.queue_transform(
-            Settings.from_env(s3_env), RUN, function_name="fn", lambda_client=client
-        )
+        settings = replace(Settings.from_env(s3_env), replay_function="fn")
+        pipeline.queue_replay(settings, RUN, functions=Functions(client))
+
+
+def settings_with(env: dict[str, str], extract_function: str) -> Settings:
+    return replace(Settings.from_env(env), extract_function=extract_function)
 
 
 def create_function(name: str, handler: str) -> None:

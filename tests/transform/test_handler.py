@@ -4,10 +4,10 @@ quarantined and recorded failed, and the other runs are unaffected."""
 from __future__ import annotations
 
 import pytest
+from chalice_stage import s3_event
 
-from chalicelib import pipeline, raw
+from chalicelib import raw
 from chalicelib.runs import RunStore
-from chalicelib.settings import Settings
 
 from .conftest import DAY, entry, play, playlist, processed_files, raw_files, rows, track
 
@@ -22,8 +22,7 @@ def handle(lake, monkeypatch):
     from app import on_manifest
 
     def deliver(manifest_key: str) -> dict:
-        settings = Settings.from_env({"LAKE_URI": str(lake.root)})
-        return on_manifest(pipeline.manifest_event(settings, manifest_key), None)
+        return on_manifest(s3_event("local", manifest_key), None)
 
     return deliver
 
