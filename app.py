@@ -6,7 +6,7 @@ import math
 
 from chalice import Chalice, Response
 
-from chalicelib import pipeline, raw, settings
+from chalicelib import pipeline, raw, settings, streams
 from chalicelib.api import (
     capped_page,
     http_errors,
@@ -174,11 +174,9 @@ def _remaining(context):
 def _streams(value) -> tuple[str, ...] | None:
     if value is None:
         return None
-    if not isinstance(value, list) or not all(s in pipeline.SNAPSHOT_STREAMS for s in value):
-        raise ValidationError(
-            f"streams must be a list of names from {', '.join(pipeline.SNAPSHOT_STREAMS)}"
-        )
-    return tuple(value)
+    if not isinstance(value, list):
+        raise ValidationError(f"streams must be a list of names from {', '.join(streams.NAMES)}")
+    return streams.check(value)
 
 
 def _accepted(body: dict) -> Response:

@@ -462,7 +462,7 @@ def main() -> None:
             runs = [_measure_afresh(name, lake_root, Path(scratch) / name) for _ in range(times)]
             figures[name] = min(runs, key=lambda figures: figures["seconds"])
             figures[name]["peak_rss"] = max(figures["peak_rss"] for figures in runs)
-        imports = {module: import_time_ms(module) for module in ("app", "chalicelib.transform")}
+        imports = {module: import_time_ms(module) for module in ("app", "chalicelib.transform.run")}
         print()
         print("\n".join(report(figures, imports, len(raw_manifests(lake_root)))))
 

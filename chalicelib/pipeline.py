@@ -28,12 +28,12 @@ from chalicelib.raw import check_run_id
 from chalicelib.runs import EXTRACTED, FAILED, PARTIAL, RUNNING, RunStore
 from chalicelib.secrets import SpotifySecret, secrets_manager
 from chalicelib.settings import Credentials, Settings, split_s3_uri
+from chalicelib.streams import NAMES as STREAMS
+from chalicelib.streams import of_kind
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_STREAMS = ("playlists", "plays", "top", "saved")
 QUEUED = "queued"  # a run record's status until the extract function picks it up
-PLAYS_STREAMS = ("plays",)
 
 
 def lake_for(settings: Settings) -> Lake:
@@ -86,7 +86,7 @@ def extract(
     lake = lake_for(settings)
     store = RunStore(lake)
     started = now()
-    streams = streams or (SNAPSHOT_STREAMS if kind == raw.SNAPSHOT else PLAYS_STREAMS)
+    streams = streams or of_kind(kind)
     run_id = run_id or raw.new_run_id(started)
     record = {
         "run_id": run_id,
@@ -184,7 +184,7 @@ def queue_run(
     the API must answer within 29 s and an extract may take 15 minutes)."""
     function = _function(settings.extract_function, "EXTRACT_FUNCTION", "extract")
     started = now()
-    streams = streams or (SNAPSHOT_STREAMS if kind == raw.SNAPSHOT else PLAYS_STREAMS)
+    streams = streams or of_kind(kind)
     record = {
         "run_id": raw.new_run_id(started),
         "kind": kind,
@@ -236,11 +236,11 @@ def queued_run(event: Any) -> dict[str, Any]:
     kind = event.get("kind", raw.SNAPSHOT)
     streams = event.get("streams") or None
     if kind not in (raw.SNAPSHOT, raw.PLAYS_ONLY) or not (
-        streams is None or set(streams) <= set(SNAPSHOT_STREAMS)
+        streams is None or set(streams) <= set(STREAMS)
     ):
         raise ValidationError(
             f"not a run the extract function can do: kind is {raw.SNAPSHOT} or {raw.PLAYS_ONLY}, "
-            f"streams a list from {', '.join(SNAPSHOT_STREAMS)}"
+            f"streams a list from {', '.join(STREAMS)}"
         )
     return {
         "run_id": check_run_id(event["run_id"]),

@@ -13,6 +13,8 @@ each partition (Athena and DuckDB skip row groups by their min/max statistics).
 
 from __future__ import annotations
 
+import functools
+from collections import namedtuple
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -38,6 +40,14 @@ class Table:
     @property
     def column_names(self) -> list[str]:
         return [column.name for column in self.columns]
+
+    @functools.cached_property
+    def row(self) -> type[tuple]:
+        """The named tuple of one row, its fields the columns in order (`played`, which the
+        transform sets last, defaults to false): builders name every value they set."""
+        names = self.column_names
+        defaults = (False,) if names[-1] == PLAYED else ()
+        return namedtuple(f"{self.name}_row", names, defaults=defaults)
 
     def prefix(self) -> str:
         """The folder holding the table's partitions, relative to the lake root."""
@@ -107,8 +117,13 @@ TABLES: dict[str, Table] = {
     )
 }
 
-SNAPSHOT_TABLES = ("playlists", "playlist_items", "top_items", "saved_tracks")
 CATALOG_TABLES = ("tracks", "track_artists", "albums", "artists")
+# The tables each snapshot run replaces for its day, fed by the streams of chalicelib.streams.
+SNAPSHOT_TABLES = tuple(
+    name
+    for name, table in TABLES.items()
+    if table.partition == "snapshot_date" and name not in CATALOG_TABLES
+)
 
 
 def arrow_type(athena_type: str) -> pa.DataType:

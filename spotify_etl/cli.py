@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from chalicelib import pipeline, raw, settings
+from chalicelib import pipeline, raw, settings, streams
 from chalicelib.aws import aws_failure, is_aws_error
 from chalicelib.errors import PipelineError, ValidationError
 from chalicelib.runs import RunStore
@@ -218,15 +218,14 @@ port_number = whole(0, 65535)  # 0: any free port
 
 
 def _streams(value: str) -> tuple[str, ...]:
-    names = tuple(part.strip() for part in value.split(",") if part.strip())
-    unknown = set(names) - set(pipeline.SNAPSHOT_STREAMS)
-    if not names or unknown:
-        raise argparse.ArgumentTypeError(f"streams are a comma list of {_stream_names()}")
-    return names
+    try:
+        return streams.check(part.strip() for part in value.split(",") if part.strip())
+    except ValidationError:
+        raise argparse.ArgumentTypeError(f"streams are a comma list of {_stream_names()}") from None
 
 
 def _stream_names() -> str:
-    return ", ".join(pipeline.SNAPSHOT_STREAMS)
+    return ", ".join(streams.NAMES)
 
 
 def _param(value: str) -> tuple[str, str]:

@@ -70,7 +70,7 @@ def test_the_plays_and_extract_handlers_load_neither_pandas_nor_pyarrow(env):
 
 
 def test_the_transform_is_what_loads_them(env):
-    modules = loaded_after("import json, sys, chalicelib.transform\n" + HANDLERS, env)
+    modules = loaded_after("import json, sys, chalicelib.transform.run\n" + HANDLERS, env)
     assert heavy(modules) and {"pandas", "pyarrow"} <= modules
 
 

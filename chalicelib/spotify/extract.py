@@ -33,10 +33,11 @@ from chalicelib.spotify.state import (
     PlaylistState,
     SavedState,
 )
+from chalicelib.streams import NAMES as STREAMS
+from chalicelib.streams import in_order
 
 PAGE = 50
 TIME_RANGES = ("short_term", "medium_term", "long_term")
-STREAMS = ("playlists", "plays", "top", "saved")
 FULL_READ = timedelta(days=7)  # saved tracks are read in full at least this often
 CATALOG_STREAMS = {"tracks": raw.TRACKS, "albums": raw.ALBUMS, "artists": raw.ARTISTS}
 DETAIL_ORDER = ("tracks", "artists", "albums")  # within a tier: what a full object adds most
@@ -145,6 +146,7 @@ class Extractor:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=options.workers)
         self.refs = References()
+        self.user: dict[str, Any] = {}
         self.counts: dict[str, int] = {}
         self.errors: list[str] = []
 
@@ -168,17 +170,17 @@ class Extractor:
             self._progress(part)
         return part
 
-    def me(self) -> dict[str, Any]:
-        me = self._client.get("me")
-        self.write("me", raw.ME, me)
-        return me
+    def me(self) -> None:
+        """The user, whom every run reads first: playlists are theirs or withheld."""
+        self.user = self._client.get("me")
+        self.write("me", raw.ME, self.user)
 
-    def playlists(self, me: dict[str, Any]) -> None:
+    def playlists(self) -> None:
         """Playlist metadata, then the items of each changed playlist the API serves items for."""
         readable = []
         for playlist in self._playlist_metadata(self._options.playlists):
             owner = (playlist.get("owner") or {}).get("id")
-            if owner != me.get("id") and not playlist.get("collaborative"):
+            if owner != self.user.get("id") and not playlist.get("collaborative"):
                 self._manifest.withheld_playlists.append(playlist["id"])
             else:
                 readable.append(playlist)
@@ -388,18 +390,18 @@ def run_extract(
     progress: Callable[[raw.Part], None] | None = None,
 ) -> RunResult:
     """Extract the streams into raw/; the manifest goes last, marked partial when cut short."""
-    streams = [s for s in STREAMS if s in set(options.streams)]
+    names = [stream.name for stream in in_order(options.streams)]
     manifest = raw.Manifest(
         run_id=run_id,
         kind=options.kind,
         snapshot_date=started.astimezone(UTC).date().isoformat(),
         started_at=raw.iso_utc(started),
-        streams=streams,
+        streams=names,
     )
     state = saved_state.load(lake)
     extractor = Extractor(client, lake, manifest, state, options, started, progress)
     try:
-        _run_streams(extractor, streams)
+        _run_streams(extractor, names)
     except CutShortError as error:
         manifest.status = raw.PARTIAL
         extractor.errors.append(f"{error} (reason: {error.reason})" if error.reason else str(error))
@@ -407,21 +409,16 @@ def run_extract(
         extractor.close()
     manifest.finished_at = raw.iso_utc(now())
     put_json(lake, manifest.key, manifest.to_json())
-    _save_state(lake, state, streams, run_id, complete=manifest.status != raw.PARTIAL)
+    _save_state(lake, state, names, run_id, complete=manifest.status != raw.PARTIAL)
     counts = {**extractor.counts, "requests": client.requests}
     return RunResult(manifest, counts, extractor.errors)
 
 
-def _run_streams(extractor: Extractor, streams: list[str]) -> None:
-    me = extractor.me()
-    if "playlists" in streams:
-        extractor.playlists(me)
-    if "plays" in streams:
-        extractor.plays()
-    if "top" in streams:
-        extractor.top()
-    if "saved" in streams:
-        extractor.saved()
+def _run_streams(extractor: Extractor, names: list[str]) -> None:
+    """The user, each stream by the reader chalicelib.streams names, then the catalog."""
+    extractor.me()
+    for stream in in_order(names):
+        getattr(extractor, stream.read)()
     extractor.catalog()
 
 

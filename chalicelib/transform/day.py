@@ -9,19 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from chalicelib import raw
+from chalicelib import raw, streams
 from chalicelib.lake import Lake
 from chalicelib.schema import SNAPSHOT_TABLES
 from chalicelib.transform.quarantine import is_quarantined
 from chalicelib.transform.read import read_manifest
-
-# The manifest `streams` names (the extractor's, or raw part streams) behind each table.
-SNAPSHOT_SOURCES = {
-    "playlists": {"playlists", raw.PLAYLIST_ITEMS},
-    "playlist_items": {"playlists", raw.PLAYLIST_ITEMS},
-    "top_items": {"top", raw.TOP_TRACKS, raw.TOP_ARTISTS},
-    "saved_tracks": {"saved", raw.SAVED_TRACKS},
-}
 
 
 def day_manifests(
@@ -41,8 +33,8 @@ def snapshot_tables_of(manifest: raw.Manifest | None) -> list[str]:
     """The snapshot tables this run can provide: a complete snapshot run's, for its streams."""
     if manifest is None or manifest.kind != raw.SNAPSHOT or manifest.status != raw.COMPLETE:
         return []
-    streams = set(manifest.streams)
-    return [t for t in SNAPSHOT_TABLES if not streams or streams & SNAPSHOT_SOURCES[t]]
+    named = set(manifest.streams)
+    return [t for t in SNAPSHOT_TABLES if not named or named & streams.sources(t)]
 
 
 def snapshot_runs(manifests: list[raw.Manifest]) -> dict[str, str]:

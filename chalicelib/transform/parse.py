@@ -1,9 +1,11 @@
 """Pure functions from raw API answers to table rows: no I/O, no pandas, no pyarrow.
 
-A `RunRows` collects one run's rows as plain tuples keyed for de-duplication; the
-parsers below add one part (one API answer) to it. Whatever does not have the shape the
-API documents raises BadRawDataError (or a TypeError/AttributeError the caller turns
-into one), so the run goes to quarantine instead of into the tables.
+A `RunRows` collects one run's rows keyed for de-duplication; the parsers below add one
+part (one API answer) to it, each for the raw stream chalicelib.streams declares it for.
+Rows are the named tuples of chalicelib.schema (`Table.row`), built by column name, so
+their order is the schema's alone. Whatever does not have the shape the API documents
+raises BadRawDataError (or a TypeError/AttributeError the caller turns into one), so the
+run goes to quarantine instead of into the tables.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from chalicelib import raw
 from chalicelib.errors import BadRawDataError
+from chalicelib.schema import SNAPSHOT_TABLES, TABLES
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MILLISECOND = timedelta(milliseconds=1)
@@ -29,6 +32,16 @@ TRACK_TYPE = "track"
 EPISODE_TYPE = "episode"
 LOCAL_TYPE = "local"
 ARTIST_TYPE = "artist"
+
+PLAYLIST = TABLES["playlists"].row
+PLAYLIST_ITEM = TABLES["playlist_items"].row
+TRACK = TABLES["tracks"].row
+TRACK_ARTIST = TABLES["track_artists"].row
+ALBUM = TABLES["albums"].row
+ARTIST = TABLES["artists"].row
+PLAY = TABLES["plays"].row
+TOP_ITEM = TABLES["top_items"].row
+SAVED_TRACK = TABLES["saved_tracks"].row
 
 
 def epoch_ms(value: Any) -> int | None:
@@ -91,7 +104,7 @@ class Catalog:
         self.tracks[track_id] = (rank, _track_row(track))
         artists = track.get("artists") or []
         self.track_artists[track_id] = [
-            (track_id, artist["id"], position)
+            TRACK_ARTIST(track_id=track_id, artist_id=artist["id"], artist_position=position)
             for position, artist in enumerate(artists)
             if artist and artist.get("id")
         ]
@@ -118,31 +131,28 @@ class Catalog:
 
 @dataclass
 class RunRows:
-    """Everything one run's answers hold, as rows keyed for de-duplication."""
+    """Everything one run's answers hold: each snapshot table's rows keyed for
+    de-duplication (the table is those rows in key order), plays by played_at, and the
+    catalog."""
 
     withheld: frozenset[str] = frozenset()
-    playlists: dict[str, tuple[int, tuple]] = field(default_factory=dict)
-    playlist_items: dict[tuple[str, int], tuple] = field(default_factory=dict)
-    top_items: dict[tuple[str, str, int], tuple] = field(default_factory=dict)
-    saved_tracks: dict[str, tuple] = field(default_factory=dict)
+    snapshot: dict[str, dict[Any, tuple]] = field(
+        default_factory=lambda: {name: {} for name in SNAPSHOT_TABLES}
+    )
+    playlist_ranks: dict[str, int] = field(default_factory=dict)
     plays: dict[int, tuple] = field(default_factory=dict)
     catalog: Catalog = field(default_factory=Catalog)
     null_entries: int = 0
 
 
-def add_part(rows: RunRows, part: raw.Part, answer: Any) -> None:
-    """Add one API answer to the run's rows, by the stream the manifest says it belongs to."""
-    parser = PARSERS.get(part.stream)
-    if parser is None:
-        raise BadRawDataError(f"unknown stream {part.stream!r}")
-    parser(rows, part, answer)
+Parser = Callable[[RunRows, raw.Part, Any], None]
 
 
-def _me(rows: RunRows, part: raw.Part, answer: Any) -> None:
+def me(rows: RunRows, part: raw.Part, answer: Any) -> None:
     _object(answer, "a user")
 
 
-def _playlists(rows: RunRows, part: raw.Part, answer: Any) -> None:
+def playlists(rows: RunRows, part: raw.Part, answer: Any) -> None:
     if part.playlist_id is not None:
         _add_playlist(rows, _object(answer, "a playlist"), FULL)
         return
@@ -153,22 +163,21 @@ def _playlists(rows: RunRows, part: raw.Part, answer: Any) -> None:
 
 def _add_playlist(rows: RunRows, playlist: dict[str, Any], rank: int) -> None:
     playlist_id = playlist["id"]
-    if _better(rows.playlists, playlist_id, rank):
+    kept = rows.playlist_ranks.get(playlist_id)
+    if kept is None or rank > kept:
         owner = playlist.get("owner") or {}
-        rows.playlists[playlist_id] = (
-            rank,
-            (
-                playlist_id,
-                playlist.get("name"),
-                playlist.get("description"),
-                owner.get("id"),
-                owner.get("display_name"),
-                playlist.get("public"),
-                playlist.get("collaborative"),
-                playlist.get("snapshot_id"),
-                _item_count(playlist),
-                playlist_id not in rows.withheld,
-            ),
+        rows.playlist_ranks[playlist_id] = rank
+        rows.snapshot["playlists"][playlist_id] = PLAYLIST(
+            playlist_id=playlist_id,
+            name=playlist.get("name"),
+            description=playlist.get("description"),
+            owner_id=owner.get("id"),
+            owner_name=owner.get("display_name"),
+            public=playlist.get("public"),
+            collaborative=playlist.get("collaborative"),
+            snapshot_id=playlist.get("snapshot_id"),
+            item_count=_item_count(playlist),
+            items_extracted=playlist_id not in rows.withheld,
         )
 
 
@@ -181,7 +190,7 @@ def _item_count(playlist: dict[str, Any]) -> int | None:
     return None
 
 
-def _playlist_items(rows: RunRows, part: raw.Part, answer: Any) -> None:
+def playlist_items(rows: RunRows, part: raw.Part, answer: Any) -> None:
     if part.playlist_id is None:
         raise BadRawDataError("a playlist_items part names no playlist")
     for index, entry in enumerate(_page(answer)):
@@ -192,17 +201,17 @@ def _playlist_items(rows: RunRows, part: raw.Part, answer: Any) -> None:
             continue
         item_type = _entry_type(entry, item)
         key = (part.playlist_id, position)
-        if key in rows.playlist_items:
+        if key in rows.snapshot["playlist_items"]:
             continue
-        rows.playlist_items[key] = (
-            part.playlist_id,
-            position,
-            item_type,
-            None if item_type == LOCAL_TYPE else item.get("id"),
-            item.get("uri"),
-            item.get("name"),
-            epoch_ms(entry.get("added_at")),
-            (entry.get("added_by") or {}).get("id"),
+        rows.snapshot["playlist_items"][key] = PLAYLIST_ITEM(
+            playlist_id=part.playlist_id,
+            position=position,
+            item_type=item_type,
+            item_id=None if item_type == LOCAL_TYPE else item.get("id"),
+            item_uri=item.get("uri"),
+            item_name=item.get("name"),
+            added_at=epoch_ms(entry.get("added_at")),
+            added_by_id=(entry.get("added_by") or {}).get("id"),
         )
         if item_type == TRACK_TYPE:
             rows.catalog.add_track(item)
@@ -214,27 +223,35 @@ def _entry_type(entry: dict[str, Any], item: dict[str, Any]) -> str:
     return _kind(item)
 
 
-def _plays(rows: RunRows, part: raw.Part, answer: Any) -> None:
+def plays(rows: RunRows, part: raw.Part, answer: Any) -> None:
     for play in _page(answer):
         played_at = epoch_ms(play["played_at"])
         if played_at is None:
             raise BadRawDataError("a play without played_at")
         track = play.get("track") or {}
         context = play.get("context") or {}
-        row = (played_at, track.get("id"), context.get("type"), context.get("uri"))
+        row = PLAY(
+            played_at=played_at,
+            track_id=track.get("id"),
+            context_type=context.get("type"),
+            context_uri=context.get("uri"),
+        )
         rows.plays[played_at] = min(row, rows.plays.get(played_at, row), key=_sortable)
         if track:
             rows.catalog.add_played_track(track)
 
 
-def _top(item_type: str) -> Callable[[RunRows, raw.Part, Any], None]:
+def _top(item_type: str) -> Parser:
     def parse(rows: RunRows, part: raw.Part, answer: Any) -> None:
         for index, item in enumerate(_page(answer)):
             if not item:
                 continue
             rank = part.offset + index + 1
             key = (item_type, part.time_range or "", rank)
-            rows.top_items.setdefault(key, (item_type, part.time_range, rank, item.get("id")))
+            row = TOP_ITEM(
+                item_type=item_type, time_range=part.time_range, rank=rank, item_id=item.get("id")
+            )
+            rows.snapshot["top_items"].setdefault(key, row)
             if item_type == ARTIST_TYPE:
                 rows.catalog.add_artist(item, FULL)
             else:
@@ -243,87 +260,87 @@ def _top(item_type: str) -> Callable[[RunRows, raw.Part, Any], None]:
     return parse
 
 
-def _saved_tracks(rows: RunRows, part: raw.Part, answer: Any) -> None:
+top_tracks = _top(TRACK_TYPE)
+top_artists = _top(ARTIST_TYPE)
+
+
+def saved_tracks(rows: RunRows, part: raw.Part, answer: Any) -> None:
     # A run may carry earlier pages forward next to new ones, their offsets overlapping:
     # a track saved in several of them is one row, with its newest added_at.
+    saved_rows = rows.snapshot["saved_tracks"]
     for saved in _page(answer):
         track = (saved or {}).get("track")
         if not track or not track.get("id"):
             continue
         added_at = epoch_ms(saved.get("added_at"))
-        kept = rows.saved_tracks.get(track["id"])
-        if kept is None or (added_at is not None and (kept[1] is None or added_at > kept[1])):
-            rows.saved_tracks[track["id"]] = (track["id"], added_at)
+        kept = saved_rows.get(track["id"])
+        if kept is None or (
+            added_at is not None and (kept.added_at is None or added_at > kept.added_at)
+        ):
+            saved_rows[track["id"]] = SAVED_TRACK(track_id=track["id"], added_at=added_at)
         rows.catalog.add_track(track)
 
 
-def _track(rows: RunRows, part: raw.Part, answer: Any) -> None:
+def track(rows: RunRows, part: raw.Part, answer: Any) -> None:
     rows.catalog.add_track(_object(answer, "a track"))
 
 
-def _album(rows: RunRows, part: raw.Part, answer: Any) -> None:
+def album(rows: RunRows, part: raw.Part, answer: Any) -> None:
     rows.catalog.add_album(_object(answer, "an album"), FULL)
 
 
-def _artist(rows: RunRows, part: raw.Part, answer: Any) -> None:
+def artist(rows: RunRows, part: raw.Part, answer: Any) -> None:
     rows.catalog.add_artist(_object(answer, "an artist"), FULL)
 
 
-PARSERS: dict[str, Callable[[RunRows, raw.Part, Any], None]] = {
-    raw.ME: _me,
-    raw.PLAYLISTS: _playlists,
-    raw.PLAYLIST_ITEMS: _playlist_items,
-    raw.PLAYS: _plays,
-    raw.TOP_TRACKS: _top(TRACK_TYPE),
-    raw.TOP_ARTISTS: _top(ARTIST_TYPE),
-    raw.SAVED_TRACKS: _saved_tracks,
-    raw.TRACKS: _track,
-    raw.ALBUMS: _album,
-    raw.ARTISTS: _artist,
+# What every run lands besides its streams: the user, and full catalog objects.
+EVERY_RUN: dict[str, Parser] = {
+    raw.ME: me,
+    raw.TRACKS: track,
+    raw.ALBUMS: album,
+    raw.ARTISTS: artist,
 }
 
 
 def _track_row(track: dict[str, Any]) -> tuple:
-    return (
-        track["id"],
-        track.get("name"),
-        (track.get("album") or {}).get("id"),
-        track.get("duration_ms"),
-        track.get("explicit"),
-        track.get("disc_number"),
-        track.get("track_number"),
-        (track.get("external_ids") or {}).get("isrc"),
-        track.get("popularity"),
+    return TRACK(
+        track_id=track["id"],
+        name=track.get("name"),
+        album_id=(track.get("album") or {}).get("id"),
+        duration_ms=track.get("duration_ms"),
+        explicit=track.get("explicit"),
+        disc_number=track.get("disc_number"),
+        track_number=track.get("track_number"),
+        isrc=(track.get("external_ids") or {}).get("isrc"),
+        popularity=track.get("popularity"),
     )
 
 
 def _album_row(album: dict[str, Any], *, full: bool) -> tuple:
     release_date = album.get("release_date")
-    return (
-        album["id"],
-        album.get("name"),
-        album.get("album_type"),
-        release_date,
-        album.get("release_date_precision"),
-        release_year(release_date),
-        album.get("total_tracks"),
-        album.get("label") if full else None,
-        album.get("popularity") if full else None,
+    return ALBUM(
+        album_id=album["id"],
+        name=album.get("name"),
+        album_type=album.get("album_type"),
+        release_date=release_date,
+        release_date_precision=album.get("release_date_precision"),
+        release_year=release_year(release_date),
+        total_tracks=album.get("total_tracks"),
+        label=album.get("label") if full else None,
+        popularity=album.get("popularity") if full else None,
     )
 
 
 def _artist_row(artist: dict[str, Any], *, full: bool) -> tuple:
-    if not full:
-        return (artist["id"], artist.get("name"), None, None, None, None)
-    followers = artist.get("followers")
-    images = artist.get("images") or []
-    return (
-        artist["id"],
-        artist.get("name"),
-        artist.get("genres"),
-        followers.get("total") if followers else None,
-        artist.get("popularity"),
-        (images[0] or {}).get("url") if images else None,
+    followers = artist.get("followers") if full else None
+    images = (artist.get("images") or []) if full else []
+    return ARTIST(
+        artist_id=artist["id"],
+        name=artist.get("name"),
+        genres=artist.get("genres") if full else None,
+        followers=followers.get("total") if followers else None,
+        popularity=artist.get("popularity") if full else None,
+        image_url=(images[0] or {}).get("url") if images else None,
     )
 
 

@@ -17,7 +17,8 @@ from orjson import loads
 from chalicelib import raw
 from chalicelib.errors import BadRawDataError, NotFoundError
 from chalicelib.lake import Lake
-from chalicelib.transform.parse import RunRows, add_part
+from chalicelib.streams import add_part
+from chalicelib.transform.parse import RunRows
 
 KINDS = (raw.SNAPSHOT, raw.PLAYS_ONLY)
 STATUSES = (raw.COMPLETE, raw.PARTIAL)

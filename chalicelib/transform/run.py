@@ -13,11 +13,12 @@ from chalicelib.lake import Lake
 from chalicelib.raw import Manifest
 from chalicelib.runs import FAILED, TRANSFORMED, RunStore, status_after_transform
 from chalicelib.schema import CATALOG_TABLES, SNAPSHOT_TABLES, TABLES
+from chalicelib.streams import add_part
 from chalicelib.transform.commit import commit
 from chalicelib.transform.day import day_manifests, snapshot_runs, snapshot_tables_of
 from chalicelib.transform.digest import digested_runs, read_digest, write_digest
 from chalicelib.transform.merge import merge_catalog, merge_plays
-from chalicelib.transform.parse import RunRows, add_part
+from chalicelib.transform.parse import RunRows
 from chalicelib.transform.quarantine import lift, quarantine
 from chalicelib.transform.read import Problem, ReadRun, read_answer, read_run, unique_parts
 from chalicelib.transform.tables import CONVERSION_ERRORS, RunTables, run_tables

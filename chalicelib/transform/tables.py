@@ -1,6 +1,7 @@
 """One run's rows as Arrow tables with the explicit schemas of chalicelib.schema.
 
-Columns are built from plain Python tuples and converted once per table; a value of the
+Columns are built from the rows' named tuples (chalicelib.schema's `Table.row`, so in the
+schema's column order) and converted once per table; a value of the
 wrong type for its column raises (pyarrow.ArrowInvalid or ArrowTypeError) and the run goes
 to quarantine.
 """
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from chalicelib.schema import CATALOG_TABLES, TABLES, arrow_schema
+from chalicelib.schema import CATALOG_TABLES, SNAPSHOT_TABLES, TABLES, arrow_schema
 from chalicelib.transform.parse import RunRows, utc_date
 
 RANK = "_rank"
@@ -40,12 +41,7 @@ class RunTables:
 def run_tables(rows: RunRows, run_id: str) -> RunTables:
     """Convert a run's rows, each table sorted by its key."""
     return RunTables(
-        snapshot={
-            "playlists": build("playlists", _ranked(rows.playlists)),
-            "playlist_items": build("playlist_items", _by_key(rows.playlist_items)),
-            "top_items": build("top_items", _by_key(rows.top_items)),
-            "saved_tracks": build("saved_tracks", _by_key(rows.saved_tracks)),
-        },
+        snapshot={name: build(name, _by_key(rows.snapshot[name])) for name in SNAPSHOT_TABLES},
         digest=_digest(rows, run_id),
         plays=_plays(rows),
         null_entries=rows.null_entries,
@@ -75,7 +71,7 @@ def _digest(rows: RunRows, run_id: str) -> dict[str, pa.Table]:
         name: build(
             name,
             (
-                row + (key in catalog.played[name], rank, run_id)
+                row._replace(played=key in catalog.played[name]) + (rank, run_id)
                 for key, (rank, row) in sorted(ranked[name].items())
             ),
             digest_schema(name),
@@ -84,7 +80,8 @@ def _digest(rows: RunRows, run_id: str) -> dict[str, pa.Table]:
     }
     played_tracks = catalog.played["tracks"]
     track_artists = (
-        artist + (track_id in played_tracks, catalog.tracks[track_id][0], run_id)
+        artist._replace(played=track_id in played_tracks)
+        + (catalog.tracks[track_id][0], run_id)
         for track_id, artists in sorted(catalog.track_artists.items())
         for artist in artists
     )
@@ -97,10 +94,6 @@ def _plays(rows: RunRows) -> dict[str, pa.Table]:
     for played_at in sorted(rows.plays):
         by_date.setdefault(utc_date(played_at), []).append(rows.plays[played_at])
     return {date: build("plays", plays) for date, plays in by_date.items()}
-
-
-def _ranked(rows: dict[str, tuple[int, tuple]]) -> list[tuple]:
-    return [row for _, row in _by_key(rows)]
 
 
 def _by_key(rows: dict) -> list[tuple]:
