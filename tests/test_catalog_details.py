@@ -2,10 +2,12 @@
 most CATALOG_DETAIL_BUDGET per run, most wanted first, filled in over the following runs.
 
 Each test runs real extracts against the emulator over HTTP and the transform on a local
-lake, and checks the tables against the emulator's own account model.
+lake, and checks the tables against the emulator's own account model or against a run that
+read every page itself: which details are due is decided from the pages a run reads and, for
+the pages it carries, from the references the extract state keeps for them.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pyarrow.parquet as pq
 import pytest
@@ -14,7 +16,10 @@ from chalicelib import pipeline, raw
 from chalicelib.lake import LocalLake, get_json, put_json
 from chalicelib.runs import RunStore
 from chalicelib.settings import Settings
+from chalicelib.spotify import state
+from chalicelib.spotify.extract import References
 from chalicelib.spotify.state import CATALOG as CATALOG_STATE
+from chalicelib.spotify.state import PLAYLISTS, SAVED_TRACKS, PageRef, SavedState
 from chalicelib.transform import transform_run
 from emulator import Emulator, Scale
 from emulator.account import TIME_RANGES
@@ -38,10 +43,23 @@ def emulator(clock):
         yield running
 
 
-def run(env, lake, clock, budget):
+class ReadingLake(LocalLake):
+    """The test's lake, noting the raw pages read from it (and otherwise just the lake)."""
+
+    def __init__(self, root):
+        super().__init__(root)
+        self.raw_read: list[str] = []
+
+    def get(self, key):
+        if key.startswith("raw/"):
+            self.raw_read.append(key)
+        return super().get(key)
+
+
+def run(env, lake, clock, budget, **options):
     """One snapshot extract with this detail budget, then its transform; its run record."""
     settings = Settings.from_env({**env, "CATALOG_DETAIL_BUDGET": str(budget)})
-    record = pipeline.extract(settings, now=clock.now, sleep=lambda _: None)
+    record = pipeline.extract(settings, now=clock.now, sleep=lambda _: None, **options)
     transform_run(lake, record["manifest"])
     return RunStore(lake).get(record["run_id"])
 
@@ -218,3 +236,90 @@ def test_a_detail_the_api_no_longer_has_is_recorded_once_and_not_asked_for_again
     again = run(env, lake, clock, budget=1_000_000)
     assert sum(emulator.requests[endpoint] for endpoint in DETAILS) == 0
     assert again["errors"] == [] and again["counts"]["details_pending"] == 0
+
+
+# Plays are left out: a later run reads only plays after the cursor, so a run with them would
+# reference fewer objects than the first one did, whatever it carried.
+CARRYING = ("playlists", "top", "saved")
+
+
+def rerun_reading(env, lake, clock, monkeypatch):
+    """A run like the first (every cached detail past its age, so due again) on the same
+    lake, noting what it reads from raw/; its run record and the raw keys it read."""
+    reading = ReadingLake(lake.root)
+    monkeypatch.setattr(pipeline, "lake_for", lambda settings: reading)
+    clock.moment += timedelta(seconds=1)
+    record = run(
+        {**env, "CATALOG_MAX_AGE_DAYS": "0"}, lake, clock, budget=1_000_000, streams=CARRYING
+    )
+    return record, reading.raw_read
+
+
+def carried_keys(lake, record):
+    folder = record["manifest"].rsplit("/", 1)[0]
+    manifest = get_json(lake, record["manifest"])
+    streams = (raw.PLAYLIST_ITEMS, raw.SAVED_TRACKS)
+    return {
+        part["key"]
+        for part in manifest["parts"]
+        if part["stream"] in streams and not part["key"].startswith(folder)
+    }
+
+
+def detail_requests(emulator):
+    return {endpoint: emulator.requests[endpoint] for endpoint in DETAILS}
+
+
+def test_a_run_carrying_pages_reads_none_of_them_yet_fetches_the_same_details(
+    env, lake, emulator, clock, monkeypatch
+):
+    first = run(env, lake, clock, budget=1_000_000, streams=CARRYING)
+    requests, albums = detail_requests(emulator), rows(lake, "albums")
+    emulator.reset_counts()
+    second, read = rerun_reading(env, lake, clock, monkeypatch)
+    assert second["counts"]["playlist_items_carried"] > 0
+    assert second["counts"]["saved_tracks_carried"] > 0
+    assert read == []
+    assert fetched_details(lake, second) == fetched_details(lake, first) != set()
+    assert detail_requests(emulator) == requests
+    assert second["counts"]["details_pending"] == 0
+    assert rows(lake, "albums") == albums
+
+
+def test_a_state_file_of_the_previous_version_reads_the_carried_pages_once(
+    env, lake, emulator, clock, monkeypatch
+):
+    first = run(env, lake, clock, budget=1_000_000, streams=CARRYING)
+    playlists, saved = get_json(lake, PLAYLISTS), get_json(lake, SAVED_TRACKS)
+    for kept in (*playlists.values(), saved):  # as the previous version wrote them
+        kept["pages"] = [{"key": page["key"], "offset": page["offset"]} for page in kept["pages"]]
+    put_json(lake, PLAYLISTS, playlists)
+    put_json(lake, SAVED_TRACKS, saved)
+    upgrading, read = rerun_reading(env, lake, clock, monkeypatch)
+    assert read and sorted(read) == sorted(carried_keys(lake, upgrading))
+    assert fetched_details(lake, upgrading) == fetched_details(lake, first)
+    upgraded, read_again = rerun_reading(env, lake, clock, monkeypatch)
+    assert upgraded["counts"]["playlist_items_carried"] > 0
+    assert read_again == []
+    assert fetched_details(lake, upgraded) == fetched_details(lake, first)
+
+
+def test_the_references_kept_for_a_page_are_those_reading_it_would_collect(lake):
+    album = {"id": "al1", "artists": [{"id": "ar2"}]}
+    items = [
+        {"track": {"id": "t2", "album": album, "artists": [{"id": "ar1"}, {"id": "ar3"}]}},
+        {"track": {"id": "t1", "artists": [{"id": "ar1"}]}},  # without its album
+        {"track": {"id": "t1", "album": {"id": "al2"}, "artists": []}},  # and with it
+        {"track": {"id": "t3", "artists": [{"id": "ar4"}]}},
+        {"track": {"id": "e1", "type": "episode"}},
+        {"track": None},
+        None,
+    ]
+    read = References()
+    read.add_page(items, "track")
+    state.save_saved(lake, SavedState(0, [PageRef("raw/page", 0, read.catalog())], set(), ""))
+    [page] = state.load(lake).saved.pages
+    carried = References()
+    carried.add_catalog(page.catalog)
+    assert carried == read
+    assert read.full["tracks"] == {"t1", "t2"}

@@ -2,7 +2,9 @@
 
 A run asks Spotify only for what it cannot already point at: playlists whose `snapshot_id`
 is unchanged and saved tracks older than the newest known one are listed in the manifest by
-the raw keys of the run that fetched them. Albums and artists come embedded in the tracks
+the raw keys of the run that fetched them, and the catalog objects those pages reference
+come from the state, kept there page by page when a run read them: what a run carries it
+reads neither from Spotify nor from the lake. Albums and artists come embedded in the tracks
 that reference them; their full objects, which add only images and deprecated fields, are
 optional: fetched up to a budget per run, cached for the cache age and carried from there.
 Independent requests run in a bounded pool. The manifest goes last; a run cut short by a
@@ -28,6 +30,7 @@ from chalicelib.spotify.state import (
     CATALOG_KINDS,
     CatalogEntry,
     ExtractState,
+    PageCatalog,
     PageRef,
     PendingDetails,
     PlaylistState,
@@ -104,6 +107,21 @@ class References:
         for item in items:
             item = item or {}
             self.add_track(item.get(key) or (item.get("track") if key == "item" else None), tier)
+
+    def add_catalog(self, catalog: PageCatalog) -> None:
+        """What add_page collected from a page, as the state kept it (playlist items and
+        saved tracks are of the REST tier)."""
+        for kind in CATALOG_KINDS:
+            for item_id in catalog.ids[kind]:
+                self._add(kind, item_id, REST)
+        self.full["tracks"].update(set(catalog.ids["tracks"]) - set(catalog.partial_tracks))
+
+    def catalog(self) -> PageCatalog:
+        """What was collected, in the form the state keeps for a page (tiers left out)."""
+        tracks = self.referenced["tracks"].keys() - self.full["tracks"]
+        return PageCatalog(
+            {kind: sorted(ids) for kind, ids in self.referenced.items()}, sorted(tracks)
+        )
 
     def partial(self, pending: dict[str, dict[str, int]]) -> dict[tuple[str, str], int]:
         """The tier of each object referenced, or pending from earlier, not given in full."""
@@ -216,7 +234,7 @@ class Extractor:
         seen: set[tuple[str, str]] = set()
         total = 0
         for offset, page in self._client.pages("me/tracks", limit=PAGE):
-            pages.append(PageRef(self._saved_page(offset, page).key, offset))
+            pages.append(self._saved_page(offset, page))
             total = page.get("total", 0)
             pairs = [_saved_pair(item) for item in page.get("items") or []]
             seen.update(pairs)
@@ -226,11 +244,11 @@ class Extractor:
                 if fresh + len(known.known) == total and len(carried) <= _pages_for(total) * 2:
                     for ref in known.pages:
                         self.carry(ref.key, raw.SAVED_TRACKS, fetched=False, offset=ref.offset)
-                    self._parallel(
-                        lambda ref: self._remember_carried(ref.key, "track"), known.pages
+                    remembered = self._parallel(
+                        lambda ref: self._remember_carried(ref, "track"), known.pages
                     )
                     self._state.saved = replace(
-                        known, total=total, pages=carried, known=known.known | seen
+                        known, total=total, pages=remembered + pages, known=known.known | seen
                     )
                     return
                 known = None  # read them all
@@ -292,7 +310,9 @@ class Extractor:
                     playlist_id=playlist_id,
                     offset=ref.offset,
                 )
-                self._remember_carried(ref.key, "item")
+            remembered = [self._remember_carried(ref, "item") for ref in known.pages]
+            with self._lock:
+                self._state.playlists[playlist_id] = PlaylistState(snapshot_id, remembered)
             return
         pages = self._client.pages(
             f"playlists/{playlist_id}/items", limit=PAGE, additional_types="track,episode"
@@ -304,9 +324,7 @@ class Extractor:
                 part = self.write(
                     name, raw.PLAYLIST_ITEMS, page, playlist_id=playlist_id, offset=offset
                 )
-                read.append(PageRef(part.key, offset))
-                with self._lock:
-                    self.refs.add_page(page.get("items") or [], "item")
+                read.append(self._remember_read(part.key, offset, page, "item"))
         except SpotifyError as error:
             if error.status not in (403, 404) or isinstance(error, CutShortError):
                 raise
@@ -332,15 +350,33 @@ class Extractor:
                     for item in items:
                         self.refs.add_track(item, WANTED)
 
-    def _remember_carried(self, key: str, item_key: str) -> None:
-        """The catalog references of a page an earlier run landed (read from the lake)."""
-        items = get_json(self._lake, key).get("items") or []
+    def _remember_read(
+        self, key: str, offset: int, page: dict[str, Any], item_key: str
+    ) -> PageRef:
+        """The catalog references of a page this run read: added to the run's, and kept with
+        the page's reference for the runs that will carry it."""
+        catalog = _page_catalog(page, item_key)
         with self._lock:
-            self.refs.add_page(items, item_key)
+            self.refs.add_catalog(catalog)
+        return PageRef(key, offset, catalog)
 
-    def _saved_page(self, offset: int, page: dict[str, Any]) -> raw.Part:
-        self.refs.add_page(page.get("items") or [], "track")
-        return self.write(f"saved/page-{offset:05d}", raw.SAVED_TRACKS, page, offset=offset)
+    def _remember_carried(self, ref: PageRef, item_key: str) -> PageRef:
+        """The catalog references of a page an earlier run landed, from the state.
+
+        A page a state file of the previous version lists has none kept: it is read from the
+        lake, as that version did for every carried page (the upgrade path), and the reference
+        returned keeps them, so the next run carrying it reads it no more.
+        """
+        catalog = ref.catalog
+        if catalog is None:
+            catalog = _page_catalog(get_json(self._lake, ref.key), item_key)
+        with self._lock:
+            self.refs.add_catalog(catalog)
+        return replace(ref, catalog=catalog)
+
+    def _saved_page(self, offset: int, page: dict[str, Any]) -> PageRef:
+        part = self.write(f"saved/page-{offset:05d}", raw.SAVED_TRACKS, page, offset=offset)
+        return self._remember_read(part.key, offset, page, "track")
 
     def _fetch_detail(self, kind: str, item_id: str) -> None:
         """One full object, remembered in the cache; one the API no longer has keeps its
@@ -366,13 +402,15 @@ class Extractor:
             self._record(f"{what}: {error}")
             return None
 
-    def _parallel(self, work: Callable[[Any], None], items: Iterable[Any]) -> None:
-        """Run work on every item in the pool; the first failure is raised once all stop."""
+    def _parallel(self, work: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
+        """Run work on every item in the pool, returning what each gave in order; the first
+        failure is raised once all stop."""
         futures = [self._pool.submit(work, item) for item in items]
         failures = [future.exception() for future in futures]
         first = next((error for error in failures if error is not None), None)
         if first is not None:
             raise first
+        return [future.result() for future in futures]
 
     def _record(self, error: str) -> None:
         with self._lock:
@@ -438,6 +476,13 @@ def _save_state(
     if "saved" in streams and state.saved is not None:
         saved_state.save_saved(lake, state.saved)
     saved_state.save_catalog(lake, state.catalog, state.pending)
+
+
+def _page_catalog(page: dict[str, Any], item_key: str) -> PageCatalog:
+    """What References.add_page collects from one page, in the form the state keeps."""
+    found = References()
+    found.add_page(page.get("items") or [], item_key)
+    return found.catalog()
 
 
 def _pages_for(total: int) -> int:

@@ -1,8 +1,11 @@
 """What the extractor remembers between runs, in `state/`, so that it asks only for what changed.
 
 Everything here points at raw answers already in the lake: a later run lists those keys in
-its own manifest instead of asking Spotify again. Losing a state file costs requests, never
-data. Each concern has its own file because the daily and the frequent runs overlap.
+its own manifest instead of asking Spotify again. Each page of playlist items or saved tracks
+is kept with the catalog objects it references, so a run carrying it knows which full
+objects are due without reading the page back from the lake. Losing a state file costs
+requests, never data. Each concern has its own file because the daily and the frequent runs
+overlap.
 """
 
 from __future__ import annotations
@@ -21,11 +24,27 @@ CATALOG_KINDS = ("tracks", "albums", "artists")
 
 
 @dataclass
+class PageCatalog:
+    """The catalog objects one page references, as sorted IDs by kind, and the tracks among
+    them it gave without their album (given only in part): what reading the page would find.
+
+    Serialised as `{"tracks": [...], "albums": [...], "artists": [...], "partial_tracks": [...]}`;
+    a track with its album is given in full, so `partial_tracks` is almost always empty.
+    """
+
+    ids: dict[str, list[str]]
+    partial_tracks: list[str]
+
+
+@dataclass
 class PageRef:
-    """A raw page already in the lake, and the offset it answered."""
+    """A raw page already in the lake, the offset it answered and the catalog objects it
+    references (None for a page a state file of the previous version lists: its catalog is
+    learnt by reading the page)."""
 
     key: str
     offset: int = 0
+    catalog: PageCatalog | None = None
 
 
 @dataclass
@@ -174,8 +193,28 @@ def save_catalog(
 
 
 def _pages(values: list[dict[str, Any]]) -> list[PageRef]:
-    return [PageRef(**value) for value in values]
+    return [
+        PageRef(value["key"], value["offset"], _catalog(value.get("catalog")))
+        for value in values
+    ]
+
+
+def _catalog(value: dict[str, list[str]] | None) -> PageCatalog | None:
+    if value is None:
+        return None
+    return PageCatalog({kind: value[kind] for kind in CATALOG_KINDS}, value["partial_tracks"])
 
 
 def _refs(pages: list[PageRef]) -> list[dict[str, Any]]:
-    return [vars(page) for page in pages]
+    return [
+        {
+            "key": page.key,
+            "offset": page.offset,
+            **({} if page.catalog is None else {"catalog": _catalog_json(page.catalog)}),
+        }
+        for page in pages
+    ]
+
+
+def _catalog_json(catalog: PageCatalog) -> dict[str, list[str]]:
+    return {**catalog.ids, "partial_tracks": catalog.partial_tracks}
