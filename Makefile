@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 REQUIREMENTS := pyproject.toml requirements.txt requirements-layer.txt requirements-local.txt requirements-dev.txt
 
-.PHONY: install demo test lint serve clean package browser bench-deps
+.PHONY: install demo test check lint serve clean package browser bench-deps
 
 install: $(STAMP)
 
@@ -21,6 +21,12 @@ demo: install
 test: install browser
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
+
+# The inner loop: lint and every test but the integration tier (servers, subprocesses,
+# fuzzing, the browser, the package), in under a minute; `make test` runs them all, as CI.
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q -n auto -m "not integration"
 
 # The dashboard's browser tests drive Debian's headless Chromium (through Playwright, from
 # requirements-dev.txt) with fonts for every script and colour emoji, installed here where we can

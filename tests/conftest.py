@@ -1,9 +1,15 @@
-"""Layered fixtures: AWS credentials -> emulator -> lake -> environment -> app client."""
+"""Layered fixtures: AWS credentials -> emulator -> lake -> environment -> app client.
+
+Each name is one fixture: a test module says which emulated account it needs with
+`pytestmark = pytest.mark.account(seed=..., scale=..., clocked=True, ...)` (the Emulator's
+own arguments; `clocked` puts it on the `clock` fixture), instead of redefining `emulator`.
+"""
 
 from __future__ import annotations
 
 import pytest
 from chalice_stage import stage_client
+from moments import START
 
 from chalicelib.lake import LocalLake
 
@@ -21,11 +27,24 @@ def aws_credentials(monkeypatch):
 
 
 @pytest.fixture
-def emulator():
-    """A Spotify emulator on a free port, with the default account of seed 1."""
+def clock():
+    """Simulated time from START, which a clocked emulator and the runs share."""
+    from emulator.clock import SimulatedClock
+
+    return SimulatedClock(START)
+
+
+@pytest.fixture
+def emulator(request):
+    """A Spotify emulator on a free port, serving the account the test's `account` marker
+    describes; without one, the default account of seed 1 on the real clock."""
     from emulator import Emulator
 
-    with Emulator(seed=1) as running:
+    marker = request.node.get_closest_marker("account")
+    options = dict(marker.kwargs) if marker else {"seed": 1}
+    if options.pop("clocked", False):
+        options["clock"] = request.getfixturevalue("clock").time
+    with Emulator(**options) as running:
         yield running
 
 

@@ -7,7 +7,7 @@ read every page itself: which details are due is decided from the pages a run re
 the pages it carries, from the references the extract state keeps for them.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pyarrow.parquet as pq
 import pytest
@@ -21,26 +21,15 @@ from chalicelib.spotify.extract import References
 from chalicelib.spotify.state import CATALOG as CATALOG_STATE
 from chalicelib.spotify.state import PLAYLISTS, SAVED_TRACKS, PageRef, SavedState
 from chalicelib.transform import transform_run
-from emulator import Emulator, Scale
+from emulator import Scale
 from emulator.account import TIME_RANGES
-from emulator.clock import SimulatedClock
 
-START = datetime(2026, 11, 20, 3, 15, tzinfo=UTC)
 DAY = "2026-11-20"
 DETAILS = ("GET /v1/albums/{id}", "GET /v1/artists/{id}", "GET /v1/tracks/{id}")
 CATALOG = ("tracks", "track_artists", "albums", "artists")
 SMALL = Scale(playlists=5, entries=12, saved_tracks=12, plays_per_day=12, top_items=8)
 
-
-@pytest.fixture
-def clock():
-    return SimulatedClock(START)
-
-
-@pytest.fixture
-def emulator(clock):
-    with Emulator(seed=7, scale=SMALL, clock=clock.time) as running:
-        yield running
+pytestmark = pytest.mark.account(seed=7, scale=SMALL, clocked=True)
 
 
 class ReadingLake(LocalLake):

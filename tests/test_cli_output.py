@@ -79,6 +79,7 @@ def test_json_keeps_text_as_it_is_and_lists_as_arrays(capsys):
     assert "Sigur Rós" in capsys.readouterr().out  # not \\u00f3
 
 
+@pytest.mark.integration  # the command line in a subprocess
 def test_a_table_piped_into_a_file_is_not_wrapped(cli_env, tmp_path):
     from chalicelib.query import named
 

@@ -14,6 +14,7 @@ import pytest
 from chalicelib.lake import LocalLake
 from chalicelib.runs import RunStore
 
+pytestmark = pytest.mark.integration  # fresh interpreters
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("pandas", "pyarrow")
 

@@ -1,7 +1,7 @@
 """Extract runs against the emulator over real HTTP, through the pipeline's entry point."""
 
 import gzip
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -10,10 +10,8 @@ from chalicelib.errors import AuthError
 from chalicelib.lake import get_json
 from chalicelib.settings import Settings
 from chalicelib.spotify.state import PLAYS_CURSOR
-from emulator import Emulator, Faults
-from emulator.clock import SimulatedClock
+from emulator import Faults
 
-START = datetime(2026, 11, 20, 3, 15, tzinfo=UTC)
 ALLOWED = {
     "GET /v1/me",
     "GET /v1/me/playlists",
@@ -27,18 +25,7 @@ ALLOWED = {
     "GET /v1/tracks/{id}",
 }
 
-
-
-
-@pytest.fixture
-def clock():
-    return SimulatedClock(START)
-
-
-@pytest.fixture
-def emulator(clock):
-    with Emulator(seed=3, clock=clock.time) as running:
-        yield running
+pytestmark = pytest.mark.account(seed=3, clocked=True)
 
 
 def extract(env, clock, **options):

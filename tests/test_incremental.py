@@ -2,7 +2,7 @@
 rate limits; each checked against the emulator over HTTP, with injected clocks and sleeps."""
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pyarrow.parquet as pq
 import pytest
@@ -15,22 +15,12 @@ from chalicelib.settings import Settings
 from chalicelib.spotify.limiter import AdaptiveLimiter
 from chalicelib.spotify.state import SAVED_TRACKS
 from chalicelib.transform import transform_run
-from emulator import Emulator, Faults
+from emulator import Faults
 from emulator.clock import SimulatedClock
 
-START = datetime(2026, 11, 20, 3, 15, tzinfo=UTC)
 SNAPSHOT_TABLES = ("playlists", "playlist_items", "top_items", "saved_tracks")
 
-
-@pytest.fixture
-def clock():
-    return SimulatedClock(START)
-
-
-@pytest.fixture
-def emulator(clock):
-    with Emulator(seed=5, clock=clock.time) as running:
-        yield running
+pytestmark = pytest.mark.account(seed=5, clocked=True)
 
 
 def run(env, lake, clock, **options):

@@ -11,7 +11,8 @@ from chalicelib.lake import LocalLake, S3Lake, get_json, open_lake, put_json
 
 
 @pytest.fixture(params=["local", "s3"])
-def lake(request, tmp_path, aws_credentials):
+def either_lake(request, tmp_path, aws_credentials):
+    """Each test runs on both lakes: a local folder, and a bucket in moto."""
     if request.param == "local":
         yield LocalLake(tmp_path / "lake")
         return
@@ -21,37 +22,37 @@ def lake(request, tmp_path, aws_credentials):
         yield S3Lake(client, "lake-bucket", "prefix/")
 
 
-def test_an_object_reads_back_as_written(lake):
-    lake.put("raw/a/b.bin", b"\x00\x01payload")
-    assert lake.get("raw/a/b.bin") == b"\x00\x01payload"
-    assert lake.exists("raw/a/b.bin")
+def test_an_object_reads_back_as_written(either_lake):
+    either_lake.put("raw/a/b.bin", b"\x00\x01payload")
+    assert either_lake.get("raw/a/b.bin") == b"\x00\x01payload"
+    assert either_lake.exists("raw/a/b.bin")
 
 
-def test_a_write_replaces_the_whole_object(lake):
-    lake.put("state/x.json", b"a much longer first version")
-    lake.put("state/x.json", b"short")
-    assert lake.get("state/x.json") == b"short"
+def test_a_write_replaces_the_whole_object(either_lake):
+    either_lake.put("state/x.json", b"a much longer first version")
+    either_lake.put("state/x.json", b"short")
+    assert either_lake.get("state/x.json") == b"short"
 
 
-def test_a_missing_object_is_not_found(lake):
-    assert not lake.exists("raw/missing.json")
+def test_a_missing_object_is_not_found(either_lake):
+    assert not either_lake.exists("raw/missing.json")
     with pytest.raises(NotFoundError):
-        lake.get("raw/missing.json")
+        either_lake.get("raw/missing.json")
 
 
-def test_listing_returns_keys_under_a_prefix_in_order(lake):
+def test_listing_returns_keys_under_a_prefix_in_order(either_lake):
     for key in ("raw/2026-11-02/b.json", "raw/2026-11-01/a.json", "runs/r.json"):
-        lake.put(key, b"{}")
-    assert list(lake.list("raw/")) == ["raw/2026-11-01/a.json", "raw/2026-11-02/b.json"]
-    assert list(lake.list("nothing/")) == []
+        either_lake.put(key, b"{}")
+    assert list(either_lake.list("raw/")) == ["raw/2026-11-01/a.json", "raw/2026-11-02/b.json"]
+    assert list(either_lake.list("nothing/")) == []
 
 
-def test_json_documents_round_trip_gzip_or_not(lake):
-    put_json(lake, "raw/page.json.gz", {"name": "Sigur Rós ✨"}, compress=True)
-    put_json(lake, "runs/r.json", [1, None])
-    assert lake.get("raw/page.json.gz")[:2] == b"\x1f\x8b"
-    assert get_json(lake, "raw/page.json.gz") == {"name": "Sigur Rós ✨"}
-    assert get_json(lake, "runs/r.json") == [1, None]
+def test_json_documents_round_trip_gzip_or_not(either_lake):
+    put_json(either_lake, "raw/page.json.gz", {"name": "Sigur Rós ✨"}, compress=True)
+    put_json(either_lake, "runs/r.json", [1, None])
+    assert either_lake.get("raw/page.json.gz")[:2] == b"\x1f\x8b"
+    assert get_json(either_lake, "raw/page.json.gz") == {"name": "Sigur Rós ✨"}
+    assert get_json(either_lake, "runs/r.json") == [1, None]
 
 
 def test_a_local_key_cannot_escape_the_lake(tmp_path):
@@ -68,51 +69,51 @@ def test_open_lake_picks_the_implementation_from_the_uri(tmp_path, aws_credentia
     assert lake.uri("raw/x") == "s3://bucket/some/prefix/raw/x"
 
 
-def test_a_versioned_read_returns_the_object_and_its_version(lake):
-    version = lake.put("state/x.json", b"one")
-    assert lake.get_versioned("state/x.json") == (b"one", version)
-    assert lake.put("state/x.json", b"two") != version
+def test_a_versioned_read_returns_the_object_and_its_version(either_lake):
+    version = either_lake.put("state/x.json", b"one")
+    assert either_lake.get_versioned("state/x.json") == (b"one", version)
+    assert either_lake.put("state/x.json", b"two") != version
 
 
-def test_a_versioned_read_of_a_missing_object_is_not_found(lake):
+def test_a_versioned_read_of_a_missing_object_is_not_found(either_lake):
     with pytest.raises(NotFoundError):
-        lake.get_versioned("state/missing.json")
+        either_lake.get_versioned("state/missing.json")
 
 
-def test_a_write_if_unchanged_succeeds_when_nobody_wrote_since_the_read(lake):
-    lake.put("state/x.json", b"one")
-    _, version = lake.get_versioned("state/x.json")
-    lake.put("state/x.json", b"two", if_match=version)
-    assert lake.get("state/x.json") == b"two"
+def test_a_write_if_unchanged_succeeds_when_nobody_wrote_since_the_read(either_lake):
+    either_lake.put("state/x.json", b"one")
+    _, version = either_lake.get_versioned("state/x.json")
+    either_lake.put("state/x.json", b"two", if_match=version)
+    assert either_lake.get("state/x.json") == b"two"
 
 
-def test_a_write_if_unchanged_loses_to_a_write_since_the_read(lake):
-    lake.put("state/x.json", b"one")
-    _, version = lake.get_versioned("state/x.json")
-    lake.put("state/x.json", b"someone else's")
+def test_a_write_if_unchanged_loses_to_a_write_since_the_read(either_lake):
+    either_lake.put("state/x.json", b"one")
+    _, version = either_lake.get_versioned("state/x.json")
+    either_lake.put("state/x.json", b"someone else's")
     with pytest.raises(ConflictError):
-        lake.put("state/x.json", b"mine", if_match=version)
-    assert lake.get("state/x.json") == b"someone else's"
+        either_lake.put("state/x.json", b"mine", if_match=version)
+    assert either_lake.get("state/x.json") == b"someone else's"
 
 
-def test_a_write_if_unchanged_loses_when_the_object_was_deleted(lake):
-    version = lake.put("state/x.json", b"one")
+def test_a_write_if_unchanged_loses_when_the_object_was_deleted(either_lake):
+    version = either_lake.put("state/x.json", b"one")
     with pytest.raises(ConflictError):
-        lake.put("state/other.json", b"mine", if_match=version)
-    assert not lake.exists("state/other.json")
+        either_lake.put("state/other.json", b"mine", if_match=version)
+    assert not either_lake.exists("state/other.json")
 
 
-def test_a_create_if_absent_succeeds_once(lake):
-    lake.put("state/new.json", b"first", if_none_match=True)
+def test_a_create_if_absent_succeeds_once(either_lake):
+    either_lake.put("state/new.json", b"first", if_none_match=True)
     with pytest.raises(ConflictError):
-        lake.put("state/new.json", b"second", if_none_match=True)
-    assert lake.get("state/new.json") == b"first"
+        either_lake.put("state/new.json", b"second", if_none_match=True)
+    assert either_lake.get("state/new.json") == b"first"
 
 
-def test_a_conflict_is_a_lake_error(lake):
-    lake.put("state/x.json", b"one")
+def test_a_conflict_is_a_lake_error(either_lake):
+    either_lake.put("state/x.json", b"one")
     with pytest.raises(LakeError):
-        lake.put("state/x.json", b"two", if_none_match=True)
+        either_lake.put("state/x.json", b"two", if_none_match=True)
 
 
 def test_lock_files_and_temporaries_are_not_objects(tmp_path):
@@ -160,6 +161,7 @@ def _add_in_process(root: str) -> int:
     return add_one(LocalLake(root), "n", 40)
 
 
+@pytest.mark.integration  # three processes
 def test_racing_processes_never_lose_an_update_locally(tmp_path):
     context = multiprocessing.get_context("spawn")
     with context.Pool(3) as pool:

@@ -2,30 +2,18 @@
 the limit, measured on the emulator's own log of arrivals, on an injected clock that only
 the run's sleeps move (nothing here really sleeps)."""
 
-from datetime import UTC, datetime
-
 import pytest
+from moments import START
 
 from chalicelib import pipeline
 from chalicelib.settings import DEFAULT_RATE_LIMIT, Settings
 from chalicelib.spotify.limiter import RequestPacer
-from emulator import Emulator, Faults, Scale
-from emulator.clock import SimulatedClock
+from emulator import Faults, Scale
 
-START = datetime(2026, 11, 20, 3, 15, tzinfo=UTC)
 WINDOW = 30.0
 
-
-@pytest.fixture
-def clock():
-    return SimulatedClock(START)
-
-
-@pytest.fixture
-def emulator(clock):
-    scale = Scale(playlists=6, entries=120, saved_tracks=150, top_items=50)
-    with Emulator(seed=4, scale=scale, clock=clock.time) as running:
-        yield running
+SCALE = Scale(playlists=6, entries=120, saved_tracks=150, top_items=50)
+pytestmark = pytest.mark.account(seed=4, scale=SCALE, clocked=True)
 
 
 def extract(env, clock, **variables):

@@ -8,11 +8,14 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from benchmarks.scan_bytes import Scan, bound_sql, parquet_bytes, scans
 from chalicelib.query.named import load_queries
 from chalicelib.schema import TABLES, arrow_schema
 from chalicelib.transform.write import partition_bytes
+
+pytestmark = pytest.mark.integration  # a benchmark in a subprocess
 
 ROOT = Path(__file__).resolve().parent.parent
 

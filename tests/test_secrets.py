@@ -14,7 +14,7 @@ from chalice_stage import stage_client
 
 from chalicelib import pipeline
 from chalicelib.settings import Settings
-from emulator import Emulator, Faults
+from emulator import Faults
 from spotify_etl.cli import main
 from tests.faults.conftest import SMALL, lake_text
 
@@ -25,13 +25,13 @@ JSON = {"Content-Type": "application/json"}
 PARAMS = {"start_date": "2000-01-01", "end_date": "2100-01-01"}
 
 
-@pytest.fixture
-def emulator():
-    faults = Faults(rotate_refresh_token=True)
-    with Emulator(
-        seed=2, scale=SMALL, faults=faults, client_secret=CLIENT_SECRET, refresh_token=REFRESH_TOKEN
-    ) as running:
-        yield running
+pytestmark = pytest.mark.account(
+    seed=2,
+    scale=SMALL,
+    faults=Faults(rotate_refresh_token=True),
+    client_secret=CLIENT_SECRET,
+    refresh_token=REFRESH_TOKEN,
+)
 
 
 class Everything(list):

@@ -13,10 +13,13 @@ from datetime import date
 import pytest
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None and not os.environ.get("CI"),  # in CI, a missing browser is a failure
-    reason="needs chromium: `make test` installs Debian's package where it can",
-)
+pytestmark = [
+    pytest.mark.integration,  # headless Chromium
+    pytest.mark.skipif(
+        CHROMIUM is None and not os.environ.get("CI"),  # in CI, a missing browser is a failure
+        reason="needs chromium: `make test` installs Debian's package where it can",
+    ),
+]
 PHONE, DESKTOP = 390, 1280
 CARDS = (
     "heatmap",

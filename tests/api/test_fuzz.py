@@ -6,11 +6,14 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import pytest
 import requests
 import schemathesis
 import yaml
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
+
+pytestmark = pytest.mark.integration  # thousands of generated requests
 
 PROJECT = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,10 @@ import subprocess
 import sys
 import time
 
+import pytest
 import requests
+
+pytestmark = pytest.mark.integration  # chalice local as a server
 
 START_SECONDS = 30
 

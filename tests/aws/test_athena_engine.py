@@ -17,6 +17,8 @@ from chalicelib.query.named import get_query
 from chalicelib.query.service import get_execution, run_query
 from tests.aws.conftest import REGION
 
+pytestmark = pytest.mark.integration  # the AWS services, in moto
+
 EXECUTION_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
 TOP_TRACKS_COLUMNS = [
     ("rank", "bigint"),

@@ -22,6 +22,8 @@ from glue.provision import (
 )
 from tests.aws.conftest import REGION
 
+pytestmark = pytest.mark.integration  # the AWS services, in moto
+
 BUCKET = "spotify-etl-stage-lake"
 DATABASE = "spotify_etl_stage"
 WORKGROUP = "spotify-etl-stage"

@@ -37,11 +37,14 @@ def python312_available() -> bool:
     return probe.returncode == 0
 
 
-pytestmark = pytest.mark.skipif(
-    not python312_available(),
-    reason="python3.12 is needed: Chalice packages for the runtime "
-    "of the interpreter that runs it, and the Lambda runtime is python3.12",
-)
+pytestmark = [
+    pytest.mark.integration,  # chalice package under Python 3.12
+    pytest.mark.skipif(
+        not python312_available(),
+        reason="python3.12 is needed: Chalice packages for the runtime "
+        "of the interpreter that runs it, and the Lambda runtime is python3.12",
+    ),
+]
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,8 @@ from chalicelib.schema import TABLES, arrow_schema
 from chalicelib.settings import Settings
 from tests.aws.conftest import BUCKET, PREFIX, REGION
 
+pytestmark = pytest.mark.integration  # the AWS services, in moto
+
 
 def extract_through_the_queued_handler(kind: str = raw.SNAPSHOT) -> str:
     """Invoke run_extract as Lambda would, with a 15-minute context (the test client's is 3 s)."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 import gzip
 import io
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +21,15 @@ from chalicelib.lake import LocalLake
 from chalicelib.runs import RunStore
 from chalicelib.settings import Settings
 from chalicelib.transform import transform_run
-from emulator import Emulator, Scale
+from emulator import Scale
 from emulator.clock import SimulatedClock
 
-START = datetime(2026, 11, 20, 3, 15, tzinfo=UTC)
 DAY = "2026-11-20"
 SMALL = Scale(
     playlists=4, entries=12, plays_per_day=20, saved_tracks=30, top_items=10, history_days=2
 )
 FIGURE = "figure:"  # record_property names the summary adds up
+ACCOUNT = pytest.mark.account(seed=3, scale=SMALL, clocked=True)  # every fault module's
 
 
 class Sleeps(list):
@@ -40,15 +39,12 @@ class Sleeps(list):
         self.append(seconds)
 
 
-@pytest.fixture
-def clock():
-    return SimulatedClock(START)
-
-
-@pytest.fixture
-def emulator(clock, record_property):
-    with Emulator(seed=3, scale=SMALL, clock=clock.time) as running:
-        yield running
+@pytest.fixture(autouse=True)
+def emulator_requests(request, record_property):
+    """The requests a fault case's emulator served, for the figures."""
+    running = request.getfixturevalue("emulator") if "emulator" in request.fixturenames else None
+    yield
+    if running is not None:
         record_property(f"{FIGURE}emulator requests", sum(running.requests.values()))
 
 

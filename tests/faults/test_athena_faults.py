@@ -15,14 +15,14 @@ from chalicelib.errors import QueryError
 from chalicelib.query.athena_engine import AthenaEngine
 from chalicelib.query.service import get_execution, run_query
 
-from .conftest import Sleeps
+from .conftest import ACCOUNT, Sleeps
 
 EXECUTION_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
 PARAMS = {"start_date": "2026-11-01", "end_date": "2026-11-30"}
 MISSING_TABLE = (
     "TABLE_NOT_FOUND: line 3:6: Table 'awsdatacatalog.spotify_etl_dev.plays' does not exist"
 )
-pytestmark = pytest.mark.usefixtures("fault_case")
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("fault_case"), ACCOUNT]
 
 
 def execution(state: str, error: str | None = None, reason: str | None = None) -> dict:

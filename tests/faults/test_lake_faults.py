@@ -20,6 +20,7 @@ from chalicelib.settings import Settings
 from chalicelib.transform import transform_run
 
 from .conftest import (
+    ACCOUNT,
     DAY,
     assert_no_duplicates,
     assert_raw_kept,
@@ -29,7 +30,7 @@ from .conftest import (
     tables,
 )
 
-pytestmark = pytest.mark.usefixtures("fault_case")
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("fault_case"), ACCOUNT]
 
 
 def first_items_page(lake, record) -> str:

@@ -17,10 +17,10 @@ from chalicelib.runs import RunStore
 from chalicelib.settings import Settings
 from chalicelib.transform import transform_run
 
-from .conftest import assert_no_duplicates, assert_raw_kept, extract, raw_files, tables
+from .conftest import ACCOUNT, assert_no_duplicates, assert_raw_kept, extract, raw_files, tables
 
 BUCKET = "spotify-etl-faults"
-pytestmark = pytest.mark.usefixtures("fault_case")
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("fault_case"), ACCOUNT]
 
 
 class FailOnePut:

@@ -21,6 +21,7 @@ from chalicelib.transform import transform_run
 from emulator import Faults
 
 from .conftest import (
+    ACCOUNT,
     Sleeps,
     assert_no_duplicates,
     assert_raw_kept,
@@ -30,7 +31,7 @@ from .conftest import (
     tables,
 )
 
-pytestmark = pytest.mark.usefixtures("fault_case")
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("fault_case"), ACCOUNT]
 
 
 def manifest_status(lake, record) -> str:

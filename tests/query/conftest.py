@@ -27,16 +27,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from chalicelib.lake import LocalLake
 from chalicelib.query.duckdb_engine import DuckDBEngine
 from chalicelib.schema import TABLES, arrow_schema
 
 WriteTable = Callable[[str, str, list[dict[str, Any]]], None]
-
-
-@pytest.fixture
-def lake(tmp_path) -> LocalLake:
-    return LocalLake(tmp_path / "lake")
 
 
 @pytest.fixture

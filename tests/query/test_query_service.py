@@ -238,6 +238,7 @@ def test_duckdb_refuses_a_lake_in_s3():
         engine_for(settings, S3Lake(client=None, bucket="bucket", prefix="lake/"))
 
 
+@pytest.mark.integration  # a fresh interpreter
 def test_importing_the_query_modules_loads_neither_duckdb_nor_sqlglot():
     code = (
         "import sys, chalicelib.query.service, chalicelib.query.duckdb_engine; "

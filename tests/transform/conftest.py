@@ -262,11 +262,6 @@ class RawRun:
         return self.manifest.key
 
 
-@pytest.fixture
-def lake(tmp_path) -> LocalLake:
-    return LocalLake(tmp_path / "lake")
-
-
 def start_run(
     lake: LocalLake,
     run_id: str,
