@@ -16,10 +16,8 @@ from typing import Any
 
 from chalicelib.errors import ConfigError, NotFoundError, QueryError, ValidationError
 from chalicelib.query.engine import (
-    QUEUED,
-    RUNNING,
-    SUCCEEDED,
     Execution,
+    QueryState,
     ResultPage,
     check_execution_id,
     check_page_size,
@@ -65,7 +63,7 @@ class AthenaEngine:
         status = response["QueryExecution"]["Status"]
         state = status["State"]
         error = None
-        if state not in (SUCCEEDED, QUEUED, RUNNING):
+        if state not in (QueryState.SUCCEEDED, QueryState.QUEUED, QueryState.RUNNING):
             error = status.get("AthenaError", {}).get("ErrorMessage") or status.get(
                 "StateChangeReason"
             )

@@ -20,9 +20,8 @@ from typing import Any
 from chalicelib.errors import NotFoundError, ValidationError
 from chalicelib.lake import LocalLake, get_json, put_json
 from chalicelib.query.engine import (
-    FAILED,
-    SUCCEEDED,
     Execution,
+    QueryState,
     ResultPage,
     check_execution_id,
     check_page_size,
@@ -52,9 +51,9 @@ class DuckDBEngine:
             "submitted_at": _now(),
         }
         try:
-            record.update(state=SUCCEEDED, **self._run(query, params))
+            record.update(state=QueryState.SUCCEEDED, **self._run(query, params))
         except duckdb.Error as error:
-            record.update(state=FAILED, error=f"{query.name} failed on DuckDB: {error}")
+            record.update(state=QueryState.FAILED, error=f"{query.name} failed on DuckDB: {error}")
         record["completed_at"] = _now()
         put_json(self._lake, _key(execution_id), record)
         self._prune()

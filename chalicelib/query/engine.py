@@ -8,17 +8,24 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol
 
 from chalicelib.errors import ValidationError, shown
 from chalicelib.query.named import NamedQuery
 
-QUEUED = "QUEUED"
-RUNNING = "RUNNING"
-SUCCEEDED = "SUCCEEDED"
-FAILED = "FAILED"
-CANCELLED = "CANCELLED"
-FINISHED = (SUCCEEDED, FAILED, CANCELLED)
+
+class QueryState(StrEnum):
+    """Where a query execution stands, in Athena's words (DuckDB's are finished at once)."""
+
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+FINISHED = (QueryState.SUCCEEDED, QueryState.FAILED, QueryState.CANCELLED)
 
 EXECUTION_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 MAX_PAGE_SIZE = 1000
@@ -29,7 +36,7 @@ class Execution:
     """Where a started query stands; `error` is set when it FAILED or was CANCELLED."""
 
     execution_id: str
-    state: str
+    state: str  # a QueryState
     error: str | None = None
 
     @property

@@ -9,9 +9,9 @@ from typing import Any
 from chalicelib.errors import ConfigError, QueryError, ValidationError
 from chalicelib.lake import Lake, LocalLake, open_lake_to_read
 from chalicelib.query.engine import (
-    SUCCEEDED,
     Execution,
     QueryEngine,
+    QueryState,
     check_execution_id,
     check_page_size,
 )
@@ -114,7 +114,7 @@ def _outcome(
     outcome: dict[str, Any] = {"execution_id": execution.execution_id, "state": execution.state}
     if not execution.finished:
         return outcome
-    if execution.state != SUCCEEDED:
+    if execution.state != QueryState.SUCCEEDED:
         reason = execution.error or "the engine gave no reason"
         raise QueryError(f"execution {execution.execution_id} {execution.state}: {reason}")
     page = engine.results(execution.execution_id, next_token, page_size)

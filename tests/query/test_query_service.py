@@ -12,7 +12,7 @@ import pytest
 from chalicelib.errors import ConfigError, NotFoundError, QueryError, ValidationError
 from chalicelib.lake import LocalLake, S3Lake
 from chalicelib.query.duckdb_engine import DuckDBEngine
-from chalicelib.query.engine import RUNNING, SUCCEEDED
+from chalicelib.query.engine import QueryState
 from chalicelib.query.named import load_queries
 from chalicelib.query.service import (
     engine_for,
@@ -60,7 +60,7 @@ class SlowEngine:
     def status(self, execution_id):
         execution = self._engine.status(execution_id)
         if self._clock() < self._finish_after:
-            return replace(execution, state=RUNNING)
+            return replace(execution, state=QueryState.RUNNING)
         return execution
 
     def results(self, execution_id, next_token, page_size):
@@ -71,7 +71,7 @@ class SlowEngine:
 def test_a_finished_query_answers_with_its_first_page(engine):
     outcome = run_query(engine, "top_tracks", WEEK, page_size=2)
     assert set(outcome) == {"execution_id", "state", "columns", "rows", "next_token"}
-    assert outcome["state"] == SUCCEEDED
+    assert outcome["state"] == QueryState.SUCCEEDED
     assert [row[0] for row in outcome["rows"]] == [1, 2]
     assert outcome["next_token"]
 
@@ -189,7 +189,7 @@ def test_a_slow_query_answers_with_its_state_once_the_wait_is_over(engine):
     clock = FakeClock()
     slow = SlowEngine(engine, clock, finish_after=5)
     outcome = run_query(slow, "top_tracks", WEEK, wait_seconds=2, sleep=clock.sleep, clock=clock)
-    assert outcome == {"execution_id": outcome["execution_id"], "state": RUNNING}
+    assert outcome == {"execution_id": outcome["execution_id"], "state": QueryState.RUNNING}
     assert sum(clock.sleeps) == pytest.approx(2)
     clock.now = 5
     assert get_execution(slow, outcome["execution_id"])["rows"][0][1] == "t1"
@@ -200,7 +200,7 @@ def test_a_query_finishing_within_the_wait_is_answered_in_full(engine):
     clock = FakeClock()
     slow = SlowEngine(engine, clock, finish_after=3)
     outcome = run_query(slow, "top_tracks", WEEK, sleep=clock.sleep, clock=clock)
-    assert outcome["state"] == SUCCEEDED
+    assert outcome["state"] == QueryState.SUCCEEDED
     assert 3 <= clock.now < 4
 
 
@@ -208,7 +208,7 @@ def test_the_wait_is_capped_at_25_seconds(engine):
     clock = FakeClock()
     slow = SlowEngine(engine, clock, finish_after=60)
     outcome = run_query(slow, "top_tracks", {}, wait_seconds=600, sleep=clock.sleep, clock=clock)
-    assert outcome["state"] == RUNNING
+    assert outcome["state"] == QueryState.RUNNING
     assert clock.now == pytest.approx(25)
 
 
@@ -217,7 +217,7 @@ def test_no_wait_means_no_sleep(engine):
     slow = SlowEngine(engine, clock, finish_after=1)
     assert (
         run_query(slow, "top_tracks", {}, wait_seconds=0, sleep=clock.sleep, clock=clock)["state"]
-        == RUNNING
+        == QueryState.RUNNING
     )
     assert clock.sleeps == []
 
