@@ -67,7 +67,7 @@ def start_run():
         record = pipeline.extract_and_transform(given, **options)
     else:
         record = pipeline.queue_run(given, **options)
-    return _accepted({"run_id": record["run_id"], "status": record["status"]})
+    return _accepted({"run_id": record.run_id, "status": record.status.value})
 
 
 @app.lambda_function(name="run_extract")
@@ -95,7 +95,8 @@ def replay(event, context):
 def list_runs():
     params = query_params(app.current_request.query_params, {"limit"})
     limit = int_param(params, "limit", 20, 1, 200)
-    return {"runs": RunStore(pipeline.lake_to_read(config())).recent(limit)}
+    records = RunStore(pipeline.lake_to_read(config())).recent(limit)
+    return {"runs": [record.to_json() for record in records]}
 
 
 @app.route("/runs/{run_id}", api_key_required=True)
@@ -103,7 +104,7 @@ def list_runs():
 def get_run(run_id):
     query_params(app.current_request.query_params, set())
     check_run_id(run_id)
-    return RunStore(pipeline.lake_to_read(config())).get(run_id)
+    return RunStore(pipeline.lake_to_read(config())).get(run_id).to_json()
 
 
 @app.route("/runs/{run_id}/transform", methods=["POST"], api_key_required=True)

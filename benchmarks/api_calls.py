@@ -52,7 +52,7 @@ from rich.table import Table
 from chalicelib import pipeline, raw
 from chalicelib.errors import PipelineError
 from chalicelib.lake import LocalLake, get_json
-from chalicelib.runs import RunStore
+from chalicelib.runs import RunRecord, RunStore
 from chalicelib.schema import TABLES
 from chalicelib.settings import DEFAULT_RATE_LIMIT, Settings
 from chalicelib.spotify.client import RetryPolicy
@@ -171,15 +171,15 @@ class Bench:
         seconds, slept = time.perf_counter() - began, self.clock.time() - moment
         requests = Counter(self.emulator.requests)
         record = RunStore(lake).get(run_id)
-        manifest = get_json(lake, record["manifest"]) if record.get("manifest") else {}
+        manifest = get_json(lake, record.manifest) if record.manifest else {}
         if manifest:
-            transform_run(lake, record["manifest"])
+            transform_run(lake, record.manifest)
         return Run(record, manifest, requests, seconds, slept)
 
 
 @dataclass
 class Run:
-    record: dict[str, Any]
+    record: RunRecord
     manifest: dict[str, Any]
     requests: Counter[str]
     seconds: float
@@ -261,7 +261,7 @@ def measure_requests(summary: Table) -> None:
     table.add_row("[b]total[/]", *(f"[b]{cell}[/]" for pair in totals for cell in pair))
     console.print(table)
     console.print(_account_changes(first_account, unchanged_account, changed_account, runs))
-    pending = [r.record["counts"].get("details_pending") for _, r, _ in runs]
+    pending = [r.record.counts.get("details_pending") for _, r, _ in runs]
     console.print(f"Full objects still pending after each run: {pending}.")
     console.print(f"[dim]{MINIMUM}.[/]\n")
 
@@ -299,7 +299,7 @@ def _account_changes(first: Account, unchanged: Account, changed: Account, runs:
         newest = a.recent_plays[0].played_at_ms
         return sum(p.played_at_ms > newest for p in b.recent_plays)
 
-    moments = ", ".join(f"{name} at {r.record['started_at']}" for name, r, _ in runs[:3])
+    moments = ", ".join(f"{name} at {r.record.started_at}" for name, r, _ in runs[:3])
     return (
         f"{moments}.\nAccount between runs: unchanged re-run: {differs(first, unchanged)} "
         f"playlists changed, {len(unchanged.saved) - len(first.saved)} new saved, "
@@ -319,7 +319,7 @@ def load_ours() -> dict[str, Any]:
     settings = Settings.from_env(os.environ)
     record = pipeline.extract(settings)
     extracted = time.perf_counter() - began
-    summary = transform_run(LocalLake(settings.lake_uri), record["manifest"])
+    summary = transform_run(LocalLake(settings.lake_uri), record.manifest)
     rows = summary.get("rows", {})
     return {
         "seconds": time.perf_counter() - began,
@@ -466,7 +466,7 @@ def measure_against_dlt(summary: Table) -> None:
         "one table per nested list (artists, images, markets), hence its tables and rows.\n"
         f"Under the default SPOTIFY_RATE_LIMIT={DEFAULT_RATE_LIMIT}: {paced.total} requests in "
         f"{paced.clock_seconds:.0f} s on the fake clock ({paced.clock_seconds / 60:.1f} min; "
-        f"{paced.seconds:.1f} s of real work), status {paced.record['status']}.\n"
+        f"{paced.seconds:.1f} s of real work), status {paced.record.status}.\n"
     )
     dlt_figures, dlt_requests = measured["dlt"]
     ours_requests = sum(measured["ours"][1].values())
@@ -535,7 +535,7 @@ def measure_rate_limits(summary: Table) -> None:
             trials.append((trial, len(waits), differing))
             table.add_row(
                 str(number),
-                trial.record["status"],
+                trial.record.status,
                 trial.manifest.get("status", "none"),
                 str(len(waits)),
                 str(trial.total),
@@ -554,11 +554,12 @@ def measure_rate_limits(summary: Table) -> None:
         f"1 - (1 - {faults.rate_limit}^{attempts})^{clean.total} = {at_risk:.1g}."
     )
     for number, (trial, _, _) in enumerate(trials, 1):
-        if trial.record["errors"]:
-            console.print(f"[red]Trial {number}:[/] {'; '.join(trial.record['errors'])}")
+        if trial.record.errors:
+            console.print(f"[red]Trial {number}:[/] {'; '.join(trial.record.errors)}")
     console.print()
     completed = sum(
-        t.manifest.get("status") == raw.COMPLETE and not t.record["errors"] for t, _, _ in trials
+        t.manifest.get("status") == raw.MANIFEST_COMPLETE and not t.record.errors
+        for t, _, _ in trials
     )
     equal = sum(differing == [] for _, _, differing in trials)
     summary.add_row(

@@ -82,8 +82,8 @@ def generate(lake_root: Path, entries: int, playlists: int) -> None:
             record = pipeline.extract(
                 settings, kind=kind, now=lambda: moment[0], sleep=lambda _: None
             )
-            if not record.get("manifest"):
-                raise SystemExit(f"the {kind} extract failed: {record.get('errors')}")
+            if not record.manifest:
+                raise SystemExit(f"the {kind} extract failed: {record.errors}")
 
 
 def raw_manifests(lake_root: Path) -> list[str]:

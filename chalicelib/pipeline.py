@@ -25,7 +25,7 @@ from chalicelib.errors import (
 from chalicelib.functions import Functions
 from chalicelib.lake import Lake, open_lake, open_lake_to_read
 from chalicelib.raw import check_run_id
-from chalicelib.runs import EXTRACTED, FAILED, PARTIAL, RUNNING, RunStore
+from chalicelib.runs import RunRecord, RunStore, Status
 from chalicelib.secrets import SpotifySecret, secrets_manager
 from chalicelib.settings import Credentials, Settings, split_s3_uri
 from chalicelib.streams import NAMES as STREAMS
@@ -33,7 +33,6 @@ from chalicelib.streams import of_kind
 
 log = logging.getLogger(__name__)
 
-QUEUED = "queued"  # a run record's status until the extract function picks it up
 
 
 def lake_for(settings: Settings) -> Lake:
@@ -74,7 +73,7 @@ def extract(
     on_new_refresh_token: Callable[[str], None] | None = None,
     run_id: str | None = None,
     progress: Callable[[raw.Part], None] | None = None,
-) -> dict[str, Any]:
+) -> RunRecord:
     """One extract run; returns its run record (also when it failed, after recording it).
 
     `sleep` waits on the clock `now` reads: the pacing under SPOTIFY_RATE_LIMIT and the
@@ -88,17 +87,7 @@ def extract(
     started = now()
     streams = streams or of_kind(kind)
     run_id = run_id or raw.new_run_id(started)
-    record = {
-        "run_id": run_id,
-        "kind": kind,
-        "status": RUNNING,
-        "streams": list(streams),
-        "snapshot_date": started.astimezone(UTC).date().isoformat(),
-        "started_at": raw.iso_utc(started),
-        "finished_at": None,
-        "counts": {},
-        "errors": [],
-    }
+    record = RunRecord.started(run_id, kind, streams, started)
     store.save(record)
     credentials: Credentials | None = None
     try:
@@ -135,22 +124,10 @@ def extract(
         )
     except Exception as error:  # a failed run must leave a record, whatever the cause
         message = str(error) if isinstance(error, PipelineError) else _unexpected(error)
-        record.update(
-            status=FAILED, extract=FAILED, finished_at=raw.iso_utc(now()), errors=[message]
-        )
+        record.failed(message, now())
         store.save(redact(record, credentials))
         raise
-    manifest = result.manifest
-    outcome = PARTIAL if manifest.status == raw.PARTIAL else EXTRACTED
-    record.update(
-        status=outcome,
-        extract=outcome,
-        finished_at=manifest.finished_at,
-        counts=result.counts,
-        errors=result.errors,
-        manifest=manifest.key,
-        withheld_playlists=manifest.withheld_playlists,
-    )
+    record.extracted(result.manifest, result.counts, result.errors)
     record = redact(record, credentials)
     store.save(record)
     return record
@@ -161,14 +138,14 @@ def extract_and_transform(
     *,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     **options: Any,
-) -> dict[str, Any]:
+) -> RunRecord:
     """An extract run; on a local lake, then its transform as the S3 event's handler would
     run it (in AWS, S3 sends the event when the manifest lands), on the same clock. The
     run's record."""
     record = extract(settings, now=now, **options)
-    if settings.lake_is_local and record.get("manifest"):
-        transform(settings, record["manifest"], now=now)
-        record = RunStore(lake_for(settings)).get(record["run_id"])
+    if settings.lake_is_local and record.manifest:
+        transform(settings, record.manifest, now=now)
+        record = RunStore(lake_for(settings)).get(record.run_id)
     return record
 
 
@@ -179,33 +156,20 @@ def queue_run(
     streams: tuple[str, ...] | None = None,
     functions: Functions | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
-) -> dict[str, Any]:
+) -> RunRecord:
     """Record a run as queued and invoke the extract function asynchronously (in AWS, where
     the API must answer within 29 s and an extract may take 15 minutes)."""
     function = _function(settings.extract_function, "EXTRACT_FUNCTION", "extract")
     started = now()
     streams = streams or of_kind(kind)
-    record = {
-        "run_id": raw.new_run_id(started),
-        "kind": kind,
-        "status": QUEUED,
-        "streams": list(streams),
-        "snapshot_date": started.astimezone(UTC).date().isoformat(),
-        "queued_at": raw.iso_utc(started),
-        "started_at": None,
-        "finished_at": None,
-        "counts": {},
-        "errors": [],
-    }
+    record = RunRecord.queued(raw.new_run_id(started), kind, streams, started)
     store = RunStore(lake_for(settings))
     store.save(record)
-    payload = {"run_id": record["run_id"], "kind": kind, "streams": list(streams)}
+    payload = {"run_id": record.run_id, "kind": kind, "streams": list(streams)}
     try:
         (functions or Functions()).start(function, payload)
     except PipelineError as error:
-        record.update(
-            status=FAILED, extract=FAILED, finished_at=raw.iso_utc(now()), errors=[str(error)]
-        )
+        record.failed(str(error), now())
         store.save(record)
         raise
     return record
@@ -220,7 +184,7 @@ def queue_replay(
     function = _function(settings.replay_function, "REPLAY_FUNCTION", "replay")
     manifest_of_run(settings, run_id)  # a 404 now rather than a failure in the function
     (functions or Functions()).start(function, {"run_id": run_id})
-    return {"run_id": run_id, "status": QUEUED}
+    return {"run_id": run_id, "status": Status.QUEUED}
 
 
 def _function(name: str | None, variable: str, what: str) -> str:
@@ -282,13 +246,13 @@ def replay(
 
 
 def _record_transform_failure(lake: Lake, key: str, error: LakeError) -> None:
+    """Say in the run's record that the lake failed its transform, if the lake lets us."""
     _, run_id = raw.run_of_manifest(key)
+    store = RunStore(lake)
     try:
-        RunStore(lake).update(
-            run_id,
-            status=FAILED,
-            transform={"status": FAILED, "error": f"{error}; the S3 event is retried"},
-        )
+        record = store.of_landed_run(run_id)
+        record.transform_interrupted(str(error))
+        store.save(record)
     except PipelineError:
         log.warning("could not record the failed transform of %s", run_id)
 
@@ -312,14 +276,14 @@ def manifest_of_run(settings: Settings, run_id: str) -> str:
     return key
 
 
-def redact(value: Any, credentials: Credentials | None) -> Any:
-    """The value with every secret string replaced by ***."""
+def redact(record: RunRecord, credentials: Credentials | None) -> RunRecord:
+    """The record with every secret string in it replaced by ***."""
     if credentials is None:
-        return value
-    text = json.dumps(value)
+        return record
+    text = json.dumps(record.to_json())
     for secret in (credentials.client_secret, credentials.refresh_token):
         text = text.replace(secret, "***")
-    return json.loads(text)
+    return RunRecord.from_json(json.loads(text))
 
 
 def _unexpected(error: Exception) -> str:

@@ -35,8 +35,9 @@ ARTISTS = "artists"  # one /artists/{id}
 SNAPSHOT = "snapshot"  # a run's kind: the daily full snapshot
 PLAYS_ONLY = "plays"  # a run's kind: the frequent plays poll
 
-COMPLETE = "complete"
-PARTIAL = "partial"
+# A manifest's status: the run fetched everything, or was cut short (the next run resumes).
+MANIFEST_COMPLETE = "complete"
+MANIFEST_PARTIAL = "partial"
 
 RUN_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
 
@@ -109,7 +110,7 @@ class Manifest:
     snapshot_date: str
     started_at: str
     finished_at: str = ""
-    status: str = COMPLETE
+    status: str = MANIFEST_COMPLETE
     streams: list[str] = field(default_factory=list)
     parts: list[Part] = field(default_factory=list)
     # Playlists whose items the API withholds (not owned, not collaborative): metadata only.

@@ -11,14 +11,14 @@ from typing import Any
 from chalicelib import pipeline, raw, settings, streams
 from chalicelib.aws import aws_failure, is_aws_error
 from chalicelib.errors import PipelineError, ValidationError
-from chalicelib.runs import RunStore
+from chalicelib.runs import RunRecord, RunStore, Status
 from chalicelib.settings import Settings
 from spotify_etl import environment, output
 
 # `spotify-etl extract`: 0 for a complete run, PARTIAL_EXIT when it was cut short (what it
 # fetched is kept; the next run resumes), 1 when it failed.
 PARTIAL_EXIT = 3
-EXIT_CODES = {"partial": PARTIAL_EXIT, "failed": 1}
+EXIT_CODES = {Status.PARTIAL: PARTIAL_EXIT, Status.FAILED: 1}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -111,7 +111,7 @@ def _extract(args: argparse.Namespace) -> int:
             ),
         )
     _print_run(record)
-    return EXIT_CODES.get(record["status"], 0)
+    return EXIT_CODES.get(record.status, 0)
 
 
 def _transform(args: argparse.Namespace) -> int:
@@ -159,14 +159,14 @@ def _runs(args: argparse.Namespace) -> int:
         ["run_id", "kind", "status", "extract", "transform", "started_at", "requests", "errors"],
         [
             (
-                r["run_id"],
-                r.get("kind"),
-                r.get("status"),
-                r.get("extract"),
-                (r.get("transform") or {}).get("status"),
-                r.get("started_at"),
-                (r.get("counts") or {}).get("requests"),
-                "; ".join(r.get("errors") or []),
+                r.run_id,
+                r.kind,
+                r.status,
+                r.extract,
+                r.transform_status,
+                r.started_at,
+                (r.counts or {}).get("requests"),
+                "; ".join(r.errors or []),
             )
             for r in records
         ],
@@ -191,13 +191,13 @@ def _auth(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_run(record: dict[str, Any]) -> None:
-    output.line("run ", (record["run_id"], "bold"), f": {record['status']}")
-    transform = record.get("transform") or {}
-    output.counts("extracted", record.get("counts") or {})
+def _print_run(record: RunRecord) -> None:
+    output.line("run ", (record.run_id, "bold"), f": {record.status}")
+    transform = record.transform or {}
+    output.counts("extracted", record.counts or {})
     if transform.get("rows"):
         output.counts("table rows", transform["rows"])
-    for error in record.get("errors") or []:
+    for error in record.errors or []:
         output.note(error)
 
 

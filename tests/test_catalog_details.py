@@ -49,8 +49,8 @@ def run(env, lake, clock, budget, **options):
     """One snapshot extract with this detail budget, then its transform; its run record."""
     settings = Settings.from_env({**env, "CATALOG_DETAIL_BUDGET": str(budget)})
     record = pipeline.extract(settings, now=clock.now, sleep=lambda _: None, **options)
-    transform_run(lake, record["manifest"])
-    return RunStore(lake).get(record["run_id"])
+    transform_run(lake, record.manifest)
+    return RunStore(lake).get(record.run_id)
 
 
 def rows(lake, name):
@@ -91,8 +91,8 @@ def referenced(account):
 
 def fetched_details(lake, record):
     """The IDs of the full albums and artists a run fetched itself (not carried)."""
-    manifest = get_json(lake, record["manifest"])
-    folder = record["manifest"].rsplit("/", 1)[0]
+    manifest = get_json(lake, record.manifest)
+    folder = record.manifest.rsplit("/", 1)[0]
     return {
         part["key"].rsplit("/", 1)[1].split(".")[0]
         for part in manifest["parts"]
@@ -167,7 +167,7 @@ def test_a_run_fetches_no_more_details_than_its_budget_those_of_plays_and_top_it
     fetched = fetched_details(lake, record)
     assert len(fetched) == 7 and fetched <= refs["wanted"]
     partial = len(refs["albums"]) + len(refs["artists"] - refs["top_artists"])
-    assert record["counts"]["details_pending"] == partial - 7
+    assert record.counts["details_pending"] == partial - 7
 
 
 def test_details_fill_in_over_runs_until_the_tables_equal_an_unlimited_budgets(
@@ -179,12 +179,12 @@ def test_details_fill_in_over_runs_until_the_tables_equal_an_unlimited_budgets(
         record = run(env, lake, clock, budget=budget)
         fetched = len(fetched_details(lake, record))
         assert fetched == (budget if pending[-1] is None else min(budget, pending[-1]))
-        pending.append(record["counts"]["details_pending"])
+        pending.append(record.counts["details_pending"])
     assert len(pending) > 3  # it took several runs
 
     unlimited = LocalLake(tmp_path / "unlimited")
     once = run({**env, "LAKE_URI": str(unlimited.root)}, unlimited, clock, budget=1_000_000)
-    assert once["counts"]["details_pending"] == 0
+    assert once.counts["details_pending"] == 0
     for name in CATALOG:
         assert rows(lake, name) == rows(unlimited, name), name
     artists = rows(lake, "artists")
@@ -199,7 +199,7 @@ def test_a_detail_is_carried_from_the_cache_on_later_runs_and_not_asked_for_agai
     emulator.reset_counts()
     record = run(env, lake, clock, budget=1_000_000)
     assert sum(emulator.requests[endpoint] for endpoint in DETAILS) == 0
-    assert record["counts"]["details_pending"] == 0
+    assert record.counts["details_pending"] == 0
     assert {a: row["label"] for a, row in by_id(lake, "albums").items()} == labels
     assert any(labels.values())
 
@@ -216,7 +216,7 @@ def test_a_detail_the_api_no_longer_has_is_recorded_once_and_not_asked_for_again
     emulator.reset_counts()
     record = run(env, lake, clock, budget=1_000_000)
     assert sum(emulator.requests[endpoint] for endpoint in DETAILS) == pending
-    assert any(gone in error and "404" in error for error in record["errors"])
+    assert any(gone in error and "404" in error for error in record.errors)
     assert gone not in by_id(lake, "albums")  # no row for what nothing references
     catalog = get_json(lake, CATALOG_STATE)
     catalog["pending"]["albums"][gone] = 0  # and wanted once more
@@ -224,7 +224,7 @@ def test_a_detail_the_api_no_longer_has_is_recorded_once_and_not_asked_for_again
     emulator.reset_counts()
     again = run(env, lake, clock, budget=1_000_000)
     assert sum(emulator.requests[endpoint] for endpoint in DETAILS) == 0
-    assert again["errors"] == [] and again["counts"]["details_pending"] == 0
+    assert again.errors == [] and again.counts["details_pending"] == 0
 
 
 # Plays are left out: a later run reads only plays after the cursor, so a run with them would
@@ -245,8 +245,8 @@ def rerun_reading(env, lake, clock, monkeypatch):
 
 
 def carried_keys(lake, record):
-    folder = record["manifest"].rsplit("/", 1)[0]
-    manifest = get_json(lake, record["manifest"])
+    folder = record.manifest.rsplit("/", 1)[0]
+    manifest = get_json(lake, record.manifest)
     streams = (raw.PLAYLIST_ITEMS, raw.SAVED_TRACKS)
     return {
         part["key"]
@@ -266,12 +266,12 @@ def test_a_run_carrying_pages_reads_none_of_them_yet_fetches_the_same_details(
     requests, albums = detail_requests(emulator), rows(lake, "albums")
     emulator.reset_counts()
     second, read = rerun_reading(env, lake, clock, monkeypatch)
-    assert second["counts"]["playlist_items_carried"] > 0
-    assert second["counts"]["saved_tracks_carried"] > 0
+    assert second.counts["playlist_items_carried"] > 0
+    assert second.counts["saved_tracks_carried"] > 0
     assert read == []
     assert fetched_details(lake, second) == fetched_details(lake, first) != set()
     assert detail_requests(emulator) == requests
-    assert second["counts"]["details_pending"] == 0
+    assert second.counts["details_pending"] == 0
     assert rows(lake, "albums") == albums
 
 
@@ -288,7 +288,7 @@ def test_a_state_file_of_the_previous_version_reads_the_carried_pages_once(
     assert read and sorted(read) == sorted(carried_keys(lake, upgrading))
     assert fetched_details(lake, upgrading) == fetched_details(lake, first)
     upgraded, read_again = rerun_reading(env, lake, clock, monkeypatch)
-    assert upgraded["counts"]["playlist_items_carried"] > 0
+    assert upgraded.counts["playlist_items_carried"] > 0
     assert read_again == []
     assert fetched_details(lake, upgraded) == fetched_details(lake, first)
 

@@ -66,8 +66,8 @@ def test_the_plays_and_extract_handlers_load_neither_pandas_nor_pyarrow(env):
     modules = loaded_after(HANDLERS, env, "plays", "snapshot")
     assert heavy(modules) == []
     records = RunStore(LocalLake(env["LAKE_URI"])).recent()
-    assert sorted(r["kind"] for r in records) == ["plays", "snapshot"]
-    assert {r["status"] for r in records} <= {"extracted", "partial"}
+    assert sorted(r.kind for r in records) == ["plays", "snapshot"]
+    assert {r.status for r in records} <= {"extracted", "partial"}
 
 
 def test_the_transform_is_what_loads_them(env):
@@ -83,7 +83,7 @@ from spotify_etl.cli import main
 from spotify_etl.demo import run_demo
 assert main(["extract", "--kind", "plays"]) == 0
 [record] = RunStore(LocalLake(sys.argv[1])).recent()
-assert main(["transform", "--run", record["run_id"]]) == 0
+assert main(["transform", "--run", record.run_id]) == 0
 assert run_demo(sys.argv[2], days=1, seed=3) == 0
 print(json.dumps(sorted(sys.modules)))
 """

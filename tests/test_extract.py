@@ -33,14 +33,14 @@ def extract(env, clock, **options):
 
 
 def manifest_of(lake, record):
-    return raw.Manifest.from_json(get_json(lake, record["manifest"]))
+    return raw.Manifest.from_json(get_json(lake, record.manifest))
 
 
 def test_a_snapshot_run_lands_every_answer_and_lists_it_in_the_manifest(env, lake, clock):
     record = extract({**env, "CATALOG_DETAIL_BUDGET": "100000"}, clock)
     manifest = manifest_of(lake, record)
-    assert record["status"] == "extracted"
-    assert manifest.status == raw.COMPLETE
+    assert record.status == "extracted"
+    assert manifest.status == raw.MANIFEST_COMPLETE
     assert manifest.snapshot_date == "2026-11-20"
     keys = [part.key for part in manifest.parts]
     assert len(keys) == len(set(keys))
@@ -60,7 +60,7 @@ def test_a_snapshot_run_lands_every_answer_and_lists_it_in_the_manifest(env, lak
 
 def test_the_manifest_is_written_after_every_page(env, lake, clock):
     record = extract(env, clock)
-    folder = lake.root / record["manifest"].rsplit("/", 1)[0]
+    folder = lake.root / record.manifest.rsplit("/", 1)[0]
     pages = [p for p in folder.rglob("*.json.gz")]
     manifest = folder / "manifest.json"
     assert max(p.stat().st_mtime_ns for p in pages) <= manifest.stat().st_mtime_ns
@@ -75,7 +75,7 @@ def test_items_are_never_requested_for_playlists_the_api_withholds(env, lake, em
     record = extract(env, clock)
     account = emulator.account
     withheld = {p.id for p in account.playlists if not p.readable}
-    assert withheld and set(record["withheld_playlists"]) == withheld
+    assert withheld and set(record.withheld_playlists) == withheld
     fetched = {
         part.playlist_id
         for part in manifest_of(lake, record).parts
@@ -108,7 +108,7 @@ def test_plays_are_read_after_the_stored_cursor(env, lake, emulator, clock):
         int(datetime.fromisoformat(i["played_at"].replace("Z", "+00:00")).timestamp() * 1000)
         for i in plays
     ]
-    assert first["counts"]["plays"] >= 1
+    assert first.counts["plays"] >= 1
     assert plays and min(played) > cursor
     assert get_json(lake, PLAYS_CURSOR)["after"] == max(played)
     expected_new = [p for p in emulator.account.plays if p.played_at_ms > cursor]
@@ -117,7 +117,7 @@ def test_plays_are_read_after_the_stored_cursor(env, lake, emulator, clock):
 
 def test_a_plays_run_reads_no_playlists_top_items_or_saved_tracks(env, emulator, clock):
     record = extract(env, clock, kind=raw.PLAYS_ONLY)
-    assert record["kind"] == "plays" and record["streams"] == ["plays"]
+    assert record.kind == "plays" and record.streams == ["plays"]
     for endpoint in ("GET /v1/me/playlists", "GET /v1/me/top/{type}", "GET /v1/me/tracks"):
         assert emulator.requests[endpoint] == 0
 
@@ -126,8 +126,8 @@ def test_a_vanished_playlist_id_is_recorded_and_the_others_go_on(env, lake, emul
     owned = next(p.id for p in emulator.account.playlists if p.readable)
     env = {**env, "PLAYLISTS": f"0000000000000000000000,{owned}"}
     record = extract(env, clock, streams=("playlists",))
-    assert record["status"] == "extracted"
-    assert any("0000000000000000000000" in error for error in record["errors"])
+    assert record.status == "extracted"
+    assert any("0000000000000000000000" in error for error in record.errors)
     items = {
         p.playlist_id for p in manifest_of(lake, record).parts if p.stream == raw.PLAYLIST_ITEMS
     }
@@ -137,9 +137,9 @@ def test_a_vanished_playlist_id_is_recorded_and_the_others_go_on(env, lake, emul
 def test_a_rate_limit_longer_than_the_run_can_wait_ends_it_partial(env, lake, emulator, clock):
     emulator.faults = Faults(rate_limit=1.0, retry_after=4 * 3600)
     record = extract(env, clock)
-    assert record["status"] == "partial"
-    assert manifest_of(lake, record).status == raw.PARTIAL
-    assert any("rate limit" in error for error in record["errors"])
+    assert record.status == "partial"
+    assert manifest_of(lake, record).status == raw.MANIFEST_PARTIAL
+    assert any("rate limit" in error for error in record.errors)
 
 
 def test_a_revoked_refresh_token_fails_the_run_with_a_record_saying_what_to_do(

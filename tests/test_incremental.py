@@ -28,9 +28,9 @@ def run(env, lake, clock, **options):
     record = pipeline.extract(
         Settings.from_env(env), now=clock.now, sleep=lambda _: None, **options
     )
-    if record.get("manifest"):
-        transform_run(lake, record["manifest"])
-    return RunStore(lake).get(record["run_id"])
+    if record.manifest:
+        transform_run(lake, record.manifest)
+    return RunStore(lake).get(record.run_id)
 
 
 def table(lake, name, partition):
@@ -52,8 +52,8 @@ def test_an_unchanged_rerun_makes_at_most_ten_requests_and_keeps_the_snapshot_wh
     clock.moment += timedelta(minutes=30)
     record = run(env, lake, clock)
     assert emulator.total_requests <= 10
-    assert record["counts"]["requests"] == emulator.total_requests
-    assert record["counts"]["playlist_items_carried"] > 0
+    assert record.counts["requests"] == emulator.total_requests
+    assert record.counts["playlist_items_carried"] > 0
     assert snapshot(lake, "2026-11-20") == first
 
 
@@ -65,8 +65,8 @@ def test_only_the_playlists_whose_snapshot_id_changed_are_read_again(env, lake, 
     record = run(env, lake, clock)
     read = {
         part.playlist_id
-        for part in raw.Manifest.from_json(get_json(lake, record["manifest"])).parts
-        if part.stream == raw.PLAYLIST_ITEMS and f"/{record['run_id']}/" in part.key
+        for part in raw.Manifest.from_json(get_json(lake, record.manifest)).parts
+        if part.stream == raw.PLAYLIST_ITEMS and f"/{record.run_id}/" in part.key
     }
     assert changed and read == changed & {p.id for p in emulator.account.playlists if p.readable}
     entries = table(lake, "playlist_items", "2026-11-21")
@@ -136,16 +136,17 @@ def test_a_run_cut_short_is_partial_and_the_next_one_resumes_to_the_same_tables(
     env = {**env, "CATALOG_DETAIL_BUDGET": "100000"}  # a long run, cut short among details
     calls = iter(range(10_000))
     record = run(env, lake, clock, remaining=lambda: 900.0 if next(calls) < 40 else 5.0)
-    assert (record["status"], record["extract"]) == ("partial", "partial")
-    assert record["transform"]["status"] == "transformed"  # what it fetched is in the tables
-    manifest = raw.Manifest.from_json(get_json(lake, record["manifest"]))
-    assert manifest.status == raw.PARTIAL
-    assert "out of time" in " ".join(record["errors"])
+    assert (record.status, record.extract) == ("partial", "partial")
+    assert record.transform["status"] == "transformed"  # what it fetched is in the tables
+    manifest = raw.Manifest.from_json(get_json(lake, record.manifest))
+    assert manifest.status == raw.MANIFEST_PARTIAL
+    assert "out of time" in " ".join(record.errors)
     assert not any(lake.list("processed/playlists/"))  # a partial run is no snapshot
     emulator.reset_counts()
     resumed = run(env, lake, clock)
-    assert raw.Manifest.from_json(get_json(lake, resumed["manifest"])).status == raw.COMPLETE
-    assert resumed["counts"].get("playlist_items_carried", 0) > 0
+    resumed_manifest = raw.Manifest.from_json(get_json(lake, resumed.manifest))
+    assert resumed_manifest.status == raw.MANIFEST_COMPLETE
+    assert resumed.counts.get("playlist_items_carried", 0) > 0
     reference = LocalLake(tmp_path / "reference")
     run({**env, "LAKE_URI": str(reference.root)}, reference, clock)
     assert snapshot(lake, "2026-11-20") == snapshot(reference, "2026-11-20")
@@ -158,7 +159,7 @@ def test_with_a_fifth_of_answers_429_the_run_completes_with_the_same_tables(
     run({**env, "LAKE_URI": str(reference.root)}, reference, clock)
     emulator.faults = Faults(rate_limit=0.2, retry_after=1)
     record = run(env, lake, clock)
-    assert record["status"] == "transformed" and record["errors"] == []
+    assert record.status == "transformed" and record.errors == []
     for name in (*SNAPSHOT_TABLES, "tracks", "albums", "artists", "track_artists"):
         assert table(lake, name, "2026-11-20") == table(reference, name, "2026-11-20"), name
 
@@ -217,8 +218,8 @@ def test_a_quota_exceeded_429_stops_the_run_at_once_and_says_so(env, lake, emula
     emulator.faults = Faults(rate_limit=1.0, retry_after=1, quota_exceeded=True)
     record = run(env, lake, clock)
     assert emulator.total_requests == 1
-    assert raw.Manifest.from_json(get_json(lake, record["manifest"])).status == raw.PARTIAL
-    assert "QUOTA_EXCEEDED" in record["errors"][0]
+    assert raw.Manifest.from_json(get_json(lake, record.manifest)).status == raw.MANIFEST_PARTIAL
+    assert "QUOTA_EXCEEDED" in record.errors[0]
 
 
 def test_saved_tracks_are_read_in_full_again_once_a_week(env, lake, emulator, clock):
@@ -237,10 +238,10 @@ def test_a_spotify_outage_ends_the_run_partial_with_what_it_fetched(env, lake, e
     run(env, lake, clock, streams=("saved",))
     emulator.faults = Faults(server_errors=1.0)
     record = run(env, lake, clock)
-    assert raw.Manifest.from_json(get_json(lake, record["manifest"])).status == raw.PARTIAL
-    assert "answered 5" in record["errors"][0]
-    assert (record["status"], record["extract"]) == ("partial", "partial")
-    assert record["transform"]["status"] == "transformed"
+    assert raw.Manifest.from_json(get_json(lake, record.manifest)).status == raw.MANIFEST_PARTIAL
+    assert "answered 5" in record.errors[0]
+    assert (record.status, record.extract) == ("partial", "partial")
+    assert record.transform["status"] == "transformed"
 
 
 def secrets_manager():
@@ -264,8 +265,8 @@ def test_a_missing_or_unreadable_secret_fails_the_run_saying_what_to_do(aws_cred
     for problem in (missing, shapeless):
         assert "spotify-etl auth --secret-id spotify-etl/nope" in str(problem.value)
     records = RunStore(LocalLake(tmp_path / "lake")).recent()
-    assert [record["status"] for record in records] == ["failed", "failed"]
-    assert not any("unexpected" in record["errors"][0] for record in records)
+    assert [record.status for record in records] == ["failed", "failed"]
+    assert not any("unexpected" in record.errors[0] for record in records)
 
 
 def test_a_rotated_token_that_cannot_be_stored_back_says_it_is_not_saved(aws_credentials):

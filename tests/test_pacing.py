@@ -41,7 +41,7 @@ def test_no_30_second_window_holds_more_requests_than_the_limit(
         CATALOG_DETAIL_BUDGET="20",
     )
     arrivals = emulator.arrivals
-    assert record["status"] == "extracted"
+    assert record.status == "extracted"
     assert len(arrivals) > 3 * limit  # enough requests for the limit to matter
     assert busiest_window(arrivals) <= limit
     span = arrivals[-1][0] - arrivals[0][0]
@@ -51,7 +51,7 @@ def test_no_30_second_window_holds_more_requests_than_the_limit(
 def test_requests_retried_after_a_429_are_paced_too(env, emulator, clock):
     emulator.faults = Faults(rate_limit=0.3, retry_after=1)
     record = extract(env, clock, SPOTIFY_RATE_LIMIT="12")
-    assert record["status"] == "extracted"
+    assert record.status == "extracted"
     assert busiest_window(emulator.arrivals) <= 12
 
 
@@ -74,8 +74,8 @@ def test_the_default_paces_a_run_for_a_development_mode_app(env, emulator, clock
 def test_a_run_without_time_to_wait_its_turn_ends_partial_and_says_why(env, emulator, clock):
     settings = Settings.from_env({**env, "SPOTIFY_RATE_LIMIT": "5"})
     record = pipeline.extract(settings, now=clock.now, sleep=clock.sleep, remaining=lambda: 25)
-    assert record["status"] == "partial"
-    assert any("SPOTIFY_RATE_LIMIT" in error for error in record["errors"])
+    assert record.status == "partial"
+    assert any("SPOTIFY_RATE_LIMIT" in error for error in record.errors)
 
 
 class StepClock:

@@ -117,7 +117,7 @@ def test_a_run_failing_on_5xx_or_a_revoked_token_leaks_no_secret(
     emulator.faults = Faults(server_errors=1.0, rotate_refresh_token=True)
     outage = pipeline.extract(Settings.from_env(env), sleep=lambda _: None)  # the backoff
     with app_client(env, tmp_path) as client:
-        everything.append(client.http.get(f"/runs/{outage['run_id']}").body.decode())
+        everything.append(client.http.get(f"/runs/{outage.run_id}").body.decode())
         emulator.faults = Faults()
         emulator.revoke_refresh_token()
         through_the_routes(client, everything)

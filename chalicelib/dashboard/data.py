@@ -12,7 +12,7 @@ from typing import Any
 from chalicelib.errors import ValidationError
 from chalicelib.lake import holds_lake, open_lake_to_read
 from chalicelib.query import service
-from chalicelib.runs import RunStore
+from chalicelib.runs import RunRecord, RunStore
 from chalicelib.settings import Settings
 
 DEFAULT_DAYS = 30
@@ -67,7 +67,7 @@ class DashboardData:
     period: Period
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     pending: list[str] = field(default_factory=list)
-    runs: list[dict[str, Any]] = field(default_factory=list)
+    runs: list[RunRecord] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:

@@ -9,10 +9,10 @@ from typing import Any
 
 from chalicelib.dashboard import bars, charts
 from chalicelib.dashboard.data import TOP, DashboardData, Period
-from chalicelib.runs import FAILED, PARTIAL
+from chalicelib.runs import RunRecord, Status
 
 QUICK_PERIODS = (7, 30, 90, 365)
-FLAGGED = (PARTIAL, FAILED)
+FLAGGED = (Status.PARTIAL, Status.FAILED)
 CSS = """
 :root { color-scheme: light; --ink: #1f2328; --muted: #5f6670; --line: #e6e8eb;
   --card: #fff; --bg: #f5f6f8; --accent: #1db954; }
@@ -289,16 +289,16 @@ def _track_table(tracks: list[dict[str, Any]]) -> str:
     )
 
 
-def _runs_card(runs: list[dict[str, Any]]) -> str:
+def _runs_card(runs: list[RunRecord]) -> str:
     table = _table(
         "<th class=when>Started (UTC)</th><th>Kind</th><th class=overall>Status</th>"
         "<th>Extract</th><th>Transform</th><th class='num optional'>Requests</th>",
         (
-            f"<tr><td class=when>{escape(_when(run.get('started_at') or run.get('queued_at')))}"
-            f"</td><td>{escape(run.get('kind') or '')}</td>"
-            f"{_status(run.get('status'), run.get('errors'), 'overall')}"
-            f"{_status(run.get('extract'))}{_status((run.get('transform') or {}).get('status'))}"
-            f"<td class='num optional'>{(run.get('counts') or {}).get('requests', '')}</td></tr>"
+            f"<tr><td class=when>{escape(_when(run.started_at or run.queued_at))}"
+            f"</td><td>{escape(run.kind or '')}</td>"
+            f"{_status(run.status, run.errors, 'overall')}"
+            f"{_status(run.extract)}{_status(run.transform_status)}"
+            f"<td class='num optional'>{(run.counts or {}).get('requests', '')}</td></tr>"
             for run in runs
         ),
         ' class="runs"',

@@ -441,13 +441,13 @@ def run_extract(
     try:
         _run_streams(extractor, names)
     except CutShortError as error:
-        manifest.status = raw.PARTIAL
+        manifest.status = raw.MANIFEST_PARTIAL
         extractor.errors.append(f"{error} (reason: {error.reason})" if error.reason else str(error))
     finally:
         extractor.close()
     manifest.finished_at = raw.iso_utc(now())
     put_json(lake, manifest.key, manifest.to_json())
-    _save_state(lake, state, names, run_id, complete=manifest.status != raw.PARTIAL)
+    _save_state(lake, state, names, run_id, complete=manifest.status != raw.MANIFEST_PARTIAL)
     counts = {**extractor.counts, "requests": client.requests}
     return RunResult(manifest, counts, extractor.errors)
 

@@ -31,7 +31,11 @@ def day_manifests(
 
 def snapshot_tables_of(manifest: raw.Manifest | None) -> list[str]:
     """The snapshot tables this run can provide: a complete snapshot run's, for its streams."""
-    if manifest is None or manifest.kind != raw.SNAPSHOT or manifest.status != raw.COMPLETE:
+    if (
+        manifest is None
+        or manifest.kind != raw.SNAPSHOT
+        or manifest.status != raw.MANIFEST_COMPLETE
+    ):
         return []
     named = set(manifest.streams)
     return [t for t in SNAPSHOT_TABLES if not named or named & streams.sources(t)]

@@ -21,7 +21,7 @@ from chalicelib.streams import add_part
 from chalicelib.transform.parse import RunRows
 
 KINDS = (raw.SNAPSHOT, raw.PLAYS_ONLY)
-STATUSES = (raw.COMPLETE, raw.PARTIAL)
+MANIFEST_STATUSES = (raw.MANIFEST_COMPLETE, raw.MANIFEST_PARTIAL)
 # What a malformed answer raises while being parsed, besides BadRawDataError.
 SHAPE_ERRORS = (BadRawDataError, TypeError, AttributeError, KeyError, IndexError, ValueError)
 
@@ -95,7 +95,7 @@ def check_manifest(data: Any, snapshot_date: str, run_id: str) -> raw.Manifest:
     manifest = raw.Manifest.from_json(data)
     if (manifest.snapshot_date, manifest.run_id) != (snapshot_date, run_id):
         raise BadRawDataError(f"it names run {manifest.run_id} of {manifest.snapshot_date}")
-    if manifest.kind not in KINDS or manifest.status not in STATUSES:
+    if manifest.kind not in KINDS or manifest.status not in MANIFEST_STATUSES:
         raise BadRawDataError(f"kind {manifest.kind!r} or status {manifest.status!r} unknown")
     if not all(isinstance(p, str) for p in [*manifest.streams, *manifest.withheld_playlists]):
         raise BadRawDataError("streams and withheld_playlists are lists of strings")

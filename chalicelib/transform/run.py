@@ -8,10 +8,9 @@ from datetime import UTC, datetime
 import pyarrow as pa
 
 from chalicelib import raw
-from chalicelib.errors import NotFoundError, ValidationError
 from chalicelib.lake import Lake
 from chalicelib.raw import Manifest
-from chalicelib.runs import FAILED, TRANSFORMED, RunStore, status_after_transform
+from chalicelib.runs import RunStore, Status
 from chalicelib.schema import CATALOG_TABLES, SNAPSHOT_TABLES, TABLES
 from chalicelib.streams import add_part
 from chalicelib.transform.commit import commit
@@ -149,7 +148,7 @@ def succeed(
     finished_at = raw.iso_utc(now())
     lift(lake, run.run_id, finished_at)
     transform = {
-        "status": TRANSFORMED,
+        "status": Status.TRANSFORMED,
         "finished_at": finished_at,
         "rows": rows,
         "null_entries": null_entries,
@@ -173,7 +172,7 @@ def fail(lake: Lake, run: ReadRun, now: Callable[[], datetime]) -> dict:
     if len(run.problems) > MAX_RECORDED_ERRORS:
         errors.append(f"... {len(run.problems) - MAX_RECORDED_ERRORS} more in {prefix}")
     transform = {
-        "status": FAILED,
+        "status": Status.FAILED,
         "finished_at": finished_at,
         "quarantine": prefix,
         "snapshot": NONE,
@@ -181,7 +180,7 @@ def fail(lake: Lake, run: ReadRun, now: Callable[[], datetime]) -> dict:
     _record(lake, run.run_id, transform, errors)
     return {
         "run_id": run.run_id,
-        "status": FAILED,
+        "status": Status.FAILED,
         "rows": {},
         "null_entries": 0,
         "snapshot": NONE,
@@ -190,20 +189,14 @@ def fail(lake: Lake, run: ReadRun, now: Callable[[], datetime]) -> dict:
     }
 
 
-def _record(lake: Lake, run_id: str, transform: dict, errors: list[str]) -> str:
-    """Update the run record with the transform's outcome; the extract's errors stay, an
-    earlier transform's go. The run's status now."""
+def _record(lake: Lake, run_id: str, transform: dict, errors: list[str]) -> Status:
+    """Record the transform's outcome in the run's record (RunRecord.transform_ended says
+    how); the run's status now."""
     store = RunStore(lake)
-    try:
-        record = store.get(run_id)
-    except (NotFoundError, ValidationError):
-        record = {}
-    earlier = set((record.get("transform") or {}).get("errors", []))
-    kept = [error for error in record.get("errors", []) if error not in earlier]
-    transform = {**transform, "errors": errors}
-    status = status_after_transform(record.get("extract"), transform["status"] == TRANSFORMED)
-    store.update(run_id, status=status, transform=transform, errors=kept + errors)
-    return status
+    record = store.of_landed_run(run_id)
+    record.transform_ended(transform, errors)
+    store.save(record)
+    return record.status
 
 
 def _day_digests(

@@ -106,6 +106,7 @@ def every_script_page() -> str:
     """The dashboard drawn from names in many scripts and lengths, and large numbers."""
     from chalicelib.dashboard import page
     from chalicelib.dashboard.data import DashboardData, Period
+    from chalicelib.runs import RunRecord
 
     names = [
         CJK * 3,
@@ -166,7 +167,8 @@ def every_script_page() -> str:
          "started_at": f"2026-01-10T0{n}:15:00Z", "counts": {"requests": 123_456}, "errors": []}
         for n in range(10)
     ]  # fmt: skip
-    return page.render(DashboardData(period, rows=rows, runs=runs), day)
+    records = [RunRecord.from_json(run) for run in runs]
+    return page.render(DashboardData(period, rows=rows, runs=records), day)
 
 
 @pytest.mark.parametrize("width", [PHONE, DESKTOP])

@@ -10,6 +10,7 @@ from chalice_stage import stage_client
 
 from chalicelib.dashboard import page
 from chalicelib.dashboard.data import DashboardData, Period
+from chalicelib.runs import RunRecord
 
 DAY = Period.of(None, None, date(2026, 1, 2))
 
@@ -109,7 +110,8 @@ def test_the_recent_runs_show_each_steps_outcome_and_partial_or_failed_stand_out
          "extract": "extracted", "transform": {"status": "failed"},
          "started_at": "2026-01-01T21:00:00Z", "counts": {"requests": 2}, "errors": ["bad"]},
     ]  # fmt: skip
-    html = page.render(DashboardData(DAY, runs=runs), DAY.end)
+    records = [RunRecord.from_json(run) for run in runs]
+    html = page.render(DashboardData(DAY, runs=records), DAY.end)
     card = html[html.index('id="runs"') :]
     cells = [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<td[^>]*>.*?</td>", card)]
     assert cells[:6] == ["2 Jan 03:15", "snapshot", "partial", "partial", "transformed", "12"]

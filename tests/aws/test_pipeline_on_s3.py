@@ -18,7 +18,7 @@ from chalicelib import pipeline, raw
 from chalicelib.errors import PipelineError
 from chalicelib.functions import Functions
 from chalicelib.lake import get_json
-from chalicelib.runs import RunStore
+from chalicelib.runs import RunRecord, RunStore
 from chalicelib.schema import TABLES, arrow_schema
 from chalicelib.settings import Settings
 from tests.aws.conftest import BUCKET, PREFIX, REGION
@@ -86,7 +86,7 @@ def test_queuing_a_run_invokes_the_extract_function_asynchronously(s3_env, s3_la
             functions=Functions(client),
         )
         stub.assert_no_pending_responses()
-    assert record["status"] == "queued"
+    assert record.status == "queued"
 
 
 def test_the_invocation_names_the_function_event_type_and_run(s3_env, s3_lake, monkeypatch):
@@ -175,7 +175,8 @@ def test_posting_a_replay_on_an_s3_lake_queues_it_and_answers_at_once(s3_app_cli
 
 
 def test_replaying_a_run_without_a_manifest_in_aws_is_a_404(s3_app_client, s3_lake):
-    RunStore(s3_lake).save({"run_id": RUN, "status": "failed"})  # it failed before landing
+    failed = RunRecord.from_json({"run_id": RUN, "status": "failed"})  # before landing
+    RunStore(s3_lake).save(failed)
     response = s3_app_client.http.post(f"/runs/{RUN}/transform")
     assert response.status_code == 404
     assert "has no manifest" in response.json_body["Message"]

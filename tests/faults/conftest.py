@@ -18,7 +18,7 @@ import pytest
 
 from chalicelib import pipeline
 from chalicelib.lake import LocalLake
-from chalicelib.runs import RunStore
+from chalicelib.runs import RunRecord, RunStore
 from chalicelib.settings import Settings
 from chalicelib.transform import transform_run
 from emulator import Scale
@@ -54,7 +54,7 @@ def fault_case(record_property):
     record_property(f"{FIGURE}fault cases", 1)
 
 
-def extract(env: dict[str, str], clock: SimulatedClock, **options: Any) -> dict[str, Any]:
+def extract(env: dict[str, str], clock: SimulatedClock, **options: Any) -> RunRecord:
     """One extract run with an injected sleep and clock; its run record."""
     options.setdefault("sleep", Sleeps())
     return pipeline.extract(Settings.from_env(env), now=clock.now, **options)
@@ -62,12 +62,12 @@ def extract(env: dict[str, str], clock: SimulatedClock, **options: Any) -> dict[
 
 def run(
     env: dict[str, str], lake: LocalLake, clock: SimulatedClock, **options: Any
-) -> dict[str, Any]:
+) -> RunRecord:
     """An extract, then its transform, as the local pipeline does; the final run record."""
     record = extract(env, clock, **options)
-    if record.get("manifest"):
-        transform_run(lake, record["manifest"], now=clock.now)
-    return RunStore(lake).get(record["run_id"])
+    if record.manifest:
+        transform_run(lake, record.manifest, now=clock.now)
+    return RunStore(lake).get(record.run_id)
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("fault_case"), AC
 
 
 def first_items_page(lake, record) -> str:
-    manifest = raw.Manifest.from_json(get_json(lake, record["manifest"]))
+    manifest = raw.Manifest.from_json(get_json(lake, record.manifest))
     return next(part.key for part in manifest.parts if part.stream == raw.PLAYLIST_ITEMS)
 
 
@@ -54,23 +54,23 @@ def test_a_broken_raw_file_fails_its_run_into_quarantine_and_a_repaired_replay_c
     broken = breaks(good)
     lake.put(key, broken)
     before = raw_files(lake)
-    summary = transform_run(lake, record["manifest"], now=clock.now)
+    summary = transform_run(lake, record.manifest, now=clock.now)
     assert summary["status"] == "failed" and key in " ".join(summary["errors"])
-    failed = RunStore(lake).get(record["run_id"])
-    assert failed["status"] == "failed" and failed["transform"]["quarantine"]
-    assert lake.get(f"quarantine/{record['run_id']}/{key}") == broken
+    failed = RunStore(lake).get(record.run_id)
+    assert failed.status == "failed" and failed.transform["quarantine"]
+    assert lake.get(f"quarantine/{record.run_id}/{key}") == broken
     assert raw_files(lake) == before  # quarantine copies, never moves or rewrites raw/
     assert all(rows == [] for rows in tables(lake).values())
     lake.put(key, good)  # the operator restores the page, then replays the run
-    assert transform_run(lake, record["manifest"], now=clock.now)["status"] == "transformed"
-    assert RunStore(lake).get(record["run_id"])["status"] == "transformed"
+    assert transform_run(lake, record.manifest, now=clock.now)["status"] == "transformed"
+    assert RunStore(lake).get(record.run_id).status == "transformed"
     assert tables(lake) == tables(reference)
 
 
 def test_a_duplicate_s3_event_transforms_the_run_once_over(env, lake, clock, reference, app_client):
     record = extract(env, clock)
     before = raw_files(lake)
-    event = app_client.events.generate_s3_event(bucket="local", key=record["manifest"])
+    event = app_client.events.generate_s3_event(bucket="local", key=record.manifest)
     for _ in range(3):
         response = app_client.lambda_.invoke("on_manifest", event)
         assert response.payload["status"] == "transformed"
@@ -81,7 +81,7 @@ def test_a_duplicate_s3_event_transforms_the_run_once_over(env, lake, clock, ref
 
 
 def two_runs_of_a_day(env, lake, clock):
-    """Two extract runs of one day, neither transformed yet: their manifest keys."""
+    """Two extract runs of one day, neither transformed yet: their run records."""
     morning = extract(env, clock)
     clock.moment += timedelta(hours=6)
     evening = extract(env, clock)
@@ -98,11 +98,11 @@ def test_s3_events_out_of_order_leave_the_newer_snapshot_and_the_same_tables(
 ):
     morning, evening = two_runs_of_a_day(env, lake, clock)
     in_order = copy_of(lake, tmp_path / "in-order")
-    newest = transform_run(lake, evening["manifest"], now=clock.now)
-    oldest = transform_run(lake, morning["manifest"], now=clock.now)
+    newest = transform_run(lake, evening.manifest, now=clock.now)
+    oldest = transform_run(lake, morning.manifest, now=clock.now)
     assert (newest["snapshot"], oldest["snapshot"]) == ("applied", "superseded")
     for record in (morning, evening):
-        transform_run(in_order, record["manifest"], now=clock.now)
+        transform_run(in_order, record.manifest, now=clock.now)
     assert tables(lake) == tables(in_order)
     assert_no_duplicates(lake)
 
@@ -113,7 +113,7 @@ def test_two_extract_runs_on_one_day_keep_the_later_snapshot_and_every_play_once
     run(env, lake, clock)
     clock.moment += timedelta(hours=12)
     later = run(env, lake, clock)
-    assert later["status"] == "transformed" and later["transform"]["snapshot"] == "applied"
+    assert later.status == "transformed" and later.transform["snapshot"] == "applied"
     fresh = LocalLake(tmp_path / "fresh")
     run({**env, "LAKE_URI": str(fresh.root)}, fresh, clock)
     ours, theirs = tables(lake), tables(fresh)
@@ -148,7 +148,7 @@ def test_transforms_racing_on_the_same_partitions_lose_no_row_and_double_none(
     morning, evening = two_runs_of_a_day(env, lake, clock)
     one_by_one = copy_of(lake, tmp_path / "one-by-one")
     for record in (morning, evening):
-        transform_run(one_by_one, record["manifest"], now=clock.now)
+        transform_run(one_by_one, record.manifest, now=clock.now)
     before = raw_files(lake)
     plays = sorted(key for key in tables(one_by_one) if key.startswith("processed/plays/"))[-1]
     racers = [morning, evening, morning]  # a replay racing the two live events
@@ -157,7 +157,7 @@ def test_transforms_racing_on_the_same_partitions_lose_no_row_and_double_none(
         summaries = list(
             pool.map(
                 lambda record: transform_run(
-                    Racing(lake, barrier, plays), record["manifest"], now=clock.now
+                    Racing(lake, barrier, plays), record.manifest, now=clock.now
                 ),
                 racers,
             )
@@ -172,8 +172,8 @@ def test_replaying_a_run_through_the_api_gives_the_same_tables(
     env, lake, clock, reference, app_client
 ):
     record = run(env, lake, clock)
-    response = app_client.http.post(f"/runs/{record['run_id']}/transform")
+    response = app_client.http.post(f"/runs/{record.run_id}/transform")
     assert response.status_code == 202 and response.json_body["status"] == "transformed"
     assert tables(lake) == tables(reference)
     assert_no_duplicates(lake)
-    assert pipeline.manifest_of_run(Settings.from_env(env), record["run_id"])
+    assert pipeline.manifest_of_run(Settings.from_env(env), record.run_id)

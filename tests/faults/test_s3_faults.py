@@ -71,14 +71,14 @@ def test_a_raw_write_failing_mid_extract_fails_the_run_and_a_retry_completes(
     with pytest.raises(LakeError, match="S3 put_object on raw/.* failed: InternalError"):
         extract(s3_env, clock)
     [failed] = RunStore(s3_lake).recent()
-    assert failed["status"] == "failed" and "InternalError" in failed["errors"][0]
+    assert failed.status == "failed" and "InternalError" in failed.errors[0]
     landed = raw_files(s3_lake)
     assert hook.failed and hook.failed[0] not in landed
     assert not any(key.endswith("manifest.json") for key in landed)  # no transform starts
     retried = extract(s3_env, clock)
-    assert retried["status"] == "extracted" and retried["errors"] == []
+    assert retried.status == "extracted" and retried.errors == []
     assert_raw_kept(landed, s3_lake)
-    assert transform_run(s3_lake, retried["manifest"], now=clock.now)["status"] == "transformed"
+    assert transform_run(s3_lake, retried.manifest, now=clock.now)["status"] == "transformed"
     assert_no_duplicates(s3_lake)
 
 
@@ -89,11 +89,11 @@ def test_a_processed_write_failing_mid_transform_keeps_raw_and_the_retried_event
     before = raw_files(s3_lake)
     fail_one_put("processed/", nth=3)
     with pytest.raises(LakeError, match="S3 put_object on processed/.* failed: InternalError"):
-        pipeline.transform(Settings.from_env(s3_env), record["manifest"])  # the handler's path
-    failed = RunStore(s3_lake).get(record["run_id"])
-    assert failed["status"] == "failed" and "retried" in failed["transform"]["error"]
+        pipeline.transform(Settings.from_env(s3_env), record.manifest)  # the handler's path
+    failed = RunStore(s3_lake).get(record.run_id)
+    assert failed.status == "failed" and "retried" in failed.transform["error"]
     assert raw_files(s3_lake) == before
-    summary = transform_run(s3_lake, record["manifest"], now=clock.now)  # Lambda's retry
+    summary = transform_run(s3_lake, record.manifest, now=clock.now)  # Lambda's retry
     assert summary["status"] == "transformed"
     assert_raw_kept(before, s3_lake)
     assert tables(s3_lake) == tables(reference)

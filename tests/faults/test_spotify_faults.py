@@ -35,7 +35,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("fault_case"), AC
 
 
 def manifest_status(lake, record) -> str:
-    return raw.Manifest.from_json(get_json(lake, record["manifest"])).status
+    return raw.Manifest.from_json(get_json(lake, record.manifest)).status
 
 
 def test_a_storm_of_429s_is_waited_out_and_the_tables_match_a_fault_free_run(
@@ -45,8 +45,8 @@ def test_a_storm_of_429s_is_waited_out_and_the_tables_match_a_fault_free_run(
     sleeps = Sleeps()
     unpaced = {**env, "SPOTIFY_RATE_LIMIT": "0"}  # the sleeps counted are the retries' alone
     record = run(unpaced, lake, clock, sleep=sleeps)
-    assert record["status"] == "transformed" and record["errors"] == []
-    assert manifest_status(lake, record) == raw.COMPLETE
+    assert record.status == "transformed" and record.errors == []
+    assert manifest_status(lake, record) == raw.MANIFEST_COMPLETE
     assert sleeps and set(sleeps) == {2.0}  # each wait is the Retry-After, through our sleep
     assert tables(lake) == tables(reference)
     assert_no_duplicates(lake)
@@ -57,11 +57,12 @@ def test_a_429_storm_past_the_retry_budget_ends_partial_and_the_next_run_resumes
 ):
     emulator.faults = Faults(rate_limit=1.0, retry_after=1)
     record = run(env, lake, clock)
-    assert manifest_status(lake, record) == raw.PARTIAL
-    assert "answered 429 30 times in a row; the next run resumes" in record["errors"][0]
+    assert manifest_status(lake, record) == raw.MANIFEST_PARTIAL
+    assert "answered 429 30 times in a row; the next run resumes" in record.errors[0]
     emulator.faults = Faults()
     resumed = run(env, lake, clock)
-    assert resumed["status"] == "transformed" and manifest_status(lake, resumed) == raw.COMPLETE
+    assert resumed.status == "transformed"
+    assert manifest_status(lake, resumed) == raw.MANIFEST_COMPLETE
     assert tables(lake) == tables(reference)
 
 
@@ -80,15 +81,15 @@ def test_a_retry_after_longer_than_the_lambda_has_left_ends_partial_then_a_later
 
     sleeps = Sleeps()
     record = run(env, lake, clock, progress=cut_in, remaining=lambda: remaining, sleep=sleeps)
-    assert manifest_status(lake, record) == raw.PARTIAL
-    assert (record["status"], record["transform"]["status"]) == ("partial", "transformed")
-    assert "asked to wait 600 s, more than this run can afford" in record["errors"][0]
+    assert manifest_status(lake, record) == raw.MANIFEST_PARTIAL
+    assert (record.status, record.transform["status"]) == ("partial", "transformed")
+    assert "asked to wait 600 s, more than this run can afford" in record.errors[0]
     assert sum(sleeps) < remaining  # it never slept through the Retry-After
     assert_raw_kept(earlier, lake)
     partial = raw_files(lake)
     emulator.faults = Faults()
     resumed = run(env, lake, clock)
-    assert resumed["status"] == "transformed" and resumed["errors"] == []
+    assert resumed.status == "transformed" and resumed.errors == []
     assert_raw_kept(partial, lake)
     assert_no_duplicates(lake)
     assert tables(lake) == tables(reference)
@@ -104,7 +105,7 @@ def test_5xx_answers_are_retried_with_backoff_and_the_tables_match_a_fault_free_
     # Unpaced: the sleeps counted are the retries' alone.
     settings = {**env, "EXTRACT_CONCURRENCY": "1", "SPOTIFY_RATE_LIMIT": "0"}
     record = run(settings, lake, clock, sleep=sleeps)
-    assert record["status"] == "transformed" and record["errors"] == []
+    assert record.status == "transformed" and record.errors == []
     assert sleeps and max(sleeps) <= RetryPolicy().backoff_cap
     assert tables(lake) == tables(reference)
     assert_no_duplicates(lake)
@@ -117,8 +118,8 @@ def test_a_spotify_outage_ends_partial_with_the_status_it_answered_and_keeps_ear
     earlier, before = raw_files(lake), tables(lake)
     emulator.faults = Faults(server_errors=1.0)
     record = run(env, lake, clock)
-    assert manifest_status(lake, record) == raw.PARTIAL
-    assert "answered 5" in record["errors"][0] and "the next run resumes" in record["errors"][0]
+    assert manifest_status(lake, record) == raw.MANIFEST_PARTIAL
+    assert "answered 5" in record.errors[0] and "the next run resumes" in record.errors[0]
     assert_raw_kept(earlier, lake)
     assert {key: tables(lake)[key] for key in before} == before
 
@@ -149,7 +150,7 @@ def test_timeouts_are_retried_and_the_tables_match_a_fault_free_run(
     emulator.faults = Faults(latency_ms=400)
     client = client_for(emulator, emulator.api_url, sleep, timeout=0.1)
     result = extract_with(client, lake, clock)
-    assert result.manifest.status == raw.COMPLETE and result.errors == []
+    assert result.manifest.status == raw.MANIFEST_COMPLETE and result.errors == []
     assert slow["left"] <= 0
     transform_run(lake, result.manifest.key, now=clock.now)
     assert tables(lake) == tables(reference)
@@ -166,7 +167,7 @@ def test_a_server_that_never_answers_ends_the_run_partial_after_the_retry_budget
         sleeps = Sleeps()
         client = client_for(emulator, api_url, sleeps, timeout=0.05)
         result = extract_with(client, lake, clock)
-    assert result.manifest.status == raw.PARTIAL
+    assert result.manifest.status == raw.MANIFEST_PARTIAL
     assert "ReadTimeout 6 times in a row; the next run resumes" in result.errors[0]
     assert len(sleeps) == RetryPolicy().max_attempts - 1
     summary = transform_run(lake, result.manifest.key, now=clock.now)
@@ -185,7 +186,7 @@ def test_an_access_token_expiring_mid_run_is_refreshed_once_and_nothing_is_lost(
 
     before = emulator.requests["POST /api/token"]
     record = run(env, lake, clock, progress=expire)
-    assert record["status"] == "transformed" and record["errors"] == []
+    assert record.status == "transformed" and record.errors == []
     assert emulator.requests["POST /api/token"] - before >= 2
     assert tables(lake) == tables(reference)
     assert_no_duplicates(lake)
@@ -200,9 +201,9 @@ def test_a_revoked_refresh_token_fails_the_run_with_what_to_do_and_keeps_earlier
     clock.moment += timedelta(hours=1)
     with pytest.raises(AuthError, match="run `spotify-etl auth` again"):
         extract(env, clock)
-    [failed] = [r for r in RunStore(lake).recent() if r["status"] == "failed"]
-    assert "revoked or expired" in failed["errors"][0]
-    assert "spotify-etl auth" in failed["errors"][0]
+    [failed] = [r for r in RunStore(lake).recent() if r.status == "failed"]
+    assert "revoked or expired" in failed.errors[0]
+    assert "spotify-etl auth" in failed.errors[0]
     assert_raw_kept(earlier, lake)
     assert raw_files(lake) == earlier  # no page, no manifest of the failed run
     assert tables(lake) == before
@@ -224,7 +225,7 @@ def test_a_refresh_token_revoked_mid_run_fails_it_without_a_manifest_and_keeps_e
     with pytest.raises(AuthError):
         extract(env, clock, progress=revoke)
     failed = RunStore(lake).recent(1)[0]
-    assert failed["status"] == "failed" and "spotify-etl auth" in failed["errors"][0]
+    assert failed.status == "failed" and "spotify-etl auth" in failed.errors[0]
     assert_raw_kept(earlier, lake)
     new = [key for key in raw_files(lake) if key not in earlier]
     assert new and not any(key.endswith(raw.MANIFEST) for key in new)  # no trigger fires

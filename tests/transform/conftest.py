@@ -268,7 +268,7 @@ def start_run(
     *,
     date: str | None = None,
     kind: str = raw.SNAPSHOT,
-    status: str = raw.COMPLETE,
+    status: str = raw.MANIFEST_COMPLETE,
 ) -> RawRun:
     """A raw run in this lake, of the date its ID starts with unless told."""
     day = date or f"{run_id[:4]}-{run_id[4:6]}-{run_id[6:8]}"

@@ -138,7 +138,7 @@ def test_a_part_listed_twice_counts_once(lake, new_run):
     ]
     assert [(t["rank"], t["item_id"]) for t in rows(lake, "top_items")] == [(1, "t1"), (2, "t2")]
     assert summary["null_entries"] == 1
-    assert RunStore(lake).get(TODAY)["transform"]["null_entries"] == 1
+    assert RunStore(lake).get(TODAY).transform["null_entries"] == 1
     assert summary["rows"]["playlists"] == 1
 
 

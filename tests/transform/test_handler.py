@@ -52,10 +52,10 @@ def test_the_handler_returns_normally_for_a_bad_run(lake, new_run, handle, strea
     summary = handle(key)
     assert summary["status"] == "failed" and summary["errors"]
     assert lake.get(f"quarantine/{BAD}/{part}") == data
-    assert RunStore(lake).get(BAD)["status"] == "failed"
+    assert RunStore(lake).get(BAD).status == "failed"
     assert processed_files(lake) == before
     assert raw_files(lake) == raw_before
-    assert RunStore(lake).get(GOOD)["status"] == "transformed"
+    assert RunStore(lake).get(GOOD).status == "transformed"
 
 
 def test_the_handler_returns_normally_for_a_manifest_naming_a_missing_part(lake, new_run, handle):
@@ -63,6 +63,6 @@ def test_the_handler_returns_normally_for_a_manifest_naming_a_missing_part(lake,
     bad.manifest.parts.append(raw.Part(key=f"{bad.folder}never-written.json.gz", stream=raw.PLAYS))
     summary = handle(bad.finish())
     assert summary["status"] == "failed"
-    assert "missing" in RunStore(lake).get(BAD)["errors"][0]
+    assert "missing" in RunStore(lake).get(BAD).errors[0]
     handle(good_run(new_run))
     assert [i["item_id"] for i in rows(lake, "playlist_items")] == ["t1"]

@@ -65,8 +65,8 @@ def test_null_entries_are_skipped_counted_and_keep_their_positions(lake, new_run
 def test_null_entries_are_counted_in_the_run_record(lake, new_run):
     items_of(lake, new_run, entry(None))
     record = RunStore(lake).get(RUN)
-    assert record["status"] == "transformed"
-    assert record["transform"]["null_entries"] == 1
+    assert record.status == "transformed"
+    assert record.transform["null_entries"] == 1
 
 
 def test_missing_added_at_and_added_by_are_nulls(lake, new_run):

@@ -72,8 +72,8 @@ def test_a_bad_part_quarantines_the_run_and_records_it_failed(lake, new_run, dat
     reason = json.loads(lake.get(f"quarantine/{BAD}/reason.json"))
     assert reason["run_id"] == BAD and reason["problems"][0]["key"] in (part_key, key)
     record = RunStore(lake).get(BAD)
-    assert record["status"] == "failed" and record["errors"]
-    assert record["transform"]["quarantine"] == f"quarantine/{BAD}/"
+    assert record.status == "failed" and record.errors
+    assert record.transform["quarantine"] == f"quarantine/{BAD}/"
     assert list(lake.list("processed/")) == []
 
 
@@ -106,7 +106,7 @@ def test_a_malformed_manifest_quarantines_the_run(lake, manifest):
     summary = transform_run(lake, key, now=fixed_now)
     assert summary["status"] == "failed"
     assert lake.get(f"quarantine/{BAD}/{key}") == manifest
-    assert RunStore(lake).get(BAD)["status"] == "failed"
+    assert RunStore(lake).get(BAD).status == "failed"
 
 
 def test_a_bad_run_leaves_the_other_runs_tables_as_they_were(lake, new_run):
@@ -115,14 +115,14 @@ def test_a_bad_run_leaves_the_other_runs_tables_as_they_were(lake, new_run):
     key, _ = with_page(new_run, b"garbage")
     transform_run(lake, key, now=fixed_now)
     assert processed_files(lake) == before
-    assert RunStore(lake).get(GOOD)["status"] == "transformed"
+    assert RunStore(lake).get(GOOD).status == "transformed"
 
 
 def test_a_newer_bad_run_found_first_leaves_the_snapshot_to_the_good_one(lake, new_run):
     good = good_run(new_run)
     bad, _ = with_page(new_run, b"garbage")
     assert transform_run(lake, good, now=fixed_now)["snapshot"] == "applied"
-    assert RunStore(lake).get(BAD)["status"] == "failed"
+    assert RunStore(lake).get(BAD).status == "failed"
     assert lake.exists(f"quarantine/{BAD}/reason.json")
     assert transform_run(lake, bad, now=fixed_now)["status"] == "failed"
     assert [i["item_id"] for i in rows(lake, "playlist_items")] == ["t1"]
@@ -150,4 +150,4 @@ def test_a_quarantined_run_transformed_after_all_counts_again(lake, new_run):
     transform_run(lake, good_run(new_run), now=fixed_now)
     assert [t["track_id"] for t in rows(lake, "tracks")] == ["t1", "t7"]
     assert [p["playlist_id"] for p in rows(lake, "playlists")] == ["pl1"]
-    assert RunStore(lake).get(BAD)["status"] == "transformed"
+    assert RunStore(lake).get(BAD).status == "transformed"

@@ -7,7 +7,7 @@ import gzip
 import json
 
 from chalicelib import raw
-from chalicelib.runs import RunStore
+from chalicelib.runs import RunRecord, RunStore
 from chalicelib.transform import transform_run
 
 from .conftest import fixed_now, playlist, track
@@ -17,7 +17,9 @@ EXTRACT_ERROR = "playlist pl9: 403 Forbidden, stored as metadata only"
 
 
 def extracted_record(lake) -> None:
-    RunStore(lake).save({"run_id": RUN, "status": "partial", "errors": [EXTRACT_ERROR]})
+    RunStore(lake).save(
+        RunRecord.from_json({"run_id": RUN, "status": "partial", "errors": [EXTRACT_ERROR]})
+    )
 
 
 def run_missing_a_part(new_run):
@@ -32,10 +34,10 @@ def test_a_failed_transform_keeps_the_extracts_errors(lake, new_run):
     key, late = run_missing_a_part(new_run)
     summary = transform_run(lake, key, now=fixed_now)
     record = RunStore(lake).get(RUN)
-    assert record["status"] == "failed"
-    assert record["errors"] == [EXTRACT_ERROR, *summary["errors"]]
+    assert record.status == "failed"
+    assert record.errors == [EXTRACT_ERROR, *summary["errors"]]
     assert late in summary["errors"][0]
-    assert record["transform"]["errors"] == summary["errors"]
+    assert record.transform["errors"] == summary["errors"]
 
 
 def test_a_failed_transform_replayed_records_its_errors_once(lake, new_run):
@@ -43,7 +45,7 @@ def test_a_failed_transform_replayed_records_its_errors_once(lake, new_run):
     key, _ = run_missing_a_part(new_run)
     first = transform_run(lake, key, now=fixed_now)
     transform_run(lake, key, now=fixed_now)
-    assert RunStore(lake).get(RUN)["errors"] == [EXTRACT_ERROR, *first["errors"]]
+    assert RunStore(lake).get(RUN).errors == [EXTRACT_ERROR, *first["errors"]]
 
 
 def test_a_run_transformed_after_all_keeps_only_the_extracts_errors(lake, new_run):
@@ -53,13 +55,14 @@ def test_a_run_transformed_after_all_keeps_only_the_extracts_errors(lake, new_ru
     lake.put(late, gzip.compress(json.dumps(track("t7")).encode()))
     transform_run(lake, key, now=fixed_now)
     record = RunStore(lake).get(RUN)
-    assert (record["status"], record["errors"]) == ("transformed", [EXTRACT_ERROR])
-    assert record["transform"]["errors"] == []
+    assert (record.status, record.errors) == ("transformed", [EXTRACT_ERROR])
+    assert record.transform["errors"] == []
 
 
 def test_a_transform_keeps_the_rest_of_the_extracts_record(lake, new_run):
-    RunStore(lake).save({"run_id": RUN, "status": "extracted", "counts": {"me": 1}, "errors": []})
+    extracted = {"run_id": RUN, "status": "extracted", "counts": {"me": 1}, "errors": []}
+    RunStore(lake).save(RunRecord.from_json(extracted))
     transform_run(lake, new_run(RUN).playlists(playlist("pl1")).finish(), now=fixed_now)
     record = RunStore(lake).get(RUN)
-    assert record["counts"] == {"me": 1} and record["errors"] == []
-    assert record["transform"]["rows"]["playlists"] == 1
+    assert record.counts == {"me": 1} and record.errors == []
+    assert record.transform["rows"]["playlists"] == 1

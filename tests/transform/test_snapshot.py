@@ -91,7 +91,7 @@ def test_a_plays_run_does_not_touch_the_snapshot(lake, new_run):
 
 def test_a_partial_run_does_not_replace_the_snapshot(lake, new_run):
     transform_run(lake, snapshot_run(new_run, EARLY, "t1"), now=fixed_now)
-    partial = snapshot_run(new_run, LATE, "t2", status=raw.PARTIAL)
+    partial = snapshot_run(new_run, LATE, "t2", status=raw.MANIFEST_PARTIAL)
     summary = transform_run(lake, partial, now=fixed_now)
     assert summary["snapshot"] == "none"
     assert playlist_tracks(lake) == ["t1"]

@@ -1,0 +1,266 @@
+"""Run records: one RunRecord made by its own lifecycle, one Status vocabulary, and the JSON
+every version of the pipeline wrote to runs/, read back and written again unchanged."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from chalicelib import pipeline, raw
+from chalicelib.errors import AuthError, PipelineError
+from chalicelib.lake import get_json
+from chalicelib.runs import RunRecord, RunStore, Status
+from chalicelib.settings import Settings
+
+RUN = "20261126T135200Z-3f9a1c"
+STARTED = datetime(2026, 11, 26, 13, 52, tzinfo=UTC)
+ENDED = STARTED + timedelta(minutes=3)
+STREAMS = ["playlists", "plays", "top", "saved"]
+MANIFEST = f"raw/2026-11-26/{RUN}/manifest.json"
+EXTRACT_ERROR = "playlist pl9: 403 Forbidden, stored as metadata only"
+BAD_PART = f"raw/2026-11-26/{RUN}/tracks/t7.json.gz: missing"
+LAKE_ERROR = "S3 put_object on processed/plays failed: InternalError"
+
+# Every shape of record the previous version wrote, each key in the order it wrote them.
+OLD_QUEUED = {
+    "run_id": RUN,
+    "kind": "snapshot",
+    "status": "queued",
+    "streams": STREAMS,
+    "snapshot_date": "2026-11-26",
+    "queued_at": "2026-11-26T13:52:00Z",
+    "started_at": None,
+    "finished_at": None,
+    "counts": {},
+    "errors": [],
+}
+OLD_QUEUE_FAILED = {
+    **OLD_QUEUED,
+    "status": "failed",
+    "finished_at": "2026-11-26T13:55:00Z",
+    "errors": ["could not start fn: Function not found"],
+    "extract": "failed",
+}
+OLD_RUNNING = {
+    "run_id": RUN,
+    "kind": "snapshot",
+    "status": "running",
+    "streams": STREAMS,
+    "snapshot_date": "2026-11-26",
+    "started_at": "2026-11-26T13:52:00Z",
+    "finished_at": None,
+    "counts": {},
+    "errors": [],
+}
+OLD_FAILED = {
+    **OLD_RUNNING,
+    "status": "failed",
+    "finished_at": "2026-11-26T13:55:00Z",
+    "errors": ["the refresh token is revoked or expired: run `spotify-etl auth` again"],
+    "extract": "failed",
+}
+OLD_EXTRACTED = {
+    **OLD_RUNNING,
+    "status": "extracted",
+    "finished_at": "2026-11-26T13:55:00Z",
+    "counts": {"me": 1, "requests": 40},
+    "errors": [EXTRACT_ERROR],
+    "extract": "extracted",
+    "manifest": MANIFEST,
+    "withheld_playlists": ["pl9"],
+}
+TRANSFORMED = {
+    "status": "transformed",
+    "finished_at": "2026-11-26T13:56:00Z",
+    "rows": {"playlists": 3},
+    "null_entries": 0,
+    "snapshot": "applied",
+    "errors": [],
+}
+OLD_TRANSFORMED = {**OLD_EXTRACTED, "status": "transformed", "transform": TRANSFORMED}
+QUARANTINED = {
+    "status": "failed",
+    "finished_at": "2026-11-26T13:56:00Z",
+    "quarantine": f"quarantine/{RUN}/",
+    "snapshot": "none",
+    "errors": [BAD_PART],
+}
+OLD_QUARANTINED = {
+    **OLD_EXTRACTED,
+    "status": "failed",
+    "errors": [EXTRACT_ERROR, BAD_PART],
+    "transform": QUARANTINED,
+}
+LAKE_FAILED = {"status": "failed", "error": f"{LAKE_ERROR}; the S3 event is retried"}
+OLD_LAKE_FAILED = {**OLD_EXTRACTED, "status": "failed", "transform": LAKE_FAILED}
+# What RunStore.update made of a run it found no record of.
+OLD_MINIMAL = {"run_id": RUN, "status": "failed", "transform": LAKE_FAILED}
+OLD_MINIMAL_TRANSFORMED = {
+    "run_id": RUN,
+    "status": "transformed",
+    "transform": TRANSFORMED,
+    "errors": [],
+}
+OLD_RECORDS = {
+    "queued": OLD_QUEUED,
+    "queue failed": OLD_QUEUE_FAILED,
+    "running": OLD_RUNNING,
+    "failed": OLD_FAILED,
+    "extracted": OLD_EXTRACTED,
+    "transformed": OLD_TRANSFORMED,
+    "quarantined": OLD_QUARANTINED,
+    "lake failed": OLD_LAKE_FAILED,
+    "minimal": OLD_MINIMAL,
+    "minimal transformed": OLD_MINIMAL_TRANSFORMED,
+}
+STATUSES = {status.value for status in Status}
+
+
+def outcome(stored: dict) -> dict:
+    """A transform's outcome as the transform hands it over: without its errors."""
+    return {key: value for key, value in stored.items() if key != "errors"}
+
+
+def extracted_record() -> RunRecord:
+    record = RunRecord.started(RUN, "snapshot", STREAMS, STARTED)
+    manifest = raw.Manifest(
+        RUN, "snapshot", "2026-11-26", "2026-11-26T13:52:00Z", "2026-11-26T13:55:00Z"
+    )
+    manifest.withheld_playlists = ["pl9"]
+    record.extracted(manifest, {"me": 1, "requests": 40}, [EXTRACT_ERROR])
+    return record
+
+
+@pytest.mark.parametrize("stored", OLD_RECORDS.values(), ids=OLD_RECORDS.keys())
+def test_a_record_the_previous_version_wrote_reads_and_writes_back_unchanged(stored):
+    assert RunRecord.from_json(stored).to_json() == stored
+
+
+def test_an_old_minimal_record_reads_as_only_what_it_holds_and_unknown_keys_are_ignored():
+    record = RunRecord.from_json({**OLD_MINIMAL, "retries": 2})
+    assert record.status is Status.FAILED and record.transform_status == "failed"
+    assert (record.kind, record.errors, record.extract, record.started_at) == (None,) * 4
+    assert record.to_json() == OLD_MINIMAL
+    record.transform_ended(outcome(TRANSFORMED), [])
+    assert record.to_json() == OLD_MINIMAL_TRANSFORMED
+
+
+def test_the_lifecycle_of_a_queued_run_writes_the_previous_versions_records():
+    record = RunRecord.queued(RUN, "snapshot", STREAMS, STARTED)
+    assert record.to_json() == OLD_QUEUED
+    record.failed("could not start fn: Function not found", ENDED)
+    assert record.to_json() == OLD_QUEUE_FAILED
+
+
+def test_the_lifecycle_of_an_extract_writes_the_previous_versions_records():
+    record = RunRecord.started(RUN, "snapshot", STREAMS, STARTED)
+    assert record.to_json() == OLD_RUNNING
+    record.failed(OLD_FAILED["errors"][0], ENDED)
+    assert record.to_json() == OLD_FAILED
+    assert extracted_record().to_json() == OLD_EXTRACTED
+
+
+def test_a_manifest_cut_short_makes_the_run_partial_and_it_stays_partial_once_transformed():
+    record = RunRecord.started(RUN, "snapshot", STREAMS, STARTED)
+    manifest = raw.Manifest(RUN, "snapshot", "2026-11-26", "2026-11-26T13:52:00Z")
+    manifest.status = raw.MANIFEST_PARTIAL
+    record.extracted(manifest, {}, ["out of time"])
+    assert (record.status, record.extract) == (Status.PARTIAL, Status.PARTIAL)
+    record.transform_ended(outcome(TRANSFORMED), [])
+    assert (record.status, record.transform_status) == (Status.PARTIAL, Status.TRANSFORMED)
+
+
+def test_the_transforms_outcomes_write_the_previous_versions_records():
+    record = extracted_record()
+    record.transform_ended(outcome(QUARANTINED), [BAD_PART])
+    assert record.to_json() == OLD_QUARANTINED
+    record.transform_ended(outcome(TRANSFORMED), [])
+    assert record.to_json() == OLD_TRANSFORMED  # the bad part's error went, the extract's stayed
+    record.transform_interrupted(LAKE_ERROR)
+    assert record.to_json() == {**OLD_TRANSFORMED, "status": "failed", "transform": LAKE_FAILED}
+    failed_on_lake = extracted_record()
+    failed_on_lake.transform_interrupted(LAKE_ERROR)
+    assert failed_on_lake.to_json() == OLD_LAKE_FAILED
+
+
+def test_a_run_the_transform_finds_no_record_of_gets_the_previous_versions_minimal_record(lake):
+    store = RunStore(lake)
+    record = store.of_landed_run(RUN)
+    record.transform_interrupted(LAKE_ERROR)
+    store.save(record)
+    assert get_json(lake, f"runs/{RUN}.json") == OLD_MINIMAL
+    again = store.of_landed_run(RUN)
+    again.transform_ended(outcome(TRANSFORMED), [])
+    assert again.to_json() == OLD_MINIMAL_TRANSFORMED
+
+
+class Invoked:
+    """Functions in place of Lambda: remembers each start, or refuses it."""
+
+    def __init__(self, refusal: PipelineError | None = None):
+        self.refusal = refusal
+        self.started: list[tuple[str, dict]] = []
+
+    def start(self, function: str, payload: dict) -> None:
+        if self.refusal:
+            raise self.refusal
+        self.started.append((function, payload))
+
+
+def test_the_records_the_pipeline_writes_hold_only_status_values_and_read_back_as_stored(
+    env, lake, emulator
+):
+    settings = Settings.from_env({**env, "EXTRACT_FUNCTION": "fn"})
+    queued = pipeline.queue_run(settings, kind=raw.PLAYS_ONLY, functions=Invoked())
+    refused = Invoked(PipelineError("could not start fn: Function not found"))
+    with pytest.raises(PipelineError):
+        pipeline.queue_run(settings, kind=raw.PLAYS_ONLY, functions=refused)
+    extracted = pipeline.extract(settings, kind=raw.PLAYS_ONLY, sleep=lambda _: None)
+    transformed = pipeline.extract_and_transform(settings, streams=("saved",))
+    partial = pipeline.extract_and_transform(settings, remaining=lambda: 0.0)
+    emulator.revoke_refresh_token()
+    with pytest.raises(AuthError):
+        pipeline.extract(settings, sleep=lambda _: None)
+    records = {get_json(lake, key)["run_id"]: get_json(lake, key) for key in lake.list("runs/")}
+    assert len(records) == 6
+    for stored in records.values():
+        steps = (stored["status"], stored.get("extract"), stored.get("transform", {}).get("status"))
+        assert set(steps) - {None} <= STATUSES
+        assert RunRecord.from_json(stored).to_json() == stored
+    statuses = {stored["status"] for stored in records.values()}
+    assert statuses == {"queued", "failed", "extracted", "transformed", "partial"}
+    shapes = [
+        (queued, OLD_QUEUED),
+        (extracted, OLD_EXTRACTED),
+        (transformed, OLD_TRANSFORMED),
+        (partial, OLD_TRANSFORMED),
+    ]
+    for record, old in shapes:
+        assert list(records[record.run_id]) == list(old)
+    failures = [r for r in records.values() if r["status"] == "failed"]
+    assert sorted(list(r) for r in failures) == sorted([list(OLD_QUEUE_FAILED), list(OLD_FAILED)])
+    assert (partial.status, partial.transform_status) == (Status.PARTIAL, Status.TRANSFORMED)
+
+
+def test_the_api_answers_a_record_as_it_is_stored(app_client, lake):
+    headers = {"Content-Type": "application/json"}
+    response = app_client.http.post("/runs", headers=headers, body="{}")
+    run_id = response.json_body["run_id"]
+    stored = get_json(lake, f"runs/{run_id}.json")
+    assert response.json_body == {"run_id": run_id, "status": stored["status"]}
+    assert app_client.http.get(f"/runs/{run_id}").json_body == stored
+    assert app_client.http.get("/runs").json_body == {"runs": [stored]}
+
+
+def test_a_quarantined_transform_records_status_values_only(env, lake):
+    record = pipeline.extract(Settings.from_env(env), streams=("saved",), sleep=lambda _: None)
+    manifest = raw.Manifest.from_json(get_json(lake, record.manifest))
+    lake.put(manifest.parts[0].key, gzip.compress(b"{not json"))
+    summary = pipeline.transform(Settings.from_env(env), record.manifest)
+    stored = get_json(lake, f"runs/{record.run_id}.json")
+    assert (summary["status"], stored["status"], stored["transform"]["status"]) == ("failed",) * 3
+    assert stored["extract"] in STATUSES and stored["transform"]["quarantine"]
+    assert list(stored) == list(OLD_QUARANTINED)
+    assert RunRecord.from_json(stored).to_json() == stored
