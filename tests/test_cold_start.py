@@ -32,12 +32,16 @@ print(json.dumps(sorted(sys.modules)))
 """
 
 
-def loaded_after(code: str, env: dict[str, str], *args: str) -> set[str]:
+def loaded_after(code: str, subprocess_env: dict[str, str], *args: str) -> set[str]:
     """The modules a fresh interpreter holds after running the code."""
     result = subprocess.run(
         [sys.executable, "-c", code, *args],
         cwd=ROOT,
-        env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", ""), **env},
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": os.environ.get("HOME", ""),
+            **subprocess_env,
+        },
         capture_output=True,
         text=True,
         timeout=120,
@@ -51,27 +55,29 @@ def heavy(modules: set[str]) -> list[str]:
 
 
 @pytest.fixture
-def env(emulator, tmp_path) -> dict[str, str]:
+def subprocess_env(emulator, tmp_path) -> dict[str, str]:
     return {
         "LAKE_URI": str(tmp_path / "lake"),
         **emulator.variables(),
     }
 
 
-def test_importing_the_app_loads_neither_pandas_nor_pyarrow(env):
-    assert heavy(loaded_after(HANDLERS, env)) == []
+def test_importing_the_app_loads_neither_pandas_nor_pyarrow(subprocess_env):
+    assert heavy(loaded_after(HANDLERS, subprocess_env)) == []
 
 
-def test_the_plays_and_extract_handlers_load_neither_pandas_nor_pyarrow(env):
-    modules = loaded_after(HANDLERS, env, "plays", "snapshot")
+def test_the_plays_and_extract_handlers_load_neither_pandas_nor_pyarrow(subprocess_env):
+    modules = loaded_after(HANDLERS, subprocess_env, "plays", "snapshot")
     assert heavy(modules) == []
-    records = RunStore(LocalLake(env["LAKE_URI"])).recent()
+    records = RunStore(LocalLake(subprocess_env["LAKE_URI"])).recent()
     assert sorted(r.kind for r in records) == ["plays", "snapshot"]
     assert {r.status for r in records} <= {"extracted", "partial"}
 
 
-def test_the_transform_is_what_loads_them(env):
-    modules = loaded_after("import json, sys, chalicelib.transform.run\n" + HANDLERS, env)
+def test_the_transform_is_what_loads_them(subprocess_env):
+    modules = loaded_after(
+        "import json, sys, chalicelib.transform.run\n" + HANDLERS, subprocess_env
+    )
     assert heavy(modules) and {"pandas", "pyarrow"} <= modules
 
 
@@ -90,9 +96,9 @@ print(json.dumps(sorted(sys.modules)))
 
 
 def test_the_command_line_and_the_demo_extract_transform_and_replay_without_the_web_app(
-    env, tmp_path
+    subprocess_env, tmp_path
 ):
-    modules = loaded_after(EDGE, env, env["LAKE_URI"], str(tmp_path / "demo"))
+    modules = loaded_after(EDGE, subprocess_env, subprocess_env["LAKE_URI"], str(tmp_path / "demo"))
     assert "app" not in modules and "chalice" not in modules
 
 

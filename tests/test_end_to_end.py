@@ -20,7 +20,7 @@ KINDS = {"track": "track", "episode": "episode", "local": "local"}
 
 
 @pytest.fixture(scope="module")
-def demo_lake(tmp_path_factory):
+def end_to_end_lake(tmp_path_factory):
     folder = tmp_path_factory.mktemp("demo") / "lake"
     with pytest.MonkeyPatch.context() as patch:
         for name in (
@@ -45,10 +45,10 @@ def world():
 
 
 @pytest.fixture(scope="module")
-def db(demo_lake):
+def db(end_to_end_lake):
     con = duckdb.connect()
     for table in TABLES.values():
-        pattern = f"{demo_lake.root}/{table.prefix()}*/*.parquet"
+        pattern = f"{end_to_end_lake.root}/{table.prefix()}*/*.parquet"
         con.execute(
             f"CREATE VIEW {table.name} AS SELECT * FROM "
             f"read_parquet('{pattern}', hive_partitioning = true)"
@@ -65,28 +65,30 @@ def last_day():
 
 
 @pytest.mark.parametrize("name", sorted(TABLES))
-def test_every_table_is_written_with_its_exact_schema_and_iso_date_partitions(demo_lake, name):
+def test_every_table_is_written_with_its_exact_schema_and_iso_date_partitions(
+    end_to_end_lake, name
+):
     table = TABLES[name]
-    keys = list(demo_lake.list(table.prefix()))
+    keys = list(end_to_end_lake.list(table.prefix()))
     assert keys
     for key in keys:
         folder = key.split("/")[2]
         column, _, value = folder.partition("=")
         assert column == table.partition
         datetime.strptime(value, "%Y-%m-%d")
-        assert pq.read_schema(demo_lake.uri(key)).remove_metadata() == arrow_schema(table)
+        assert pq.read_schema(end_to_end_lake.uri(key)).remove_metadata() == arrow_schema(table)
 
 
-def test_every_run_was_transformed(demo_lake):
-    records = [get_json(demo_lake, key) for key in demo_lake.list("runs/")]
+def test_every_run_was_transformed(end_to_end_lake):
+    records = [get_json(end_to_end_lake, key) for key in end_to_end_lake.list("runs/")]
     assert len(records) == DAYS * 4
     assert {r["status"] for r in records} == {"transformed"}
 
 
-def test_every_timestamp_of_the_demos_runs_is_on_its_simulated_clock(demo_lake):
+def test_every_timestamp_of_the_demos_runs_is_on_its_simulated_clock(end_to_end_lake):
     first, last = FIRST_DAY.isoformat(), (LAST_RUN + timedelta(minutes=5)).isoformat()
-    for key in demo_lake.list("runs/"):
-        record = get_json(demo_lake, key)
+    for key in end_to_end_lake.list("runs/"):
+        record = get_json(end_to_end_lake, key)
         moments = [record["started_at"], record["finished_at"], record["transform"]["finished_at"]]
         assert all(first <= m.replace("Z", "+00:00") <= last for m in moments), moments
         assert (record["extract"], record["transform"]["status"]) == ("extracted", "transformed")
@@ -174,10 +176,10 @@ def test_the_awkward_cases_of_a_real_account_all_reach_the_tables(db):
     )
 
 
-def test_null_entries_are_counted_in_the_run_record(demo_lake, world):
+def test_null_entries_are_counted_in_the_run_record(end_to_end_lake, world):
     account = world.world.account_at(LAST_SNAPSHOT.timestamp())
     nulls = sum(e.kind == "null" for p in account.playlists if p.readable for e in p.entries)
-    records = [get_json(demo_lake, k) for k in demo_lake.list("runs/")]
+    records = [get_json(end_to_end_lake, k) for k in end_to_end_lake.list("runs/")]
     [snapshot] = [
         r for r in records if r["kind"] == "snapshot" and r["snapshot_date"] == last_day()
     ]

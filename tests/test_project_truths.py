@@ -1,6 +1,7 @@
 """Small truths a newcomer checks: the docs agree with each other and with the code, local
 query executions do not pile up, and the repository says under which licence it is."""
 
+import ast
 import re
 from pathlib import Path
 
@@ -41,3 +42,27 @@ def test_the_readme_links_the_reliability_doc_and_the_repository_has_a_licence()
     readme = (ROOT / "README.md").read_text()
     assert "docs/RELIABILITY.md" in readme and (ROOT / "docs/RELIABILITY.md").exists()
     assert "Permission is hereby granted" in (ROOT / "LICENSE").read_text()
+
+
+def test_each_fixture_name_is_defined_once_across_the_tests():
+    """A fixture redefined in a module or folder silently changes what `env` or `lake` mean
+    there; accounts differ by the `account` marker instead."""
+    definitions: dict[str, list[str]] = {}
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and any(
+                "fixture" in ast.unparse(decorator) for decorator in node.decorator_list
+            ):
+                definitions.setdefault(node.name, []).append(path.relative_to(ROOT).as_posix())
+    assert {name: paths for name, paths in definitions.items() if len(paths) > 1} == {}
+
+
+def test_the_tests_are_laid_out_like_the_code():
+    """Each package of chalicelib/ and each tool beside it has its folder of tests."""
+    packages = {
+        path.name for path in (ROOT / "chalicelib").iterdir() if (path / "__init__.py").exists()
+    }
+    folders = {path.name for path in (ROOT / "tests").iterdir() if path.is_dir()}
+    assert packages <= folders
+    assert {"api", "cli", "glue", "spotify_emulator", "aws", "faults"} <= folders

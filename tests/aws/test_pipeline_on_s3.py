@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from botocore.stub import Stubber
 from chalice.local import LambdaContext
+from stand_ins import BUCKET, PREFIX, REGION
 
 from chalicelib import pipeline, raw
 from chalicelib.errors import PipelineError
@@ -21,7 +22,6 @@ from chalicelib.lake import get_json
 from chalicelib.runs import RunRecord, RunStore
 from chalicelib.schema import TABLES, arrow_schema
 from chalicelib.settings import Settings
-from tests.aws.conftest import BUCKET, PREFIX, REGION
 
 pytestmark = pytest.mark.integration  # the AWS services, in moto
 

@@ -43,7 +43,7 @@ class FailOnePut:
 
 
 @pytest.fixture
-def s3_env(aws_credentials, env, monkeypatch):
+def hooked_s3_env(aws_credentials, env, monkeypatch):
     """The pipeline's variables with the lake in a moto bucket; one boto3 session for all."""
     with mock_aws():
         boto3.setup_default_session(region_name="us-east-1")
@@ -60,41 +60,41 @@ def fail_one_put(prefix: str, nth: int) -> FailOnePut:
 
 
 @pytest.fixture
-def s3_lake(s3_env) -> S3Lake:
-    return open_lake(s3_env["LAKE_URI"])
+def hooked_s3_lake(hooked_s3_env) -> S3Lake:
+    return open_lake(hooked_s3_env["LAKE_URI"])
 
 
 def test_a_raw_write_failing_mid_extract_fails_the_run_and_a_retry_completes(
-    s3_env, s3_lake, clock
+    hooked_s3_env, hooked_s3_lake, clock
 ):
     hook = fail_one_put("raw/", nth=6)
     with pytest.raises(LakeError, match="S3 put_object on raw/.* failed: InternalError"):
-        extract(s3_env, clock)
-    [failed] = RunStore(s3_lake).recent()
+        extract(hooked_s3_env, clock)
+    [failed] = RunStore(hooked_s3_lake).recent()
     assert failed.status == "failed" and "InternalError" in failed.errors[0]
-    landed = raw_files(s3_lake)
+    landed = raw_files(hooked_s3_lake)
     assert hook.failed and hook.failed[0] not in landed
     assert not any(key.endswith("manifest.json") for key in landed)  # no transform starts
-    retried = extract(s3_env, clock)
+    retried = extract(hooked_s3_env, clock)
     assert retried.status == "extracted" and retried.errors == []
-    assert_raw_kept(landed, s3_lake)
-    assert transform_run(s3_lake, retried.manifest, now=clock.now)["status"] == "transformed"
-    assert_no_duplicates(s3_lake)
+    assert_raw_kept(landed, hooked_s3_lake)
+    assert transform_run(hooked_s3_lake, retried.manifest, now=clock.now)["status"] == "transformed"
+    assert_no_duplicates(hooked_s3_lake)
 
 
 def test_a_processed_write_failing_mid_transform_keeps_raw_and_the_retried_event_completes(
-    s3_env, s3_lake, clock, reference
+    hooked_s3_env, hooked_s3_lake, clock, reference
 ):
-    record = extract(s3_env, clock)
-    before = raw_files(s3_lake)
+    record = extract(hooked_s3_env, clock)
+    before = raw_files(hooked_s3_lake)
     fail_one_put("processed/", nth=3)
     with pytest.raises(LakeError, match="S3 put_object on processed/.* failed: InternalError"):
-        pipeline.transform(Settings.from_env(s3_env), record.manifest)  # the handler's path
-    failed = RunStore(s3_lake).get(record.run_id)
+        pipeline.transform(Settings.from_env(hooked_s3_env), record.manifest)  # the handler's path
+    failed = RunStore(hooked_s3_lake).get(record.run_id)
     assert failed.status == "failed" and "retried" in failed.transform["error"]
-    assert raw_files(s3_lake) == before
-    summary = transform_run(s3_lake, record.manifest, now=clock.now)  # Lambda's retry
+    assert raw_files(hooked_s3_lake) == before
+    summary = transform_run(hooked_s3_lake, record.manifest, now=clock.now)  # Lambda's retry
     assert summary["status"] == "transformed"
-    assert_raw_kept(before, s3_lake)
-    assert tables(s3_lake) == tables(reference)
-    assert_no_duplicates(s3_lake)
+    assert_raw_kept(before, hooked_s3_lake)
+    assert tables(hooked_s3_lake) == tables(reference)
+    assert_no_duplicates(hooked_s3_lake)

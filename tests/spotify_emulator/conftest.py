@@ -9,13 +9,13 @@ from emulator import Emulator
 
 
 @pytest.fixture
-def clock() -> FakeClock:
+def fake_clock() -> FakeClock:
     return FakeClock(START)
 
 
 @pytest.fixture
-def emu(clock: FakeClock) -> Iterator[Emulator]:
-    with Emulator(seed=7, clock=clock) as running:
+def emu(fake_clock: FakeClock) -> Iterator[Emulator]:
+    with Emulator(seed=7, clock=fake_clock) as running:
         yield running
 
 

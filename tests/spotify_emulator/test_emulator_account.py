@@ -20,21 +20,21 @@ def _snapshot(emu: Emulator, get: Get) -> list[str]:
     return [get(path).text.replace(emu.auth_url, "ORIGIN") for path in paths]
 
 
-def test_same_seed_and_clock_give_identical_answers(clock: FakeClock) -> None:
-    with Emulator(seed=5, clock=clock) as one, Emulator(seed=5, clock=clock) as two:
+def test_same_seed_and_clock_give_identical_answers(fake_clock: FakeClock) -> None:
+    with Emulator(seed=5, clock=fake_clock) as one, Emulator(seed=5, clock=fake_clock) as two:
         assert _snapshot(one, getter(one, user_token(one))) == _snapshot(
             two, getter(two, user_token(two)))  # fmt: skip
 
 
-def test_different_seeds_give_different_accounts(clock: FakeClock) -> None:
-    ids = [Emulator(seed=s, clock=clock).account.playlists[0].id for s in (1, 2)]
+def test_different_seeds_give_different_accounts(fake_clock: FakeClock) -> None:
+    ids = [Emulator(seed=s, clock=fake_clock).account.playlists[0].id for s in (1, 2)]
     assert ids[0] != ids[1]
 
 
-def test_scale_sets_the_size_of_the_account(clock: FakeClock) -> None:
+def test_scale_sets_the_size_of_the_account(fake_clock: FakeClock) -> None:
     scale = Scale(playlists=12, entries=80, plays_per_day=10, saved_tracks=30, top_items=5,
                   history_days=2)  # fmt: skip
-    account = Emulator(scale=scale, clock=clock).account
+    account = Emulator(scale=scale, clock=fake_clock).account
     readable = [p for p in account.playlists if p.readable]
     assert len(account.playlists) == 12
     assert all(72 <= len(p.entries) <= 88 for p in readable)
@@ -43,10 +43,10 @@ def test_scale_sets_the_size_of_the_account(clock: FakeClock) -> None:
     assert all(len(items) == 5 for items in account.top.values())
 
 
-def test_a_couple_of_owned_playlists_change_each_day(emu: Emulator, clock: FakeClock) -> None:
+def test_a_couple_of_owned_playlists_change_each_day(emu: Emulator, fake_clock: FakeClock) -> None:
     get = getter(emu, user_token(emu))
     before = {p["id"]: p["snapshot_id"] for p in get("/me/playlists", limit=50).json()["items"]}
-    clock.advance(2 * DAY)
+    fake_clock.advance(2 * DAY)
     get = getter(emu, user_token(emu))
     after = {p["id"]: p["snapshot_id"] for p in get("/me/playlists", limit=50).json()["items"]}
     changed = {pid for pid in before if before[pid] != after[pid]}
@@ -61,9 +61,9 @@ def test_a_couple_of_owned_playlists_change_each_day(emu: Emulator, clock: FakeC
     (Scale(playlists=7, changes_per_day=5), 3),  # only three owned playlists to change
 ])  # fmt: skip
 def test_changes_per_day_sets_how_many_owned_playlists_change_each_day(
-    clock: FakeClock, scale: Scale, per_day: int
+    fake_clock: FakeClock, scale: Scale, per_day: int
 ) -> None:
-    emu = Emulator(seed=3, scale=scale, clock=clock)
+    emu = Emulator(seed=3, scale=scale, clock=fake_clock)
     days = [emu.account_at(START + day * DAY) for day in range(4)]
     for before, after in zip(days, days[1:], strict=False):
         changed = [new for old, new in zip(before.playlists, after.playlists, strict=True)
@@ -73,9 +73,11 @@ def test_changes_per_day_sets_how_many_owned_playlists_change_each_day(
         assert len(after.saved) > len(before.saved)
 
 
-def test_changed_playlists_gain_entries_added_on_the_day(emu: Emulator, clock: FakeClock) -> None:
+def test_changed_playlists_gain_entries_added_on_the_day(
+    emu: Emulator, fake_clock: FakeClock
+) -> None:
     start = emu.account
-    clock.advance(2 * DAY)
+    fake_clock.advance(2 * DAY)
     later = emu.account
     for old, new in zip(start.playlists, later.playlists, strict=True):
         if old.snapshot_id != new.snapshot_id:
@@ -85,10 +87,12 @@ def test_changed_playlists_gain_entries_added_on_the_day(emu: Emulator, clock: F
             assert new.entries == old.entries
 
 
-def test_new_plays_and_saved_tracks_appear_as_time_passes(emu: Emulator, clock: FakeClock) -> None:
+def test_new_plays_and_saved_tracks_appear_as_time_passes(
+    emu: Emulator, fake_clock: FakeClock
+) -> None:
     newest = emu.account.recent_plays[0].played_at_ms
     saved = len(emu.account.saved)
-    clock.advance(2 * DAY)
+    fake_clock.advance(2 * DAY)
     get = getter(emu, user_token(emu))
     played = get("/me/player/recently-played", limit=1).json()["items"][0]["played_at"]
     assert emu.account.recent_plays[0].played_at_ms > newest

@@ -99,41 +99,43 @@ def test_unknown_token_is_invalid(emu: Emulator) -> None:
     assert response.json()["error"]["message"] == "Invalid access token"
 
 
-def test_token_expires_after_an_hour_on_the_emulator_clock(emu: Emulator, clock: FakeClock) -> None:
+def test_token_expires_after_an_hour_on_the_emulator_clock(
+    emu: Emulator, fake_clock: FakeClock
+) -> None:
     get = getter(emu, user_token(emu))
-    clock.advance(3599)
+    fake_clock.advance(3599)
     assert get("/me").status_code == 200
-    clock.advance(1)
+    fake_clock.advance(1)
     response = get("/me")
     assert response.status_code == 401
     assert response.json() == {"error": {"status": 401, "message": "The access token expired"}}
 
 
 def test_short_token_ttl_expires_early_while_expires_in_still_says_3600(
-    emu: Emulator, clock: FakeClock
+    emu: Emulator, fake_clock: FakeClock
 ) -> None:
     emu.faults = Faults(token_ttl=60)
     response = _token(emu, _credentials(emu), grant_type="refresh_token",
                       refresh_token=emu.refresh_token).json()  # fmt: skip
     assert response["expires_in"] == 3600
-    clock.advance(61)
+    fake_clock.advance(61)
     assert getter(emu, response["access_token"])("/me").status_code == 401
     assert getter(emu, user_token(emu))("/me").status_code == 200
 
 
-def test_credentials_default_to_the_environment(monkeypatch, clock: FakeClock) -> None:
+def test_credentials_default_to_the_environment(monkeypatch, fake_clock: FakeClock) -> None:
     monkeypatch.setenv("SPOTIFY_CLIENT_ID", "env-id")
     monkeypatch.setenv("SPOTIFY_CLIENT_SECRET", "env-secret")
     monkeypatch.setenv("SPOTIFY_REFRESH_TOKEN", "env-refresh")
-    built = Emulator(clock=clock)
+    built = Emulator(clock=fake_clock)
     assert (built.client_id, built.client_secret, built.refresh_token) == (
         "env-id", "env-secret", "env-refresh")  # fmt: skip
 
 
-def test_credentials_fall_back_to_demo_values(monkeypatch, clock: FakeClock) -> None:
+def test_credentials_fall_back_to_demo_values(monkeypatch, fake_clock: FakeClock) -> None:
     for name in ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "SPOTIFY_REFRESH_TOKEN"):
         monkeypatch.delenv(name, raising=False)
-    built = Emulator(clock=clock)
+    built = Emulator(clock=fake_clock)
     assert built.client_id and built.client_secret and built.refresh_token
 
 

@@ -72,8 +72,8 @@ def test_authorize_refuses_a_bad_request_without_redirecting(
     assert response.json()["error"] == error
 
 
-def test_codes_are_deterministic_per_seed(clock) -> None:
-    with Emulator(seed=3, clock=clock) as first, Emulator(seed=3, clock=clock) as second:
+def test_codes_are_deterministic_per_seed(fake_clock) -> None:
+    with Emulator(seed=3, clock=fake_clock) as first, Emulator(seed=3, clock=fake_clock) as second:
         assert _code(first) == _code(second)
 
 

@@ -43,10 +43,10 @@ def test_latency_leaves_answers_unchanged(emu: Emulator, get: Get) -> None:
     assert get("/me").json() == before
 
 
-def test_fault_draws_are_reproducible_for_a_seed(clock: FakeClock) -> None:
+def test_fault_draws_are_reproducible_for_a_seed(fake_clock: FakeClock) -> None:
     def statuses() -> list[int]:
         faults = Faults(rate_limit=0.3, server_errors=0.2)
-        with Emulator(seed=3, clock=clock, faults=faults) as emu:
+        with Emulator(seed=3, clock=fake_clock, faults=faults) as emu:
             session = requests.Session()
             session.headers["Authorization"] = f"Bearer {user_token(emu)}"
             return [session.get(emu.api_url + "/me", timeout=5).status_code for _ in range(30)]

@@ -84,8 +84,8 @@ def test_offset_past_the_end_gives_an_empty_page(get: Get) -> None:
     assert page["next"] is None
 
 
-def test_playlist_object_embeds_100_entries_and_links_to_the_rest(clock: FakeClock) -> None:
-    with Emulator(seed=2, clock=clock, scale=Scale(playlists=1, entries=150)) as emu:
+def test_playlist_object_embeds_100_entries_and_links_to_the_rest(fake_clock: FakeClock) -> None:
+    with Emulator(seed=2, clock=fake_clock, scale=Scale(playlists=1, entries=150)) as emu:
         get = getter(emu, user_token(emu))
         playlist = emu.account.playlists[0]
         body = get(f"/playlists/{playlist.id}").json()

@@ -15,12 +15,12 @@ def _times(page: dict) -> list[int]:
     return [_millis(item["played_at"]) for item in page["items"]]
 
 
-def test_plays_come_newest_first_with_string_cursors(get: Get, clock: FakeClock) -> None:
+def test_plays_come_newest_first_with_string_cursors(get: Get, fake_clock: FakeClock) -> None:
     page = get("/me/player/recently-played").json()
     times = _times(page)
     assert len(times) == 20
     assert times == sorted(times, reverse=True)
-    assert times[0] <= clock() * 1000
+    assert times[0] <= fake_clock() * 1000
     assert page["cursors"] == {"after": str(times[0]), "before": str(times[-1])}
 
 
@@ -41,10 +41,10 @@ def test_before_returns_older_plays(get: Get) -> None:
 
 
 def test_after_returns_only_plays_newer_than_the_cursor(
-    emu: Emulator, get: Get, clock: FakeClock
+    emu: Emulator, get: Get, fake_clock: FakeClock
 ) -> None:
     cursor = get("/me/player/recently-played", limit=50).json()["cursors"]["after"]
-    clock.advance(3 * 3600)
+    fake_clock.advance(3 * 3600)
     get = getter(emu, user_token(emu))
     newer = get("/me/player/recently-played", limit=50, after=cursor).json()
     expected = [p.played_at_ms for p in emu.account.plays if p.played_at_ms > int(cursor)]

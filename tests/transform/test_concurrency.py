@@ -177,26 +177,26 @@ class OneRequestAtATime:
 
 
 @pytest.fixture
-def s3_lake(aws_credentials) -> Iterator[OneRequestAtATime]:
+def racing_s3_lake(aws_credentials) -> Iterator[OneRequestAtATime]:
     with mock_aws():
         client = boto3.client("s3", region_name="us-east-1")
         client.create_bucket(Bucket="lake-bucket")
         yield OneRequestAtATime(S3Lake(client, "lake-bucket", "lake/"))
 
 
-def test_on_s3_racing_transforms_use_etags_and_keep_every_play(s3_lake):
-    keys = {A: plays_run(s3_lake, A, 1, 2, 3), B: plays_run(s3_lake, B, 3, 4)}
-    race(s3_lake, keys, meet_at=PLAYS)
-    assert played_minutes(s3_lake) == [1, 2, 3, 4]
+def test_on_s3_racing_transforms_use_etags_and_keep_every_play(racing_s3_lake):
+    keys = {A: plays_run(racing_s3_lake, A, 1, 2, 3), B: plays_run(racing_s3_lake, B, 3, 4)}
+    race(racing_s3_lake, keys, meet_at=PLAYS)
+    assert played_minutes(racing_s3_lake) == [1, 2, 3, 4]
 
 
-def test_on_s3_a_replayed_run_gives_the_same_tables(s3_lake):
-    key = snapshot_of(s3_lake, A, "t1")
-    transform_run(s3_lake, key, now=fixed_now)
-    before = processed_files(s3_lake)
-    assert transform_run(s3_lake, key, now=fixed_now)["snapshot"] == "applied"
-    assert processed_files(s3_lake) == before
-    assert [i["item_id"] for i in rows(s3_lake, "playlist_items")] == ["t1"]
+def test_on_s3_a_replayed_run_gives_the_same_tables(racing_s3_lake):
+    key = snapshot_of(racing_s3_lake, A, "t1")
+    transform_run(racing_s3_lake, key, now=fixed_now)
+    before = processed_files(racing_s3_lake)
+    assert transform_run(racing_s3_lake, key, now=fixed_now)["snapshot"] == "applied"
+    assert processed_files(racing_s3_lake) == before
+    assert [i["item_id"] for i in rows(racing_s3_lake, "playlist_items")] == ["t1"]
 
 
 def test_a_backfill_racing_a_newer_run_that_lands_meanwhile_keeps_the_newer_snapshot(lake):

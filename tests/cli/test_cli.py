@@ -10,13 +10,7 @@ from chalicelib.lake import get_json
 from spotify_etl.cli import main
 
 
-@pytest.fixture
-def cli_env(env, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # no .env of the developer's is read
-    return env
-
-
-def test_extract_prints_the_run_and_its_counts_and_exits_0(cli_env, lake, capsys):
+def test_extract_prints_the_run_and_its_counts_and_exits_0(env, lake, capsys):
     assert main(["extract"]) == 0
     out = capsys.readouterr().out
     [key] = list(lake.list("runs/"))
@@ -25,26 +19,26 @@ def test_extract_prints_the_run_and_its_counts_and_exits_0(cli_env, lake, capsys
     assert "requests" in out and "playlist_items" in out
 
 
-def test_extract_of_chosen_streams_reads_only_those(cli_env, lake, emulator):
+def test_extract_of_chosen_streams_reads_only_those(env, lake, emulator):
     assert main(["extract", "--streams", "saved"]) == 0
     assert emulator.requests["GET /v1/me/playlists"] == 0
     assert emulator.requests["GET /v1/me/tracks"] > 0
 
 
-def test_a_missing_setting_exits_1_with_one_line_naming_it(cli_env, monkeypatch, capsys):
+def test_a_missing_setting_exits_1_with_one_line_naming_it(env, monkeypatch, capsys):
     monkeypatch.delenv("SPOTIFY_REFRESH_TOKEN")
     assert main(["extract"]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "SPOTIFY_REFRESH_TOKEN" in err
 
 
-def test_an_unknown_stream_is_refused_by_the_parser(cli_env):
+def test_an_unknown_stream_is_refused_by_the_parser(env):
     with pytest.raises(SystemExit) as exited:
         main(["extract", "--streams", "podcasts"])
     assert exited.value.code == 2
 
 
-def test_query_results_print_as_json_and_csv(cli_env, capsys):
+def test_query_results_print_as_json_and_csv(env, capsys):
     main(["extract"])
     capsys.readouterr()
     params = ["--param", "start_date=2000-01-01", "--param", "end_date=2100-01-01"]
@@ -56,32 +50,32 @@ def test_query_results_print_as_json_and_csv(cli_env, capsys):
     assert table[0] == ["weekday", "hour", "plays"] and len(table) > 1
 
 
-def test_a_bad_query_parameter_exits_1_with_the_reason(cli_env, capsys):
+def test_a_bad_query_parameter_exits_1_with_the_reason(env, capsys):
     assert main(["query", "top_tracks", "--param", "limit=lots"]) == 1
     assert "limit" in capsys.readouterr().err
 
 
-def test_query_without_a_name_lists_the_named_queries(cli_env, capsys):
+def test_query_without_a_name_lists_the_named_queries(env, capsys):
     assert main(["query"]) == 0
     out = capsys.readouterr().out
     assert "top_artists" in out and "playlist_changes" in out
 
 
-def test_runs_lists_recent_runs(cli_env, capsys):
+def test_runs_lists_recent_runs(env, capsys):
     main(["extract", "--kind", "plays"])
     capsys.readouterr()
     assert main(["runs"]) == 0
     assert "plays" in capsys.readouterr().out
 
 
-def test_transform_all_rebuilds_the_same_tables(cli_env, lake):
+def test_transform_all_rebuilds_the_same_tables(env, lake):
     main(["extract"])
     before = {key: lake.get(key) for key in lake.list("processed/")}
     assert main(["transform", "--all"]) == 0
     assert {key: lake.get(key) for key in lake.list("processed/")} == before
 
 
-def test_transform_of_one_run_replays_it(cli_env, lake, capsys):
+def test_transform_of_one_run_replays_it(env, lake, capsys):
     main(["extract"])
     [key] = list(lake.list("runs/"))
     run_id = get_json(lake, key)["run_id"]
@@ -90,28 +84,28 @@ def test_transform_of_one_run_replays_it(cli_env, lake, capsys):
 
 
 def test_a_refresh_token_rotated_by_spotify_goes_back_into_the_dotenv(
-    cli_env, emulator, monkeypatch, tmp_path
+    env, emulator, monkeypatch, tmp_path
 ):
     from dotenv import dotenv_values
 
     from emulator import Faults
 
     names = ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "SPOTIFY_REFRESH_TOKEN")
-    (tmp_path / ".env").write_text("".join(f"{n}={cli_env[n]}\n" for n in names))
+    (tmp_path / ".env").write_text("".join(f"{n}={env[n]}\n" for n in names))
     for name in names:
         monkeypatch.delenv(name)
     emulator.faults = Faults(rotate_refresh_token=True)
     assert main(["extract", "--streams", "saved"]) == 0
     stored = dotenv_values(tmp_path / ".env")["SPOTIFY_REFRESH_TOKEN"]
-    assert stored != cli_env["SPOTIFY_REFRESH_TOKEN"]
+    assert stored != env["SPOTIFY_REFRESH_TOKEN"]
     assert (tmp_path / ".env").stat().st_mode & 0o777 == 0o600
     emulator.faults = Faults()
-    emulator.revoke_refresh_token(cli_env["SPOTIFY_REFRESH_TOKEN"])
+    emulator.revoke_refresh_token(env["SPOTIFY_REFRESH_TOKEN"])
     assert main(["extract", "--streams", "saved"]) == 0  # the new token works on its own
 
 
 def test_a_rotated_refresh_token_from_the_environment_is_not_written_anywhere(
-    cli_env, emulator, tmp_path, capsys
+    env, emulator, tmp_path, capsys
 ):
     from emulator import Faults
 

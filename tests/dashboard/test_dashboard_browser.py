@@ -66,7 +66,7 @@ LAYOUT = """() => {
 
 
 @pytest.fixture(scope="module")
-def browser():
+def chromium():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -79,12 +79,12 @@ def browser():
 
 
 @pytest.fixture
-def open_page(browser):
+def open_page(chromium):
     """A fresh page of the given width; closed after the test."""
     pages = []
 
     def opened(width: int):
-        page = browser.new_page(viewport={"width": width, "height": 900})
+        page = chromium.new_page(viewport={"width": width, "height": 900})
         page.route("http*://**", _offline)
         pages.append(page)
         return page

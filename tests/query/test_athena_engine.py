@@ -10,12 +10,12 @@ import pytest
 import requests
 from botocore.config import Config
 from botocore.stub import Stubber
+from stand_ins import REGION
 
 from chalicelib.errors import ConfigError, NotFoundError, QueryError, ValidationError
 from chalicelib.query.athena_engine import AthenaEngine, athena_value, execution_parameter
 from chalicelib.query.named import get_query
 from chalicelib.query.service import get_execution, run_query
-from tests.aws.conftest import REGION
 
 pytestmark = pytest.mark.integration  # the AWS services, in moto
 

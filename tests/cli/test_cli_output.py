@@ -16,12 +16,6 @@ from spotify_etl import output
 from spotify_etl.cli import main
 
 
-@pytest.fixture
-def cli_env(env, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # no .env of the developer's is read
-    return env
-
-
 def one_error_line(capsys) -> str:
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err + captured.out
@@ -41,7 +35,7 @@ def one_error_line(capsys) -> str:
     ],
 )
 def test_input_that_looks_like_markup_is_printed_as_it_is(
-    cli_env, monkeypatch, capsys, variables, argv, shown
+    env, monkeypatch, capsys, variables, argv, shown
 ):
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
@@ -56,7 +50,7 @@ def test_values_in_rows_are_printed_as_they_are(capsys):
     assert '["a", "b"]' in out  # a list as JSON, not as a Python repr
 
 
-def test_runs_print_as_json_and_csv_and_the_query_list_too(cli_env, capsys):
+def test_runs_print_as_json_and_csv_and_the_query_list_too(env, capsys):
     assert main(["extract", "--streams", "saved"]) == 0
     capsys.readouterr()
     assert main(["runs", "--format", "json"]) == 0
@@ -80,13 +74,13 @@ def test_json_keeps_text_as_it_is_and_lists_as_arrays(capsys):
 
 
 @pytest.mark.integration  # the command line in a subprocess
-def test_a_table_piped_into_a_file_is_not_wrapped(cli_env, tmp_path):
+def test_a_table_piped_into_a_file_is_not_wrapped(env, tmp_path):
     from chalicelib.query import named
 
     printed = subprocess.run(
         [sys.executable, "-m", "spotify_etl.cli", "query"],
         cwd=tmp_path,
-        env={**os.environ, **cli_env},
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
         check=True,
@@ -96,7 +90,7 @@ def test_a_table_piped_into_a_file_is_not_wrapped(cli_env, tmp_path):
         assert query["description"] in row  # whole, on the query's own line
 
 
-def test_a_repeated_param_is_refused(cli_env, capsys):
+def test_a_repeated_param_is_refused(env, capsys):
     argv = ["query", "top_tracks", "--param", "limit=1", "--param", "limit=2"]
     assert main(argv) == 1
     assert "--param limit is given more than once" in one_error_line(capsys)
@@ -113,14 +107,14 @@ def test_a_repeated_param_is_refused(cli_env, capsys):
         ["auth", "--port", "70000"],
     ],
 )
-def test_arguments_out_of_range_are_refused_by_the_parser(cli_env, argv, capsys):
+def test_arguments_out_of_range_are_refused_by_the_parser(env, argv, capsys):
     with pytest.raises(SystemExit) as exited:
         main(argv)
     assert exited.value.code == 2
     assert "a whole number from" in capsys.readouterr().err
 
 
-def test_a_busy_port_for_the_emulator_is_one_line_asking_for_another(cli_env, capsys):
+def test_a_busy_port_for_the_emulator_is_one_line_asking_for_another(env, capsys):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
@@ -129,7 +123,7 @@ def test_a_busy_port_for_the_emulator_is_one_line_asking_for_another(cli_env, ca
 
 
 def test_no_aws_credentials_is_one_line_saying_how_to_configure_them(
-    cli_env, monkeypatch, tmp_path, capsys
+    env, monkeypatch, tmp_path, capsys
 ):
     import boto3
 
@@ -143,12 +137,10 @@ def test_no_aws_credentials_is_one_line_saying_how_to_configure_them(
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("LAKE_URI", "s3://a-bucket-of-nobody")
     assert main(["runs"]) == 1
-    assert "no AWS credentials found; configure them with `aws configure`" in one_error_line(
-        capsys
-    )
+    assert "no AWS credentials found; configure them with `aws configure`" in one_error_line(capsys)
 
 
-def test_a_run_cut_short_is_partial_with_its_own_exit_code(cli_env, emulator, lake, capsys):
+def test_a_run_cut_short_is_partial_with_its_own_exit_code(env, emulator, lake, capsys):
     from emulator import Faults
     from spotify_etl.cli import PARTIAL_EXIT
 
@@ -161,7 +153,7 @@ def test_a_run_cut_short_is_partial_with_its_own_exit_code(cli_env, emulator, la
     assert run["transform"] == "transformed"  # what it fetched is in the tables
 
 
-def test_a_failed_run_exits_1_and_says_its_extract_failed(cli_env, emulator, capsys):
+def test_a_failed_run_exits_1_and_says_its_extract_failed(env, emulator, capsys):
     emulator.revoke_refresh_token()
     assert main(["extract"]) == 1
     capsys.readouterr()
@@ -170,7 +162,7 @@ def test_a_failed_run_exits_1_and_says_its_extract_failed(cli_env, emulator, cap
     assert (run["status"], run["extract"], run["transform"]) == ("failed", "failed", None)
 
 
-def test_a_complete_run_exits_0_and_shows_both_steps(cli_env, capsys):
+def test_a_complete_run_exits_0_and_shows_both_steps(env, capsys):
     assert main(["extract", "--streams", "saved"]) == 0
     capsys.readouterr()
     assert main(["runs", "--format", "json"]) == 0
@@ -183,7 +175,7 @@ def test_a_complete_run_exits_0_and_shows_both_steps(cli_env, capsys):
 
 
 def test_extract_with_the_lake_only_in_dotenv_transforms_the_lake_it_wrote(
-    cli_env, monkeypatch, tmp_path
+    env, monkeypatch, tmp_path
 ):
     lake = tmp_path / "lake-from-dotenv"
     (tmp_path / ".env").write_text(f"LAKE_URI={lake}\n")

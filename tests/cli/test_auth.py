@@ -55,7 +55,7 @@ def app_env(workdir, emulator, monkeypatch) -> dict[str, str]:
 
 
 @pytest.fixture
-def browser(monkeypatch) -> Browser:
+def fake_browser(monkeypatch) -> Browser:
     """The user's browser, opened by the command through webbrowser.open."""
     opened = Browser()
     monkeypatch.setattr(webbrowser, "open", opened)
@@ -72,14 +72,14 @@ def _works(emulator, token: str) -> bool:
 
 
 def test_auth_creates_a_private_env_file_holding_a_working_refresh_token(
-    app_env, workdir, emulator, browser
+    app_env, workdir, emulator, fake_browser
 ):
     assert main(["auth", "--port", "0"]) == 0
     assert stat.S_IMODE((workdir / ".env").stat().st_mode) == 0o600
     assert _works(emulator, _dotenv_token(workdir))
 
 
-def test_auth_keeps_the_other_lines_of_an_existing_env_file(workdir, emulator, browser):
+def test_auth_keeps_the_other_lines_of_an_existing_env_file(workdir, emulator, fake_browser):
     dotenv = workdir / ".env"
     dotenv.write_text(
         "# my settings\nLAKE_URI=./my-lake\n"
@@ -97,10 +97,10 @@ def test_auth_keeps_the_other_lines_of_an_existing_env_file(workdir, emulator, b
 
 
 def test_the_authorize_url_asks_for_the_extractor_scopes_and_a_loopback_redirect(
-    app_env, emulator, browser
+    app_env, emulator, fake_browser
 ):
     assert main(["auth", "--port", "0"]) == 0
-    url = urlsplit(browser.pages[0].history[0].url)
+    url = urlsplit(fake_browser.pages[0].history[0].url)
     query = {name: values[0] for name, values in parse_qs(url.query).items()}
     assert f"{url.scheme}://{url.netloc}{url.path}" == emulator.auth_url + "/authorize"
     assert query["client_id"] == emulator.client_id and query["response_type"] == "code"
@@ -110,15 +110,15 @@ def test_the_authorize_url_asks_for_the_extractor_scopes_and_a_loopback_redirect
     assert len(query["state"]) >= 16
 
 
-def test_the_browser_is_told_it_can_close_the_tab(app_env, browser):
+def test_the_browser_is_told_it_can_close_the_tab(app_env, fake_browser):
     main(["auth", "--port", "0"])
-    [page] = browser.pages
+    [page] = fake_browser.pages
     assert page.status_code == 200
     assert "close this tab" in page.text
 
 
 def test_output_never_shows_the_refresh_token_or_the_client_secret(
-    app_env, workdir, emulator, browser, capsys
+    app_env, workdir, emulator, fake_browser, capsys
 ):
     assert main(["auth", "--port", "0"]) == 0
     out, err = capsys.readouterr()
@@ -139,7 +139,7 @@ def test_no_browser_only_prints_the_url(app_env, monkeypatch, capsys):
 
 
 def test_secret_id_creates_the_secret_and_a_second_run_updates_it(
-    aws_credentials, app_env, workdir, emulator, browser, capsys
+    aws_credentials, app_env, workdir, emulator, fake_browser, capsys
 ):
     with mock_aws():
         client = boto3.client("secretsmanager")
@@ -164,12 +164,12 @@ def test_secret_id_creates_the_secret_and_a_second_run_updates_it(
 
 
 def test_declined_consent_is_a_clear_error_and_stores_nothing(
-    app_env, workdir, emulator, browser, capsys
+    app_env, workdir, emulator, fake_browser, capsys
 ):
     emulator.consent = False
     assert main(["auth", "--port", "0"]) == 1
     assert "declined" in capsys.readouterr().err
-    assert "not granted" in browser.pages[0].text
+    assert "not granted" in fake_browser.pages[0].text
     assert not (workdir / ".env").exists()
 
 
@@ -190,7 +190,7 @@ def test_no_redirect_within_the_timeout_is_a_clear_error(app_env, workdir):
 
 
 def test_a_wrong_client_secret_is_refused_at_the_code_exchange(
-    app_env, workdir, browser, monkeypatch, capsys
+    app_env, workdir, fake_browser, monkeypatch, capsys
 ):
     monkeypatch.setenv("SPOTIFY_CLIENT_SECRET", "not-the-secret")
     assert main(["auth", "--port", "0"]) == 1

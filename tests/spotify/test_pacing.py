@@ -3,7 +3,7 @@ the limit, measured on the emulator's own log of arrivals, on an injected clock 
 the run's sleeps move (nothing here really sleeps)."""
 
 import pytest
-from moments import START
+from stand_ins import START
 
 from chalicelib import pipeline
 from chalicelib.settings import DEFAULT_RATE_LIMIT, Settings

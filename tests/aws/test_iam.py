@@ -21,7 +21,7 @@ import botocore.session
 import pytest
 from botocore import xform_name
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 STAGES = ("dev", "prod")
 CLIENT_BUILDERS = {"client"}
 LAKE_PREFIXES = ("raw", "processed", "state", "runs", "quarantine")

@@ -7,6 +7,7 @@ import json
 import boto3
 import pytest
 from botocore.stub import Stubber
+from stand_ins import REGION
 
 from chalicelib.query.named import load_queries
 from chalicelib.schema import TABLES
@@ -20,7 +21,6 @@ from glue.provision import (
     Crawler,
     Stage,
 )
-from tests.aws.conftest import REGION
 
 pytestmark = pytest.mark.integration  # the AWS services, in moto
 
