@@ -34,7 +34,6 @@ from chalicelib.streams import of_kind
 log = logging.getLogger(__name__)
 
 
-
 def lake_for(settings: Settings) -> Lake:
     """The lake to write to (a local one is made as needed)."""
     return open_lake(settings.lake_uri)
@@ -289,4 +288,3 @@ def redact(record: RunRecord, credentials: Credentials | None) -> RunRecord:
 def _unexpected(error: Exception) -> str:
     log.exception("unexpected failure")
     return f"unexpected {type(error).__name__}: {error}"
-

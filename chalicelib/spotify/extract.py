@@ -350,9 +350,7 @@ class Extractor:
                     for item in items:
                         self.refs.add_track(item, WANTED)
 
-    def _remember_read(
-        self, key: str, offset: int, page: dict[str, Any], item_key: str
-    ) -> PageRef:
+    def _remember_read(self, key: str, offset: int, page: dict[str, Any], item_key: str) -> PageRef:
         """The catalog references of a page this run read: added to the run's, and kept with
         the page's reference for the runs that will carry it."""
         catalog = _page_catalog(page, item_key)
