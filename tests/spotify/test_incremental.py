@@ -11,14 +11,13 @@ from chalicelib import pipeline, raw
 from chalicelib.errors import ConfigError
 from chalicelib.lake import LocalLake, get_json, put_json
 from chalicelib.runs import RunStore
+from chalicelib.schema import SNAPSHOT_TABLES
 from chalicelib.settings import Settings
 from chalicelib.spotify.limiter import AdaptiveLimiter
 from chalicelib.spotify.state import SAVED_TRACKS
 from chalicelib.transform import transform_run
 from emulator import Faults
 from emulator.clock import SimulatedClock
-
-SNAPSHOT_TABLES = ("playlists", "playlist_items", "top_items", "saved_tracks")
 
 pytestmark = pytest.mark.account(seed=5, clocked=True)
 

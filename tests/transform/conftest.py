@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from chalicelib import raw
+from chalicelib import raw, streams
 from chalicelib.lake import LocalLake, put_json
 from chalicelib.schema import TABLES
 
@@ -181,7 +181,7 @@ class RawRun:
             snapshot_date=date,
             started_at=f"{date}T10:00:00Z",
             status=status,
-            streams=["playlists", "plays", "top", "saved"] if kind == "snapshot" else ["plays"],
+            streams=list(streams.of_kind(kind)),
         )
 
     @property
