@@ -14,9 +14,10 @@ each partition (Athena and DuckDB skip row groups by their min/max statistics).
 from __future__ import annotations
 
 import functools
-from collections import namedtuple
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -41,13 +42,31 @@ class Table:
     def column_names(self) -> list[str]:
         return [column.name for column in self.columns]
 
+    @property
+    def parsed_columns(self) -> list[str]:
+        """The columns a parser fills: all but `played`, which the transform appends last."""
+        return [name for name in self.column_names if name != PLAYED]
+
     @functools.cached_property
-    def row(self) -> type[tuple]:
-        """The named tuple of one row, its fields the columns in order (`played`, which the
-        transform sets last, defaults to false): builders name every value they set."""
-        names = self.column_names
-        defaults = (False,) if names[-1] == PLAYED else ()
-        return namedtuple(f"{self.name}_row", names, defaults=defaults)
+    def row(self) -> Callable[..., tuple]:
+        """The builder of one row from its values named by column (`Table.row(a=1, b=2)`),
+        as a plain tuple in the schema's order (a plain tuple is what the garbage collector
+        can stop tracking, which counts over a million rows); a name missing or unknown is
+        a TypeError."""
+        names = self.parsed_columns
+        ordered = operator.itemgetter(*names)
+
+        def build(**values: Any) -> tuple:
+            try:
+                if len(values) == len(names):
+                    return ordered(values)
+            except KeyError:
+                pass
+            raise TypeError(
+                f"a {self.name} row has the values {', '.join(names)}, not {sorted(values)}"
+            )
+
+        return build
 
     def prefix(self) -> str:
         """The folder holding the table's partitions, relative to the lake root."""

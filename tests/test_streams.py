@@ -56,10 +56,23 @@ def test_the_readme_and_the_openapi_document_list_the_registry_s_streams():
 
 
 @pytest.mark.parametrize("name", TABLES)
-def test_rows_are_named_by_the_schema_s_columns_in_its_order(name):
-    assert list(TABLES[name].row._fields) == TABLES[name].column_names
+def test_a_row_holds_its_values_in_the_schema_s_column_order_whatever_order_they_came_in(name):
+    table = TABLES[name]
+    values = {column: f"value of {column}" for column in reversed(table.parsed_columns)}
+    row = table.row(**values)
+    assert type(row) is tuple and list(row) == [f"value of {c}" for c in table.parsed_columns]
+    # `played`, which the transform appends to a parsed row, must be the last column
+    assert table.column_names in (table.parsed_columns, [*table.parsed_columns, "played"])
 
 
-def test_a_row_builder_naming_a_column_the_schema_lacks_fails_at_once():
-    with pytest.raises(TypeError):
-        TABLES["plays"].row(played_at=1, track=None, context_type=None, context_uri=None)
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"played_at": 1, "track": None, "context_type": None, "context_uri": None},
+        {"played_at": 1, "track_id": None, "context_type": None},
+        {"played_at": 1, "track_id": None, "context_type": None, "context_uri": None, "x": 2},
+    ],
+)
+def test_a_row_with_a_column_unknown_or_missing_fails_naming_the_columns(values):
+    with pytest.raises(TypeError, match="played_at, track_id, context_type, context_uri"):
+        TABLES["plays"].row(**values)

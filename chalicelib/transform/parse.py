@@ -2,8 +2,8 @@
 
 A `RunRows` collects one run's rows keyed for de-duplication; the parsers below add one
 part (one API answer) to it, each for the raw stream chalicelib.streams declares it for.
-Rows are the named tuples of chalicelib.schema (`Table.row`), built by column name, so
-their order is the schema's alone. Whatever does not have the shape the API documents
+Rows are built by column name with chalicelib.schema's `Table.row`, so their order is the
+schema's alone. Whatever does not have the shape the API documents
 raises BadRawDataError (or a TypeError/AttributeError the caller turns into one), so the
 run goes to quarantine instead of into the tables.
 """
@@ -42,6 +42,7 @@ ARTIST = TABLES["artists"].row
 PLAY = TABLES["plays"].row
 TOP_ITEM = TABLES["top_items"].row
 SAVED_TRACK = TABLES["saved_tracks"].row
+SAVED_ADDED_AT = TABLES["saved_tracks"].parsed_columns.index("added_at")
 
 
 def epoch_ms(value: Any) -> int | None:
@@ -275,7 +276,8 @@ def saved_tracks(rows: RunRows, part: raw.Part, answer: Any) -> None:
         added_at = epoch_ms(saved.get("added_at"))
         kept = saved_rows.get(track["id"])
         if kept is None or (
-            added_at is not None and (kept.added_at is None or added_at > kept.added_at)
+            added_at is not None
+            and (kept[SAVED_ADDED_AT] is None or added_at > kept[SAVED_ADDED_AT])
         ):
             saved_rows[track["id"]] = SAVED_TRACK(track_id=track["id"], added_at=added_at)
         rows.catalog.add_track(track)

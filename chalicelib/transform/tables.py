@@ -1,9 +1,9 @@
 """One run's rows as Arrow tables with the explicit schemas of chalicelib.schema.
 
-Columns are built from the rows' named tuples (chalicelib.schema's `Table.row`, so in the
-schema's column order) and converted once per table; a value of the
-wrong type for its column raises (pyarrow.ArrowInvalid or ArrowTypeError) and the run goes
-to quarantine.
+Columns are built from the rows (tuples in the schema's column order, made by
+chalicelib.schema's `Table.row`, `played` appended here) and converted once per table; a
+value of the wrong type for its column raises (pyarrow.ArrowInvalid or ArrowTypeError) and
+the run goes to quarantine.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def _digest(rows: RunRows, run_id: str) -> dict[str, pa.Table]:
         name: build(
             name,
             (
-                row._replace(played=key in catalog.played[name]) + (rank, run_id)
+                row + (key in catalog.played[name], rank, run_id)
                 for key, (rank, row) in sorted(ranked[name].items())
             ),
             digest_schema(name),
@@ -80,8 +80,7 @@ def _digest(rows: RunRows, run_id: str) -> dict[str, pa.Table]:
     }
     played_tracks = catalog.played["tracks"]
     track_artists = (
-        artist._replace(played=track_id in played_tracks)
-        + (catalog.tracks[track_id][0], run_id)
+        artist + (track_id in played_tracks, catalog.tracks[track_id][0], run_id)
         for track_id, artists in sorted(catalog.track_artists.items())
         for artist in artists
     )
