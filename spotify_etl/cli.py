@@ -118,7 +118,8 @@ def _transform(args: argparse.Namespace) -> int:
     config = settings.load()
     if args.run:
         summary = pipeline.replay(config, args.run)
-        output.counts(f"run {args.run}: {summary['status']}", summary.get("rows", {}))
+        output.line("run ", (args.run, "bold"), f": {summary['status']}")
+        output.counts("table rows", summary.get("rows", {}))
         return 0 if summary["status"] != "failed" else 1
     from rich.progress import Progress
 

@@ -79,8 +79,11 @@ def test_transform_of_one_run_replays_it(env, lake, capsys):
     main(["extract"])
     [key] = list(lake.list("runs/"))
     run_id = get_json(lake, key)["run_id"]
+    capsys.readouterr()
     assert main(["transform", "--run", run_id]) == 0
-    assert "transformed" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == f"run {run_id}: transformed"  # one line, even when piped
+    assert "plays" in out
 
 
 def test_a_refresh_token_rotated_by_spotify_goes_back_into_the_dotenv(
