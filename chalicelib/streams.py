@@ -24,6 +24,8 @@ from chalicelib.transform import parse
 
 @dataclass(frozen=True)
 class Stream:
+    """One stream a run can be asked to read, with everything the pipeline needs of it."""
+
     name: str
     read: str  # the Extractor method that reads it
     lands: Mapping[str, parse.Parser]  # each raw part stream of its answers, and its parser
