@@ -1,0 +1,1 @@
+"""The account's whole listening history, from Spotify's privacy export."""

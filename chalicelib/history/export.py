@@ -1,0 +1,130 @@
+"""Reading a Spotify privacy export ("Extended streaming history"), redacted as it is read.
+
+An export is a zip (or its unpacked folder, or some of its JSON files) holding
+`Streaming_History_Audio_*.json`, `Streaming_History_Video_*.json` or, in older exports,
+`endsong_*.json`: each one JSON array of entries, one per playback. Entries carry
+personal data (`ip_addr`, `ip_addr_decrypted`, `user_agent_decrypted`, `username`)
+that must never be stored: `redact` keeps only the fields the plays table and its
+queries read (a list of what to keep, so a field Spotify adds later is dropped too).
+
+The basic "Account data" export (`StreamingHistory_music_*.json`: minute precision, no
+URIs) cannot be imported exactly and is refused with a message saying how to request the
+extended one. Anything else that is not an array of extended entries is a `BadExport`,
+which the import quarantines with its reason.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from orjson import JSONDecodeError, loads
+
+from chalicelib.errors import BadRawDataError, ValidationError
+
+EXTENDED = re.compile(r"(?:^|/)(?:Streaming_History_(?:Audio|Video)_[^/]*|endsong_[^/]*)\.json$")
+BASIC = re.compile(r"(?:^|/)StreamingHistory[^/]*\.json$")
+# The fields an import keeps, in this order; every other field of an entry is dropped.
+KEPT = (
+    "ts",
+    "ms_played",
+    "spotify_track_uri",
+    "spotify_episode_uri",
+    "master_metadata_track_name",
+    "master_metadata_album_artist_name",
+    "master_metadata_album_album_name",
+    "episode_name",
+    "episode_show_name",
+    "reason_start",
+    "reason_end",
+    "shuffle",
+    "skipped",
+    "offline",
+    "incognito_mode",
+    "platform",
+)
+REQUEST_EXTENDED = (
+    "this is the basic 'Account data' export (minute precision, no track IDs), which "
+    "cannot be imported exactly; request 'Extended streaming history' on "
+    "https://www.spotify.com/account/privacy/ and import that zip instead"
+)
+
+
+class BadExport(BadRawDataError):
+    """A file of the export that cannot be read as extended streaming history."""
+
+    def __init__(self, name: str, reason: str):
+        super().__init__(f"{name}: {reason}")
+        self.name = name
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """One file of an export, by its name within the export, and its bytes."""
+
+    name: str
+    data: bytes
+
+
+def files_of(path: Path) -> Iterator[ExportFile]:
+    """The history files of an export given as a zip, a folder or one JSON file, in name
+    order; a ValidationError if the path holds none, or only the basic export."""
+    found = sorted(_candidates(path), key=lambda file: file.name)
+    basic = [file.name for file in found if BASIC.search(file.name)]
+    history = [file for file in found if EXTENDED.search(file.name)]
+    if not history and basic:
+        raise ValidationError(f"{path}: {REQUEST_EXTENDED}")
+    if not history:
+        raise ValidationError(
+            f"{path} holds no Streaming_History_Audio_*.json, Streaming_History_Video_*.json "
+            "or endsong_*.json: give the zip Spotify sent, its folder, or those files"
+        )
+    yield from history
+
+
+def _candidates(path: Path) -> Iterator[ExportFile]:
+    if path.is_dir():
+        for file in path.rglob("*.json"):
+            yield ExportFile(file.relative_to(path).as_posix(), file.read_bytes())
+    elif path.is_file() and zipfile.is_zipfile(path):
+        yield from _zipped(path)
+    elif path.is_file() and path.suffix.lower() == ".json":
+        yield ExportFile(path.name, path.read_bytes())
+    elif path.is_file() and path.suffix.lower() == ".zip":
+        raise BadExport(path.name, "not a readable zip archive (truncated or damaged download?)")
+    else:
+        raise ValidationError(f"{path} is not a zip, a folder or a JSON file of an export")
+
+
+def _zipped(path: Path) -> Iterator[ExportFile]:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if not info.is_dir() and info.filename.lower().endswith(".json"):
+                    yield ExportFile(info.filename, archive.read(info))
+    except (zipfile.BadZipFile, EOFError, OSError) as error:
+        raise BadExport(path.name, f"not a readable zip archive ({error})") from None
+
+
+def entries(file: ExportFile) -> list[dict[str, Any]]:
+    """The file's entries, redacted; a BadExport saying what is wrong with the file."""
+    try:
+        data = loads(file.data)
+    except JSONDecodeError as error:
+        raise BadExport(file.name, f"not complete JSON (truncated?): {error}") from None
+    if not isinstance(data, list) or not all(isinstance(entry, dict) for entry in data):
+        raise BadExport(file.name, "not a JSON array of streaming history entries")
+    for index, entry in enumerate(data):
+        if not isinstance(entry.get("ts"), str) or not isinstance(entry.get("ms_played"), int):
+            raise BadExport(file.name, f"entry {index} has no `ts` time or `ms_played` count")
+    return [redact(entry) for entry in data]
+
+
+def redact(entry: dict[str, Any]) -> dict[str, Any]:
+    """Only the fields KEPT, so no IP address, user agent or username goes any further."""
+    return {name: entry[name] for name in KEPT if name in entry}
