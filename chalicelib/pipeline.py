@@ -12,6 +12,7 @@ import math
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from chalicelib import raw
@@ -145,6 +146,27 @@ def extract_and_transform(
     if settings.lake_is_local and record.manifest:
         transform(settings, record.manifest, now=now)
         record = RunStore(lake_for(settings)).get(record.run_id)
+    return record
+
+
+def import_history(
+    settings: Settings,
+    path: Path,
+    *,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    progress: Callable[[str, int], None] | None = None,
+) -> RunRecord:
+    """Import a privacy export (its zip, its folder or its JSON files) into the lake,
+    redacted; on a local lake, then its transform (in AWS, S3 sends the manifest's event).
+    The import's record, failed with the reason for what is no readable extended export."""
+    from chalicelib.history.export import files_of
+    from chalicelib.history.importer import land
+
+    lake = lake_for(settings)
+    record = land(lake, lambda: files_of(path), started=now(), now=now, progress=progress)
+    if settings.lake_is_local and record.manifest:
+        transform(settings, record.manifest, now=now)
+        record = RunStore(lake).get(record.run_id)
     return record
 
 

@@ -31,9 +31,11 @@ SAVED_TRACKS = "saved_tracks"  # a page of /me/tracks
 TRACKS = "tracks"  # one /tracks/{id}
 ALBUMS = "albums"  # one /albums/{id}
 ARTISTS = "artists"  # one /artists/{id}
+HISTORY = "history"  # one file of a privacy export, redacted (chalicelib.history.export)
 
 SNAPSHOT = "snapshot"  # a run's kind: the daily full snapshot
 PLAYS_ONLY = "plays"  # a run's kind: the frequent plays poll
+IMPORT = "import"  # a run's kind: a privacy export imported
 
 # A manifest's status: the run fetched everything, or was cut short (the next run resumes).
 MANIFEST_COMPLETE = "complete"

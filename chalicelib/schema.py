@@ -3,7 +3,9 @@
 The transform, the Glue setup and the local engine all read them from this module.
 pyarrow is imported only by `arrow_schema`, so importing this module stays cheap.
 
-Beyond the columns SPEC §5 names, the four catalog tables carry `played` (boolean): true
+Beyond the columns SPEC §5 names, `plays` carries `ended_at` (timestamp): when an export
+says the playback ended (null for a play only the API saw), which tells an export entry
+imported again from a new one. And the four catalog tables carry `played` (boolean): true
 for the rows a play fetched that day references (the track, its album, their artists).
 Each catalog partition holds the whole day's snapshot catalog, so a plays query over a
 month would otherwise read thirty copies of it; the transform writes the played rows as
@@ -125,7 +127,11 @@ TABLES: dict[str, Table] = {
         _table(
             "plays",
             "played_date",
-            "played_at:timestamp track_id:string context_type:string context_uri:string",
+            "played_at:timestamp track_id:string context_type:string context_uri:string "
+            "source:string ms_played:bigint reason_start:string reason_end:string "
+            "shuffle:boolean skipped:boolean offline:boolean platform:string "
+            "episode_id:string track_name:string artist_name:string album_name:string "
+            "ended_at:timestamp",
         ),
         _table(
             "top_items",

@@ -56,10 +56,11 @@ STREAMS: tuple[Stream, ...] = (
 )
 BY_NAME = {stream.name: stream for stream in STREAMS}
 NAMES = tuple(BY_NAME)
-# The parser of every raw part stream a manifest may list.
+# The parser of every raw part stream a manifest may list: an import's history files too.
 PARSERS: dict[str, parse.Parser] = {
     **parse.EVERY_RUN,
     **{raw_stream: parser for s in STREAMS for raw_stream, parser in s.lands.items()},
+    raw.HISTORY: parse.history,
 }
 
 

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from chalicelib import pipeline, raw, settings, streams
@@ -64,6 +65,14 @@ def parser() -> argparse.ArgumentParser:
     extract.add_argument("--kind", choices=(raw.SNAPSHOT, raw.PLAYS_ONLY), default=raw.SNAPSHOT)
     extract.set_defaults(command=_extract)
 
+    imports = commands.add_parser(
+        "import", help="a Spotify Extended Streaming History export into LAKE_URI"
+    )
+    imports.add_argument(
+        "path", type=Path, help="the export's zip, its unpacked folder, or its JSON files' folder"
+    )
+    imports.set_defaults(command=_import)
+
     transform = commands.add_parser("transform", help="(re)build processed tables from raw/")
     which = transform.add_mutually_exclusive_group(required=True)
     which.add_argument("--run", metavar="RUN_ID")
@@ -106,12 +115,35 @@ def _extract(args: argparse.Namespace) -> int:
             kind=args.kind,
             streams=args.streams,
             on_new_refresh_token=environment.refresh_token_keeper(env),
-            progress=lambda part: status.update(
-                f"extracting{pace}… {part.key.split('/', 3)[-1]}"
-            ),
+            progress=lambda part: status.update(f"extracting{pace}… {part.key.split('/', 3)[-1]}"),
         )
     _print_run(record)
     return EXIT_CODES.get(record.status, 0)
+
+
+def _import(args: argparse.Namespace) -> int:
+    config = settings.load()
+    with output.console.status("importing…") as status:
+        record = pipeline.import_history(
+            config,
+            args.path,
+            progress=lambda name, entries: status.update(f"importing… {name}: {entries:,} entries"),
+        )
+    _print_import(record)
+    return EXIT_CODES.get(record.status, 0)
+
+
+def _print_import(record: RunRecord) -> None:
+    """What an import kept: its entries, the plays they became, and what was skipped."""
+    output.line("import ", (record.run_id, "bold"), f": {record.status}")
+    counts = record.counts or {}
+    if counts:
+        plays = ((record.transform or {}).get("rows") or {}).get("plays", 0)
+        landed = {"files": counts["files"], "entries": counts["entries"], "plays": plays}
+        skipped = counts["entries"] - plays
+        output.counts("imported", {**landed, "skipped (no track or episode, or private)": skipped})
+    for error in record.errors or []:
+        output.note(error)
 
 
 def _transform(args: argparse.Namespace) -> int:
@@ -207,9 +239,7 @@ def whole(low: int, high: int) -> Callable[[str], int]:
 
     def parse(value: str) -> int:
         if not value.isdigit() or not low <= int(value) <= high:
-            raise argparse.ArgumentTypeError(
-                f"a whole number from {low} to {high}, not {value!r}"
-            )
+            raise argparse.ArgumentTypeError(f"a whole number from {low} to {high}, not {value!r}")
         return int(value)
 
     return parse

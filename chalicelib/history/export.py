@@ -71,7 +71,7 @@ class ExportFile:
     data: bytes
 
 
-def files_of(path: Path) -> Iterator[ExportFile]:
+def files_of(path: Path) -> list[ExportFile]:
     """The history files of an export given as a zip, a folder or one JSON file, in name
     order; a ValidationError if the path holds none, or only the basic export."""
     found = sorted(_candidates(path), key=lambda file: file.name)
@@ -84,7 +84,7 @@ def files_of(path: Path) -> Iterator[ExportFile]:
             f"{path} holds no Streaming_History_Audio_*.json, Streaming_History_Video_*.json "
             "or endsong_*.json: give the zip Spotify sent, its folder, or those files"
         )
-    yield from history
+    return history
 
 
 def _candidates(path: Path) -> Iterator[ExportFile]:

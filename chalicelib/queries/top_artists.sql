@@ -8,10 +8,15 @@
 -- play was fetched: the day before it was played (a run started before midnight), that day
 -- or any later one (a late poll, the first run's backfill of the last 50 plays). Only those
 -- small row groups are read, from the day before start_date on (see chalicelib/schema.py).
+-- A play counts as Spotify counts a stream: every play the API saw, and an export's entry
+-- of 30 s or more. An imported play whose track the catalog does not know yet counts for
+-- the artist the export names (its album's artist), by name, until it does.
 WITH period_plays AS (
-    SELECT track_id
+    SELECT track_id, artist_name AS export_artist
     FROM plays
     WHERE played_date BETWEEN ? AND ?
+        AND track_id IS NOT NULL
+        AND (coalesce(source, 'api') <> 'export' OR ms_played >= 30000)
 ),
 track_artist_pairs AS (
     SELECT DISTINCT track_id, artist_id
@@ -33,23 +38,36 @@ artist_names AS (
         AND played
     GROUP BY artist_id
 ),
-artist_totals AS (
-    SELECT
-        pair.artist_id,
-        count(*) AS plays,
-        CAST(sum(duration.duration_ms) AS double) AS duration_ms
+credited_plays AS (
+    SELECT pair.artist_id, CAST(NULL AS varchar) AS export_artist, play.track_id
     FROM period_plays AS play
     JOIN track_artist_pairs AS pair ON pair.track_id = play.track_id
-    LEFT JOIN track_durations AS duration ON duration.track_id = play.track_id
-    GROUP BY pair.artist_id
+    UNION ALL
+    SELECT CAST(NULL AS varchar) AS artist_id, play.export_artist, play.track_id
+    FROM period_plays AS play
+    WHERE play.export_artist IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM track_artist_pairs AS pair WHERE pair.track_id = play.track_id)
+),
+artist_totals AS (
+    SELECT
+        credited.artist_id,
+        credited.export_artist,
+        count(*) AS plays,
+        CAST(sum(duration.duration_ms) AS double) AS duration_ms
+    FROM credited_plays AS credited
+    LEFT JOIN track_durations AS duration ON duration.track_id = credited.track_id
+    GROUP BY credited.artist_id, credited.export_artist
 ),
 ranked AS (
     SELECT
         row_number() OVER (
-            ORDER BY total.plays DESC, total.duration_ms DESC NULLS LAST, total.artist_id
+            ORDER BY
+                total.plays DESC,
+                total.duration_ms DESC NULLS LAST,
+                coalesce(total.artist_id, total.export_artist)
         ) AS rank,
         total.artist_id,
-        artist.name AS artist_name,
+        coalesce(artist.name, total.export_artist) AS artist_name,
         total.plays,
         round(total.duration_ms / 60000, 1) AS minutes
     FROM artist_totals AS total

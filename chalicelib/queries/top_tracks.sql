@@ -8,13 +8,22 @@
 -- play was fetched: the day before it was played (a run started before midnight), that day
 -- or any later one (a late poll, the first run's backfill of the last 50 plays). Only those
 -- small row groups are read, from the day before start_date on (see chalicelib/schema.py).
+-- A play counts as Spotify counts a stream: every play the API saw, and an export's entry
+-- of 30 s or more. An imported play whose track the catalog does not know yet is named by
+-- the export's track and artist names until it does.
 WITH period_plays AS (
-    SELECT track_id
+    SELECT track_id, track_name AS export_track, artist_name AS export_artist
     FROM plays
     WHERE played_date BETWEEN ? AND ?
+        AND track_id IS NOT NULL
+        AND (coalesce(source, 'api') <> 'export' OR ms_played >= 30000)
 ),
 track_totals AS (
-    SELECT track_id, count(*) AS plays
+    SELECT
+        track_id,
+        count(*) AS plays,
+        max(export_track) AS export_track,
+        max(export_artist) AS export_artist
     FROM period_plays
     GROUP BY track_id
 ),
@@ -66,8 +75,8 @@ ranked AS (
             ORDER BY total.plays DESC, track.duration_ms DESC NULLS LAST, total.track_id
         ) AS rank,
         total.track_id,
-        track.name AS track_name,
-        credits.artist_names,
+        coalesce(track.name, total.export_track) AS track_name,
+        coalesce(credits.artist_names, total.export_artist) AS artist_names,
         total.plays,
         round(CAST(total.plays * track.duration_ms AS double) / 60000, 1) AS minutes
     FROM track_totals AS total

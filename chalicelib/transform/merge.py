@@ -1,7 +1,8 @@
-"""Shaping across runs with pandas: the day's catalog from its digests, plays into plays.
+"""Shaping across runs: the day's catalog from its digests (pandas), plays into plays.
 
-Every merge is a sort on the row's key and helper columns followed by keeping the first
-row per key, so the result does not depend on the order in which runs arrive.
+Every catalog merge is a sort on the row's key and helper columns followed by keeping the
+first row per key, and plays are combined one row per play by chalicelib.history.match,
+so the result does not depend on the order in which runs and imports arrive.
 """
 
 from __future__ import annotations
@@ -9,11 +10,16 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 
+from chalicelib.history.match import API, combine
 from chalicelib.schema import CATALOG_TABLES, PLAYED, TABLES, arrow_schema
 from chalicelib.transform.tables import RANK, RUN_ID
 
 CATALOG_KEYS = {"tracks": ["track_id"], "albums": ["album_id"], "artists": ["artist_id"]}
-PLAY_ORDER = ["played_at", "track_id", "context_type", "context_uri"]
+PLAYS = arrow_schema(TABLES["plays"])
+# The plays schema with its timestamps as epoch milliseconds, as the combining reads them.
+PLAYS_MS = pa.schema(
+    [pa.field(f.name, pa.int64()) if pa.types.is_timestamp(f.type) else f for f in PLAYS]
+)
 
 
 def merge_catalog(digests: list[dict[str, pa.Table]]) -> dict[str, pa.Table]:
@@ -47,9 +53,21 @@ def _played_too(frame: pd.DataFrame, key: str, by: pd.DataFrame, column: str) ->
 
 
 def merge_plays(tables: list[pa.Table]) -> pa.Table:
-    """Plays unique by played_at, sorted; of rows sharing a played_at the smallest is kept."""
-    frame = _frame(tables).sort_values(PLAY_ORDER, na_position="last")
-    return _table("plays", frame.drop_duplicates("played_at"))
+    """One row per play, whether the API saw it, an export did or both, sorted by time."""
+    rows = combine(row for table in tables for row in _play_rows(table))
+    return pa.Table.from_pylist(rows, schema=PLAYS_MS).cast(PLAYS)
+
+
+def _play_rows(table: pa.Table) -> list[dict]:
+    """A plays table's rows, written by any version: columns it lacks are null, and its
+    plays without a source were the API's (the only source there was)."""
+    for field in PLAYS:
+        if field.name not in table.column_names:
+            table = table.append_column(field, pa.nulls(table.num_rows, field.type))
+    rows = table.select(PLAYS.names).cast(PLAYS).cast(PLAYS_MS).to_pylist()
+    for row in rows:
+        row["source"] = row["source"] or API
+    return rows
 
 
 def _frame(tables: list[pa.Table]) -> pd.DataFrame:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib import raw
-from chalicelib.errors import BadRawDataError
+from chalicelib.errors import BadRawDataError, shown
 from chalicelib.schema import SNAPSHOT_TABLES, TABLES
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -43,6 +43,12 @@ PLAY = TABLES["plays"].row
 TOP_ITEM = TABLES["top_items"].row
 SAVED_TRACK = TABLES["saved_tracks"].row
 SAVED_ADDED_AT = TABLES["saved_tracks"].parsed_columns.index("added_at")
+# What a play the API saw says beyond its time, track and context: that it was the API.
+API_PLAY = {
+    name: None
+    for name in TABLES["plays"].parsed_columns
+    if name not in ("played_at", "track_id", "context_type", "context_uri")
+} | {"source": "api"}
 
 
 def epoch_ms(value: Any) -> int | None:
@@ -142,6 +148,8 @@ class RunRows:
     )
     playlist_ranks: dict[str, int] = field(default_factory=dict)
     plays: dict[int, tuple] = field(default_factory=dict)
+    export_plays: list[tuple] = field(default_factory=list)
+    skipped_entries: dict[str, int] = field(default_factory=lambda: {"no_uri": 0, "incognito": 0})
     catalog: Catalog = field(default_factory=Catalog)
     null_entries: int = 0
 
@@ -232,12 +240,13 @@ def plays(rows: RunRows, part: raw.Part, answer: Any) -> None:
         track = play.get("track") or {}
         context = play.get("context") or {}
         row = PLAY(
+            **API_PLAY,
             played_at=played_at,
             track_id=track.get("id"),
             context_type=context.get("type"),
             context_uri=context.get("uri"),
         )
-        rows.plays[played_at] = min(row, rows.plays.get(played_at, row), key=_sortable)
+        rows.plays[played_at] = min(row, rows.plays.get(played_at, row), key=sortable)
         if track:
             rows.catalog.add_played_track(track)
 
@@ -293,6 +302,57 @@ def album(rows: RunRows, part: raw.Part, answer: Any) -> None:
 
 def artist(rows: RunRows, part: raw.Part, answer: Any) -> None:
     rows.catalog.add_artist(_object(answer, "an artist"), FULL)
+
+
+def history(rows: RunRows, part: raw.Part, answer: Any) -> None:
+    """One file of a privacy export, as the import redacted it: a play for each entry of a
+    track or an episode. Entries without either (an audiobook chapter, a local file, a play
+    Spotify could not attribute) are skipped, and so are those of a private session
+    (`incognito_mode`): the listener asked Spotify not to keep them, and the API never shows
+    them either. Both are counted."""
+    if not isinstance(answer, list):
+        raise BadRawDataError("expected a JSON array of streaming history entries")
+    for entry in answer:
+        if entry.get("incognito_mode") is True:
+            rows.skipped_entries["incognito"] += 1
+            continue
+        track_id = _uri_id(entry.get("spotify_track_uri"), "track")
+        episode_id = _uri_id(entry.get("spotify_episode_uri"), "episode")
+        if track_id is None and episode_id is None:
+            rows.skipped_entries["no_uri"] += 1
+            continue
+        ended = epoch_ms(entry["ts"])
+        rows.export_plays.append(
+            PLAY(
+                played_at=ended,
+                track_id=track_id,
+                context_type=None,
+                context_uri=None,
+                source="export",
+                ms_played=entry["ms_played"],
+                reason_start=entry.get("reason_start"),
+                reason_end=entry.get("reason_end"),
+                shuffle=entry.get("shuffle"),
+                skipped=entry.get("skipped"),
+                offline=entry.get("offline"),
+                platform=entry.get("platform"),
+                episode_id=episode_id,
+                track_name=entry.get("master_metadata_track_name"),
+                artist_name=entry.get("master_metadata_album_artist_name"),
+                album_name=entry.get("master_metadata_album_album_name"),
+                ended_at=ended,
+            )
+        )
+
+
+def _uri_id(uri: Any, kind: str) -> str | None:
+    """The ID of a `spotify:KIND:ID` URI; None for none."""
+    if uri is None or uri == "":
+        return None
+    prefix = f"spotify:{kind}:"
+    if not isinstance(uri, str) or not uri.startswith(prefix) or len(uri) == len(prefix):
+        raise BadRawDataError(f"{shown(uri)} is not a spotify:{kind}: URI")
+    return uri[len(prefix) :]
 
 
 # What every run lands besides its streams: the user, and full catalog objects.
@@ -362,7 +422,7 @@ def _is_local_uri(uri: Any) -> bool:
     return isinstance(uri, str) and uri.startswith("spotify:local:")
 
 
-def _sortable(row: tuple) -> tuple:
+def sortable(row: tuple) -> tuple:
     """A total order over rows that may hold None: None sorts last."""
     return tuple((value is None, "" if value is None else value) for value in row)
 

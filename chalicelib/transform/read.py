@@ -20,7 +20,7 @@ from chalicelib.lake import Lake
 from chalicelib.streams import add_part
 from chalicelib.transform.parse import RunRows
 
-KINDS = (raw.SNAPSHOT, raw.PLAYS_ONLY)
+KINDS = (raw.SNAPSHOT, raw.PLAYS_ONLY, raw.IMPORT)
 MANIFEST_STATUSES = (raw.MANIFEST_COMPLETE, raw.MANIFEST_PARTIAL)
 # What a malformed answer raises while being parsed, besides BadRawDataError.
 SHAPE_ERRORS = (BadRawDataError, TypeError, AttributeError, KeyError, IndexError, ValueError)

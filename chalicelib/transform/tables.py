@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from chalicelib.schema import CATALOG_TABLES, SNAPSHOT_TABLES, TABLES, arrow_schema
-from chalicelib.transform.parse import RunRows, utc_date
+from chalicelib.transform.parse import RunRows, sortable, utc_date
 
 RANK = "_rank"
 RUN_ID = "_run_id"
@@ -89,10 +89,13 @@ def _digest(rows: RunRows, run_id: str) -> dict[str, pa.Table]:
 
 
 def _plays(rows: RunRows) -> dict[str, pa.Table]:
+    """The run's plays (the API's, or an export's entries) by played date."""
     by_date: dict[str, list[tuple]] = {}
     for played_at in sorted(rows.plays):
         by_date.setdefault(utc_date(played_at), []).append(rows.plays[played_at])
-    return {date: build("plays", plays) for date, plays in by_date.items()}
+    for entry in sorted(rows.export_plays, key=sortable):
+        by_date.setdefault(utc_date(entry[0]), []).append(entry)
+    return {date: build("plays", plays) for date, plays in sorted(by_date.items())}
 
 
 def _by_key(rows: dict) -> list[tuple]:

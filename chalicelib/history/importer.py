@@ -1,0 +1,89 @@
+"""Landing a privacy export in raw/, redacted, as one run of kind `import`.
+
+    raw/<import_date>/<import_id>/history/<nnnn>.json.gz   one export file each, redacted
+    raw/<import_date>/<import_id>/manifest.json            written last, as a run's
+
+The transform then reads it like any run (its parts are of the raw stream `history`) and
+merges its plays into `plays`. The import's record in runs/ says how many files and entries
+it landed; the transform adds how many became plays. A file that cannot be read stops the
+import before its manifest: what landed stays in raw/ untransformed, the tables are as they
+were, and quarantine/<import_id>/ holds the reason (only the reason: a file that cannot be
+read cannot be redacted, so none of it is copied).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+from chalicelib import raw
+from chalicelib.errors import ValidationError
+from chalicelib.history.export import BadExport, ExportFile, entries
+from chalicelib.lake import Lake, put_json
+from chalicelib.runs import RunRecord, RunStore
+
+STREAMS = ["history"]
+
+
+def land(
+    lake: Lake,
+    read: Callable[[], Iterable[ExportFile]],
+    *,
+    started: datetime,
+    now: Callable[[], datetime],
+    progress: Callable[[str, int], None] | None = None,
+) -> RunRecord:
+    """Land the files `read` gives, redacted, then the manifest; the import's record:
+    failed, with the reason, when they are not an extended export or one cannot be read."""
+    store = RunStore(lake)
+    import_id = raw.new_run_id(started)
+    record = RunRecord.started(import_id, raw.IMPORT, STREAMS, started)
+    store.save(record)
+    manifest = raw.Manifest(
+        run_id=import_id,
+        kind=raw.IMPORT,
+        snapshot_date=record.snapshot_date or "",
+        started_at=raw.iso_utc(started),
+        streams=STREAMS,
+    )
+    folder = raw.run_folder(manifest.snapshot_date, import_id)
+    counts = {"files": 0, "entries": 0}
+    try:
+        for file in read():
+            kept = entries(file)
+            key = f"{folder}history/{counts['files']:04d}.json.gz"
+            put_json(lake, key, kept, compress=True)
+            manifest.parts.append(raw.Part(key=key, stream=raw.HISTORY))
+            counts["files"] += 1
+            counts["entries"] += len(kept)
+            if progress:
+                progress(file.name, len(kept))
+    except BadExport as bad:
+        _quarantine(lake, import_id, manifest.key, bad, now())
+        record.failed(f"{bad}; nothing of this export was imported", now())
+        store.save(record)
+        return record
+    except ValidationError as refused:
+        record.failed(str(refused), now())
+        store.save(record)
+        return record
+    manifest.finished_at = raw.iso_utc(now())
+    put_json(lake, manifest.key, manifest.to_json())
+    record.extracted(manifest, counts, [])
+    store.save(record)
+    return record
+
+
+def _quarantine(
+    lake: Lake, import_id: str, manifest_key: str, bad: BadExport, at: datetime
+) -> None:
+    """The reason, in the quarantine's own shape (chalicelib.transform.quarantine)."""
+    from chalicelib.transform.quarantine import REASON, quarantine_prefix
+
+    reason = {
+        "run_id": import_id,
+        "manifest": manifest_key,
+        "quarantined_at": raw.iso_utc(at),
+        "problems": [{"key": bad.name, "reason": bad.reason}],
+    }
+    put_json(lake, f"{quarantine_prefix(import_id)}{REASON}", reason)

@@ -1,0 +1,209 @@
+"""`spotify-etl import`: a privacy export into the lake's plays, exactly, privately, and
+the same whichever comes first, the export or the API's polls."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import zipfile
+from datetime import UTC, datetime
+
+import pyarrow.parquet as pq
+import pytest
+
+from chalicelib.lake import LocalLake, get_json
+from chalicelib.runs import RunStore
+from chalicelib.schema import TABLES, arrow_schema
+from spotify_etl.cli import main
+
+pytestmark = pytest.mark.account(seed=5, clocked=True)
+PERSONAL = {"ip_addr": "92.40.248.131", "user_agent_decrypted": "Mozilla/5.0 (X11)",
+            "username": "real-username-0f3a", "ip_addr_decrypted": "10.9.8.7"}  # fmt: skip
+
+
+def iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def export_entry(ended_ms: int, track_id: str | None, ms_played: int, **fields) -> dict:
+    return {
+        "ts": iso(ended_ms),
+        "platform": "Android OS 14 API 34 (Google, Pixel 8)",
+        "ms_played": ms_played,
+        "conn_country": "NL",
+        "master_metadata_track_name": f"name of {track_id}",
+        "master_metadata_album_artist_name": "An Artist",
+        "master_metadata_album_album_name": "An Album",
+        "spotify_track_uri": f"spotify:track:{track_id}" if track_id else None,
+        "episode_name": None,
+        "episode_show_name": None,
+        "spotify_episode_uri": None,
+        "reason_start": "trackdone",
+        "reason_end": "trackdone",
+        "shuffle": False,
+        "skipped": ms_played < 30_000,
+        "offline": False,
+        "offline_timestamp": 0,
+        "incognito_mode": False,
+        **PERSONAL,
+        **fields,
+    }
+
+
+def export_of(emulator) -> list[dict]:
+    """The account's whole history as Spotify's export says it: each play ending a second
+    after the API's played_at (the export counts seconds), plus what only an export holds:
+    a skipped play, an entry without a URI, a private session's play."""
+    account = emulator.account
+    catalog = emulator.world.catalog.tracks
+    entries = [
+        export_entry(play.played_at_ms + 1_000, play.track_id, catalog[play.track_id].duration_ms)
+        for play in account.plays
+    ]
+    first = account.plays[-1]
+    entries += [
+        export_entry(first.played_at_ms - 3_600_000, first.track_id, 12_000),
+        export_entry(first.played_at_ms - 7_200_000, None, 50_000),
+        export_entry(first.played_at_ms - 9_000_000, first.track_id, 90_000, incognito_mode=True),
+    ]
+    return entries
+
+
+def write_zip(path, entries: list[dict]):
+    half = len(entries) // 2
+    with zipfile.ZipFile(path, "w") as archive:
+        for index, part in enumerate((entries[:half], entries[half:])):
+            name = f"Spotify Extended Streaming History/Streaming_History_Audio_{index}.json"
+            archive.writestr(name, json.dumps(part))
+        archive.writestr("Spotify Extended Streaming History/ReadMeFirst.pdf", b"%PDF")
+    return path
+
+
+def plays(lake: LocalLake) -> list[dict]:
+    rows = []
+    for key in sorted(lake.list(TABLES["plays"].prefix())):
+        table = pq.read_table(io.BytesIO(lake.get(key)))
+        assert table.schema.remove_metadata() == arrow_schema(TABLES["plays"])
+        rows += table.to_pylist()
+    return rows
+
+
+def every_byte(lake: LocalLake) -> bytes:
+    """Everything the lake holds, raw pages decompressed."""
+    blobs = []
+    for key in lake.list(""):
+        data = lake.get(key)
+        blobs.append(gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data)
+    return b"\n".join(blobs)
+
+
+def test_an_import_makes_one_play_per_entry_and_stores_nothing_personal(
+    env, lake, emulator, clock, tmp_path, capsys
+):
+    entries = export_of(emulator)
+    assert main(["import", str(write_zip(tmp_path / "my_spotify_data.zip", entries))]) == 0
+    rows = plays(lake)
+    kept = [e for e in entries if e["spotify_track_uri"] and not e["incognito_mode"]]
+    assert len(rows) == len(kept) and {r["source"] for r in rows} == {"export"}
+    skipped = next(r for r in rows if r["ms_played"] == 12_000)
+    assert skipped["skipped"] is True and skipped["platform"].startswith("Android")
+    text = every_byte(lake) + capsys.readouterr().out.encode()
+    assert not any(value.encode() in text for value in PERSONAL.values())
+    [record] = RunStore(lake).recent()
+    assert (record.kind, record.status) == ("import", "transformed")
+    assert record.counts == {"files": 2, "entries": len(entries)}
+
+
+def test_importing_the_export_again_changes_nothing(env, lake, emulator, tmp_path):
+    export = write_zip(tmp_path / "export.zip", export_of(emulator))
+    main(["import", str(export)])
+    before = plays(lake)
+    assert main(["import", str(export)]) == 0
+    assert plays(lake) == before
+
+
+def test_import_then_extract_equals_extract_then_import(env, emulator, tmp_path, monkeypatch):
+    export = write_zip(tmp_path / "export.zip", export_of(emulator))
+    results = []
+    for order in (["import", "extract"], ["extract", "import"]):
+        lake = LocalLake(tmp_path / "-".join(order))
+        monkeypatch.setenv("LAKE_URI", str(lake.root))
+        for step in order:
+            args = ["import", str(export)] if step == "import" else ["extract", "--kind", "plays"]
+            assert main(args) == 0
+        results.append(plays(lake))
+    assert results[0] == results[1]
+    merged = [row for row in results[0] if row["source"] == "api+export"]
+    assert merged and all(row["context_type"] or row["context_uri"] is None for row in merged)
+    api_times = {row["played_at"] for row in merged}
+    assert len(api_times) == len(merged)  # each API play merged with one entry
+    assert not [row for row in results[0] if row["source"] == "api"]  # the export saw all
+
+
+def test_an_older_plays_partition_is_read_as_the_api_s_plays(env, lake, emulator, tmp_path):
+    assert main(["extract", "--kind", "plays"]) == 0
+    for key in lake.list(TABLES["plays"].prefix()):  # as the previous version wrote them
+        table = pq.read_table(io.BytesIO(lake.get(key)))
+        old = table.select(["played_at", "track_id", "context_type", "context_uri"])
+        sink = io.BytesIO()
+        pq.write_table(old, sink)
+        lake.put(key, sink.getvalue())
+    assert main(["import", str(write_zip(tmp_path / "e.zip", export_of(emulator)))]) == 0
+    assert {row["source"] for row in plays(lake)} >= {"api+export"}
+
+
+def test_a_damaged_zip_fails_the_import_with_its_reason_and_leaves_the_tables(
+    env, lake, emulator, tmp_path, capsys
+):
+    assert main(["extract", "--kind", "plays"]) == 0
+    before = plays(lake)
+    export = write_zip(tmp_path / "my_spotify_data.zip", export_of(emulator))
+    export.write_bytes(export.read_bytes()[:300])
+    assert main(["import", str(export)]) == 1
+    assert "not a readable zip" in capsys.readouterr().err
+    assert plays(lake) == before
+    failed = next(r for r in RunStore(lake).recent() if r.kind == "import")
+    assert failed.status == "failed" and "nothing of this export was imported" in failed.errors[0]
+    reason = get_json(lake, f"quarantine/{failed.run_id}/reason.json")
+    assert reason["problems"][0]["key"] == "my_spotify_data.zip"
+
+
+def test_the_basic_export_is_refused_saying_how_to_get_the_extended_one(env, tmp_path, capsys):
+    basic = [{"endTime": "2024-03-01 20:34", "artistName": "A", "trackName": "S", "msPlayed": 1}]
+    path = tmp_path / "my_spotify_data.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("MyData/StreamingHistory_music_0.json", json.dumps(basic))
+    assert main(["import", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "Extended streaming history" in err and "spotify.com/account/privacy" in err
+
+
+def top(name: str, env: dict, start: str, end: str) -> list[dict]:
+    from chalicelib.query import service
+    from chalicelib.settings import Settings
+
+    params = {"start_date": start, "end_date": end}
+    if name != "listening_by_hour":
+        params["limit"] = 1000
+    result = service.run_named(Settings.from_env(env), name, params, 25, page_size=1000)
+    names = [column["name"] for column in result["columns"]]
+    return [dict(zip(names, row, strict=True)) for row in result["rows"]]
+
+
+def test_imported_history_is_ranked_at_once_by_the_export_s_names_counting_streams(
+    env, lake, emulator, tmp_path
+):
+    entries = export_of(emulator)
+    assert main(["import", str(write_zip(tmp_path / "e.zip", entries))]) == 0
+    streams = [e for e in entries if e["spotify_track_uri"] and not e["incognito_mode"]]
+    counted = [e for e in streams if e["ms_played"] >= 30_000]  # the 12 s skip does not count
+    start, end = min(e["ts"] for e in entries)[:10], max(e["ts"] for e in entries)[:10]
+    tracks = top("top_tracks", env, start, end)
+    assert sum(row["plays"] for row in tracks) == len(counted) < len(streams)
+    assert all(row["track_name"] == f"name of {row['track_id']}" for row in tracks)
+    assert all(row["artist_names"] == "An Artist" for row in tracks)
+    [artist] = top("top_artists", env, start, end)
+    assert (artist["artist_name"], artist["plays"]) == ("An Artist", len(counted))
+    hours = top("listening_by_hour", env, start, end)
+    assert sum(row["plays"] for row in hours) == len(counted)
