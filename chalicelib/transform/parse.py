@@ -149,7 +149,6 @@ class RunRows:
     playlist_ranks: dict[str, int] = field(default_factory=dict)
     plays: dict[int, tuple] = field(default_factory=dict)
     export_plays: list[tuple] = field(default_factory=list)
-    skipped_entries: dict[str, int] = field(default_factory=lambda: {"no_uri": 0, "incognito": 0})
     catalog: Catalog = field(default_factory=Catalog)
     null_entries: int = 0
 
@@ -304,42 +303,46 @@ def artist(rows: RunRows, part: raw.Part, answer: Any) -> None:
     rows.catalog.add_artist(_object(answer, "an artist"), FULL)
 
 
+# The plays columns an export entry fills as it is, from the entry's field of that name.
+EXPORT_FIELDS = {
+    "reason_start": "reason_start",
+    "reason_end": "reason_end",
+    "shuffle": "shuffle",
+    "skipped": "skipped",
+    "offline": "offline",
+    "platform": "platform",
+    "track_name": "master_metadata_track_name",
+    "artist_name": "master_metadata_album_artist_name",
+    "album_name": "master_metadata_album_album_name",
+}
+
+
 def history(rows: RunRows, part: raw.Part, answer: Any) -> None:
     """One file of a privacy export, as the import redacted it: a play for each entry of a
     track or an episode. Entries without either (an audiobook chapter, a local file, a play
     Spotify could not attribute) are skipped, and so are those of a private session
     (`incognito_mode`): the listener asked Spotify not to keep them, and the API never shows
-    them either. Both are counted."""
+    them either. The import's record says how many entries became plays."""
     if not isinstance(answer, list):
         raise BadRawDataError("expected a JSON array of streaming history entries")
     for entry in answer:
         if entry.get("incognito_mode") is True:
-            rows.skipped_entries["incognito"] += 1
             continue
         track_id = _uri_id(entry.get("spotify_track_uri"), "track")
         episode_id = _uri_id(entry.get("spotify_episode_uri"), "episode")
         if track_id is None and episode_id is None:
-            rows.skipped_entries["no_uri"] += 1
             continue
         ended = epoch_ms(entry["ts"])
         rows.export_plays.append(
             PLAY(
+                **{column: entry.get(field) for column, field in EXPORT_FIELDS.items()},
                 played_at=ended,
                 track_id=track_id,
                 context_type=None,
                 context_uri=None,
                 source="export",
                 ms_played=entry["ms_played"],
-                reason_start=entry.get("reason_start"),
-                reason_end=entry.get("reason_end"),
-                shuffle=entry.get("shuffle"),
-                skipped=entry.get("skipped"),
-                offline=entry.get("offline"),
-                platform=entry.get("platform"),
                 episode_id=episode_id,
-                track_name=entry.get("master_metadata_track_name"),
-                artist_name=entry.get("master_metadata_album_artist_name"),
-                album_name=entry.get("master_metadata_album_album_name"),
                 ended_at=ended,
             )
         )

@@ -10,38 +10,11 @@ import pytest
 
 from chalicelib.errors import ValidationError
 from chalicelib.history.export import KEPT, BadExport, entries, files_of
-
-PERSONAL = {
-    "ip_addr": "92.40.248.131",
-    "ip_addr_decrypted": "10.1.2.3",
-    "user_agent_decrypted": "unknown (Windows 10; x64)",
-    "username": "someone-real",
-}
+from tests.history.exports import PERSONAL, export_entry
 
 
-def entry(ts="2024-03-01T20:34:47Z", uri="spotify:track:t1", **fields):
-    return {
-        "ts": ts,
-        "platform": "Android OS 14 API 34 (Google, Pixel 8)",
-        "ms_played": 183_000,
-        "conn_country": "GB",
-        "master_metadata_track_name": "Song",
-        "master_metadata_album_artist_name": "Artist",
-        "master_metadata_album_album_name": "Album",
-        "spotify_track_uri": uri,
-        "episode_name": None,
-        "episode_show_name": None,
-        "spotify_episode_uri": None,
-        "reason_start": "trackdone",
-        "reason_end": "trackdone",
-        "shuffle": False,
-        "skipped": False,
-        "offline": False,
-        "offline_timestamp": 0,
-        "incognito_mode": False,
-        **PERSONAL,
-        **fields,
-    }
+def entry(ts="2024-03-01T20:34:47Z", track="t1", **fields):
+    return export_entry(ts, track, **fields)
 
 
 def write_export(folder, files):
@@ -63,7 +36,7 @@ def zipped(tmp_path, files):
 EXPORT = {
     "Spotify Extended Streaming History/Streaming_History_Audio_2023-2024_1.json": [
         entry(ts="2024-03-01T20:34:47Z"),
-        entry(ts="2024-03-01T20:38:02Z", uri="spotify:track:t2"),
+        entry(ts="2024-03-01T20:38:02Z", track="t2"),
     ],
     "Spotify Extended Streaming History/Streaming_History_Video_2024.json": [entry()],
     "Spotify Extended Streaming History/ReadMeFirst_ExtendedStreamingHistory.pdf": b"%PDF-1.4",

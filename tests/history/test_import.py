@@ -16,39 +16,13 @@ from chalicelib.lake import LocalLake, get_json
 from chalicelib.runs import RunStore
 from chalicelib.schema import TABLES, arrow_schema
 from spotify_etl.cli import main
+from tests.history.exports import PERSONAL, export_entry
 
 pytestmark = pytest.mark.account(seed=5, clocked=True)
-PERSONAL = {"ip_addr": "92.40.248.131", "user_agent_decrypted": "Mozilla/5.0 (X11)",
-            "username": "real-username-0f3a", "ip_addr_decrypted": "10.9.8.7"}  # fmt: skip
 
 
 def iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def export_entry(ended_ms: int, track_id: str | None, ms_played: int, **fields) -> dict:
-    return {
-        "ts": iso(ended_ms),
-        "platform": "Android OS 14 API 34 (Google, Pixel 8)",
-        "ms_played": ms_played,
-        "conn_country": "NL",
-        "master_metadata_track_name": f"name of {track_id}",
-        "master_metadata_album_artist_name": "An Artist",
-        "master_metadata_album_album_name": "An Album",
-        "spotify_track_uri": f"spotify:track:{track_id}" if track_id else None,
-        "episode_name": None,
-        "episode_show_name": None,
-        "spotify_episode_uri": None,
-        "reason_start": "trackdone",
-        "reason_end": "trackdone",
-        "shuffle": False,
-        "skipped": ms_played < 30_000,
-        "offline": False,
-        "offline_timestamp": 0,
-        "incognito_mode": False,
-        **PERSONAL,
-        **fields,
-    }
 
 
 def export_of(emulator) -> list[dict]:
@@ -58,14 +32,18 @@ def export_of(emulator) -> list[dict]:
     account = emulator.account
     catalog = emulator.world.catalog.tracks
     entries = [
-        export_entry(play.played_at_ms + 1_000, play.track_id, catalog[play.track_id].duration_ms)
+        export_entry(
+            iso(play.played_at_ms + 1_000), play.track_id, catalog[play.track_id].duration_ms
+        )
         for play in account.plays
     ]
     first = account.plays[-1]
     entries += [
-        export_entry(first.played_at_ms - 3_600_000, first.track_id, 12_000),
-        export_entry(first.played_at_ms - 7_200_000, None, 50_000),
-        export_entry(first.played_at_ms - 9_000_000, first.track_id, 90_000, incognito_mode=True),
+        export_entry(iso(first.played_at_ms - 3_600_000), first.track_id, 12_000),
+        export_entry(iso(first.played_at_ms - 7_200_000), None, 50_000),
+        export_entry(
+            iso(first.played_at_ms - 9_000_000), first.track_id, 90_000, incognito_mode=True
+        ),
     ]
     return entries
 
