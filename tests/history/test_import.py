@@ -185,3 +185,55 @@ def test_imported_history_is_ranked_at_once_by_the_export_s_names_counting_strea
     assert (artist["artist_name"], artist["plays"]) == ("An Artist", len(counted))
     hours = top("listening_by_hour", env, start, end)
     assert sum(row["plays"] for row in hours) == len(counted)
+
+
+def query(name: str, env: dict, **params) -> list[dict]:
+    from chalicelib.query import service
+    from chalicelib.settings import Settings
+
+    result = service.run_named(Settings.from_env(env), name, params, 25, page_size=1000)
+    names = [column["name"] for column in result["columns"]]
+    return [dict(zip(names, row, strict=True)) for row in result["rows"]]
+
+
+def period(entries: list[dict]) -> dict[str, str]:
+    return {"start_date": min(e["ts"] for e in entries)[:10], "end_date": "2030-01-01"}
+
+
+def test_listening_time_is_measured_from_an_export_and_estimated_from_the_api_alone(
+    env, lake, emulator, tmp_path
+):
+    entries = export_of(emulator)
+    dates = period(entries)
+    assert main(["extract", "--kind", "plays"]) == 0
+    api_only = query("listening_time", env, **dates)
+    assert sum(row["measured_minutes"] or 0 for row in api_only) == 0
+    assert sum(row["estimated_minutes"] or 0 for row in api_only) > 0
+    assert main(["import", str(write_zip(tmp_path / "e.zip", entries))]) == 0
+    days = query("listening_time", env, **dates)
+    months = query("listening_time", env, **dates, monthly=1)
+    imported = [e for e in entries if e["spotify_track_uri"] and not e["incognito_mode"]]
+    assert sum(row["plays"] for row in days) == len(imported) == sum(r["plays"] for r in months)
+    measured = round(sum(e["ms_played"] for e in imported) / 60000, 1)
+    assert abs(sum(row["measured_minutes"] for row in days) - measured) < 0.1 * len(days)
+    assert all(row["estimated_minutes"] is None for row in days)  # the export saw every play
+    assert {row["period"][:7] for row in days} == {row["period"] for row in months}
+
+
+def test_skip_rate_and_coverage_describe_the_imported_history(env, lake, emulator, tmp_path):
+    entries = export_of(emulator)
+    assert main(["import", str(write_zip(tmp_path / "e.zip", entries))]) == 0
+    assert main(["extract", "--kind", "plays"]) == 0
+    dates = period(entries)
+    skipped_track = next(e for e in entries if e["ms_played"] == 12_000)["spotify_track_uri"]
+    [worst] = query("skip_rate", env, **dates, min_plays=1, limit=1)
+    assert worst["track_id"] == skipped_track.rsplit(":", 1)[1] and worst["skips"] == 1
+    coverage = query("history_coverage", env, **dates)
+    assert sum(row["plays"] for row in coverage) == len(plays(lake))
+    assert sum(row["both_sources"] for row in coverage) > 0 and not any(
+        row["api_only"] for row in coverage
+    )
+    assert all(
+        row["plays"] == row["api_only"] + row["export_only"] + row["both_sources"]
+        for row in coverage
+    )

@@ -1,0 +1,13 @@
+-- description: Which days between two dates (UTC) each source covers: plays seen by the API alone, by an export alone, and by both.
+-- param: start_date date default=today-365 "first played date, inclusive"
+-- param: end_date date default=today "last played date, inclusive"
+SELECT
+    played_date,
+    count(*) AS plays,
+    count_if(coalesce(source, 'api') = 'api') AS api_only,
+    count_if(source = 'export') AS export_only,
+    count_if(source = 'api+export') AS both_sources
+FROM plays
+WHERE played_date BETWEEN ? AND ?
+GROUP BY played_date
+ORDER BY played_date

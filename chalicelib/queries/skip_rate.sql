@@ -1,0 +1,47 @@
+-- description: The tracks skipped most between two dates (UTC), over the plays an export describes: skipped by the export's flag, or played under 30 s.
+-- param: start_date date default=today-30 "first played date, inclusive"
+-- param: end_date date default=today "last played date, inclusive"
+-- param: min_plays integer default=3 min=1 max=100000 "only tracks played at least this often"
+-- param: limit integer default=10 min=1 max=1000 "how many tracks"
+-- bind: start_date, end_date, min_plays, limit
+-- The API says nothing of skips, so only plays an export saw count here (source export or
+-- api+export).
+WITH described AS (
+    SELECT
+        track_id,
+        track_name,
+        artist_name,
+        coalesce(skipped, false) OR ms_played < 30000 AS skip
+    FROM plays
+    WHERE played_date BETWEEN ? AND ?
+        AND track_id IS NOT NULL
+        AND ms_played IS NOT NULL
+),
+totals AS (
+    SELECT
+        track_id,
+        max(track_name) AS track_name,
+        max(artist_name) AS artist_name,
+        count(*) AS plays,
+        count_if(skip) AS skips
+    FROM described
+    GROUP BY track_id
+),
+ranked AS (
+    SELECT
+        row_number() OVER (
+            ORDER BY CAST(skips AS double) / plays DESC, plays DESC, track_id
+        ) AS rank,
+        track_id,
+        track_name,
+        artist_name,
+        plays,
+        skips,
+        round(CAST(skips AS double) / plays, 3) AS skip_rate
+    FROM totals
+    WHERE plays >= ?
+)
+SELECT rank, track_id, track_name, artist_name, plays, skips, skip_rate
+FROM ranked
+WHERE rank <= ?
+ORDER BY rank
