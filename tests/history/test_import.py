@@ -237,3 +237,11 @@ def test_skip_rate_and_coverage_describe_the_imported_history(env, lake, emulato
         row["plays"] == row["api_only"] + row["export_only"] + row["both_sources"]
         for row in coverage
     )
+
+
+def test_rebuilding_every_run_gives_the_same_plays(env, lake, emulator, tmp_path):
+    assert main(["extract", "--kind", "plays"]) == 0
+    assert main(["import", str(write_zip(tmp_path / "e.zip", export_of(emulator)))]) == 0
+    before = plays(lake)
+    assert main(["transform", "--all"]) == 0
+    assert plays(lake) == before
