@@ -89,6 +89,8 @@ def _print_queries(config: Settings, start, end) -> None:
         output.query_result(f"{query['name']}  ({start} to {end})", shown)
         if len(result["rows"]) > SHOWN_ROWS:
             output.line(f"  … {len(result['rows']) - SHOWN_ROWS} more rows")
+        if not result["rows"]:
+            output.line(f"  no rows: {query['description']}")
 
 
 def _fresh_lake(folder: Path) -> Path:

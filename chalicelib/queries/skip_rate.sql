@@ -1,4 +1,4 @@
--- description: The tracks skipped most between two dates (UTC), over the plays an export describes: skipped by the export's flag, or played under 30 s.
+-- description: The tracks skipped most between two dates (UTC), over the plays an export describes (none until one is imported with `spotify-etl import`): skipped by the export's flag, or played under 30 s.
 -- param: start_date date default=today-30 "first played date, inclusive"
 -- param: end_date date default=today "last played date, inclusive"
 -- param: min_plays integer default=3 min=1 max=100000 "only tracks played at least this often"
