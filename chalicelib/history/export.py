@@ -15,9 +15,10 @@ which the import quarantines with its reason.
 
 from __future__ import annotations
 
+import functools
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,10 +66,11 @@ class BadExport(BadRawDataError):
 
 @dataclass(frozen=True)
 class ExportFile:
-    """One file of an export, by its name within the export, and its bytes."""
+    """One file of an export, by its name within the export; `read` gives its bytes, read
+    only then (an export of ten years unzips to hundreds of MB: one file is held at once)."""
 
     name: str
-    data: bytes
+    read: Callable[[], bytes]
 
 
 def files_of(path: Path) -> list[ExportFile]:
@@ -90,11 +92,11 @@ def files_of(path: Path) -> list[ExportFile]:
 def _candidates(path: Path) -> Iterator[ExportFile]:
     if path.is_dir():
         for file in path.rglob("*.json"):
-            yield ExportFile(file.relative_to(path).as_posix(), file.read_bytes())
+            yield ExportFile(file.relative_to(path).as_posix(), file.read_bytes)
     elif path.is_file() and zipfile.is_zipfile(path):
         yield from _zipped(path)
     elif path.is_file() and path.suffix.lower() == ".json":
-        yield ExportFile(path.name, path.read_bytes())
+        yield ExportFile(path.name, path.read_bytes)
     elif path.is_file() and path.suffix.lower() == ".zip":
         raise BadExport(path.name, "not a readable zip archive (truncated or damaged download?)")
     else:
@@ -104,17 +106,27 @@ def _candidates(path: Path) -> Iterator[ExportFile]:
 def _zipped(path: Path) -> Iterator[ExportFile]:
     try:
         with zipfile.ZipFile(path) as archive:
-            for info in archive.infolist():
-                if not info.is_dir() and info.filename.lower().endswith(".json"):
-                    yield ExportFile(info.filename, archive.read(info))
+            members = [i for i in archive.infolist() if not i.is_dir()]
     except (zipfile.BadZipFile, EOFError, OSError) as error:
         raise BadExport(path.name, f"not a readable zip archive ({error})") from None
+    for info in members:
+        if info.filename.lower().endswith(".json"):
+            yield ExportFile(info.filename, functools.partial(_member, path, info))
+
+
+def _member(path: Path, info: zipfile.ZipInfo) -> bytes:
+    """One file out of the zip; a BadExport if the archive is damaged there."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return archive.read(info)
+    except (zipfile.BadZipFile, EOFError, OSError) as error:
+        raise BadExport(info.filename, f"cannot be read from {path.name} ({error})") from None
 
 
 def entries(file: ExportFile) -> list[dict[str, Any]]:
     """The file's entries, redacted; a BadExport saying what is wrong with the file."""
     try:
-        data = loads(file.data)
+        data = loads(file.read())
     except JSONDecodeError as error:
         raise BadExport(file.name, f"not complete JSON (truncated?): {error}") from None
     if not isinstance(data, list) or not all(isinstance(entry, dict) for entry in data):

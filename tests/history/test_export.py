@@ -108,3 +108,18 @@ def test_a_truncated_or_unknown_file_is_a_bad_export_with_its_reason(tmp_path, d
     with pytest.raises(BadExport, match=reason) as raised:
         entries(file)
     assert raised.value.name == name
+
+
+def test_a_file_damaged_inside_the_zip_is_a_bad_export_naming_that_file(tmp_path):
+    name = "Spotify Extended Streaming History/Streaming_History_Audio_2024.json"
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
+        out.writestr(name, json.dumps([entry(ts=f"2024-03-01T20:{m:02d}:00Z") for m in range(60)]))
+    data = bytearray(archive.read_bytes())
+    middle = data.index(b"PK\x01\x02") // 2  # inside the member's compressed bytes
+    data[middle : middle + 8] = b"\x00" * 8
+    archive.write_bytes(bytes(data))
+    [file] = files_of(archive)
+    with pytest.raises(BadExport, match="cannot be read from export.zip") as raised:
+        entries(file)
+    assert raised.value.name == name
