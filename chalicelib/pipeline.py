@@ -29,8 +29,7 @@ from chalicelib.raw import check_run_id
 from chalicelib.runs import RunRecord, RunStore, Status
 from chalicelib.secrets import SpotifySecret, secrets_manager
 from chalicelib.settings import Credentials, Settings, split_s3_uri
-from chalicelib.streams import NAMES as STREAMS
-from chalicelib.streams import of_kind
+from chalicelib.streams import check, of_kind
 
 log = logging.getLogger(__name__)
 
@@ -219,18 +218,17 @@ def queued_run(event: Any) -> dict[str, Any]:
     if not isinstance(event, dict) or not isinstance(event.get("run_id"), str):
         raise ValidationError("the extract function expects {run_id, kind, streams}")
     kind = event.get("kind", raw.SNAPSHOT)
-    streams = event.get("streams") or None
-    if kind not in (raw.SNAPSHOT, raw.PLAYS_ONLY) or not (
-        streams is None or set(streams) <= set(STREAMS)
-    ):
+    if kind not in (raw.SNAPSHOT, raw.PLAYS_ONLY):
         raise ValidationError(
-            f"not a run the extract function can do: kind is {raw.SNAPSHOT} or {raw.PLAYS_ONLY}, "
-            f"streams a list from {', '.join(STREAMS)}"
+            f"not a run the extract function can do: kind is {raw.SNAPSHOT} or {raw.PLAYS_ONLY}"
         )
+    streams = event.get("streams") or None
+    if streams is not None and not isinstance(streams, list):
+        raise ValidationError("the extract function expects streams as a list")
     return {
         "run_id": check_run_id(event["run_id"]),
         "kind": kind,
-        "streams": tuple(streams) if streams else None,
+        "streams": check(streams) if streams else None,
     }
 
 

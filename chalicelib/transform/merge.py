@@ -64,6 +64,8 @@ def _play_rows(table: pa.Table) -> list[dict]:
     for field in PLAYS:
         if field.name not in table.column_names:
             table = table.append_column(field, pa.nulls(table.num_rows, field.type))
+    # To the plays types first (an older file's timestamps may be in another unit), then
+    # to milliseconds as integers.
     rows = table.select(PLAYS.names).cast(PLAYS).cast(PLAYS_MS).to_pylist()
     for row in rows:
         row["source"] = row["source"] or API

@@ -117,6 +117,8 @@ def test_a_refused_invocation_fails_the_run_record_and_says_why(s3_env, s3_lake)
         {"run_id": "nope"},
         {"run_id": "20260101T000000Z-abcdef", "kind": "daily"},
         {"run_id": "20260101T000000Z-abcdef", "streams": ["podcasts"]},
+        {"run_id": "20260101T000000Z-abcdef", "streams": [{"plays": 1}]},
+        {"run_id": "20260101T000000Z-abcdef", "streams": "plays"},
     ],
 )
 def test_the_extract_function_refuses_a_malformed_event(event):

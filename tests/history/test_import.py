@@ -113,9 +113,12 @@ def test_import_then_extract_equals_extract_then_import(env, emulator, tmp_path,
         results.append(plays(lake))
     assert results[0] == results[1]
     merged = [row for row in results[0] if row["source"] == "api+export"]
-    assert merged and all(row["context_type"] or row["context_uri"] is None for row in merged)
-    api_times = {row["played_at"] for row in merged}
-    assert len(api_times) == len(merged)  # each API play merged with one entry
+    contexts = {play.played_at_ms: play.context for play in emulator.account.recent_plays}
+    for row in merged:  # the API's played_at and context, the export's fields
+        context = contexts[int(row["played_at"].replace(tzinfo=UTC).timestamp() * 1000)]
+        assert row["context_type"] == (context[0] if context else None)
+        assert row["ms_played"] and row["platform"].startswith("Android")
+    assert len({row["played_at"] for row in merged}) == len(merged) == len(contexts)
     assert not [row for row in results[0] if row["source"] == "api"]  # the export saw all
 
 
