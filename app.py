@@ -50,6 +50,22 @@ def on_manifest(event):
     return pipeline.transform(given, pipeline.manifest_key_of(given, event.bucket, event.key))
 
 
+@app.on_s3_event(
+    bucket=DEPLOY.bucket, events=["s3:ObjectCreated:*"], prefix=DEPLOY.imports_prefix
+)
+def on_import(event):
+    """A privacy export uploaded under imports/: land it redacted in raw/ (its manifest then
+    starts the transform) and remove the upload; a bad export is kept, its record says why."""
+    try:
+        record = pipeline.import_upload(config(), event.bucket, event.key)
+    except ValidationError as error:
+        app.log.error("import refused: %s", error)
+        return None
+    if record is not None:
+        app.log.info("import %s of %s: %s", record.run_id, event.key, record.status.value)
+    return record and record.to_json()
+
+
 @app.route("/health")
 def health():
     return {"status": "ok"}
@@ -88,6 +104,17 @@ def replay(event, context):
     except (NotFoundError, ValidationError) as error:
         app.log.error("replay refused: %s", error)
         return None
+
+
+@app.route("/imports", methods=["POST"], api_key_required=True)
+@http_errors
+def start_import():
+    """A presigned URL to PUT a privacy export to; its upload starts the import."""
+    body = json_body(app.current_request.raw_body, {"filename"})
+    filename = body.get("filename", "my_spotify_data.zip")
+    if not isinstance(filename, str):
+        raise ValidationError("filename must be a string: the export's file name")
+    return pipeline.presign_upload(config(), filename)
 
 
 @app.route("/runs", api_key_required=True)

@@ -10,6 +10,10 @@ write that lost a race raises ConflictError and changes nothing. On S3 these are
 conditional writes (the version is the ETag); locally the version is the content's MD5, as
 an S3 ETag of a single-part upload is, checked and replaced under an exclusive `flock`, so
 the check holds across processes as well as threads.
+
+Nothing is ever deleted but an upload under `imports/`: a privacy export, removed by its
+import once its redacted copy is in raw/ (it holds IP addresses and user agents). `delete`
+refuses every other key.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import gzip
 import hashlib
 import json
 import os
+import posixpath
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,7 +51,10 @@ class Lake(Protocol):
 
     def uri(self, key: str) -> str: ...
 
+    def delete(self, key: str) -> None: ...
 
+
+IMPORTS = "imports/"  # uploaded privacy exports, each removed once imported
 LOCKS = ".locks"
 LOCK_STRIPES = 64
 TEMPORARY = ".tmp-"
@@ -116,6 +124,12 @@ class LocalLake:
 
     def uri(self, key: str) -> str:
         return str(self._root / key)
+
+    def delete(self, key: str) -> None:
+        """Remove an imported upload (nothing else is ever deleted); gone already is fine."""
+        path = Path(self._path(_deletable(key)))
+        with self._lock(key):
+            path.unlink(missing_ok=True)
 
     def _path(self, key: str) -> str:
         # normpath, not resolve(): keys never hold symlinks, and resolve() costs a syscall
@@ -210,6 +224,16 @@ class S3Lake:
     def uri(self, key: str) -> str:
         return f"s3://{self._bucket}/{self._key(key)}"
 
+    def delete(self, key: str) -> None:
+        """Remove an imported upload (nothing else is ever deleted); gone already is fine."""
+        self._call("delete_object", key, Bucket=self._bucket, Key=self._key(_deletable(key)))
+
+    def upload_url(self, key: str, expires_in: int) -> str:
+        """A presigned PUT URL for `key`, valid `expires_in` seconds (signing makes no request)."""
+        params = {"Bucket": self._bucket, "Key": self._key(key)}
+        sign = self._client.generate_presigned_url
+        return sign("put_object", Params=params, ExpiresIn=expires_in)
+
     def _key(self, key: str) -> str:
         return f"{self._prefix}{key}"
 
@@ -229,6 +253,13 @@ class S3Lake:
 
 def _md5(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+def _deletable(key: str) -> str:
+    inside = posixpath.normpath(key) == key.rstrip("/") and key.startswith(IMPORTS)
+    if not inside or key == IMPORTS:
+        raise LakeError(f"{key} is not an upload under {IMPORTS}: the lake deletes nothing else")
+    return key
 
 
 def _is_internal(key: str) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -24,7 +25,7 @@ from chalicelib.errors import (
     ValidationError,
 )
 from chalicelib.functions import Functions
-from chalicelib.lake import Lake, open_lake, open_lake_to_read
+from chalicelib.lake import IMPORTS, Lake, open_lake, open_lake_to_read
 from chalicelib.raw import check_run_id
 from chalicelib.runs import RunRecord, RunStore, Status
 from chalicelib.secrets import SpotifySecret, secrets_manager
@@ -169,6 +170,82 @@ def import_history(
     return record
 
 
+def import_upload(
+    settings: Settings,
+    bucket: str,
+    object_key: str,
+    *,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> RunRecord | None:
+    """Import an export uploaded under the lake's imports/ (S3 sent the event), then remove
+    the upload once its redacted copy and manifest are in raw/: the one deletion the pipeline
+    makes, as the upload holds IP addresses and user agents. A failed import keeps the upload
+    and says so in its record. None when the upload is gone: a retried event, imported."""
+    from chalicelib.history.export import files_of_upload
+    from chalicelib.history.importer import land
+
+    key = _lake_key(settings, object_key)
+    if not key.startswith(IMPORTS) or key.endswith("/"):
+        raise ValidationError(f"s3://{bucket}/{object_key} is not an upload under {IMPORTS}")
+    lake = lake_for(settings)
+    try:
+        data = lake.get(key)
+    except NotFoundError:
+        log.info("%s is gone: imported already", key)
+        return None
+    kept = f"; the upload stays at {lake.uri(key)}: replace it with the export Spotify sent"
+    record = land(
+        lake, lambda: files_of_upload(key, data), started=now(), now=now, kept=kept
+    )
+    if record.manifest:
+        lake.delete(key)
+    return record
+
+
+def presign_upload(
+    settings: Settings,
+    filename: str,
+    *,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> dict[str, Any]:
+    """Where to PUT an export so that it is imported: a presigned URL under the lake's
+    imports/, valid UPLOAD_SECONDS (S3 starts the import when the upload completes)."""
+    if settings.lake_is_local:
+        raise ValidationError(
+            "uploads need an S3 lake (LAKE_URI=s3://...); on this local lake run "
+            "`spotify-etl import PATH` instead"
+        )
+    from botocore.config import Config
+
+    from chalicelib.aws import client
+
+    name = upload_name(filename)
+    moment = now()
+    key = f"{IMPORTS}{moment:%Y%m%dT%H%M%SZ}-{name}"
+    # Signature version 4: S3 refuses version 2 on every bucket made since 2020.
+    lake = open_lake(settings.lake_uri, client("s3", config=Config(signature_version="s3v4")))
+    return {
+        "method": "PUT",
+        "url": lake.upload_url(key, UPLOAD_SECONDS),
+        "key": key,
+        "expires_at": raw.iso_utc(moment + timedelta(seconds=UPLOAD_SECONDS)),
+    }
+
+
+UPLOAD_SECONDS = 900
+UPLOAD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.(zip|json)$", re.IGNORECASE)
+
+
+def upload_name(filename: str) -> str:
+    """The upload's file name: the export's own (letters, digits, . _ -), a .zip or .json."""
+    if not UPLOAD_NAME.match(filename):
+        raise ValidationError(
+            f"filename {filename[:120]!r} is not an export's name: give the zip's (or a JSON "
+            "file's) name, letters, digits, '.', '_' and '-' only, ending .zip or .json"
+        )
+    return filename
+
+
 def queue_run(
     settings: Settings,
     *,
@@ -278,11 +355,16 @@ def _record_transform_failure(lake: Lake, key: str, error: LakeError) -> None:
 
 def manifest_key_of(settings: Settings, bucket: str, object_key: str) -> str:
     """The lake-relative key of an S3 event's object, checked to be a raw manifest."""
-    prefix = "" if settings.lake_is_local else split_s3_uri(settings.lake_uri)[1]
-    key = object_key[len(prefix) :] if object_key.startswith(prefix) else object_key
+    key = _lake_key(settings, object_key)
     if not raw.is_manifest_key(key):
         raise ValidationError(f"s3://{bucket}/{object_key} is not a raw run manifest")
     return key
+
+
+def _lake_key(settings: Settings, object_key: str) -> str:
+    """An S3 event's object key relative to the lake root."""
+    prefix = "" if settings.lake_is_local else split_s3_uri(settings.lake_uri)[1]
+    return object_key[len(prefix) :] if object_key.startswith(prefix) else object_key
 
 
 def manifest_of_run(settings: Settings, run_id: str) -> str:

@@ -133,6 +133,7 @@ class DeploySettings:
 
     bucket: str
     raw_prefix: str
+    imports_prefix: str
     snapshot_schedule: str
     plays_schedule: str
 
@@ -143,6 +144,7 @@ class DeploySettings:
         return cls(
             bucket=bucket,
             raw_prefix=f"{prefix}raw/",
+            imports_prefix=f"{prefix}imports/",
             snapshot_schedule=_get(env, "SNAPSHOT_SCHEDULE") or DEFAULT_SNAPSHOT_SCHEDULE,
             plays_schedule=_get(env, "PLAYS_SCHEDULE") or DEFAULT_PLAYS_SCHEDULE,
         )

@@ -191,12 +191,10 @@ def test_an_unknown_execution_is_a_404(app_client):
     assert response.status_code == 404
 
 
-def test_event_sources_listen_for_raw_manifests_only():
+def test_event_sources_listen_for_raw_manifests_and_uploads_under_imports():
     from app import app
 
-    [s3] = [e for e in app.event_sources if e.name == "on_manifest"]
-    assert (s3.prefix, s3.suffix) == ("raw/", raw.MANIFEST)
-    schedules = {
-        e.name: e.schedule_expression for e in app.event_sources if e.name != "on_manifest"
-    }
+    buckets = {e.name: (e.prefix, e.suffix) for e in app.event_sources if hasattr(e, "bucket")}
+    assert buckets == {"on_manifest": ("raw/", raw.MANIFEST), "on_import": ("imports/", None)}
+    schedules = {e.name: e.schedule_expression for e in app.event_sources if e.name not in buckets}
     assert set(schedules) == {"snapshot", "plays"}

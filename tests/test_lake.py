@@ -55,6 +55,29 @@ def test_json_documents_round_trip_gzip_or_not(either_lake):
     assert get_json(either_lake, "runs/r.json") == [1, None]
 
 
+def test_an_upload_under_imports_is_deleted_and_deleting_it_again_is_fine(either_lake):
+    either_lake.put("imports/20261202T101500Z-my_spotify_data.zip", b"PK")
+    either_lake.delete("imports/20261202T101500Z-my_spotify_data.zip")
+    assert not either_lake.exists("imports/20261202T101500Z-my_spotify_data.zip")
+    either_lake.delete("imports/20261202T101500Z-my_spotify_data.zip")
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "raw/2026-01-01/r/manifest.json",
+        "imports/",
+        "../imports/x",
+        "imports/../raw/2026-01-01/r/manifest.json",
+    ],
+)
+def test_nothing_but_an_upload_under_imports_is_ever_deleted(either_lake, key):
+    either_lake.put("raw/2026-01-01/r/manifest.json", b"{}")
+    with pytest.raises(LakeError, match="deletes nothing else|outside the lake"):
+        either_lake.delete(key)
+    assert either_lake.exists("raw/2026-01-01/r/manifest.json")
+
+
 def test_a_local_key_cannot_escape_the_lake(tmp_path):
     with pytest.raises(LakeError):
         LocalLake(tmp_path).put("../outside.txt", b"x")

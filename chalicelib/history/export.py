@@ -16,9 +16,10 @@ which the import quarantines with its reason.
 from __future__ import annotations
 
 import functools
+import io
 import re
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,14 +77,30 @@ class ExportFile:
 def files_of(path: Path) -> list[ExportFile]:
     """The history files of an export given as a zip, a folder or one JSON file, in name
     order; a ValidationError if the path holds none, or only the basic export."""
-    found = sorted(_candidates(path), key=lambda file: file.name)
+    return _history(str(path), _candidates(path))
+
+
+def files_of_upload(name: str, data: bytes) -> list[ExportFile]:
+    """The history files of an export uploaded whole: the zip Spotify sent, or one of its
+    JSON files (`name` is the upload's, which says which)."""
+    if zipfile.is_zipfile(io.BytesIO(data)):
+        return _history(name, _zipped(name, lambda: zipfile.ZipFile(io.BytesIO(data))))
+    if name.lower().endswith(".json"):
+        return _history(name, [ExportFile(name.rpartition("/")[2], lambda: data)])
+    if name.lower().endswith(".zip"):
+        raise BadExport(name, "not a readable zip archive (truncated or damaged upload?)")
+    raise ValidationError(f"{name} is not a zip or a JSON file of an export")
+
+
+def _history(source: str, candidates: Iterable[ExportFile]) -> list[ExportFile]:
+    found = sorted(candidates, key=lambda file: file.name)
     basic = [file.name for file in found if BASIC.search(file.name)]
     history = [file for file in found if EXTENDED.search(file.name)]
     if not history and basic:
-        raise ValidationError(f"{path}: {REQUEST_EXTENDED}")
+        raise ValidationError(f"{source}: {REQUEST_EXTENDED}")
     if not history:
         raise ValidationError(
-            f"{path} holds no Streaming_History_Audio_*.json, Streaming_History_Video_*.json "
+            f"{source} holds no Streaming_History_Audio_*.json, Streaming_History_Video_*.json "
             "or endsong_*.json: give the zip Spotify sent, its folder, or those files"
         )
     return history
@@ -94,7 +111,7 @@ def _candidates(path: Path) -> Iterator[ExportFile]:
         for file in path.rglob("*.json"):
             yield ExportFile(file.relative_to(path).as_posix(), file.read_bytes)
     elif path.is_file() and zipfile.is_zipfile(path):
-        yield from _zipped(path)
+        yield from _zipped(path.name, functools.partial(zipfile.ZipFile, path))
     elif path.is_file() and path.suffix.lower() == ".json":
         yield ExportFile(path.name, path.read_bytes)
     elif path.is_file() and path.suffix.lower() == ".zip":
@@ -103,24 +120,26 @@ def _candidates(path: Path) -> Iterator[ExportFile]:
         raise ValidationError(f"{path} is not a zip, a folder or a JSON file of an export")
 
 
-def _zipped(path: Path) -> Iterator[ExportFile]:
+def _zipped(name: str, open_zip: Callable[[], zipfile.ZipFile]) -> Iterator[ExportFile]:
+    """The JSON members of the zip `open_zip` opens (each time one is read: a member is
+    read whole when landed, and only then)."""
     try:
-        with zipfile.ZipFile(path) as archive:
+        with open_zip() as archive:
             members = [i for i in archive.infolist() if not i.is_dir()]
     except (zipfile.BadZipFile, EOFError, OSError) as error:
-        raise BadExport(path.name, f"not a readable zip archive ({error})") from None
+        raise BadExport(name, f"not a readable zip archive ({error})") from None
     for info in members:
         if info.filename.lower().endswith(".json"):
-            yield ExportFile(info.filename, functools.partial(_member, path, info))
+            yield ExportFile(info.filename, functools.partial(_member, name, open_zip, info))
 
 
-def _member(path: Path, info: zipfile.ZipInfo) -> bytes:
+def _member(name: str, open_zip: Callable[[], zipfile.ZipFile], info: zipfile.ZipInfo) -> bytes:
     """One file out of the zip; a BadExport if the archive is damaged there."""
     try:
-        with zipfile.ZipFile(path) as archive:
+        with open_zip() as archive:
             return archive.read(info)
     except (zipfile.BadZipFile, EOFError, OSError) as error:
-        raise BadExport(info.filename, f"cannot be read from {path.name} ({error})") from None
+        raise BadExport(info.filename, f"cannot be read from {name} ({error})") from None
 
 
 def entries(file: ExportFile) -> list[dict[str, Any]]:

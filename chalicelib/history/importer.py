@@ -32,9 +32,11 @@ def land(
     started: datetime,
     now: Callable[[], datetime],
     progress: Callable[[str, int], None] | None = None,
+    kept: str = "",
 ) -> RunRecord:
     """Land the files `read` gives, redacted, then the manifest; the import's record:
-    failed, with the reason, when they are not an extended export or one cannot be read."""
+    failed, with the reason, when they are not an extended export or one cannot be read
+    (and `kept`, where the export stays, is said there)."""
     store = RunStore(lake)
     import_id = raw.new_run_id(started)
     record = RunRecord.started(import_id, raw.IMPORT, STREAMS, started)
@@ -60,11 +62,11 @@ def land(
                 progress(file.name, len(kept))
     except BadExport as bad:
         _quarantine(lake, import_id, manifest.key, bad, now())
-        record.failed(f"{bad}; nothing of this export was imported", now())
+        record.failed(f"{bad}; nothing of this export was imported{kept}", now())
         store.save(record)
         return record
     except ValidationError as refused:
-        record.failed(str(refused), now())
+        record.failed(f"{refused}{kept}", now())
         store.save(record)
         return record
     manifest.finished_at = raw.iso_utc(now())

@@ -107,6 +107,12 @@ def test_an_unknown_query_name_of_any_shape_is_a_404(app_client, name):
     assert post(app_client, f"/queries/{name}", b"{}").status_code == 404
 
 
+def test_an_upload_url_on_a_local_lake_is_a_400_saying_to_import_with_the_cli(app_client):
+    response = app_client.http.post("/imports")
+    assert response.status_code == 400
+    assert "spotify-etl import PATH" in response.json_body["Message"]
+
+
 def test_a_transform_replay_refuses_a_body_with_fields(app_client):
     response = post(app_client, "/runs/20260101T000000Z-abcdef/transform", b'{"force": true}')
     assert response.status_code == 400

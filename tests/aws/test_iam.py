@@ -24,7 +24,10 @@ from botocore import xform_name
 PROJECT = Path(__file__).resolve().parents[2]
 STAGES = ("dev", "prod")
 CLIENT_BUILDERS = {"client"}
-LAKE_PREFIXES = ("raw", "processed", "state", "runs", "quarantine")
+LAKE_PREFIXES = ("raw", "processed", "state", "runs", "quarantine", "imports")
+# The prefixes an S3 action is needed on where that is not all of them: the one deletion
+# the pipeline makes is of an imported upload.
+S3_PREFIXES = {"s3:DeleteObject": ("imports",)}
 ACCOUNT, REGION = "123456789012", "us-east-1"
 # IAM actions whose name is not the operation's: HeadObject needs GetObject, ListObjectsV2
 # needs ListBucket, Invoke is InvokeFunction.
@@ -125,9 +128,8 @@ def needs(stage_name: str, service: str, operation: str) -> list[tuple[str, str]
     if service == "s3" and action == "s3:ListBucket":
         return [(action, f"arn:aws:s3:::{n['bucket']}")]
     if service == "s3":
-        return [
-            (action, f"arn:aws:s3:::{n['bucket']}/{p}/2026-11-26/x.json") for p in LAKE_PREFIXES
-        ]
+        prefixes = S3_PREFIXES.get(action, LAKE_PREFIXES)
+        return [(action, f"arn:aws:s3:::{n['bucket']}/{p}/2026-11-26/x.json") for p in prefixes]
     if service == "athena":
         return [(action, f"arn:aws:athena:{REGION}:{ACCOUNT}:workgroup/{n['workgroup']}")]
     if service == "secretsmanager":
@@ -168,6 +170,7 @@ def test_the_code_makes_the_aws_calls_this_test_knows_of(record_property):
         ("s3", "get_object"),
         ("s3", "head_object"),
         ("s3", "list_objects_v2"),
+        ("s3", "delete_object"),
         ("athena", "start_query_execution"),
         ("athena", "get_query_execution"),
         ("athena", "get_query_results"),
@@ -227,7 +230,9 @@ def test_every_resource_is_scoped_to_the_stages_own_names(stage_name):
 
 def test_the_policy_check_refuses_what_it_should():
     statements = policy("dev")
-    assert not allowed(statements, "s3:DeleteObject", "arn:aws:s3:::spotify-etl-dev-lake/raw/x")
+    for prefix in set(LAKE_PREFIXES) - set(S3_PREFIXES["s3:DeleteObject"]):
+        arn = f"arn:aws:s3:::spotify-etl-dev-lake/{prefix}/x"
+        assert not allowed(statements, "s3:DeleteObject", arn)
     assert not allowed(statements, "s3:GetObject", "arn:aws:s3:::spotify-etl-prod-lake/raw/x")
     assert not allowed(statements, "s3:PutObject", "arn:aws:s3:::spotify-etl-dev-lake/other/x")
     secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:spotify-etl/prod-AbC123"

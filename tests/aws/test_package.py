@@ -57,14 +57,18 @@ def package():
     return terraform["resource"], PACKAGE / "deployment.zip"
 
 
-def test_the_transform_listens_only_for_raw_manifests(package):
+def test_the_transform_listens_for_raw_manifests_and_the_import_for_uploads(package):
     resources, _ = package
     [notification] = resources["aws_s3_bucket_notification"].values()
     assert notification["bucket"] == "spotify-etl-dev-lake"
-    [target] = notification["lambda_function"]
-    assert target["events"] == ["s3:ObjectCreated:*"]
-    assert (target["filter_prefix"], target["filter_suffix"]) == ("raw/", "manifest.json")
-    assert "on_manifest" in target["lambda_function_arn"]
+    targets = {
+        (target["filter_prefix"], target.get("filter_suffix")): target
+        for target in notification["lambda_function"]
+    }
+    assert set(targets) == {("raw/", "manifest.json"), ("imports/", None)}
+    assert all(target["events"] == ["s3:ObjectCreated:*"] for target in targets.values())
+    assert "on_manifest" in targets["raw/", "manifest.json"]["lambda_function_arn"]
+    assert "on_import" in targets["imports/", None]["lambda_function_arn"]
 
 
 def test_both_schedules_and_the_rest_api_are_deployed(package):
@@ -86,6 +90,7 @@ def test_every_function_runs_python_312_with_the_pandas_layer(package):
         "run_extract",
         "on_manifest",
         "replay",
+        "on_import",
     }
     for function in functions.values():
         assert function["runtime"] == "python3.12"
@@ -94,6 +99,7 @@ def test_every_function_runs_python_312_with_the_pandas_layer(package):
     assert functions["run_extract"]["timeout"] == 900
     assert functions["api_handler"]["timeout"] <= 30
     assert functions["on_manifest"]["memory_size"] >= 1769
+    assert (functions["on_import"]["timeout"], functions["on_import"]["memory_size"]) == (900, 1769)
 
 
 def test_the_zip_is_small_and_leaves_pandas_pyarrow_numpy_to_the_layer(package):

@@ -1,0 +1,140 @@
+"""A privacy export imported through S3 (moto): POST /imports answers a presigned URL, the
+upload under imports/ starts the on_import function, which lands the redacted copy in raw/
+and removes the upload; the manifest's event then transforms it into plays."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import zipfile
+
+import pyarrow.parquet as pq
+import pytest
+import requests
+from stand_ins import BUCKET, PREFIX
+
+from chalicelib.lake import get_json
+from emulator.export import write_export
+from tests.history.exports import PERSONAL
+
+pytestmark = [pytest.mark.integration, pytest.mark.account(seed=8, clocked=True)]
+PRIVATE = ("ip_addr", "user_agent_decrypted", "username", "conn_country", *PERSONAL)
+
+
+def upload(s3_app_client, path, filename: str | None = None) -> str:
+    """Ask for an upload URL as a user with only the API would, and PUT the file there; the
+    upload's lake key."""
+    body = {} if filename is None else {"filename": filename}
+    answer = s3_app_client.http.post(
+        "/imports", headers={"Content-Type": "application/json"}, body=json.dumps(body)
+    )
+    assert answer.status_code == 200, answer.json_body
+    assert answer.json_body["method"] == "PUT"
+    put = requests.put(answer.json_body["url"], data=path.read_bytes(), timeout=30)
+    assert put.status_code == 200
+    return answer.json_body["key"]
+
+
+def s3_event(s3_app_client, key: str) -> dict:
+    return s3_app_client.events.generate_s3_event(bucket=BUCKET, key=f"{PREFIX}{key}")
+
+
+def test_an_uploaded_export_lands_redacted_then_its_upload_is_removed_and_plays_written(
+    s3_app_client, s3_lake, emulator, tmp_path
+):
+    export = write_export(emulator.world, tmp_path / "my_spotify_data.zip", emulator.clock())
+    key = upload(s3_app_client, export)
+    assert key.startswith("imports/") and key.endswith("-my_spotify_data.zip")
+    assert s3_lake.exists(key)
+
+    record = s3_app_client.lambda_.invoke("on_import", s3_event(s3_app_client, key)).payload
+    assert record["kind"] == "import" and record["status"] == "extracted", record["errors"]
+    assert not s3_lake.exists(key), "the upload, with its personal fields, is removed"
+    landed = b"".join(
+        gzip.decompress(s3_lake.get(k)) for k in s3_lake.list("raw/") if k.endswith(".json.gz")
+    )
+    assert landed and not any(f'"{name}"'.encode() in landed for name in PRIVATE)
+
+    s3_app_client.lambda_.invoke("on_manifest", s3_event(s3_app_client, record["manifest"]))
+    entries = sum(
+        len(json.loads(zipfile.ZipFile(export).read(name)))
+        for name in zipfile.ZipFile(export).namelist()
+        if name.endswith(".json")
+    )
+    rows = [
+        row
+        for k in s3_lake.list("processed/plays/")
+        for row in pq.read_table(io.BytesIO(s3_lake.get(k))).to_pylist()
+    ]
+    done = get_json(s3_lake, f"runs/{record['run_id']}.json")
+    assert done["status"] == "transformed"
+    assert record["counts"]["entries"] == entries
+    assert 0 < len(rows) < entries  # entries without a URI and private plays are no plays
+    assert {row["source"] for row in rows} == {"export"}
+
+
+def test_a_retried_event_after_the_import_finds_the_upload_gone_and_lands_nothing_more(
+    s3_app_client, s3_lake, emulator, tmp_path
+):
+    export = write_export(emulator.world, tmp_path / "e.zip", emulator.clock(), days=3)
+    key = upload(s3_app_client, export, "e.zip")
+    event = s3_event(s3_app_client, key)
+    s3_app_client.lambda_.invoke("on_import", event)
+    landed = sorted(s3_lake.list("raw/"))
+    assert s3_app_client.lambda_.invoke("on_import", event).payload is None
+    assert sorted(s3_lake.list("raw/")) == landed
+
+
+def test_a_damaged_upload_is_kept_its_record_says_where_and_nothing_is_transformed(
+    s3_app_client, s3_lake, emulator, tmp_path
+):
+    export = write_export(emulator.world, tmp_path / "e.zip", emulator.clock(), days=3)
+    damaged = tmp_path / "damaged.zip"
+    damaged.write_bytes(export.read_bytes()[: export.stat().st_size // 2])
+    key = upload(s3_app_client, damaged, "damaged.zip")
+
+    record = s3_app_client.lambda_.invoke("on_import", s3_event(s3_app_client, key)).payload
+    assert record["status"] == "failed"
+    assert f"the upload stays at s3://{BUCKET}/{PREFIX}{key}" in record["errors"][0]
+    assert s3_lake.exists(key)
+    [reason] = [k for k in s3_lake.list("quarantine/") if k.endswith("reason.json")]
+    assert "damaged.zip" in json.dumps(get_json(s3_lake, reason))
+    assert not any(s3_lake.list("processed/"))
+
+
+def test_the_basic_export_uploaded_is_refused_saying_how_to_get_the_extended_one(
+    s3_app_client, s3_lake, tmp_path
+):
+    basic = tmp_path / "basic.zip"
+    with zipfile.ZipFile(basic, "w") as archive:
+        archive.writestr("MyData/StreamingHistory_music_0.json", "[]")
+    key = upload(s3_app_client, basic, "basic.zip")
+    record = s3_app_client.lambda_.invoke("on_import", s3_event(s3_app_client, key)).payload
+    assert record["status"] == "failed"
+    assert "Extended streaming history" in record["errors"][0]
+    assert s3_lake.exists(key)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"filename": "../raw/x.zip"}, "is not an export's name"),
+        ({"filename": "export.exe"}, "ending .zip or .json"),
+        ({"filename": 7}, "filename must be a string"),
+        ({"name": "e.zip"}, "name"),
+    ],
+)
+def test_a_bad_upload_request_is_a_400_saying_what_to_send(s3_app_client, body, message):
+    answer = s3_app_client.http.post(
+        "/imports", headers={"Content-Type": "application/json"}, body=json.dumps(body)
+    )
+    assert answer.status_code == 400
+    assert message in answer.json_body["Message"]
+
+
+def test_an_object_outside_imports_is_refused_by_the_import_function(s3_app_client, s3_lake):
+    s3_lake.put("raw/2026-01-01/x.json", b"[]")
+    payload = s3_app_client.lambda_.invoke("on_import", s3_event(s3_app_client, "raw/x")).payload
+    assert payload is None
+    assert s3_lake.exists("raw/2026-01-01/x.json")
