@@ -1,4 +1,8 @@
-"""The offline demo: a few days of an emulated account, through the real pipeline.
+"""The offline demo: a year of an emulated account's history, then a few days of it, through
+the real pipeline.
+
+First the account's privacy export (a year of plays, written by the emulator) is imported,
+as a new user would before the first poll.
 
 The emulator and the pipeline share a simulated clock, so each day's daily snapshot and
 plays polls run at their scheduled times and the account changes between days. Every run
@@ -10,13 +14,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rich.progress import Progress
 
 from chalicelib import pipeline, raw
-from chalicelib.errors import ConfigError
+from chalicelib.errors import ConfigError, PipelineError
+from chalicelib.runs import Status
 from chalicelib.settings import Settings
 from spotify_etl import output
 
@@ -29,6 +35,7 @@ SCHEDULE = (
     (21, 0, raw.PLAYS_ONLY),
 )
 SHOWN_ROWS = 10
+EXPORT_DAYS = 365  # the days of history before the API's that the demo's export holds
 
 
 def run_demo(lake: str, *, days: int, seed: int, first_day: datetime | None = None) -> int:
@@ -55,6 +62,7 @@ def run_demo(lake: str, *, days: int, seed: int, first_day: datetime | None = No
             }
         )
         with Progress(console=output.console) as progress:
+            imported = _import_history(config, emulator, clock, progress)
             task = progress.add_task("runs", total=days * len(SCHEDULE))
             for day in range(days):
                 for hour, minute, kind in SCHEDULE:
@@ -63,18 +71,37 @@ def run_demo(lake: str, *, days: int, seed: int, first_day: datetime | None = No
                     pipeline.extract_and_transform(config, kind=kind, now=clock.now)
                     progress.advance(task)
         requests = emulator.total_requests
-    _print_queries(config, first_day.date(), (first_day + timedelta(days=days - 1)).date())
+    history = first_day - timedelta(days=EXPORT_DAYS + emulator.scale.history_days)
+    _print_queries(config, history.date(), (first_day + timedelta(days=days - 1)).date())
     output.line(
-        f"\n{days * len(SCHEDULE)} runs, {requests} requests to the emulator; lake in {folder}. "
+        f"\n{imported:,} plays imported from a year of the account's privacy export, then "
+        f"{days * len(SCHEDULE)} runs, {requests} requests to the emulator; lake in {folder}. "
         f"Try: LAKE_URI={lake} .venv/bin/spotify-etl runs"
     )
     return 0
 
 
+def _import_history(config: Settings, emulator, clock, progress: Progress) -> int:
+    """Import a year of the account's history from its privacy export, as a user does
+    before the first poll; the plays it added."""
+    from emulator.export import write_export
+
+    task = progress.add_task("importing a year of history", total=None)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "my_spotify_data.zip"
+        export = write_export(emulator.world, path, clock.time(), days=EXPORT_DAYS)
+        record = pipeline.import_history(config, export, now=clock.now)
+    progress.update(task, total=1, completed=1)
+    if record.status == Status.FAILED:
+        raise PipelineError(f"the demo's import failed: {'; '.join(record.errors or [])}")
+    return ((record.transform or {}).get("rows") or {}).get("plays", 0)
+
+
 def _print_queries(config: Settings, start, end) -> None:
     from chalicelib.query import named, service
 
-    params = {"start_date": start.isoformat(), "end_date": end.isoformat()}
+    # Per month: a year of history per day would be a long table.
+    params = {"start_date": start.isoformat(), "end_date": end.isoformat(), "monthly": 1}
     for query in named.describe():
         wanted = {p["name"] for p in query["params"]}
         result = service.run_named(

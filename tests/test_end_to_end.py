@@ -1,5 +1,6 @@
 """The demo's path end to end, its tables checked against the emulator's own account model."""
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import duckdb
@@ -79,10 +80,24 @@ def test_every_table_is_written_with_its_exact_schema_and_iso_date_partitions(
         assert pq.read_schema(end_to_end_lake.uri(key)).remove_metadata() == arrow_schema(table)
 
 
-def test_every_run_was_transformed(end_to_end_lake):
+def test_every_run_and_the_import_before_them_was_transformed(end_to_end_lake):
     records = [get_json(end_to_end_lake, key) for key in end_to_end_lake.list("runs/")]
-    assert len(records) == DAYS * 4
+    kinds = Counter(r["kind"] for r in records)
+    assert kinds == {"snapshot": DAYS, "plays": DAYS * 3, "import": 1}
     assert {r["status"] for r in records} == {"transformed"}
+    [imported] = [r for r in records if r["kind"] == "import"]
+    assert imported["started_at"] < min(r["started_at"] for r in records if r is not imported)
+
+
+def test_the_imported_year_comes_first_and_every_play_the_api_shared_with_it_is_one_row(db):
+    first = rows(db, "SELECT min(played_at) FROM plays")[0][0]
+    assert first.date() <= (FIRST_DAY - timedelta(days=365)).date()
+    before = dict(
+        rows(db, "SELECT source, count(*) FROM plays WHERE played_at < ? GROUP BY 1", FIRST_DAY)
+    )
+    assert set(before) == {"export", "api+export"} and before["api+export"] > 0
+    after = rows(db, "SELECT DISTINCT source FROM plays WHERE played_at >= ?", FIRST_DAY)
+    assert after == [("api",)]
 
 
 def test_every_timestamp_of_the_demos_runs_is_on_its_simulated_clock(end_to_end_lake):
@@ -187,11 +202,16 @@ def test_null_entries_are_counted_in_the_run_record(end_to_end_lake, world):
 
 
 def test_plays_hold_every_play_fetched_once_each(db, world):
+    """Every play the API served is one row (merged with its export entry or not)."""
     first_run = world.world.account_at((FIRST_DAY + timedelta(hours=3, minutes=15)).timestamp())
     oldest = min(p.played_at_ms for p in first_run.recent_plays)
     everything = world.world.account_at(LAST_RUN.timestamp()).plays
     expected = sorted(p.played_at_ms for p in everything if p.played_at_ms >= oldest)
-    got = rows(db, "SELECT epoch_ms(played_at), track_id, played_date FROM plays ORDER BY 1")
+    got = rows(
+        db,
+        "SELECT epoch_ms(played_at), track_id, played_date FROM plays "
+        "WHERE source <> 'export' ORDER BY 1",
+    )
     assert [r[0] for r in got] == expected
     assert all(str(datetime.fromtimestamp(ms / 1000, UTC).date()) == str(day) for ms, _, day in got)
 
@@ -241,19 +261,24 @@ def test_the_catalog_of_a_day_holds_every_track_album_and_artist_referenced(db):
 
 
 def test_a_plays_catalog_rows_are_marked_played_on_the_day_it_was_fetched(db):
-    """What the plays queries read: each play, the first run's backfill included, finds its
+    """What the plays queries read: each play the API saw, the first run's backfill included
+    (an export's alone are named by the export until their catalog is fetched), finds its
     track, credits and artists among the played rows of a day it could have been fetched on
     (from the day before it on); played rows are no more than the plays fetched that day."""
     unmatched = rows(
         db,
-        "SELECT count(*) FROM plays AS p WHERE NOT EXISTS ("
+        "SELECT count(*) FROM plays AS p WHERE p.source <> 'export' AND NOT EXISTS ("
         "  SELECT 1 FROM tracks AS t JOIN track_artists AS c USING (snapshot_date, track_id)"
         "  JOIN artists AS a USING (snapshot_date, artist_id)"
         "  WHERE t.track_id = p.track_id AND t.played AND c.played AND a.played"
         "  AND CAST(t.snapshot_date AS DATE) >= CAST(p.played_date AS DATE) - INTERVAL 1 DAY)",
     )
     assert unmatched[0][0] == 0
-    backfilled = rows(db, "SELECT count(*) FROM plays WHERE played_date < ?", FIRST_DAY.date())
+    backfilled = rows(
+        db,
+        "SELECT count(*) FROM plays WHERE played_date < ? AND source <> 'export'",
+        FIRST_DAY.date(),
+    )
     assert backfilled[0][0] > 0
     played, unplayed = rows(
         db,
@@ -263,7 +288,8 @@ def test_a_plays_catalog_rows_are_marked_played_on_the_day_it_was_fetched(db):
     )[0]
     played_that_day = rows(
         db,
-        "SELECT count(DISTINCT track_id) FROM plays WHERE played_date BETWEEN ? AND ?",
+        "SELECT count(DISTINCT track_id) FROM plays WHERE played_date BETWEEN ? AND ? "
+        "AND source <> 'export'",
         (LAST_SNAPSHOT - timedelta(days=1)).date().isoformat(),
         last_day(),
     )
