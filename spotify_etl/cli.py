@@ -134,14 +134,25 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _print_import(record: RunRecord) -> None:
-    """What an import kept: its entries, the plays they became, and what was skipped."""
+    """What an import kept: its entries, the plays they became, what was skipped, and how
+    many plays the API had seen too (merged) or an earlier import had brought (known)."""
     output.line("import ", (record.run_id, "bold"), f": {record.status}")
     counts = record.counts or {}
     if counts:
-        plays = ((record.transform or {}).get("rows") or {}).get("plays", 0)
-        landed = {"files": counts["files"], "entries": counts["entries"], "plays": plays}
-        skipped = counts["entries"] - plays
-        output.counts("imported", {**landed, "skipped (no track or episode, or private)": skipped})
+        transform = record.transform or {}
+        plays = (transform.get("rows") or {}).get("plays", 0)
+        fared = transform.get("plays") or {}
+        output.counts(
+            "imported",
+            {
+                "files": counts["files"],
+                "entries": counts["entries"],
+                "plays": plays,
+                "skipped (no track or episode, or private)": counts["entries"] - plays,
+                "merged with the API's plays": fared.get("merged", 0),
+                "imported before": fared.get("known", 0),
+            },
+        )
     for error in record.errors or []:
         output.note(error)
 

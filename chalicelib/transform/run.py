@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pyarrow as pa
 
 from chalicelib import raw
+from chalicelib.history.match import BOTH
 from chalicelib.lake import Lake
 from chalicelib.raw import Manifest
 from chalicelib.runs import RunStore, Status
@@ -44,11 +45,11 @@ def transform_run(lake: Lake, manifest_key: str, *, now: Callable[[], datetime] 
         return fail(lake, run, now)
     date, run_id = run.snapshot_date, run.run_id
     write_digest(lake, date, run_id, tables.digest)
-    merge_plays_into(lake, tables.plays)
+    fared = merge_plays_into(lake, tables.plays)
     snapshot = {t: (run_id, tables.snapshot[t]) for t in snapshot_tables_of(run.manifest)}
     written = write_day(lake, date, {run_id: tables.digest}, snapshot, now)
     state = snapshot_state(run, list(written))
-    return succeed(lake, run, tables.row_counts(), tables.null_entries, state, now)
+    return succeed(lake, run, tables.row_counts(), tables.null_entries, state, now, fared)
 
 
 def write_day(
@@ -116,17 +117,45 @@ def _wrong_type(error: Exception) -> str:
     return f"a value of the wrong type: {type(error).__name__}: {error}"
 
 
-def merge_plays_into(lake: Lake, plays: dict[str, pa.Table], *, fresh: bool = False) -> None:
-    """Merge plays into their played_date partitions (replacing them when `fresh`)."""
+def merge_plays_into(
+    lake: Lake, plays: dict[str, pa.Table], *, fresh: bool = False
+) -> dict[str, int]:
+    """Merge plays into their played_date partitions (replacing them when `fresh`); how
+    the plays brought fared (`plays_fared`), over every partition."""
+    fared: dict[str, dict[str, int]] = {}
     for played_date, table in plays.items():
         key = TABLES["plays"].partition_key(played_date)
 
         def build(current: dict[str, bytes | None], key=key, table=table) -> dict[str, bytes]:
-            existing = None if fresh else current[key]
-            tables = [table] if existing is None else [from_parquet(existing), table]
-            return {key: partition_bytes("plays", merge_plays(tables))}
+            existing = None if fresh or current[key] is None else from_parquet(current[key])
+            merged = merge_plays([table] if existing is None else [existing, table])
+            fared[key] = plays_fared(existing, table, merged)
+            return {key: partition_bytes("plays", merged)}
 
         commit(lake, [key], build)
+    return {name: sum(f[name] for f in fared.values()) for name in FARED}
+
+
+FARED = ("new", "merged", "known")
+
+
+def plays_fared(existing: pa.Table | None, brought: pa.Table, merged: pa.Table) -> dict[str, int]:
+    """Of the plays `brought` into a partition: how many are rows of their own (new), how
+    many became one row with the other source's play of them (merged: an export's entry
+    with the API's play, or the reverse), and how many the partition held already (known:
+    a play polled again, an export imported again)."""
+    before = 0 if existing is None else existing.num_rows
+    absorbed = before + brought.num_rows - merged.num_rows
+    merged_now = _both(merged) - (0 if existing is None else _both(existing))
+    new = brought.num_rows - absorbed
+    return {"new": new, "merged": merged_now, "known": absorbed - merged_now}
+
+
+def _both(plays: pa.Table) -> int:
+    """How many of the plays both the API and an export saw."""
+    if "source" not in plays.column_names:
+        return 0  # written before exports were imported: the API's alone
+    return plays.column("source").to_pylist().count(BOTH)
 
 
 def snapshot_state(run: ReadRun, applied: list[str]) -> str:
@@ -143,8 +172,10 @@ def succeed(
     null_entries: int,
     snapshot: str,
     now: Callable[[], datetime],
+    plays: dict[str, int] | None = None,
 ) -> dict:
-    """Record the run as transformed; its summary."""
+    """Record the run as transformed (with how its plays fared, when they were merged one
+    run at a time); its summary."""
     finished_at = raw.iso_utc(now())
     lift(lake, run.run_id, finished_at)
     transform = {
@@ -153,15 +184,11 @@ def succeed(
         "rows": rows,
         "null_entries": null_entries,
         "snapshot": snapshot,
+        **({"plays": plays} if plays is not None else {}),
     }
     status = _record(lake, run.run_id, transform, [])
-    return {
-        "run_id": run.run_id,
-        "status": status,
-        "rows": rows,
-        "null_entries": null_entries,
-        "snapshot": snapshot,
-    }
+    summary = {key: value for key, value in transform.items() if key != "finished_at"}
+    return {"run_id": run.run_id, **summary, "status": status}
 
 
 def fail(lake: Lake, run: ReadRun, now: Callable[[], datetime]) -> dict:

@@ -91,14 +91,23 @@ def test_an_import_makes_one_play_per_entry_and_stores_nothing_personal(
     [record] = RunStore(lake).recent()
     assert (record.kind, record.status) == ("import", "transformed")
     assert record.counts == {"files": 2, "entries": len(entries)}
+    assert record.transform["plays"] == {"new": len(kept), "merged": 0, "known": 0}
 
 
-def test_importing_the_export_again_changes_nothing(env, lake, emulator, tmp_path):
+def test_importing_the_export_again_changes_nothing_and_says_all_was_imported_before(
+    env, lake, emulator, tmp_path, capsys
+):
     export = write_zip(tmp_path / "export.zip", export_of(emulator))
     main(["import", str(export)])
     before = plays(lake)
+    capsys.readouterr()
     assert main(["import", str(export)]) == 0
     assert plays(lake) == before
+    fared = sorted((r.transform["plays"] for r in RunStore(lake).recent()), key=str)
+    n = len(before)
+    assert fared == [{"new": 0, "merged": 0, "known": n}, {"new": n, "merged": 0, "known": 0}]
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"imported before │ {len(before)} │" in out.replace(",", "")
 
 
 def test_import_then_extract_equals_extract_then_import(env, emulator, tmp_path, monkeypatch):
@@ -120,6 +129,13 @@ def test_import_then_extract_equals_extract_then_import(env, emulator, tmp_path,
         assert row["ms_played"] and row["platform"].startswith("Android")
     assert len({row["played_at"] for row in merged}) == len(merged) == len(contexts)
     assert not [row for row in results[0] if row["source"] == "api"]  # the export saw all
+    # Whichever came second says how many of its plays merged with the first's.
+    for order in (["import", "extract"], ["extract", "import"]):
+        kind = {"import": "import", "extract": "plays"}[order[1]]
+        [second] = [
+            r for r in RunStore(LocalLake(tmp_path / "-".join(order))).recent() if r.kind == kind
+        ]
+        assert second.transform["plays"]["merged"] == len(merged)
 
 
 def test_an_older_plays_partition_is_read_as_the_api_s_plays(env, lake, emulator, tmp_path):
