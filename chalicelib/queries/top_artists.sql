@@ -3,26 +3,31 @@
 -- param: end_date date default=today "last played date, inclusive"
 -- param: limit integer default=10 min=1 max=1000 "how many artists"
 -- bind: start_date, end_date, start_date, start_date, start_date, limit
--- A tie in plays goes to the artist listened longer, then by artist ID.
+-- A play counts for one artist, its track's first credited (the one a privacy export names
+-- for it), so an artist's plays are the same whichever source saw them and whether the
+-- catalog knows the track yet: an imported play whose track it does not know counts for the
+-- artist the export names, by that artist's ID where one known artist has the name, else
+-- by name alone. A tie in plays goes to the artist listened longer, then by artist ID.
 -- A play's track, credits and artists are `played` in the catalog partition of the day the
 -- play was fetched: the day before it was played (a run started before midnight), that day
 -- or any later one (a late poll, the first run's backfill of the last 50 plays). Only those
 -- small row groups are read, from the day before start_date on (see chalicelib/schema.py).
 -- A play counts as Spotify counts a stream: every play the API saw, and an export's entry
--- of 30 s or more. An imported play whose track the catalog does not know yet counts for
--- the artist the export names (its album's artist), by name, until it does.
+-- of 30 s or more; its minutes are the export's ms_played, or else the track's length.
 WITH period_plays AS (
-    SELECT track_id, artist_name AS export_artist
+    SELECT track_id, artist_name AS export_artist, ms_played
     FROM plays
     WHERE played_date BETWEEN ? AND ?
         AND track_id IS NOT NULL
         AND (coalesce(source, 'api') <> 'export' OR ms_played >= 30000)
 ),
-track_artist_pairs AS (
-    SELECT DISTINCT track_id, artist_id
+first_credits AS (
+    SELECT track_id, max_by(artist_id, snapshot_date) AS artist_id
     FROM track_artists
     WHERE snapshot_date >= date_format(date_add('day', -1, date(?)), '%Y-%m-%d')
         AND played
+        AND artist_position = 0
+    GROUP BY track_id
 ),
 track_durations AS (
     SELECT track_id, max_by(duration_ms, snapshot_date) AS duration_ms
@@ -38,38 +43,42 @@ artist_names AS (
         AND played
     GROUP BY artist_id
 ),
+unique_names AS (
+    SELECT name, min(artist_id) AS artist_id
+    FROM artist_names
+    GROUP BY name
+    HAVING count(*) = 1
+),
 credited_plays AS (
-    SELECT pair.artist_id, CAST(NULL AS varchar) AS export_artist, play.track_id
+    SELECT
+        coalesce(credit.artist_id, named.artist_id) AS artist_id,
+        CASE
+            WHEN credit.artist_id IS NULL AND named.artist_id IS NULL THEN play.export_artist
+        END AS export_artist,
+        coalesce(CAST(play.ms_played AS double), CAST(duration.duration_ms AS double)) AS ms
     FROM period_plays AS play
-    JOIN track_artist_pairs AS pair ON pair.track_id = play.track_id
-    UNION ALL
-    SELECT CAST(NULL AS varchar) AS artist_id, play.export_artist, play.track_id
-    FROM period_plays AS play
-    WHERE play.export_artist IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM track_artist_pairs AS pair WHERE pair.track_id = play.track_id)
+    LEFT JOIN first_credits AS credit ON credit.track_id = play.track_id
+    LEFT JOIN unique_names AS named ON named.name = play.export_artist
+    LEFT JOIN track_durations AS duration ON duration.track_id = play.track_id
+    WHERE credit.artist_id IS NOT NULL OR play.export_artist IS NOT NULL
 ),
 artist_totals AS (
-    SELECT
-        credited.artist_id,
-        credited.export_artist,
-        count(*) AS plays,
-        CAST(sum(duration.duration_ms) AS double) AS duration_ms
-    FROM credited_plays AS credited
-    LEFT JOIN track_durations AS duration ON duration.track_id = credited.track_id
-    GROUP BY credited.artist_id, credited.export_artist
+    SELECT artist_id, export_artist, count(*) AS plays, sum(ms) AS listened_ms
+    FROM credited_plays
+    GROUP BY artist_id, export_artist
 ),
 ranked AS (
     SELECT
         row_number() OVER (
             ORDER BY
                 total.plays DESC,
-                total.duration_ms DESC NULLS LAST,
+                total.listened_ms DESC NULLS LAST,
                 coalesce(total.artist_id, total.export_artist)
         ) AS rank,
         total.artist_id,
         coalesce(artist.name, total.export_artist) AS artist_name,
         total.plays,
-        round(total.duration_ms / 60000, 1) AS minutes
+        round(total.listened_ms / 60000, 1) AS minutes
     FROM artist_totals AS total
     LEFT JOIN artist_names AS artist ON artist.artist_id = total.artist_id
 )

@@ -3,16 +3,18 @@
 -- param: end_date date default=today "last played date, inclusive"
 -- param: limit integer default=10 min=1 max=1000 "how many tracks"
 -- bind: start_date, end_date, start_date, start_date, start_date, limit
--- A tie in plays goes to the track listened longer (the longer track), then by track ID.
+-- A tie in plays goes to the track listened longer, then by track ID.
 -- A play's track, credits and artists are `played` in the catalog partition of the day the
 -- play was fetched: the day before it was played (a run started before midnight), that day
 -- or any later one (a late poll, the first run's backfill of the last 50 plays). Only those
 -- small row groups are read, from the day before start_date on (see chalicelib/schema.py).
 -- A play counts as Spotify counts a stream: every play the API saw, and an export's entry
--- of 30 s or more. An imported play whose track the catalog does not know yet is named by
--- the export's track and artist names until it does.
+-- of 30 s or more; its minutes are the export's ms_played, or else the track's length, so
+-- they are the same before and after the catalog knows an imported track. An imported play
+-- whose track the catalog does not know yet is named by the export's track and artist
+-- names until it does.
 WITH period_plays AS (
-    SELECT track_id, track_name AS export_track, artist_name AS export_artist
+    SELECT track_id, track_name AS export_track, artist_name AS export_artist, ms_played
     FROM plays
     WHERE played_date BETWEEN ? AND ?
         AND track_id IS NOT NULL
@@ -22,6 +24,8 @@ track_totals AS (
     SELECT
         track_id,
         count(*) AS plays,
+        count(ms_played) AS measured_plays,
+        coalesce(CAST(sum(ms_played) AS double), 0) AS measured_ms,
         max(export_track) AS export_track,
         max(export_artist) AS export_artist
     FROM period_plays
@@ -69,18 +73,29 @@ track_artist_names AS (
     LEFT JOIN artist_names AS artist ON artist.artist_id = credit.artist_id
     GROUP BY credit.track_id
 ),
+listened AS (
+    SELECT
+        total.*,
+        track.name,
+        CASE
+            WHEN total.measured_plays = total.plays THEN total.measured_ms
+            ELSE total.measured_ms
+                + CAST((total.plays - total.measured_plays) * track.duration_ms AS double)
+        END AS listened_ms
+    FROM track_totals AS total
+    LEFT JOIN latest_tracks AS track ON track.track_id = total.track_id
+),
 ranked AS (
     SELECT
         row_number() OVER (
-            ORDER BY total.plays DESC, track.duration_ms DESC NULLS LAST, total.track_id
+            ORDER BY total.plays DESC, total.listened_ms DESC NULLS LAST, total.track_id
         ) AS rank,
         total.track_id,
-        coalesce(track.name, total.export_track) AS track_name,
+        coalesce(total.name, total.export_track) AS track_name,
         coalesce(credits.artist_names, total.export_artist) AS artist_names,
         total.plays,
-        round(CAST(total.plays * track.duration_ms AS double) / 60000, 1) AS minutes
-    FROM track_totals AS total
-    LEFT JOIN latest_tracks AS track ON track.track_id = total.track_id
+        round(total.listened_ms / 60000, 1) AS minutes
+    FROM listened AS total
     LEFT JOIN track_artist_names AS credits ON credits.track_id = total.track_id
 )
 SELECT rank, track_id, track_name, artist_names, plays, minutes

@@ -103,7 +103,7 @@ def test_another_process_can_page_a_stored_execution(lake, engine):
     execution_id = run_query(engine, "top_artists", WEEK)["execution_id"]
     elsewhere = DuckDBEngine(LocalLake(lake.root))
     outcome = get_execution(elsewhere, execution_id, page_size=1)
-    assert outcome["rows"] == [[1, "a2", "Beta", 5, 17.0]]
+    assert outcome["rows"] == [[1, "a1", "Alpha", 3, 9.0]]
     assert lake.exists(f"state/executions/{execution_id}.json")
 
 
