@@ -32,6 +32,7 @@ TRACKS = "tracks"  # one /tracks/{id}
 ALBUMS = "albums"  # one /albums/{id}
 ARTISTS = "artists"  # one /artists/{id}
 HISTORY = "history"  # one file of a privacy export, redacted (chalicelib.history.export)
+IMPORTED_TRACK = "imported_track"  # one /tracks/{id} of a track an import's plays name
 
 SNAPSHOT = "snapshot"  # a run's kind: the daily full snapshot
 PLAYS_ONLY = "plays"  # a run's kind: the frequent plays poll
@@ -117,6 +118,9 @@ class Manifest:
     parts: list[Part] = field(default_factory=list)
     # Playlists whose items the API withholds (not owned, not collaborative): metadata only.
     withheld_playlists: list[str] = field(default_factory=list)
+    # Tracks only imported plays had named that this run's answers hold in full: the
+    # transform marks them played, as if fetched (chalicelib.spotify.extract, `catalog`).
+    played_tracks: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -32,7 +32,7 @@ def test_every_raw_stream_a_run_lands_has_one_parser():
     landed = [name for stream in streams.STREAMS for name in stream.lands]
     assert len(landed) == len(set(landed))
     assert set(streams.PARSERS) == set(landed) | set(parse.EVERY_RUN) | {raw.HISTORY}
-    assert set(parse.EVERY_RUN) == {raw.ME, raw.TRACKS, raw.ALBUMS, raw.ARTISTS}
+    assert set(parse.EVERY_RUN) == {raw.ME, raw.TRACKS, raw.IMPORTED_TRACK, raw.ALBUMS, raw.ARTISTS}
 
 
 def test_the_plays_poll_reads_the_polled_streams_and_the_snapshot_all_of_them():

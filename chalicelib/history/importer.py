@@ -4,16 +4,19 @@
     raw/<import_date>/<import_id>/manifest.json            written last, as a run's
 
 The transform then reads it like any run (its parts are of the raw stream `history`) and
-merges its plays into `plays`. The import's record in runs/ says how many files and entries
-it landed; the transform adds how many became plays. A file that cannot be read stops the
-import before its manifest: what landed stays in raw/ untransformed, the tables are as they
-were, and quarantine/<import_id>/ holds the reason (only the reason: a file that cannot be
-read cannot be redacted, so none of it is copied).
+merges its plays into `plays`. `state/imported_tracks/<import_id>.json` lists the tracks
+its plays name, which the snapshot runs then fetch within their detail budget. The
+import's record in runs/ says how many files and entries it landed; the transform adds how
+many became plays. A file that cannot be read stops the import before its manifest: what
+landed stays in raw/ untransformed, the tables are as they were, and quarantine/<import_id>/
+holds the reason (only the reason: a file that cannot be read cannot be redacted, so none
+of it is copied).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 
 from chalicelib import raw
@@ -21,8 +24,10 @@ from chalicelib.errors import ValidationError
 from chalicelib.history.export import BadExport, ExportFile, entries
 from chalicelib.lake import Lake, put_json
 from chalicelib.runs import RunRecord, RunStore
+from chalicelib.spotify.state import save_imported_tracks
 
 STREAMS = ["history"]
+TRACK_URI = "spotify:track:"
 
 
 def land(
@@ -50,6 +55,7 @@ def land(
     )
     folder = raw.run_folder(manifest.snapshot_date, import_id)
     counts = {"files": 0, "entries": 0}
+    tracks: Counter[str] = Counter()
     try:
         for file in read():
             kept = entries(file)
@@ -58,6 +64,7 @@ def land(
             manifest.parts.append(raw.Part(key=key, stream=raw.HISTORY))
             counts["files"] += 1
             counts["entries"] += len(kept)
+            tracks.update(_track_ids(kept))
             if progress:
                 progress(file.name, len(kept))
     except BadExport as bad:
@@ -69,11 +76,21 @@ def land(
         record.failed(f"{refused}{kept}", now())
         store.save(record)
         return record
+    save_imported_tracks(lake, import_id, dict(tracks))
     manifest.finished_at = raw.iso_utc(now())
     put_json(lake, manifest.key, manifest.to_json())
     record.extracted(manifest, counts, [])
     store.save(record)
     return record
+
+
+def _track_ids(kept: list[dict]) -> Iterator[str]:
+    """The IDs of the tracks the entries that become plays name (chalicelib.transform.parse,
+    `history`, says which do)."""
+    for entry in kept:
+        uri = entry.get("spotify_track_uri")
+        if isinstance(uri, str) and uri.startswith(TRACK_URI) and not entry.get("incognito_mode"):
+            yield uri[len(TRACK_URI) :]
 
 
 def _quarantine(

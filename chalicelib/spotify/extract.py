@@ -79,6 +79,7 @@ class References:
     full: dict[str, set[str]] = field(
         default_factory=lambda: {kind: set() for kind in CATALOG_KINDS}
     )
+    played: set[str] = field(default_factory=set)  # the tracks of the run's plays
 
     def add_track(self, track: dict[str, Any] | None, tier: int = REST) -> None:
         """A track, its album and the artists of both (episodes and local files are none)."""
@@ -214,6 +215,9 @@ class Extractor:
             self.write(f"plays/page-{index:04d}", raw.PLAYS, page)
             items = page.get("items") or []
             self.refs.add_page(items, "track", WANTED)
+            self.refs.played.update(
+                t["id"] for i in items if (t := (i or {}).get("track")) and t.get("id")
+            )
             played.extend(ms for ms in map(_epoch_ms, (i.get("played_at") for i in items)) if ms)
         self._state.plays_after = max(played, default=None)
 
@@ -268,7 +272,11 @@ class Extractor:
             for (kind, item_id), tier in wanted.items()
             if not state.fresh(kind, item_id, self._now, self._options.catalog_max_age)
         )
-        fetching = due[: self._options.detail_budget]
+        # The budget goes to the objects of plays and top items first, then to the tracks
+        # only imported plays name (what the plays queries read), then to the rest.
+        budget = self._options.detail_budget
+        imported = self._imported_tracks(budget - sum(job[0] == WANTED for job in due))
+        fetching = due[: budget - len(imported)]
         fetched = {(kind, item_id) for *_, item_id, kind in fetching}
         for kind, item_id in wanted.keys() - fetched:
             entry = state.catalog[kind].get(item_id)
@@ -279,6 +287,29 @@ class Extractor:
             state.pending.objects[kind][item_id] = tier
         self.counts["details_pending"] = len(due) - len(fetching)
         self._parallel(lambda job: self._fetch_detail(job[-1], job[-2]), fetching)
+        self._parallel(lambda t: self._fetch_detail("tracks", t, raw.IMPORTED_TRACK), imported)
+        state.played.update(imported, self.refs.played)
+
+    def _imported_tracks(self, budget: int) -> list[str]:
+        """Of the tracks only imported plays name, those to fetch with `budget`, the most
+        played first. Only a snapshot looks: its answers reference the whole library, so a
+        track they do not is known from an export alone. One its answers hold in full is
+        marked played in the manifest instead, at no cost. Each other is fetched once (its
+        answer embeds its album and artists, all the plays queries need of it) and lands as
+        played (raw.IMPORTED_TRACK); those left wait for the next snapshot."""
+        if self._options.kind != raw.SNAPSHOT:
+            return []
+        played, full = self._state.played | self.refs.played, self.refs.full["tracks"]
+        waiting = [t for t in saved_state.imported_tracks(self._lake) if t not in played]
+        held = [track_id for track_id in waiting if track_id in full]
+        self._manifest.played_tracks = held  # marked played at no cost
+        self._state.played.update(held)
+        referenced = self.refs.referenced["tracks"]
+        unknown = [track_id for track_id in waiting if track_id not in referenced]
+        fetching = unknown[: max(0, budget)] if self._options.detail_budget > 0 else []
+        if unknown:
+            self.counts["imported_tracks_pending"] = len(unknown) - len(fetching)
+        return fetching
 
     def _playlist_metadata(self, ids: tuple[str, ...] | None) -> Iterator[dict[str, Any]]:
         if ids is None:
@@ -376,15 +407,16 @@ class Extractor:
         part = self.write(f"saved/page-{offset:05d}", raw.SAVED_TRACKS, page, offset=offset)
         return self._remember_read(part.key, offset, page, "track")
 
-    def _fetch_detail(self, kind: str, item_id: str) -> None:
+    def _fetch_detail(self, kind: str, item_id: str, stream: str | None = None) -> None:
         """One full object, remembered in the cache; one the API no longer has keeps its
-        earlier answer, if any, and is not asked for again until the cache age passes."""
+        earlier answer, if any, and is not asked for again until the cache age passes. It
+        lands as its kind's raw stream, or as `stream`."""
         answer = self._optional(f"{kind}/{item_id}", f"{kind[:-1]} {item_id}")
         with self._lock:
             kept = self._state.catalog[kind].get(item_id)
         key = kept.key if kept is not None else None
         if answer is not None:
-            key = self.write(f"{kind}/{item_id}", CATALOG_STREAMS[kind], answer).key
+            key = self.write(f"{kind}/{item_id}", stream or CATALOG_STREAMS[kind], answer).key
         elif key is not None:
             self.carry(key, CATALOG_STREAMS[kind], fetched=False)
         with self._lock:
@@ -473,7 +505,7 @@ def _save_state(
         saved_state.save_playlists(lake, state.playlists)
     if "saved" in streams and state.saved is not None:
         saved_state.save_saved(lake, state.saved)
-    saved_state.save_catalog(lake, state.catalog, state.pending)
+    saved_state.save_catalog(lake, state.catalog, state.pending, state.played)
 
 
 def _page_catalog(page: dict[str, Any], item_key: str) -> PageCatalog:

@@ -20,6 +20,7 @@ PLAYS_CURSOR = "state/plays_cursor.json"
 PLAYLISTS = "state/playlists.json"
 SAVED_TRACKS = "state/saved_tracks.json"
 CATALOG = "state/catalog.json"
+IMPORTED_TRACKS = "state/imported_tracks/"  # <import_id>.json: the tracks each import's plays name
 CATALOG_KINDS = ("tracks", "albums", "artists")
 
 
@@ -101,6 +102,10 @@ class ExtractState:
         default_factory=lambda: {kind: {} for kind in CATALOG_KINDS}
     )
     pending: PendingDetails = field(default_factory=PendingDetails)
+    # Tracks whose catalog rows are marked played on some day already (a play the API
+    # served, or one an import named that a snapshot fetched or held): the plays queries
+    # find them, so an import's list of tracks needs nothing more for them.
+    played: set[str] = field(default_factory=set)
 
     def fresh(
         self, kind: str, item_id: str, now: datetime, max_age: timedelta
@@ -137,12 +142,28 @@ def load(lake: Lake) -> ExtractState:
                 item_id: CatalogEntry(entry["key"], entry["fetched_at"])
                 for item_id, entry in cached.get(kind, {}).items()
             }
+        state.played = set(cached.get("played", []))
         pending = cached.get("pending") or {}
         state.pending = PendingDetails(
             pending.get("snapshot_date"),
             {kind: dict(pending.get(kind, {})) for kind in CATALOG_KINDS},
         )
     return state
+
+
+def save_imported_tracks(lake: Lake, import_id: str, plays: dict[str, int]) -> None:
+    """The tracks an import's plays name, with how many plays each: written once by the
+    import, read by the snapshot runs that fetch their catalog (`imported_tracks`)."""
+    put_json(lake, f"{IMPORTED_TRACKS}{import_id}.json", {"tracks": plays})
+
+
+def imported_tracks(lake: Lake) -> list[str]:
+    """Every track an import's plays name, the most played first (then by ID)."""
+    plays: dict[str, int] = {}
+    for key in lake.list(IMPORTED_TRACKS):
+        for track_id, count in get_json(lake, key)["tracks"].items():
+            plays[track_id] = plays.get(track_id, 0) + count
+    return sorted(plays, key=lambda track_id: (-plays[track_id], track_id))
 
 
 def save_plays_cursor(lake: Lake, after: int, run_id: str) -> None:
@@ -174,7 +195,10 @@ def save_saved(lake: Lake, saved: SavedState) -> None:
 
 
 def save_catalog(
-    lake: Lake, catalog: dict[str, dict[str, CatalogEntry]], pending: PendingDetails
+    lake: Lake,
+    catalog: dict[str, dict[str, CatalogEntry]],
+    pending: PendingDetails,
+    played: set[str],
 ) -> None:
     put_json(
         lake,
@@ -188,6 +212,7 @@ def save_catalog(
                 "snapshot_date": pending.snapshot_date,
                 **{kind: dict(sorted(ids.items())) for kind, ids in pending.objects.items()},
             },
+            "played": sorted(played),
         },
     )
 

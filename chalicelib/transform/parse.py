@@ -295,6 +295,12 @@ def track(rows: RunRows, part: raw.Part, answer: Any) -> None:
     rows.catalog.add_track(_object(answer, "a track"))
 
 
+def imported_track(rows: RunRows, part: raw.Part, answer: Any) -> None:
+    """A track fetched because imported plays name it: catalogued as played, like the track
+    of a play, so the plays queries find it (chalicelib.spotify.extract, `catalog`)."""
+    rows.catalog.add_played_track(_object(answer, "a track"))
+
+
 def album(rows: RunRows, part: raw.Part, answer: Any) -> None:
     rows.catalog.add_album(_object(answer, "an album"), FULL)
 
@@ -362,6 +368,7 @@ def _uri_id(uri: Any, kind: str) -> str | None:
 EVERY_RUN: dict[str, Parser] = {
     raw.ME: me,
     raw.TRACKS: track,
+    raw.IMPORTED_TRACK: imported_track,
     raw.ALBUMS: album,
     raw.ARTISTS: artist,
 }

@@ -65,6 +65,7 @@ def read_run(lake: Lake, manifest_key: str) -> ReadRun:
         problem = _add(lake, run.rows, part)
         if problem:
             run.problems.append(problem)
+    run.rows.catalog.played["tracks"].update(run.manifest.played_tracks)
     if run.problems:
         run.rows = None
     return run
@@ -97,8 +98,9 @@ def check_manifest(data: Any, snapshot_date: str, run_id: str) -> raw.Manifest:
         raise BadRawDataError(f"it names run {manifest.run_id} of {manifest.snapshot_date}")
     if manifest.kind not in KINDS or manifest.status not in MANIFEST_STATUSES:
         raise BadRawDataError(f"kind {manifest.kind!r} or status {manifest.status!r} unknown")
-    if not all(isinstance(p, str) for p in [*manifest.streams, *manifest.withheld_playlists]):
-        raise BadRawDataError("streams and withheld_playlists are lists of strings")
+    listed = [*manifest.streams, *manifest.withheld_playlists, *manifest.played_tracks]
+    if not all(isinstance(p, str) for p in listed):
+        raise BadRawDataError("streams, withheld_playlists and played_tracks are lists of strings")
     for part in manifest.parts:
         _check_part(part)
     return manifest
