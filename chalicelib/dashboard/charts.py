@@ -177,6 +177,53 @@ def playlist_sizes(rows: list[dict[str, Any]]) -> str:
     return _both(draw(640, 360, 8), draw(360, 300, 4)) + f'<ul class="legend">{legend}</ul>'
 
 
+def monthly(rows: list[dict[str, Any]]) -> str:
+    """Minutes listened per month over the whole history, measured (an export's ms_played)
+    and estimated (the track's length, where only the API saw a play) stacked, every month
+    from the first to the last shown, empty ones too."""
+    minutes = {row["period"]: row for row in rows}
+    months = _months(min(minutes), max(minutes))
+
+    def draw(width: int, height: int, labels: int) -> str:
+        chart = pygal.StackedBar(
+            **_options(
+                width=width,
+                height=height,
+                style=_style((GREEN, "#9ad8b0")),
+                margin_right=28,  # room for the last month's label
+                x_labels=[_short_month(month) for month in months],
+                x_labels_major_count=labels,
+                show_minor_x_labels=len(months) <= labels,
+                value_formatter=lambda value: f"{value:,.0f} min",
+                y_title="minutes",
+            )
+        )
+        for column in ("measured_minutes", "estimated_minutes"):
+            chart.add(column, [(minutes.get(month) or {}).get(column) for month in months])
+        return _render(chart)
+
+    key = (
+        f'<p class="key"><i style="background:{GREEN}"></i>measured (the export\'s time played) '
+        '<i style="background:#9ad8b0"></i>estimated (the track\'s length)</p>'
+    )
+    return _both(draw(1200, 340, 16), draw(360, 300, 4)) + key
+
+
+def _months(first: str, last: str) -> list[str]:
+    """Every YYYY-MM from first to last."""
+    year, month = map(int, first.split("-"))
+    months = []
+    while f"{year:04d}-{month:02d}" <= last:
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def _short_month(month: str) -> str:
+    """2026-11 as Nov 2026."""
+    return f"{date.fromisoformat(month + '-01'):%b %Y}"
+
+
 def _short_day(iso_day: str) -> str:
     """2026-11-19 as 19 Nov."""
     day = date.fromisoformat(iso_day)

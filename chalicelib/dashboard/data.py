@@ -31,6 +31,13 @@ QUERIES: dict[str, dict[str, Any]] = {
     "playlist_sizes": {},
     "playlist_changes": {},
 }
+# The whole history, whatever the period: minutes per month and which days each source saw,
+# from before Spotify's first stream to the period's end.
+HISTORY_START = date(2006, 1, 1)
+WHOLE_HISTORY: dict[str, dict[str, Any]] = {
+    "listening_time": {"monthly": 1},
+    "history_coverage": {},
+}
 
 
 @dataclass(frozen=True)
@@ -79,12 +86,12 @@ def load(settings: Settings, period: Period) -> DashboardData:
     local folder that holds no lake yet (the page then says how to fill one)."""
     if settings.lake_is_local and not holds_lake(Path(settings.lake_uri)):
         return DashboardData(period)
-    with ThreadPoolExecutor(max_workers=len(QUERIES) + 1) as pool:
+    whole = Period(HISTORY_START, period.end).params()
+    asked = [(name, {**period.params(), **extra}) for name, extra in QUERIES.items()]
+    asked += [(name, {**whole, **extra}) for name, extra in WHOLE_HISTORY.items()]
+    with ThreadPoolExecutor(max_workers=len(asked) + 1) as pool:
         runs = pool.submit(RunStore(open_lake_to_read(settings.lake_uri)).recent, RUNS)
-        futures = {
-            name: pool.submit(_rows, settings, name, {**period.params(), **extra})
-            for name, extra in QUERIES.items()
-        }
+        futures = {name: pool.submit(_rows, settings, name, params) for name, params in asked}
         outcomes = {name: future.result() for name, future in futures.items()}
     data = DashboardData(period, runs=runs.result())
     for name, rows in outcomes.items():

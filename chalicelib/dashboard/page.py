@@ -191,7 +191,7 @@ def _kpis(data: DashboardData) -> str:
     playlists = len({row["playlist_id"] for row in sizes})
     figures = (
         (f"{plays:,}", "plays"),
-        (f"{minutes / 60:,.1f} h", "listened (estimated from track lengths)"),
+        (f"{minutes / 60:,.1f} h", "listened"),
         (f"{len(tracks):,}{capped}", "different tracks"),
         (f"{playlists:,}", "playlists tracked"),
         (f"+{added:,} / −{removed:,}", "playlist entries added / removed"),
@@ -211,6 +211,7 @@ def _cards(data: DashboardData) -> str:
     )[:TOP]
     tracks = rows.get("top_tracks", [])[:TOP]  # as the query ranks them
     cards = [
+        _history_card(rows.get("listening_time", []), rows.get("history_coverage", [])),
         _card(
             "heatmap",
             "When you listen",
@@ -221,8 +222,8 @@ def _cards(data: DashboardData) -> str:
         _card(
             "top-artists",
             f"Top {TOP} artists",
-            "by minutes listened (estimated from track lengths), then plays; every credited "
-            "artist counts",
+            "by minutes listened, then plays; a play counts for its track's first credited "
+            "artist",
             bars.ranking(_distinct_names(artists), [row["minutes"] or 0 for row in artists], "min")
             if artists
             else "",
@@ -255,6 +256,28 @@ def _cards(data: DashboardData) -> str:
         _runs_card(data.runs),
     ]
     return "\n".join(cards)
+
+
+def _history_card(months: list[dict[str, Any]], days: list[dict[str, Any]]) -> str:
+    """The whole history, whatever the period: minutes per month, and the days each source
+    covers (an imported export, the API's polls)."""
+    if not months:
+        return _card("history", "Your whole history", "", "")
+    plays = sum(row["plays"] for row in months)
+    sources = []
+    for label, columns in (("an export", ("export_only", "both_sources")),
+                           ("the API", ("api_only", "both_sources"))):  # fmt: skip
+        seen = [row["played_date"] for row in days if any(row[c] for c in columns)]
+        if seen:
+            sources.append(f"{label} from {_day(_date(min(seen)))} to {_day(_date(max(seen)))}")
+    note = f"{plays:,} plays, minutes per month (UTC); seen by " + " and by ".join(sources)
+    if not any(row["export_only"] or row["both_sources"] for row in days):
+        note += "; import your privacy export (spotify-etl import) for the years before"
+    return _card("history", "Your whole history", note, charts.monthly(months), wide=True)
+
+
+def _date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 def _distinct_names(artists: list[dict[str, Any]]) -> list[str]:

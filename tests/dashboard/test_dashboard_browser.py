@@ -22,6 +22,7 @@ pytestmark = [
 ]
 PHONE, DESKTOP = 390, 1280
 CARDS = (
+    "history",
     "heatmap",
     "top-artists",
     "top-tracks",
@@ -182,6 +183,8 @@ def test_the_demo_dashboard_fits_the_screen_with_every_card_drawn(server, open_p
     for chart in ("heatmap", "playlist-sizes"):
         visible = page.locator(f"#{chart} .chart svg").filter(visible=True)
         assert visible.count() == 1 and visible.locator("circle.dot").count() > 7, chart
+    months = page.locator("#history .chart svg").filter(visible=True).locator("rect.rect")
+    assert months.count() >= 12  # the demo's year of imported history, per month
     assert page.locator("#top-artists ol.bars li").count() == 10
     assert page.locator("#runs tbody tr").count() == 10
     assert page.evaluate(LAYOUT) == []

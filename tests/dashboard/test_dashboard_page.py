@@ -63,10 +63,46 @@ def test_top_artists_rank_by_minutes_over_all_artists_and_same_names_are_told_ap
     assert "Artist 0" not in card  # the most played by count, the least by minutes
 
 
-def test_hours_listened_say_they_are_estimated_from_track_lengths():
+def test_hours_listened_are_the_top_tracks_minutes():
     track = {"rank": 1, "track_id": "t1", "track_name": "Song", "artist_names": "A"}
     data = DashboardData(DAY, rows={"top_tracks": [{**track, "minutes": 90.0, "plays": 3}]})
-    assert "listened (estimated from track lengths)" in page.render(data, DAY.end)
+    assert "<b>1.5 h</b><span>listened</span>" in page.render(data, DAY.end)
+
+
+def month(period, measured, estimated):
+    plays = int((measured or 0) + (estimated or 0)) // 3
+    return {"period": period, "plays": plays, "minutes": (measured or 0) + (estimated or 0),
+            "measured_minutes": measured, "estimated_minutes": estimated}  # fmt: skip
+
+
+def coverage(day, api=0, export=0, both=0):
+    return {"played_date": day, "api_only": api, "export_only": export, "both_sources": both}
+
+
+def test_the_whole_history_shows_every_month_and_the_days_each_source_saw():
+    months = [month("2024-11", 300.0, None), month("2025-02", 30.0, 60.0)]
+    days = [coverage("2024-11-03", export=5), coverage("2025-02-01", both=1, api=2)]
+    data = DashboardData(DAY, rows={"listening_time": months, "history_coverage": days})
+    card = between(page.render(data, DAY.end), "history", "heatmap")
+    text = unescape(card)
+    assert "seen by an export from 3 Nov 2024 to 1 Feb 2025 and by the API from 1 Feb 2025" in text
+    wide = card[: card.index('class="chart narrow-only"')]
+    labels = list(dict.fromkeys(re.findall(r">(\w{3} \d{4})<", wide)))
+    assert labels == ["Nov 2024", "Dec 2024", "Jan 2025", "Feb 2025"]  # empty months too
+    assert "import your privacy export" not in text
+
+
+def test_a_history_of_the_api_alone_says_to_import_the_export():
+    data = DashboardData(
+        DAY,
+        rows={
+            "listening_time": [month("2026-01", None, 42.0)],
+            "history_coverage": [coverage("2026-01-01", api=9)],
+        },
+    )
+    text = unescape(between(page.render(data, DAY.end), "history", "heatmap"))
+    assert "by the API from 1 Jan 2026 to 1 Jan 2026" in text
+    assert "import your privacy export (spotify-etl import)" in text
 
 
 def sizes(playlist_id, name, counts):
