@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib import raw
-from chalicelib.errors import BadRawDataError, shown
+from chalicelib.errors import BadRawDataError
 from chalicelib.schema import SNAPSHOT_TABLES, TABLES
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -148,7 +148,7 @@ class RunRows:
     )
     playlist_ranks: dict[str, int] = field(default_factory=dict)
     plays: dict[int, tuple] = field(default_factory=dict)
-    export_plays: list[tuple] = field(default_factory=list)
+    export_plays: list[Any] = field(default_factory=list)  # an Arrow table per export file
     catalog: Catalog = field(default_factory=Catalog)
     null_entries: int = 0
 
@@ -331,37 +331,9 @@ def history(rows: RunRows, part: raw.Part, answer: Any) -> None:
     them either. The import's record says how many entries became plays."""
     if not isinstance(answer, list):
         raise BadRawDataError("expected a JSON array of streaming history entries")
-    for entry in answer:
-        if entry.get("incognito_mode") is True:
-            continue
-        track_id = _uri_id(entry.get("spotify_track_uri"), "track")
-        episode_id = _uri_id(entry.get("spotify_episode_uri"), "episode")
-        if track_id is None and episode_id is None:
-            continue
-        ended = epoch_ms(entry["ts"])
-        rows.export_plays.append(
-            PLAY(
-                **{column: entry.get(field) for column, field in EXPORT_FIELDS.items()},
-                played_at=ended,
-                track_id=track_id,
-                context_type=None,
-                context_uri=None,
-                source="export",
-                ms_played=entry["ms_played"],
-                episode_id=episode_id,
-                ended_at=ended,
-            )
-        )
+    from chalicelib.transform.exported import export_plays  # Arrow, read at first use
 
-
-def _uri_id(uri: Any, kind: str) -> str | None:
-    """The ID of a `spotify:KIND:ID` URI; None for none."""
-    if uri is None or uri == "":
-        return None
-    prefix = f"spotify:{kind}:"
-    if not isinstance(uri, str) or not uri.startswith(prefix) or len(uri) == len(prefix):
-        raise BadRawDataError(f"{shown(uri)} is not a spotify:{kind}: URI")
-    return uri[len(prefix) :]
+    rows.export_plays.append(export_plays(answer))
 
 
 # What every run lands besides its streams: the user, and full catalog objects.

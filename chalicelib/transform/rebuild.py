@@ -27,6 +27,7 @@ from chalicelib.transform.run import (
     fail,
     load_run,
     merge_plays_into,
+    shift_day,
     snapshot_state,
     succeed,
     transform_run,
@@ -96,11 +97,10 @@ def _write_day(
     written = {}
     if build.runs:
         written = write_day(lake, snapshot_date, build.digests, build.snapshot, now)
-    for played_date, plays in build.plays.items():
-        # The first time a rebuild touches a partition it replaces it, dropping stale rows.
-        fresh = played_date not in rebuilt_plays
-        merge_plays_into(lake, {played_date: pa.concat_tables(plays)}, fresh=fresh)
-        rebuilt_plays.add(played_date)
+    plays = {played_date: pa.concat_tables(tables) for played_date, tables in build.plays.items()}
+    # The first time a rebuild touches a partition it replaces it, dropping stale rows.
+    stale = {shift_day(day, offset) for day in plays for offset in (-1, 0, 1)} - rebuilt_plays
+    rebuilt_plays.update(merge_plays_into(lake, plays, replace=stale).dates)
     for run, rows, null_entries in build.runs:
         applied = [table for table, (run_id, _) in written.items() if run_id == run.run_id]
         yield succeed(lake, run, rows, null_entries, snapshot_state(run, applied), now)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
 import pyarrow as pa
 
@@ -21,7 +22,7 @@ from chalicelib.transform.merge import merge_catalog, merge_plays
 from chalicelib.transform.parse import RunRows
 from chalicelib.transform.quarantine import lift, quarantine
 from chalicelib.transform.read import Problem, ReadRun, read_answer, read_run, unique_parts
-from chalicelib.transform.tables import CONVERSION_ERRORS, RunTables, run_tables
+from chalicelib.transform.tables import CONVERSION_ERRORS, RunTables, by_played_date, run_tables
 from chalicelib.transform.write import from_parquet, partition_bytes
 
 APPLIED = "applied"
@@ -45,7 +46,7 @@ def transform_run(lake: Lake, manifest_key: str, *, now: Callable[[], datetime] 
         return fail(lake, run, now)
     date, run_id = run.snapshot_date, run.run_id
     write_digest(lake, date, run_id, tables.digest)
-    fared = merge_plays_into(lake, tables.plays)
+    fared = merge_plays_into(lake, tables.plays).fared
     snapshot = {t: (run_id, tables.snapshot[t]) for t in snapshot_tables_of(run.manifest)}
     written = write_day(lake, date, {run_id: tables.digest}, snapshot, now)
     state = snapshot_state(run, list(written))
@@ -118,22 +119,74 @@ def _wrong_type(error: Exception) -> str:
 
 
 def merge_plays_into(
-    lake: Lake, plays: dict[str, pa.Table], *, fresh: bool = False
-) -> dict[str, int]:
-    """Merge plays into their played_date partitions (replacing them when `fresh`); how
-    the plays brought fared (`plays_fared`), over every partition."""
-    fared: dict[str, dict[str, int]] = {}
-    for played_date, table in plays.items():
-        key = TABLES["plays"].partition_key(played_date)
+    lake: Lake, plays: dict[str, pa.Table], *, replace: Collection[str] = ()
+) -> Merged:
+    """Merge plays into their played_date partitions (replacing those of dates in `replace`
+    rather than merging with them); how the plays brought fared (`plays_fared`), over every
+    partition, and the dates written.
 
-        def build(current: dict[str, bytes | None], key=key, table=table) -> dict[str, bytes]:
-            existing = None if fresh or current[key] is None else from_parquet(current[key])
-            merged = merge_plays([table] if existing is None else [existing, table])
-            fared[key] = plays_fared(existing, table, merged)
-            return {key: partition_bytes("plays", merged)}
+    Consecutive dates are merged together, up to CHUNK_DAYS at a time, with the day before
+    and the day after: a playback across midnight has its export entry (dated by its end)
+    and the API's play (dated by its start, on some clients) on two days, and becomes one
+    row on the API's. Each chunk is one conditional commit over its partitions.
+    """
+    merged = Merged({name: 0 for name in FARED}, set())
+    for chunk in _chunks(sorted(plays)):
+        span = [shift_day(chunk[0], -1), *chunk, shift_day(chunk[-1], 1)]
+        keys = {day: TABLES["plays"].partition_key(day) for day in span}
+        fared: dict[str, int] = {}
 
-        commit(lake, [key], build)
-    return {name: sum(f[name] for f in fared.values()) for name in FARED}
+        def build(current: dict[str, bytes | None], chunk=chunk, keys=keys, fared=fared):
+            existing = {
+                day: from_parquet(current[key])
+                for day, key in keys.items()
+                if current[key] is not None and day not in replace
+            }
+            brought = pa.concat_tables([plays[day] for day in chunk])
+            result = merge_plays([*existing.values(), brought])
+            old = pa.concat_tables(existing.values()) if existing else None
+            fared.clear()
+            fared.update(plays_fared(old, brought, result))
+            by_day = by_played_date(result)
+            return {
+                key: partition_bytes("plays", by_day.get(day, result.slice(0, 0)))
+                for day, key in keys.items()
+                if day in by_day or day in existing
+            }
+
+        written = commit(lake, list(keys.values()), build)
+        for name in FARED:
+            merged.fared[name] += fared[name]
+        merged.dates.update(day for day, key in keys.items() if key in written)
+    return merged
+
+
+@dataclass
+class Merged:
+    """What merge_plays_into did: how the plays fared, and the dates it wrote."""
+
+    fared: dict[str, int]
+    dates: set[str]
+
+
+CHUNK_DAYS = 31
+
+
+def _chunks(days: list[str]) -> Iterator[list[str]]:
+    """The sorted days in runs of consecutive days, at most CHUNK_DAYS each."""
+    chunk: list[str] = []
+    for day in days:
+        if chunk and (day != shift_day(chunk[-1], 1) or len(chunk) == CHUNK_DAYS):
+            yield chunk
+            chunk = []
+        chunk.append(day)
+    if chunk:
+        yield chunk
+
+
+def shift_day(day: str, offset: int) -> str:
+    """The ISO day `offset` days from `day`."""
+    return (date.fromisoformat(day) + timedelta(days=offset)).isoformat()
 
 
 FARED = ("new", "merged", "known")

@@ -12,9 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from chalicelib.schema import CATALOG_TABLES, SNAPSHOT_TABLES, TABLES, arrow_schema
-from chalicelib.transform.parse import RunRows, sortable, utc_date
+from chalicelib.transform.parse import RunRows, utc_date
 
 RANK = "_rank"
 RUN_ID = "_run_id"
@@ -93,9 +94,24 @@ def _plays(rows: RunRows) -> dict[str, pa.Table]:
     by_date: dict[str, list[tuple]] = {}
     for played_at in sorted(rows.plays):
         by_date.setdefault(utc_date(played_at), []).append(rows.plays[played_at])
-    for entry in sorted(rows.export_plays, key=sortable):
-        by_date.setdefault(utc_date(entry[0]), []).append(entry)
-    return {date: build("plays", plays) for date, plays in sorted(by_date.items())}
+    plays = {date: build("plays", rows) for date, rows in by_date.items()}
+    if rows.export_plays:
+        exported = pa.concat_tables(rows.export_plays)
+        exported = exported.take(pc.sort_indices(exported, [("played_at", "ascending")]))
+        for day, part in by_played_date(exported).items():
+            plays[day] = pa.concat_tables([plays[day], part]) if day in plays else part
+    return dict(sorted(plays.items()))
+
+
+def by_played_date(plays: pa.Table) -> dict[str, pa.Table]:
+    """The plays (sorted by played_at) split by their UTC date, each part still sorted."""
+    days = pc.strftime(plays.column("played_at"), format="%Y-%m-%d").to_pylist()
+    parts, start = {}, 0
+    for index in range(1, len(days) + 1):
+        if index == len(days) or days[index] != days[start]:
+            parts[days[start]] = plays.slice(start, index - start)
+            start = index
+    return parts
 
 
 def _by_key(rows: dict) -> list[tuple]:
