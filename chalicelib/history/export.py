@@ -107,6 +107,8 @@ def _history(source: str, candidates: Iterable[ExportFile]) -> list[ExportFile]:
 
 
 def _candidates(path: Path) -> Iterator[ExportFile]:
+    if not path.exists():
+        raise ValidationError(f"{path} does not exist: give the path of the zip Spotify sent")
     if path.is_dir():
         for file in path.rglob("*.json"):
             yield ExportFile(file.relative_to(path).as_posix(), file.read_bytes)

@@ -123,3 +123,8 @@ def test_a_file_damaged_inside_the_zip_is_a_bad_export_naming_that_file(tmp_path
     with pytest.raises(BadExport, match="cannot be read from export.zip") as raised:
         entries(file)
     assert raised.value.name == name
+
+
+def test_a_path_that_does_not_exist_is_refused_saying_so(tmp_path):
+    with pytest.raises(ValidationError, match="does not exist"):
+        files_of(tmp_path / "my_spotify_data.zip")
