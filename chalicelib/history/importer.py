@@ -61,15 +61,15 @@ def land(
     tracks: Counter[str] = Counter()
     try:
         for file in read():
-            kept = entries(file)
+            redacted = entries(file)
             key = f"{folder}history/{counts['files']:04d}.json.gz"
-            put_json(lake, key, kept, compress=True, level=FAST)
+            put_json(lake, key, redacted, compress=True, level=FAST)
             manifest.parts.append(raw.Part(key=key, stream=raw.HISTORY))
             counts["files"] += 1
-            counts["entries"] += len(kept)
-            tracks.update(_track_ids(kept))
+            counts["entries"] += len(redacted)
+            tracks.update(_track_ids(redacted))
             if progress:
-                progress(file.name, len(kept))
+                progress(file.name, len(redacted))
     except BadExport as bad:
         _quarantine(lake, import_id, manifest.key, bad, now())
         record.failed(f"{bad}; nothing of this export was imported{kept}", now())
@@ -87,10 +87,10 @@ def land(
     return record
 
 
-def _track_ids(kept: list[dict]) -> Iterator[str]:
+def _track_ids(redacted: list[dict]) -> Iterator[str]:
     """The IDs of the tracks the entries that become plays name (chalicelib.transform.parse,
     `history`, says which do)."""
-    for entry in kept:
+    for entry in redacted:
         uri = entry.get("spotify_track_uri")
         if isinstance(uri, str) and uri.startswith(TRACK_URI) and not entry.get("incognito_mode"):
             yield uri[len(TRACK_URI) :]

@@ -103,6 +103,27 @@ def test_a_damaged_upload_is_kept_its_record_says_where_and_nothing_is_transform
     assert not any(s3_lake.list("processed/"))
 
 
+def test_an_upload_with_a_truncated_file_after_good_ones_is_kept_and_says_only_why(
+    s3_app_client, s3_lake, emulator, tmp_path
+):
+    export = write_export(emulator.world, tmp_path / "e.zip", emulator.clock(), days=3)
+    with zipfile.ZipFile(export) as archive:
+        [good] = [name for name in archive.namelist() if "_Audio_" in name]
+        content = archive.read(good)
+    broken = tmp_path / "broken.zip"
+    with zipfile.ZipFile(broken, "w") as archive:
+        archive.writestr(good, content)
+        archive.writestr(good.replace("_Audio_", "_Video_"), content[: len(content) // 2])
+    key = upload(s3_app_client, broken, "broken.zip")
+    record = s3_app_client.lambda_.invoke("on_import", s3_event(s3_app_client, key)).payload
+    assert record["status"] == "failed" and s3_lake.exists(key)
+    [error] = record["errors"]
+    assert "not complete JSON" in error and error.endswith(
+        f"the upload stays at s3://{BUCKET}/{PREFIX}{key}: replace it with the export Spotify sent"
+    )
+    assert len(error) < 500
+
+
 def test_the_basic_export_uploaded_is_refused_saying_how_to_get_the_extended_one(
     s3_app_client, s3_lake, tmp_path
 ):
