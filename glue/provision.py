@@ -54,6 +54,8 @@ class Stage:
     prefix: str
     database: str
     workgroup: str
+    secret_id: str = ""
+    app: str = "spotify-etl"
 
     @property
     def results_location(self) -> str:
@@ -66,6 +68,27 @@ class Stage:
     @property
     def crawler_role(self) -> str:
         return f"{self.workgroup}-crawler"
+
+    @property
+    def prefixed(self) -> str:
+        """What every name of this stage's own begins with (Chalice's `app-stage`)."""
+        return f"{self.app}-{self.name}"
+
+    def function(self, name: str) -> str:
+        """The deployed name of one of the app's Lambda functions."""
+        return f"{self.prefixed}-{name}"
+
+    @property
+    def failure_queue(self) -> str:
+        return f"{self.prefixed}-failures"
+
+    @property
+    def alarm_topic(self) -> str:
+        return f"{self.prefixed}-alarms"
+
+    @property
+    def dashboard_key_id(self) -> str:
+        return f"{self.app}/{self.name}/dashboard-key"
 
     @classmethod
     def from_config(cls, path: Path, stage: str) -> Stage:
@@ -83,7 +106,15 @@ class Stage:
                 f"ATHENA_WORKGROUP (missing or local: {', '.join(missing) or 'LAKE_URI'})"
             )
         bucket, prefix = split_s3_uri(env["LAKE_URI"])
-        return cls(stage, bucket, prefix, env["GLUE_DATABASE"], env["ATHENA_WORKGROUP"])
+        return cls(
+            stage,
+            bucket,
+            prefix,
+            env["GLUE_DATABASE"],
+            env["ATHENA_WORKGROUP"],
+            env.get("SPOTIFY_SECRET_ID", ""),
+            config.get("app_name", "spotify-etl"),
+        )
 
 
 @dataclass

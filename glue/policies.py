@@ -1,0 +1,223 @@
+"""Each Lambda function's own IAM policy, per stage: the actions its code calls, on the
+stage's own resources, and what AWS does on its behalf (Athena's reads and writes, Lambda's
+delivery of a failed event to the failure queue).
+
+    python glue/policies.py           # write .chalice/policy-<stage>-<function>.json
+    python glue/policies.py --check   # exit 1 if a file is not what this would write
+
+The functions fall into four kinds by what they touch (`KINDS`); a new function names its
+kind in `FUNCTIONS`. tests/aws/test_function_policies.py runs every function in moto and
+checks each policy allows every call it made and grants nothing it did not need.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: make glue importable
+    sys.path.insert(0, str(ROOT))
+
+from glue.provision import ATHENA_RESULTS, Stage  # noqa: E402
+
+CONFIG = ROOT / ".chalice" / "config.json"
+STAGES = ("dev", "prod")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What one kind of function reads, writes and calls."""
+
+    reads: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ()
+    deletes: tuple[str, ...] = ()
+    lists: bool = False
+    spotify_secret: bool = False
+    queries: bool = False
+    starts: tuple[str, ...] = ()
+    dashboard_key: bool = False
+    asynchronous: bool = True  # Lambda retries it and sends what fails to the failure queue
+
+
+KINDS = {
+    # A run: its record, the raw pages it lands, and the cursors and catalog state it reads
+    # and moves on (an unchanged playlist's pages are carried in state/).
+    "extract": Kind(
+        reads=("state",),
+        writes=("raw", "state", "runs"),
+        lists=True,
+        spotify_secret=True,
+    ),
+    # A run's raw pages into the processed tables, quarantining what does not parse.
+    "transform": Kind(
+        reads=("raw", "state", "processed", "runs", "quarantine"),
+        writes=("processed", "state", "runs", "quarantine"),
+        lists=True,
+    ),
+    # An uploaded export into raw/, redacted; the upload is then removed.
+    "import": Kind(
+        reads=("imports",),
+        writes=("raw", "state", "runs", "quarantine"),
+        deletes=("imports",),
+    ),
+    # The REST API: run records, queued runs and replays, Athena queries, presigned uploads
+    # (a presigned PUT is authorized as the role that signed it) and signed dashboard links.
+    "api": Kind(
+        reads=("runs", "raw"),
+        writes=("runs", "imports"),
+        lists=True,
+        queries=True,
+        starts=("run_extract", "replay"),
+        asynchronous=False,
+    ),
+}
+FUNCTIONS = {
+    "api_handler": "api",
+    "snapshot": "extract",
+    "plays": "extract",
+    "run_extract": "extract",
+    "on_manifest": "transform",
+    "replay": "transform",
+    "on_import": "import",
+}
+ASYNCHRONOUS = tuple(name for name, kind in FUNCTIONS.items() if KINDS[kind].asynchronous)
+
+
+def policy_file(stage: str, function: str) -> str:
+    return f"policy-{stage}-{function}.json"
+
+
+def deployed_name(stage: Stage, function: str) -> str:
+    """Chalice names the REST API's function after the app and stage alone."""
+    return stage.prefixed if function == "api_handler" else stage.function(function)
+
+
+def policy(stage: Stage, function: str) -> dict[str, Any]:
+    """The IAM policy document of one function of a stage."""
+    kind = KINDS[FUNCTIONS[function]]
+    lake = f"arn:aws:s3:::{stage.bucket}"
+    objects = [f"{lake}/{stage.prefix}{prefix}/*" for prefix in kind.reads]
+    log_group = f"arn:aws:logs:*:*:log-group:/aws/lambda/{deployed_name(stage, function)}"
+    statements: list[dict[str, Any]] = [
+        _allow(
+            "Logs",
+            ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            [log_group, f"{log_group}:log-stream:*"],
+        ),  # fmt: skip
+    ]
+    if kind.reads:
+        statements.append(_allow("ReadLake", ["s3:GetObject"], objects))
+    if kind.writes:
+        writes = [f"{lake}/{stage.prefix}{prefix}/*" for prefix in kind.writes]
+        statements.append(_allow("WriteLake", ["s3:PutObject"], writes))
+    if kind.deletes:  # the one deletion: an imported upload, once its redacted copy is safe
+        deletes = [f"{lake}/{stage.prefix}{prefix}/*" for prefix in kind.deletes]
+        statements.append(_allow("RemoveImportedUploads", ["s3:DeleteObject"], deletes))
+    if kind.lists:
+        statements.append(_allow("ListLake", ["s3:ListBucket"], [lake]))
+    if kind.spotify_secret:
+        statements.append(
+            _allow(
+                "SpotifySecret",
+                ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"],
+                [_secret(stage.secret_id)],
+            )  # fmt: skip
+        )
+    if kind.dashboard_key:
+        statements.append(
+            _allow(
+                "DashboardLinkKey",
+                ["secretsmanager:GetSecretValue"],
+                [_secret(stage.dashboard_key_id)],
+            )  # fmt: skip
+        )
+    if kind.starts:
+        functions = [f"arn:aws:lambda:*:*:function:{stage.function(f)}" for f in kind.starts]
+        statements.append(_allow("StartExtractAndReplay", ["lambda:InvokeFunction"], functions))
+    if kind.queries:
+        statements.extend(_athena(stage))
+    if kind.asynchronous:
+        queue = f"arn:aws:sqs:*:*:{stage.failure_queue}"
+        statements.append(_allow("FailedEventsToQueue", ["sqs:SendMessage"], [queue]))
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _athena(stage: Stage) -> list[dict[str, Any]]:
+    """The queries, and what Athena does with the caller's rights while running one: reads
+    the catalog (AWS's Athena guide requires the `default` database too) and the tables'
+    Parquet, and writes results to the workgroup's location, in multipart uploads it may
+    list and abort."""
+    lake = f"arn:aws:s3:::{stage.bucket}"
+    results = f"{lake}/{stage.prefix}{ATHENA_RESULTS}*"
+    glue = "arn:aws:glue:*:*"
+    return [
+        _allow("Queries", ["athena:StartQueryExecution", "athena:GetQueryExecution",
+                           "athena:GetQueryResults", "athena:GetWorkGroup"],
+               [f"arn:aws:athena:*:*:workgroup/{stage.workgroup}"]),
+        _allow("AthenaReadsCatalog", ["glue:GetDatabase", "glue:GetTable",
+                                      "glue:GetPartitions", "glue:BatchGetPartition"],
+               [f"{glue}:catalog", f"{glue}:database/{stage.database}",
+                f"{glue}:table/{stage.database}/*"]),
+        _allow("AthenaDefaultDatabase", ["glue:GetDatabase"], [f"{glue}:database/default"]),
+        _allow("AthenaReadsTables", ["s3:GetObject"], [f"{lake}/{stage.prefix}processed/*"]),
+        _allow("AthenaFindsTheBucket", ["s3:GetBucketLocation", "s3:ListBucketMultipartUploads"],
+               [lake]),
+        _allow("AthenaWritesResults", ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload",
+                                       "s3:ListMultipartUploadParts"], [results]),
+    ]  # fmt: skip
+
+
+def _secret(secret_id: str) -> str:
+    """A secret's ARN ends in a dash and six random characters Secrets Manager adds."""
+    return f"arn:aws:secretsmanager:*:*:secret:{secret_id}-??????"
+
+
+def _allow(sid: str, actions: list[str], resources: list[str]) -> dict[str, Any]:
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": actions[0] if len(actions) == 1 else actions,
+        "Resource": resources[0] if len(resources) == 1 else resources,
+    }
+
+
+def rendered(stage: Stage, function: str) -> str:
+    return json.dumps(policy(stage, function), indent=2) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="change nothing; exit 1 if a policy file is out of date",
+    )
+    args = parser.parse_args(argv)  # fmt: skip
+    stale = []
+    for stage_name in STAGES:
+        stage = Stage.from_config(CONFIG, stage_name)
+        for function in FUNCTIONS:
+            path = CONFIG.parent / policy_file(stage_name, function)
+            text = rendered(stage, function)
+            current = path.read_text(encoding="utf-8") if path.exists() else None
+            if current == text:
+                continue
+            stale.append(path.name)
+            if not args.check:
+                path.write_text(text, encoding="utf-8")
+                print(f"wrote {path.relative_to(ROOT)}")
+    if args.check and stale:
+        print(f"out of date: {', '.join(stale)}; run python glue/policies.py", file=sys.stderr)
+        return 1
+    if not stale:
+        print("every policy is up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
