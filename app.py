@@ -6,7 +6,7 @@ import math
 
 from chalice import Chalice, Response
 
-from chalicelib import pipeline, raw, settings, streams
+from chalicelib import metrics, pipeline, raw, settings, streams
 from chalicelib.api import (
     capped_page,
     http_errors,
@@ -47,7 +47,8 @@ def plays(event):
 def on_manifest(event):
     """A run's manifest landed: transform that run into the processed tables."""
     given = config()
-    return pipeline.transform(given, pipeline.manifest_key_of(given, event.bucket, event.key))
+    key = pipeline.manifest_key_of(given, event.bucket, event.key)
+    return _transformed(event.context, lambda: pipeline.transform(given, key))
 
 
 @app.on_s3_event(
@@ -61,9 +62,11 @@ def on_import(event):
     except ValidationError as error:
         app.log.error("import refused: %s", error)
         return None
-    if record is not None:
-        app.log.info("import %s of %s: %s", record.run_id, event.key, record.status.value)
-    return record and record.to_json()
+    if record is None:
+        return None
+    app.log.info("import %s of %s: %s", record.run_id, event.key, record.status.value)
+    metrics.emit(metrics.run_metrics(_function(event.context), record.to_json()))
+    return record.to_json()
 
 
 @app.route("/health")
@@ -89,10 +92,7 @@ def start_run():
 @app.lambda_function(name="run_extract")
 def run_extract(event, context):
     """A run POST /runs queued, invoked asynchronously; its manifest then starts the transform."""
-    try:
-        pipeline.extract(config(), remaining=_remaining(context), **pipeline.queued_run(event))
-    except PipelineError as error:
-        app.log.error("queued run failed: %s", error)
+    _extract(context, "queued run", **pipeline.queued_run(event))
 
 
 @app.lambda_function(name="replay")
@@ -100,7 +100,8 @@ def replay(event, context):
     """A transform POST /runs/{run_id}/transform queued, invoked asynchronously with {run_id};
     a failing lake is raised, so Lambda retries the event."""
     try:
-        return pipeline.replay(config(), pipeline.queued_replay(event))
+        run_id = pipeline.queued_replay(event)
+        return _transformed(context, lambda: pipeline.replay(config(), run_id))
     except (NotFoundError, ValidationError) as error:
         app.log.error("replay refused: %s", error)
         return None
@@ -186,10 +187,38 @@ def get_execution(execution_id):
 
 
 def _scheduled(kind: str, context) -> None:
+    _extract(context, f"{kind} run", kind=kind)
+
+
+def _extract(context, what: str, **options) -> None:
+    """One extract run, its outcome logged as metrics; a failure is logged, not raised (its
+    record says why, and the next run resumes)."""
+    name = _function(context)
     try:
-        pipeline.extract(config(), kind=kind, remaining=_remaining(context))
+        record = pipeline.extract(config(), remaining=_remaining(context), **options)
     except PipelineError as error:
-        app.log.error("%s run failed: %s", kind, error)
+        app.log.error("%s failed: %s", what, error)
+        metrics.emit(metrics.failed_metrics(name, str(error)))
+        return
+    metrics.emit(metrics.run_metrics(name, record.to_json()))
+
+
+def _transformed(context, transform):
+    """A transform's outcome, logged as metrics; one that raised is logged as failed and
+    raised again, so Lambda retries the event."""
+    name = _function(context)
+    try:
+        outcome = transform()
+    except Exception as error:
+        metrics.emit(metrics.failed_metrics(name, f"{type(error).__name__}: {error}"))
+        raise
+    metrics.emit(metrics.transform_metrics(name, outcome))
+    return outcome
+
+
+def _function(context) -> str:
+    """The function's deployed name (its short name outside Lambda)."""
+    return getattr(context, "function_name", None) or "local"
 
 
 def _remaining(context):

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run as a script: make glue importable
+if str(ROOT) not in sys.path:  # run as a script: make the project importable
     sys.path.insert(0, str(ROOT))
 
-from glue.provision import ATHENA_RESULTS, Stage  # noqa: E402
+from spotify_etl.stage import ATHENA_RESULTS, RETRIES, Stage  # noqa: E402
 
 CONFIG = ROOT / ".chalice" / "config.json"
 STAGES = ("dev", "prod")
@@ -41,7 +41,6 @@ class Kind:
     queries: bool = False
     starts: tuple[str, ...] = ()
     dashboard_key: bool = False
-    asynchronous: bool = True  # Lambda retries it and sends what fails to the failure queue
 
 
 KINDS = {
@@ -73,7 +72,6 @@ KINDS = {
         lists=True,
         queries=True,
         starts=("run_extract", "replay"),
-        asynchronous=False,
     ),
 }
 FUNCTIONS = {
@@ -85,7 +83,7 @@ FUNCTIONS = {
     "replay": "transform",
     "on_import": "import",
 }
-ASYNCHRONOUS = tuple(name for name, kind in FUNCTIONS.items() if KINDS[kind].asynchronous)
+ASYNCHRONOUS = tuple(RETRIES)  # Lambda retries them and sends what fails to the failure queue
 
 
 def policy_file(stage: str, function: str) -> str:
@@ -141,7 +139,7 @@ def policy(stage: Stage, function: str) -> dict[str, Any]:
         statements.append(_allow("StartExtractAndReplay", ["lambda:InvokeFunction"], functions))
     if kind.queries:
         statements.extend(_athena(stage))
-    if kind.asynchronous:
+    if function in ASYNCHRONOUS:
         queue = f"arn:aws:sqs:*:*:{stage.failure_queue}"
         statements.append(_allow("FailedEventsToQueue", ["sqs:SendMessage"], [queue]))
     return {"Version": "2012-10-17", "Statement": statements}

@@ -9,10 +9,10 @@ without calling any write API. Clients are received, never built here.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -20,10 +20,19 @@ from botocore.exceptions import ClientError
 from chalicelib.errors import ConfigError
 from chalicelib.query.named import load_queries
 from chalicelib.schema import TABLES
-from chalicelib.settings import split_s3_uri
 from glue.catalog import CRAWLER, PROJECTION, comparable, table_input, table_location
+from glue.operations import (
+    DEFAULT_PLAYS_ALARM_HOURS,
+    MAX_ALARM_HOURS,
+    Alarms,
+    AlarmTopic,
+    DashboardKey,
+    Destinations,
+    FailureQueue,
+    alarms,
+)
+from spotify_etl.stage import ATHENA_RESULTS, Stage
 
-ATHENA_RESULTS = "athena-results/"
 RESULTS_EXPIRE_DAYS = 30
 SCAN_CUTOFF_BYTES = 1024**3  # 1 GiB, $0.005 a query at most; a year of one account is MBs
 LIFECYCLE_RULE = "athena-results-expire"
@@ -43,78 +52,7 @@ RECRAWL_POLICY = {"RecrawlBehavior": "CRAWL_NEW_FOLDERS_ONLY"}
 # Glue cannot assume a new IAM role until IAM has propagated it, commonly a few seconds.
 ROLE_PROPAGATION_DELAYS = (2, 4, 8, 16, 30)
 ROLE_NOT_ASSUMABLE = "unable to assume"
-
-
-@dataclass(frozen=True)
-class Stage:
-    """The names one Chalice stage uses, read from .chalice/config.json."""
-
-    name: str
-    bucket: str
-    prefix: str
-    database: str
-    workgroup: str
-    secret_id: str = ""
-    app: str = "spotify-etl"
-
-    @property
-    def results_location(self) -> str:
-        return f"s3://{self.bucket}/{self.prefix}{ATHENA_RESULTS}"
-
-    @property
-    def crawler(self) -> str:
-        return f"{self.workgroup}-processed"
-
-    @property
-    def crawler_role(self) -> str:
-        return f"{self.workgroup}-crawler"
-
-    @property
-    def prefixed(self) -> str:
-        """What every name of this stage's own begins with (Chalice's `app-stage`)."""
-        return f"{self.app}-{self.name}"
-
-    def function(self, name: str) -> str:
-        """The deployed name of one of the app's Lambda functions."""
-        return f"{self.prefixed}-{name}"
-
-    @property
-    def failure_queue(self) -> str:
-        return f"{self.prefixed}-failures"
-
-    @property
-    def alarm_topic(self) -> str:
-        return f"{self.prefixed}-alarms"
-
-    @property
-    def dashboard_key_id(self) -> str:
-        return f"{self.app}/{self.name}/dashboard-key"
-
-    @classmethod
-    def from_config(cls, path: Path, stage: str) -> Stage:
-        """The stage's variables over the top-level ones; ConfigError if one is missing."""
-        config = json.loads(path.read_text(encoding="utf-8"))
-        stages = config.get("stages", {})
-        if stage not in stages:
-            raise ConfigError(f"{path} has no stage {stage!r}; it has {', '.join(stages)}")
-        env = {**config.get("environment_variables", {})}
-        env.update(stages[stage].get("environment_variables", {}))
-        missing = [n for n in ("LAKE_URI", "GLUE_DATABASE", "ATHENA_WORKGROUP") if not env.get(n)]
-        if missing or not env["LAKE_URI"].startswith("s3://"):
-            raise ConfigError(
-                f"stage {stage} in {path} needs an s3:// LAKE_URI, GLUE_DATABASE and "
-                f"ATHENA_WORKGROUP (missing or local: {', '.join(missing) or 'LAKE_URI'})"
-            )
-        bucket, prefix = split_s3_uri(env["LAKE_URI"])
-        return cls(
-            stage,
-            bucket,
-            prefix,
-            env["GLUE_DATABASE"],
-            env["ATHENA_WORKGROUP"],
-            env.get("SPOTIFY_SECRET_ID", ""),
-            config.get("app_name", "spotify-etl"),
-        )
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 @dataclass
@@ -143,10 +81,39 @@ class Clients:
     athena: Any
     iam: Any
     region: str
+    account: str = ""
+    sqs: Any = None
+    lambda_: Any = None
+    sns: Any = None
+    cloudwatch: Any = None
+    secrets: Any = None
 
 
-def set_up(stage: Stage, clients: Clients, changes: Changes, mode: str = PROJECTION) -> None:
+@dataclass(frozen=True)
+class Operations:
+    """How the stage is watched: the alarm e-mail, and how long plays may stall."""
+
+    alarm_email: str | None = None
+    plays_alarm_hours: int = DEFAULT_PLAYS_ALARM_HOURS
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.plays_alarm_hours <= MAX_ALARM_HOURS:
+            raise ConfigError(
+                f"--plays-alarm-hours must be 1-{MAX_ALARM_HOURS}, not {self.plays_alarm_hours}"
+            )
+        if self.alarm_email is not None and not EMAIL.fullmatch(self.alarm_email):
+            raise ConfigError(f"--alarm-email {self.alarm_email!r} is not an e-mail address")
+
+
+def set_up(
+    stage: Stage,
+    clients: Clients,
+    changes: Changes,
+    mode: str = PROJECTION,
+    operations: Operations | None = None,
+) -> None:
     """Bring the stage's resources to what the code expects; each step compares first."""
+    operations = operations or Operations()
     Bucket(clients.s3, clients.region, changes).ensure(stage)
     Catalog(clients.glue, changes).ensure(stage, mode)
     crawler = Crawler(clients.glue, clients.iam, changes)
@@ -155,6 +122,19 @@ def set_up(stage: Stage, clients: Clients, changes: Changes, mode: str = PROJECT
     else:
         crawler.remove(stage)
     Workgroup(clients.athena, changes).ensure(stage)
+    queue = FailureQueue(clients.sqs, changes).ensure(stage, clients.region, clients.account)
+    undeployed = Destinations(clients.lambda_, changes).ensure(stage, queue)
+    topic = AlarmTopic(clients.sns, changes).ensure(
+        stage, clients.region, clients.account, operations.alarm_email
+    )
+    wanted_alarms = alarms(stage, topic, operations.plays_alarm_hours)
+    Alarms(clients.cloudwatch, changes).ensure(stage, wanted_alarms)
+    DashboardKey(clients.secrets, changes).ensure(stage)
+    if undeployed:
+        changes.say(
+            f"note: not deployed yet: {', '.join(undeployed)}; after `chalice deploy --stage "
+            f"{stage.name}`, run this again to give them their retries and failure queue"
+        )
 
 
 class Bucket:

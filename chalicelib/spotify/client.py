@@ -168,6 +168,7 @@ class SpotifyClient:
         self._lock = threading.Lock()
         self._halted: CutShortError | None = None
         self.requests = 0
+        self.rate_limited = 0  # the 429s among them
 
     def get(self, path: str, **params: Any) -> dict[str, Any]:
         """One answer (`path` relative to the API base, or a `next` URL), retried per policy.
@@ -193,6 +194,9 @@ class SpotifyClient:
                     continue
                 retry_after = self._wait_for(error, path)
                 kind = "rate_limited" if error.http_status == 429 else "transient"
+                if kind == "rate_limited":
+                    with self._lock:
+                        self.rate_limited += 1
                 reason = f"answered {error.http_status}"
             except (requests.Timeout, requests.ConnectionError) as error:
                 retry_after, kind, reason = None, "transient", type(error).__name__

@@ -478,7 +478,7 @@ def run_extract(
     manifest.finished_at = raw.iso_utc(now())
     put_json(lake, manifest.key, manifest.to_json())
     _save_state(lake, state, names, run_id, complete=manifest.status != raw.MANIFEST_PARTIAL)
-    counts = {**extractor.counts, "requests": client.requests}
+    counts = {**extractor.counts, "requests": client.requests, "rate_limited": client.rate_limited}
     return RunResult(manifest, counts, extractor.errors)
 
 

@@ -65,6 +65,11 @@ def failing_setup(config, capsys, session=None) -> str:
     return line
 
 
+def is_note(line: str) -> bool:
+    """A line that says what setup could not do yet (a function not deployed), no change."""
+    return line.startswith("note: ")
+
+
 def glue():
     return boto3.client("glue", region_name=REGION)
 
@@ -142,7 +147,7 @@ def test_a_second_run_changes_nothing(run_setup, mode):
     run_setup("--catalog", mode)
     again = run_setup("--catalog", mode)
     assert again[-1] == "everything was up to date"
-    assert all(line.startswith(("stage ", "unchanged: ")) for line in again[:-1])
+    assert all(line.startswith(("stage ", "unchanged: ")) or is_note(line) for line in again[:-1])
 
 
 def test_a_dry_run_creates_nothing_and_says_what_it_would_do(run_setup):
@@ -158,8 +163,8 @@ def test_a_dry_run_creates_nothing_and_says_what_it_would_do(run_setup):
 def test_a_dry_run_lists_exactly_the_changes_the_real_run_then_makes(run_setup, mode):
     dry_run = run_setup("--catalog", mode, "--dry-run")
     real_run = run_setup("--catalog", mode)
-    would = [line.removeprefix("would ") for line in dry_run[1:-1]]
-    assert would == real_run[1:-1]
+    would = [line.removeprefix("would ") for line in dry_run[1:-1] if not is_note(line)]
+    assert would == [line for line in real_run[1:-1] if not is_note(line)]
     assert dry_run[-1] == f"would change {len(would)} thing(s)"
     assert real_run[-1] == f"changed {len(would)} thing(s)"
 

@@ -1,0 +1,91 @@
+"""A run's outcome as CloudWatch metrics, in Embedded Metric Format: one JSON line on
+standard output, which Lambda sends to the function's log group and CloudWatch turns into
+metrics, with no API call and no extra permission. glue/setup.py's alarms watch them.
+
+Each line is one run of one function: the dimension `Function` is its deployed name (so
+stages never mix), the metrics are its outcome as 0 or 1 (`RunsSucceeded`, `RunsPartial`,
+`RunsFailed`, `RunsIncomplete` for either of the last two), the Spotify `Requests` and
+`RateLimited` answers (429s) of an extract, and for a transform the rows it wrote and
+whether it quarantined the run. The run's ID, kind, status and counts ride along as
+properties, searchable in CloudWatch Logs Insights.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+NAMESPACE = "spotify-etl"
+SUCCEEDED, PARTIAL, FAILED = "succeeded", "partial", "failed"
+OUTCOMES = {"extracted": SUCCEEDED, "transformed": SUCCEEDED, "partial": PARTIAL}
+
+
+def outcome_of(status: str) -> str:
+    """succeeded, partial or failed, for a run record's or a transform's status."""
+    return OUTCOMES.get(status, FAILED)
+
+
+def run_metrics(function: str, record: Mapping[str, Any]) -> dict[str, Any]:
+    """The EMF document of one run record (an extract's or an import's)."""
+    counts = record.get("counts") or {}
+    values = {
+        **_outcome(outcome_of(str(record.get("status")))),
+        "Requests": counts.get("requests", 0),
+        "RateLimited": counts.get("rate_limited", 0),
+    }
+    properties = {key: record.get(key) for key in ("run_id", "kind", "status")}
+    return document(function, values, {**properties, "counts": counts})
+
+
+def transform_metrics(function: str, outcome: Mapping[str, Any]) -> dict[str, Any]:
+    """The EMF document of one transform (what pipeline.transform or replay answers)."""
+    rows = outcome.get("rows") or {}
+    status = str(outcome.get("status"))
+    values = {
+        **_outcome(outcome_of(status)),
+        "RowsWritten": sum(v for v in rows.values() if isinstance(v, int)),
+        "Quarantined": int("quarantine" in outcome),
+    }
+    properties = {"run_id": outcome.get("run_id"), "status": status, "rows": rows}
+    return document(function, values, properties)
+
+
+def failed_metrics(function: str, error: str) -> dict[str, Any]:
+    """The EMF document of a run that failed before it had a record to say so."""
+    return document(function, _outcome(FAILED), {"status": FAILED, "error": error})
+
+
+def document(function: str, values: Mapping[str, int], properties: Mapping[str, Any]) -> dict:
+    units = {name: "Count" for name in values}
+    return {
+        "_aws": {
+            "Timestamp": int(time.time() * 1000),
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": NAMESPACE,
+                    "Dimensions": [["Function"]],
+                    "Metrics": [{"Name": name, "Unit": unit} for name, unit in units.items()],
+                }
+            ],
+        },
+        "Function": function,
+        **values,
+        **properties,
+    }
+
+
+def emit(document: Mapping[str, Any], stream: TextIO | None = None) -> None:
+    """Write the document as one line to standard output (Lambda's log)."""
+    print(json.dumps(document, default=str, separators=(",", ":")), file=stream or sys.stdout)
+
+
+def _outcome(outcome: str) -> dict[str, int]:
+    return {
+        "RunsSucceeded": int(outcome == SUCCEEDED),
+        "RunsPartial": int(outcome == PARTIAL),
+        "RunsFailed": int(outcome == FAILED),
+        "RunsIncomplete": int(outcome != SUCCEEDED),
+    }
