@@ -15,6 +15,8 @@ from chalicelib.errors import PipelineError, ValidationError
 from chalicelib.runs import RunRecord, RunStore, Status
 from chalicelib.settings import Settings
 from spotify_etl import environment, output
+from spotify_etl.stage import CONFIG as STAGE_CONFIG
+from spotify_etl.stage import Stage
 
 # `spotify-etl extract`: 0 for a complete run, PARTIAL_EXIT when it was cut short (what it
 # fetched is kept; the next run resumes), 1 when it failed.
@@ -98,11 +100,61 @@ def parser() -> argparse.ArgumentParser:
     auth.add_argument("--no-browser", action="store_true", help="only print the URL to open")
     auth.set_defaults(command=_auth)
 
+    failures = commands.add_parser(
+        "failures", help="events a deployed stage's functions failed, from its failure queue"
+    )
+    _stage_arguments(failures)
+    failures.add_argument(
+        "--redrive", action="store_true", help="invoke each function again with its event"
+    )
+    failures.add_argument("--format", choices=output.FORMATS, default="table")
+    failures.set_defaults(command=_failures)
+
     emulator = commands.add_parser("emulator", help="serve the Spotify emulator on 127.0.0.1")
     from spotify_etl.emulator_cli import add_arguments
 
     add_arguments(emulator)
     return root
+
+
+def _stage_arguments(command: argparse.ArgumentParser) -> None:
+    """--stage, --config and --region, for the commands that operate a deployed stage."""
+    command.add_argument("--stage", required=True, help="a stage of .chalice/config.json")
+    command.add_argument(
+        "--config",
+        type=Path,
+        default=STAGE_CONFIG,
+        help=f"the Chalice config with the stage (default {STAGE_CONFIG})",
+    )
+    command.add_argument("--region", help="AWS region (default: the AWS CLI's configuration)")
+
+
+def _failures(args: argparse.Namespace) -> int:
+    from chalicelib.aws import client
+    from spotify_etl.failures import FailureQueue
+
+    stage = Stage.from_config(args.config, args.stage)
+    options = {"region_name": args.region} if args.region else {}
+    queue = FailureQueue(client("sqs", **options), client("lambda", **options), stage.failure_queue)
+    if not args.redrive:
+        waiting = queue.waiting()
+        output.rows(
+            f"{len(waiting)} failed event(s) in {stage.failure_queue}",
+            ["failed_at", "function", "event", "attempts", "condition", "error"],
+            [(f.at, f.function, f.what, f.attempts, f.condition, f.error) for f in waiting],
+            args.format,
+        )
+        if waiting and args.format == "table":
+            output.note(f"spotify-etl failures --stage {stage.name} --redrive replays them")
+        return 0
+    outcomes = queue.redrive()
+    output.rows(
+        f"redrove {sum(problem is None for _, problem in outcomes)} of {len(outcomes)} event(s)",
+        ["function", "event", "redriven", "why not"],
+        [(f.function, f.what, problem is None, problem) for f, problem in outcomes],
+        args.format,
+    )
+    return 1 if any(problem is not None for _, problem in outcomes) else 0
 
 
 def _extract(args: argparse.Namespace) -> int:
