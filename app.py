@@ -4,19 +4,21 @@ import functools
 import logging
 import math
 
-from chalice import Chalice, Response
+from chalice import Chalice, ConflictError, Response
 
 from chalicelib import metrics, pipeline, raw, settings, streams
 from chalicelib.api import (
+    api_base_url,
     capped_page,
     http_errors,
     int_param,
     json_body,
+    number_field,
     query_params,
     result_page,
     wait_seconds,
 )
-from chalicelib.errors import NotFoundError, PipelineError, ValidationError
+from chalicelib.errors import ConfigError, NotFoundError, PipelineError, ValidationError
 from chalicelib.raw import check_run_id
 from chalicelib.runs import RunStore
 
@@ -154,6 +156,31 @@ def show_dashboard():
     from chalicelib import dashboard
 
     return dashboard.respond(config(), app.current_request.query_params)
+
+
+@app.route("/dashboard/links", methods=["POST"], api_key_required=True)
+@http_errors
+def make_dashboard_link():
+    """An expiring signed link to the dashboard, for a browser without the API key."""
+    from chalicelib import links
+
+    body = json_body(app.current_request.raw_body, {"hours"})
+    hours = number_field(body, "hours", links.DEFAULT_HOURS)
+    try:
+        key = links.key_of(config())
+    except ConfigError as error:
+        raise ConflictError(str(error)) from None
+    link = links.make(key, api_base_url(app.current_request), hours)
+    return Response(body=link.to_json(), status_code=201)
+
+
+@app.route("/view/dashboard")
+@http_errors
+def view_dashboard():
+    """The dashboard through a signed link: no API key, the link's signature instead."""
+    from chalicelib import dashboard
+
+    return dashboard.respond_signed(config(), app.current_request.query_params)
 
 
 @app.route("/queries", api_key_required=True)

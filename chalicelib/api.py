@@ -39,6 +39,25 @@ def http_errors(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def number_field(body: Mapping[str, Any], name: str, default: float) -> float:
+    """A body field that must be a number (not a boolean) when given."""
+    value = body.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise errors.ValidationError(f"{name} must be a number, not {shown(value)}")
+    return value
+
+
+def api_base_url(request: Any) -> str:
+    """The URL the API was called at, up to its routes: scheme and host from the request's
+    headers, and API Gateway's stage path (`/api`), which precedes the route's own path."""
+    headers = request.headers or {}
+    scheme = headers.get("x-forwarded-proto", "http")
+    context = request.context or {}
+    path, route = str(context.get("path", "")), str(context.get("resourcePath", ""))
+    prefix = path[: len(path) - len(route)] if route and path.endswith(route) else ""
+    return f"{scheme}://{headers.get('host', 'localhost')}{prefix}"
+
+
 def json_body(raw_body: bytes | None, allowed: set[str]) -> dict[str, Any]:
     """The request's JSON object body (empty when absent), with only the allowed keys."""
     if not raw_body:

@@ -11,7 +11,7 @@ import functools
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -83,6 +83,8 @@ class Settings:
     extract_concurrency: int = 8
     extract_function: str | None = None  # in AWS: the Lambda POST /runs queues a run on
     replay_function: str | None = None  # in AWS: the Lambda POST /runs/ID/transform invokes
+    dashboard_key_secret_id: str | None = None  # in AWS: the secret signing dashboard links
+    dashboard_key: str | None = field(default=None, repr=False)  # locally, the key itself
 
     @property
     def lake_is_local(self) -> bool:
@@ -114,6 +116,8 @@ class Settings:
             extract_concurrency=_int(env, "EXTRACT_CONCURRENCY", 8, 1, 32),
             extract_function=_get(env, "EXTRACT_FUNCTION"),
             replay_function=_get(env, "REPLAY_FUNCTION"),
+            dashboard_key_secret_id=_get(env, "DASHBOARD_KEY_SECRET_ID"),
+            dashboard_key=_dashboard_key(env),
         )
 
     def require_credentials(self) -> Credentials:
@@ -216,6 +220,16 @@ def _playlists(value: str | None) -> tuple[str, ...] | None:
             + (", ".join(map(repr, bad)) if bad else repr(value))
         )
     return ids
+
+
+def _dashboard_key(env: Mapping[str, str]) -> str | None:
+    key = _get(env, "DASHBOARD_KEY")
+    if key is not None and len(key) < 32:
+        raise ConfigError(
+            "DASHBOARD_KEY must be at least 32 characters (python -c \"import secrets; "
+            "print(secrets.token_hex(32))\" makes one)"
+        )
+    return key
 
 
 def _credentials(env: Mapping[str, str]) -> Credentials | None:

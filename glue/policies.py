@@ -72,6 +72,7 @@ KINDS = {
         lists=True,
         queries=True,
         starts=("run_extract", "replay"),
+        dashboard_key=True,
     ),
 }
 FUNCTIONS = {

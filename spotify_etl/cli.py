@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -110,6 +111,16 @@ def parser() -> argparse.ArgumentParser:
     failures.add_argument("--format", choices=output.FORMATS, default="table")
     failures.set_defaults(command=_failures)
 
+    link = commands.add_parser(
+        "dashboard-link", help="an expiring link that opens a deployed stage's dashboard"
+    )
+    _stage_arguments(link)
+    link.add_argument(
+        "--hours", type=_hours, default=1, help="how long the link works (default 1, at most 168)"
+    )
+    link.add_argument("--api-url", help="the API's URL (default: from .chalice/deployed/)")
+    link.set_defaults(command=_dashboard_link)
+
     emulator = commands.add_parser("emulator", help="serve the Spotify emulator on 127.0.0.1")
     from spotify_etl.emulator_cli import add_arguments
 
@@ -155,6 +166,48 @@ def _failures(args: argparse.Namespace) -> int:
         args.format,
     )
     return 1 if any(problem is not None for _, problem in outcomes) else 0
+
+
+def _hours(text: str) -> float:
+    from chalicelib.links import MAX_HOURS
+
+    try:
+        hours = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of hours") from None
+    if not 0 < hours <= MAX_HOURS:
+        raise argparse.ArgumentTypeError(f"must be more than 0 and at most {MAX_HOURS}")
+    return hours
+
+
+def _dashboard_link(args: argparse.Namespace) -> int:
+    from chalicelib import links
+    from chalicelib.aws import client
+
+    stage = Stage.from_config(args.config, args.stage)
+    api_url = args.api_url or _deployed_api_url(args.config, stage.name)
+    options = {"region_name": args.region} if args.region else {}
+    key = links.key_of(
+        Settings(dashboard_key_secret_id=stage.dashboard_key_id),
+        client("secretsmanager", **options),
+    )
+    link = links.make(key, api_url, args.hours)
+    print(link.url)
+    output.note(f"the link works until {link.to_json()['expires_at']}; the API key stays out of it")
+    return 0
+
+
+def _deployed_api_url(config: Path, stage: str) -> str:
+    """The REST API's URL that `chalice deploy` recorded for the stage."""
+    deployed = config.parent / "deployed" / f"{stage}.json"
+    try:
+        resources = json.loads(deployed.read_text(encoding="utf-8"))["resources"]
+        return next(r["rest_api_url"] for r in resources if r.get("resource_type") == "rest_api")
+    except (OSError, ValueError, KeyError, TypeError, StopIteration):
+        raise ValidationError(
+            f"{deployed} does not name the stage's API: deploy it (`chalice deploy --stage "
+            f"{stage}`) or pass --api-url https://…/api"
+        ) from None
 
 
 def _extract(args: argparse.Namespace) -> int:

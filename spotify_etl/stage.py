@@ -38,6 +38,7 @@ class Stage:
     workgroup: str
     secret_id: str = ""
     app: str = "spotify-etl"
+    dashboard_secret: str = ""  # DASHBOARD_KEY_SECRET_ID, when the config names one
 
     @property
     def results_location(self) -> str:
@@ -70,7 +71,7 @@ class Stage:
 
     @property
     def dashboard_key_id(self) -> str:
-        return f"{self.app}/{self.name}/dashboard-key"
+        return self.dashboard_secret or f"{self.app}/{self.name}/dashboard-key"
 
     @classmethod
     def from_config(cls, path: Path, stage: str) -> Stage:
@@ -101,4 +102,5 @@ class Stage:
             env["ATHENA_WORKGROUP"],
             env.get("SPOTIFY_SECRET_ID", ""),
             config.get("app_name", "spotify-etl"),
+            env.get("DASHBOARD_KEY_SECRET_ID", ""),
         )

@@ -168,12 +168,13 @@ def demo_lake(tmp_path_factory) -> Path:
     return folder
 
 
-def serve(lake: Path, log: Path):
-    """`chalice local --no-autoreload` on a free port over this lake, as `make serve` runs it."""
+def serve(lake: Path, log: Path, **variables: str):
+    """`chalice local --no-autoreload` on a free port over this lake, as `make serve` runs it
+    (with more variables, as a `.env` would give them)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "LAKE_URI": str(lake), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "LAKE_URI": str(lake), "PYTHONUNBUFFERED": "1", **variables}
     chalice = Path(sys.executable).with_name("chalice")
     command = [str(chalice), "local", "--no-autoreload", "--stage", "local", "--port", str(port)]
     with log.open("wb") as output:
@@ -197,6 +198,17 @@ def server(demo_lake, tmp_path_factory) -> str:
     """The base URL of `chalice local` over the demo's lake."""
     process, url = serve(demo_lake, tmp_path_factory.mktemp("server") / "chalice-local.log")
     yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def linked_server(demo_lake, tmp_path_factory) -> tuple[str, str]:
+    """`chalice local` over the demo's lake with a dashboard link key: (base URL, key)."""
+    key = "5eed" * 16
+    log = tmp_path_factory.mktemp("linked") / "chalice-local.log"
+    process, url = serve(demo_lake, log, DASHBOARD_KEY=key)
+    yield url, key
     process.terminate()
     process.wait(timeout=10)
 

@@ -8,23 +8,44 @@ from datetime import UTC, datetime
 from chalice import Response
 
 from chalicelib.api import date_param, query_params
-from chalicelib.errors import ValidationError
+from chalicelib.errors import ConfigError, ValidationError
 from chalicelib.settings import Settings
+
+PERIOD = {"start_date", "end_date"}
 
 
 def respond(settings: Settings, query: Mapping[str, str] | None) -> Response:
     """The page for ?start_date=&end_date=; a period a person mistyped gets the page, with a
     400, saying what is wrong."""
+    return _dashboard(settings, query_params(query, PERIOD), {})
+
+
+def respond_signed(settings: Settings, query: Mapping[str, str] | None) -> Response:
+    """The page through a signed link (?expires=&signature=, and the period); a 403 page
+    saying how to get a new link when it is expired, altered or links are not set up."""
+    from chalicelib import links
+    from chalicelib.dashboard import page
+
+    params = query_params(query, {*PERIOD, *links.SIGNED})
+    try:
+        links.check(links.key_of(settings), params)
+    except (links.LinkRefused, ConfigError) as refused:
+        return _html(page.link_refused(str(refused)), 403)
+    carried = {name: params[name] for name in links.SIGNED}
+    return _dashboard(settings, {k: v for k, v in params.items() if k in PERIOD}, carried)
+
+
+def _dashboard(settings: Settings, params: dict[str, str], carried: dict[str, str]) -> Response:
     from chalicelib.dashboard import data, page
 
-    params = query_params(query, {"start_date", "end_date"})
     today = datetime.now(UTC).date()
     start, end = date_param(params, "start_date", None), date_param(params, "end_date", None)
     try:
         period = data.Period.of(start, end, today)
     except ValidationError as problem:
-        return _html(page.refused(str(problem), data.Period.of(None, None, today), today), 400)
-    return _html(page.render(data.load(settings, period), today), 200)
+        everything = data.Period.of(None, None, today)
+        return _html(page.refused(str(problem), everything, today, carried), 400)
+    return _html(page.render(data.load(settings, period), today, carried), 200)
 
 
 def _html(html: str, status: int) -> Response:

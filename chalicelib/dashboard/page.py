@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from html import escape
 from typing import Any
+from urllib.parse import quote
 
 from chalicelib.dashboard import bars, charts
 from chalicelib.dashboard.data import TOP, DashboardData, Period
@@ -101,26 +102,57 @@ footer { text-align: center; color: var(--muted); font-size: 12px; padding: 0 16
 """
 
 
-def render(data: DashboardData, today: date) -> str:
-    """The whole dashboard page for the data's period."""
+def render(data: DashboardData, today: date, carried: Mapping[str, str] | None = None) -> str:
+    """The whole dashboard page for the data's period; `carried` query parameters (a signed
+    link's) go along in its own links and form."""
     period = data.period
     if data.empty:
         body = _empty(period) + (_runs_card(data.runs) if data.runs else "")
     else:
         body = _pending(data) + _kpis(data) + _cards(data)
     refresh = '<meta http-equiv="refresh" content="10">' if data.pending else ""
-    return _page(period, today, body, refresh)
+    return _page(period, today, body, refresh, carried or {})
 
 
-def refused(problem: str, period: Period, today: date) -> str:
+def refused(
+    problem: str, period: Period, today: date, carried: Mapping[str, str] | None = None
+) -> str:
     """The page for a period that cannot be shown: what is wrong, and the form to fix it."""
     body = f"""<section class="message" id="refused">
 <h2>That period cannot be shown</h2><p>{escape(problem)}. Pick other dates above.</p>
 </section>"""
-    return _page(period, today, body, "")
+    return _page(period, today, body, "", carried or {})
 
 
-def _page(period: Period, today: date, body: str, refresh: str) -> str:
+def link_refused(reason: str) -> str:
+    """The page for a dashboard link that cannot be used, and how to get a new one."""
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>This dashboard link cannot be opened</title>
+<style>{CSS}</style>
+</head>
+<body>
+<main>
+<section class="message" id="link-refused">
+<h2>This dashboard link cannot be opened</h2>
+<p>{escape(reason)}.</p>
+<p>Links last a short while and only as they were made. Get a new one: run
+<code>spotify-etl dashboard-link --stage STAGE</code> in the project's folder (with the AWS
+credentials that deployed it), or call <code>POST /dashboard/links</code> with your API
+key.</p>
+</section>
+</main>
+</body>
+</html>
+"""
+
+
+def _page(
+    period: Period, today: date, body: str, refresh: str, carried: Mapping[str, str]
+) -> str:
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -130,7 +162,7 @@ def _page(period: Period, today: date, body: str, refresh: str) -> str:
 <style>{CSS}</style>
 </head>
 <body>
-{_header(period, today)}
+{_header(period, today, carried)}
 <main>
 {body}
 </main>
@@ -140,9 +172,13 @@ def _page(period: Period, today: date, body: str, refresh: str) -> str:
 """
 
 
-def _header(period: Period, today: date) -> str:
+def _header(period: Period, today: date, carried: Mapping[str, str]) -> str:
+    along = "".join(f"&amp;{quote(k)}={quote(v)}" for k, v in carried.items())
+    hidden = "".join(
+        f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">' for k, v in carried.items()
+    )
     quick = "".join(
-        f'<a href="?start_date={today - timedelta(days=days - 1)}&amp;end_date={today}">'
+        f'<a href="?start_date={today - timedelta(days=days - 1)}&amp;end_date={today}{along}">'
         f"{days} days</a>"
         for days in QUICK_PERIODS
     )
@@ -154,7 +190,7 @@ def _header(period: Period, today: date) -> str:
 <form method="get" action="">
 <label>From <input type="date" name="start_date" value="{period.start}" required></label>
 <label>To <input type="date" name="end_date" value="{period.end}" required></label>
-<button type="submit">Show</button>
+{hidden}<button type="submit">Show</button>
 <nav class="quick">{quick}</nav>
 </form>
 </header>"""

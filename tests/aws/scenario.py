@@ -137,6 +137,8 @@ def run_every_function(emulator, tmp_path: Path, monkeypatch) -> Recorder:
         route("get", f"/queries/executions/{started['execution_id']}")
         route("post", "/queries/listening_time", {"params": {"granularity": "month"}})
         route("get", "/dashboard")
+        link = route("post", "/dashboard/links", {"hours": 1}).json_body
+        route("get", "/" + link["url"].split("://", 1)[1].split("/", 1)[1])
     return recorder
 
 
@@ -151,6 +153,9 @@ def _provision(env: dict[str, str], bucket: str, spotify: dict[str, str]) -> Non
                 "refresh_token": spotify["SPOTIFY_REFRESH_TOKEN"],
             }
         ),
+    )
+    boto3.client("secretsmanager", region_name=REGION).create_secret(
+        Name=env["DASHBOARD_KEY_SECRET_ID"], SecretString=json.dumps({"key": "k" * 64})
     )
     boto3.client("athena", region_name=REGION).create_work_group(
         Name=env["ATHENA_WORKGROUP"],

@@ -228,3 +228,38 @@ def test_an_empty_lake_gets_a_page_that_says_what_to_run(empty_server, open_page
     text = page.locator("#empty").inner_text()
     assert "spotify-etl extract" in text and "POST /runs" in text
     assert page.locator("svg").count() == 0
+
+
+def test_a_signed_link_opens_the_dashboard_and_an_expired_or_altered_one_is_refused(
+    linked_server, open_page
+):
+    import time
+
+    import requests
+
+    from chalicelib import links
+
+    url, key = linked_server
+    answer = requests.post(f"{url}/dashboard/links", json={"hours": 1}, timeout=10)
+    assert answer.status_code == 201, answer.text
+    link = answer.json()["url"]
+    assert link.startswith(f"{url}/view/dashboard?expires=")
+
+    page = open_page(PHONE)
+    assert page.goto(link).status == 200
+    for anchor in CARDS:
+        assert page.locator(f"section#{anchor}").is_visible(), anchor
+    assert page.evaluate(LAYOUT) == []
+    page.locator("nav.quick a").first.click()  # a period link keeps the signature
+    page.wait_for_load_state()
+    assert page.locator("section#top-tracks").is_visible()
+    assert "signature=" in page.url
+
+    expired = links.make(key, url, 1, now=time.time() - 7200).url
+    altered = link.replace("signature=", "signature=0")
+    for refused, reason in ((expired, "has expired"), (altered, "was changed")):
+        page = open_page(PHONE)
+        assert page.goto(refused).status == 403
+        text = page.locator("#link-refused").inner_text()
+        assert reason in text and "spotify-etl dashboard-link" in text
+        assert page.evaluate(LAYOUT) == []

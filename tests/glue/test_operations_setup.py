@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration  # the AWS services, in moto
 ACCOUNT = "123456789012"  # moto's
 
 
-def stage_config(name: str) -> dict:
+def stage_settings(name: str) -> dict:
     return {
         "environment_variables": {
             "LAKE_URI": f"s3://spotify-etl-{name}-lake",
@@ -32,9 +32,9 @@ def stage_config(name: str) -> dict:
 
 
 @pytest.fixture
-def config(tmp_path):
+def stages_config(tmp_path):
     path = tmp_path / "config.json"
-    stages = {name: stage_config(name) for name in ("dev", "prod")}
+    stages = {name: stage_settings(name) for name in ("dev", "prod")}
     path.write_text(json.dumps({"version": "2.0", "app_name": "spotify-etl", "stages": stages}))
     return path
 
@@ -48,9 +48,9 @@ def deployed(aws):
 
 
 @pytest.fixture
-def run_setup(aws, config, capsys):
+def run_stage_setup(aws, stages_config, capsys):
     def run(stage: str = "dev", *options: str, code: int = 0) -> list[str]:
-        assert setup.main(["--stage", stage, "--config", str(config), *options]) == code
+        assert setup.main(["--stage", stage, "--config", str(stages_config), *options]) == code
         captured = capsys.readouterr()
         return (captured.out + captured.err).splitlines()
 
@@ -66,9 +66,9 @@ def queue_arn(stage: str) -> str:
 
 
 def test_every_asynchronous_function_retries_a_bounded_number_of_times_then_queues(
-    deployed, run_setup
+    deployed, run_stage_setup
 ):
-    run_setup()
+    run_stage_setup()
     sqs = client("sqs")
     url = sqs.get_queue_url(QueueName="spotify-etl-dev-failures")["QueueUrl"]
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
@@ -85,31 +85,31 @@ def test_every_asynchronous_function_retries_a_bounded_number_of_times_then_queu
 
 
 def test_a_second_run_changes_nothing_and_a_destination_changed_by_hand_is_put_back(
-    deployed, run_setup
+    deployed, run_stage_setup
 ):
     """(moto appends each PutFunctionEventInvokeConfig and answers the first, where AWS
     replaces it: the change by hand deletes the configuration first, and the check stops at
     what setup says it puts back.)"""
-    run_setup()
-    assert run_setup()[-1] == "everything was up to date"
+    run_stage_setup()
+    assert run_stage_setup()[-1] == "everything was up to date"
     name = "spotify-etl-dev-on_manifest"
     client("lambda").delete_function_event_invoke_config(FunctionName=name)
     client("lambda").put_function_event_invoke_config(FunctionName=name, MaximumRetryAttempts=0)
-    lines = run_setup()
+    lines = run_stage_setup()
     assert lines[-1] == "changed 1 thing(s)"
     assert f"send {name}'s failed events to spotify-etl-dev-failures after 2 retries" in lines
 
 
-def test_before_the_first_deploy_the_functions_are_named_as_to_do(run_setup):
-    lines = run_setup()
+def test_before_the_first_deploy_the_functions_are_named_as_to_do(run_stage_setup):
+    lines = run_stage_setup()
     [note] = [line for line in lines if line.startswith("note: ")]
     assert "spotify-etl-dev-on_manifest" in note and "run this again" in note
 
 
 def test_the_dry_run_lists_the_queue_destinations_alarms_and_key_and_creates_none(
-    deployed, run_setup
+    deployed, run_stage_setup
 ):
-    lines = run_setup("dev", "--dry-run", "--alarm-email", "ops@example.com")
+    lines = run_stage_setup("dev", "--dry-run", "--alarm-email", "ops@example.com")
     assert (
         "would create SQS queue spotify-etl-dev-failures "
         "(events that failed every retry, kept 14 days)"
@@ -129,8 +129,10 @@ def test_the_dry_run_lists_the_queue_destinations_alarms_and_key_and_creates_non
     assert client("secretsmanager").list_secrets()["SecretList"] == []
 
 
-def test_the_alarms_watch_the_snapshot_the_plays_the_queue_and_every_function(deployed, run_setup):
-    run_setup("dev", "--alarm-email", "ops@example.com", "--plays-alarm-hours", "8")
+def test_the_alarms_watch_the_snapshot_the_plays_the_queue_and_every_function(
+    deployed, run_stage_setup
+):
+    run_stage_setup("dev", "--alarm-email", "ops@example.com", "--plays-alarm-hours", "8")
     topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:spotify-etl-dev-alarms"
     alarms = {a["AlarmName"]: a for a in client("cloudwatch").describe_alarms()["MetricAlarms"]}
     functions = [f"spotify-etl-dev-{f}" for f in FUNCTIONS if f != "api_handler"]
@@ -156,21 +158,21 @@ def test_the_alarms_watch_the_snapshot_the_plays_the_queue_and_every_function(de
     assert waiting["Dimensions"] == [{"Name": "QueueName", "Value": "spotify-etl-dev-failures"}]
     [subscription] = client("sns").list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
     assert (subscription["Protocol"], subscription["Endpoint"]) == ("email", "ops@example.com")
-    again = run_setup("dev", "--alarm-email", "ops@example.com", "--plays-alarm-hours", "8")
+    again = run_stage_setup("dev", "--alarm-email", "ops@example.com", "--plays-alarm-hours", "8")
     assert again[-1] == "everything was up to date"
-    changed = run_setup("dev", "--plays-alarm-hours", "4")
+    changed = run_stage_setup("dev", "--plays-alarm-hours", "4")
     assert changed[-1] == "changed 1 thing(s)"
     [update] = [line for line in changed if line.startswith("update alarm ")]
     assert update.startswith("update alarm spotify-etl-dev-plays-stalled (")
     assert "EvaluationPeriods" in update
 
 
-def test_the_dashboard_key_is_made_once_and_never_printed(deployed, run_setup):
-    first = run_setup()
+def test_the_dashboard_key_is_made_once_and_never_printed(deployed, run_stage_setup):
+    first = run_stage_setup()
     secret = client("secretsmanager").get_secret_value(SecretId="spotify-etl/dev/dashboard-key")
     key = json.loads(secret["SecretString"])["key"]
     assert len(bytes.fromhex(key)) == 32
-    assert run_setup()[-1] == "everything was up to date"
+    assert run_stage_setup()[-1] == "everything was up to date"
     again = client("secretsmanager").get_secret_value(SecretId="spotify-etl/dev/dashboard-key")
     assert json.loads(again["SecretString"])["key"] == key
     assert not any(key in line for line in first)
@@ -184,15 +186,17 @@ def test_the_dashboard_key_is_made_once_and_never_printed(deployed, run_setup):
         (("--alarm-email", "ops"), "--alarm-email 'ops' is not an e-mail address"),
     ],
 )
-def test_bad_operations_options_are_refused_before_anything_is_made(run_setup, options, message):
-    [line] = run_setup("dev", *options, code=1)
+def test_bad_operations_options_are_refused_before_anything_is_made(
+    run_stage_setup, options, message
+):
+    [line] = run_stage_setup("dev", *options, code=1)
     assert line == f"error: {message}"
     assert client("s3").list_buckets()["Buckets"] == []
 
 
-def test_two_stages_in_one_account_and_region_share_nothing(deployed, run_setup):
-    run_setup("dev")
-    run_setup("prod")
+def test_two_stages_in_one_account_and_region_share_nothing(deployed, run_stage_setup):
+    run_stage_setup("dev")
+    run_stage_setup("prod")
     alarms = [a["AlarmName"] for a in client("cloudwatch").describe_alarms()["MetricAlarms"]]
     queues = client("sqs").list_queues()["QueueUrls"]
     topics = [t["TopicArn"] for t in client("sns").list_topics()["Topics"]]

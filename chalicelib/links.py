@@ -1,0 +1,102 @@
+"""Expiring signed links to the dashboard, so a browser can open it without the API key.
+
+A link is `<api>/view/dashboard?expires=<unix seconds>&signature=<hex>`, the signature an
+HMAC-SHA256 over the route's path and the expiry with the stage's link key: in AWS a secret
+in Secrets Manager (`DASHBOARD_KEY_SECRET_ID`, which glue/setup.py creates), locally
+`DASHBOARD_KEY` (in `.env`). Changing the path, the expiry or the signature breaks it; it
+is compared in constant time. The date range (`start_date`, `end_date`) is not signed: it
+chooses what of the same account's dashboard to show.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.aws import aws_failure, is_aws_error
+from chalicelib.errors import ConfigError, ValidationError
+from chalicelib.settings import Settings
+
+PATH = "/view/dashboard"
+DEFAULT_HOURS = 1
+MAX_HOURS = 7 * 24
+MIN_KEY_LENGTH = 32  # characters: the 64 hex digits setup makes, or a local key as long
+SIGNED = ("expires", "signature")
+
+
+class LinkRefused(ValidationError):
+    """A link that is expired, altered or not a link; the page says how to get a new one."""
+
+
+@dataclass(frozen=True)
+class Link:
+    url: str
+    expires: int
+
+    def to_json(self) -> dict[str, Any]:
+        expires_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.expires))
+        return {"url": self.url, "expires": self.expires, "expires_at": expires_at}
+
+
+def signature(key: str, path: str, expires: int) -> str:
+    return hmac.new(key.encode(), f"{path}\n{expires}".encode(), hashlib.sha256).hexdigest()
+
+
+def make(key: str, base_url: str, hours: float, now: float | None = None) -> Link:
+    """A link to the dashboard under `base_url` (the API's URL), valid for `hours`."""
+    if not 0 < hours <= MAX_HOURS:
+        raise ValidationError(f"hours must be more than 0 and at most {MAX_HOURS}, not {hours}")
+    expires = int((time.time() if now is None else now) + hours * 3600)
+    signed = f"expires={expires}&signature={signature(key, PATH, expires)}"
+    return Link(f"{base_url.rstrip('/')}{PATH}?{signed}", expires)
+
+
+def check(key: str, params: dict[str, str], now: float | None = None) -> None:
+    """Refuse the link unless its signature is the key's over the path and an expiry still
+    to come (and no further off than a link can be made for)."""
+    given, expires = params.get("signature", ""), params.get("expires", "")
+    if not expires.isdigit() or len(expires) > 12 or not given:
+        raise LinkRefused("this is not a whole dashboard link: it needs expires and signature")
+    wanted = signature(key, PATH, int(expires))
+    if not hmac.compare_digest(wanted.encode(), given.encode()):
+        raise LinkRefused("this dashboard link was changed: its signature does not match")
+    current = time.time() if now is None else now
+    if int(expires) <= current:
+        raise LinkRefused("this dashboard link has expired")
+    if int(expires) > current + MAX_HOURS * 3600 + 60:
+        raise LinkRefused("this dashboard link expires later than any link can be made for")
+
+
+def key_of(settings: Settings, secrets_client: Any = None) -> str:
+    """The stage's link key: DASHBOARD_KEY, or the secret DASHBOARD_KEY_SECRET_ID names."""
+    if settings.dashboard_key:
+        return settings.dashboard_key
+    secret_id = settings.dashboard_key_secret_id
+    if not secret_id:
+        raise ConfigError(
+            "dashboard links are not set up: set DASHBOARD_KEY (at least 32 characters, "
+            "locally in .env) or DASHBOARD_KEY_SECRET_ID (in AWS; glue/setup.py creates it)"
+        )
+    from chalicelib.secrets import secrets_manager
+
+    client = secrets_client or secrets_manager()
+    try:
+        text = client.get_secret_value(SecretId=secret_id)["SecretString"]
+    except Exception as error:
+        if not is_aws_error(error):
+            raise
+        raise ConfigError(
+            f"cannot read the dashboard link key {secret_id}: {aws_failure(error)}; "
+            "glue/setup.py creates it"
+        ) from None
+    try:
+        key = json.loads(text)["key"]
+    except (ValueError, KeyError, TypeError):
+        key = None
+    if not isinstance(key, str) or len(key) < MIN_KEY_LENGTH:
+        raise ConfigError(f"secret {secret_id} must be JSON with a key of 32+ characters")
+    return key

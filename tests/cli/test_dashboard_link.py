@@ -1,0 +1,79 @@
+"""`spotify-etl dashboard-link --stage S`: a link signed with the stage's key from Secrets
+Manager (moto) for the API `chalice deploy` recorded; the app accepts it."""
+
+from __future__ import annotations
+
+import json
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import boto3
+import pytest
+from stand_ins import REGION
+
+from chalicelib import links
+from spotify_etl.cli import main
+
+pytestmark = pytest.mark.integration  # Secrets Manager, in moto
+KEY = "c0ffee" * 11
+API = "https://abc123.execute-api.us-east-1.amazonaws.com/api/"
+
+
+@pytest.fixture
+def deployed_project(tmp_path, aws):
+    """A deployed_project folder with the dev stage's config and what `chalice deploy` left."""
+    chalice = tmp_path / ".chalice"
+    (chalice / "deployed").mkdir(parents=True)
+    variables = {
+        "LAKE_URI": "s3://spotify-etl-dev-lake",
+        "GLUE_DATABASE": "spotify_etl_dev",
+        "ATHENA_WORKGROUP": "spotify-etl-dev",
+        "DASHBOARD_KEY_SECRET_ID": "spotify-etl/dev/dashboard-key",
+    }
+    config = {"app_name": "spotify-etl", "stages": {"dev": {"environment_variables": variables}}}
+    (chalice / "config.json").write_text(json.dumps(config))
+    deployed = {
+        "resources": [
+            {"name": "api_handler", "resource_type": "lambda_function"},
+            {"name": "rest_api", "resource_type": "rest_api", "rest_api_url": API},
+        ],
+        "schema_version": "2.0",
+    }
+    (chalice / "deployed" / "dev.json").write_text(json.dumps(deployed))
+    boto3.client("secretsmanager", region_name=REGION).create_secret(
+        Name="spotify-etl/dev/dashboard-key", SecretString=json.dumps({"key": KEY})
+    )
+    return chalice / "config.json"
+
+
+def test_the_link_is_for_the_deployed_api_and_signed_with_the_stages_key(deployed_project, capsys):
+    assert main(["dashboard-link", "--stage", "dev", "--config", str(deployed_project)]) == 0
+    captured = capsys.readouterr()
+    [url] = captured.out.splitlines()
+    assert url.startswith(f"{API.rstrip('/')}/view/dashboard?expires=")
+    params = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+    links.check(KEY, params)  # raises if the app would refuse it
+    assert 3590 <= int(params["expires"]) - time.time() <= 3600
+    assert "works until" in captured.err and KEY not in captured.out + captured.err
+
+
+def test_hours_and_an_explicit_api_url(deployed_project, capsys):
+    argv = ["dashboard-link", "--stage", "dev", "--config", str(deployed_project), "--hours", "0.5",
+            "--api-url", "https://example.org/api"]  # fmt: skip
+    assert main(argv) == 0
+    url = capsys.readouterr().out.strip()
+    assert url.startswith("https://example.org/api/view/dashboard?")
+    expires = int(parse_qs(urlsplit(url).query)["expires"][0])
+    assert 1790 <= expires - time.time() <= 1800
+
+
+def test_an_undeployed_stage_or_a_missing_key_says_what_to_do(deployed_project, capsys):
+    (deployed_project.parent / "deployed" / "dev.json").unlink()
+    assert main(["dashboard-link", "--stage", "dev", "--config", str(deployed_project)]) == 1
+    assert "chalice deploy --stage dev" in capsys.readouterr().err
+    boto3.client("secretsmanager", region_name=REGION).delete_secret(
+        SecretId="spotify-etl/dev/dashboard-key", ForceDeleteWithoutRecovery=True
+    )
+    argv = ["dashboard-link", "--stage", "dev", "--config", str(deployed_project), "--api-url", API]
+    assert main(argv) == 1
+    assert "glue/setup.py creates it" in capsys.readouterr().err
