@@ -342,3 +342,46 @@ def test_the_policy_check_refuses_what_it_should():
     assert not allowed(statements["api_handler"], "s3:PutObject", raw)
     workgroup = f"arn:aws:athena:{REGION}:{ACCOUNT}:workgroup/spotify-etl-dev"
     assert not allowed(statements["plays"], "athena:StartQueryExecution", workgroup)
+
+
+def crawler_needs(stage_name: str) -> list[tuple[str, str]]:
+    """What a Glue crawler does with its role (AWS's AWSGlueServiceRole, narrowed to ours):
+    lists and reads the processed tables' objects, reads the database and tables and adds
+    or updates their partitions (our crawler adds partitions and new columns only), and
+    writes its logs under /aws-glue/crawlers."""
+    n = names(stage_name)
+    glue = f"arn:aws:glue:{REGION}:{ACCOUNT}"
+    catalog = (f"{glue}:catalog", f"{glue}:database/{n['database']}",
+               f"{glue}:table/{n['database']}/plays")  # fmt: skip
+    actions = ("GetDatabase", "GetTable", "GetTables", "UpdateTable", "GetPartition",
+               "GetPartitions", "BatchGetPartition", "CreatePartition", "BatchCreatePartition",
+               "UpdatePartition", "BatchUpdatePartition")  # fmt: skip
+    logs = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws-glue/crawlers"
+    return [
+        ("s3:GetObject", f"arn:aws:s3:::{n['bucket']}/processed/plays/played_date=x/p.parquet"),
+        ("s3:ListBucket", f"arn:aws:s3:::{n['bucket']}"),
+        *[(f"glue:{action}", arn) for action in actions for arn in catalog],
+        *[(action, logs) for action in
+          ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")],
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("stage_name", STAGES)
+def test_the_crawlers_policy_allows_what_it_does_and_nothing_more(stage_name):
+    from glue.provision import crawler_policy
+    from spotify_etl.stage import Stage
+
+    stage = Stage.from_config(PROJECT / ".chalice" / "config.json", stage_name)
+    statements = crawler_policy(stage)["Statement"]
+    needs = crawler_needs(stage_name)
+    assert [need for need in needs if not allowed(statements, *need)] == []
+    unneeded = [
+        (field, value)
+        for statement in statements
+        for field in ("Action", "Resource")
+        for value in as_list(statement[field])
+        if not any(matches({**statement, field: value}, *need) for need in needs)
+    ]
+    assert unneeded == []
+    other = next(s for s in STAGES if s != stage_name)
+    assert other not in json.dumps(statements)
