@@ -94,7 +94,12 @@ def start_run():
 @app.lambda_function(name="run_extract")
 def run_extract(event, context):
     """A run POST /runs queued, invoked asynchronously; its manifest then starts the transform."""
-    _extract(context, "queued run", **pipeline.queued_run(event))
+    try:
+        options = pipeline.queued_run(event)
+    except ValidationError as error:
+        app.log.error("queued run refused: %s", error)
+        return
+    _extract(context, "queued run", **options)
 
 
 @app.lambda_function(name="replay")
@@ -218,8 +223,9 @@ def _scheduled(kind: str, context) -> None:
 
 
 def _extract(context, what: str, **options) -> None:
-    """One extract run, its outcome logged as metrics; a failure is logged, not raised (its
-    record says why, and the next run resumes)."""
+    """One extract run, its outcome logged as metrics. A failure the pipeline put into
+    words is logged, not raised (its record says why, and the next run resumes); anything
+    else is raised after its metrics, so Lambda retries the event."""
     name = _function(context)
     try:
         record = pipeline.extract(config(), remaining=_remaining(context), **options)
@@ -227,6 +233,9 @@ def _extract(context, what: str, **options) -> None:
         app.log.error("%s failed: %s", what, error)
         metrics.emit(metrics.failed_metrics(name, str(error)))
         return
+    except Exception as error:
+        metrics.emit(metrics.failed_metrics(name, f"{type(error).__name__}: {error}"))
+        raise
     metrics.emit(metrics.run_metrics(name, record.to_json()))
 
 

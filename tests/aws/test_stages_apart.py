@@ -43,7 +43,7 @@ print(json.dumps(names))
 
 
 @pytest.fixture(scope="module")
-def deployed() -> dict[str, list[list[str]]]:
+def chalice_deployment() -> dict[str, list[list[str]]]:
     def names(stage: str) -> list[list[str]]:
         built = subprocess.run(
             [sys.executable, "-c", GRAPH, stage], cwd=ROOT, capture_output=True, text=True,
@@ -55,18 +55,22 @@ def deployed() -> dict[str, list[list[str]]]:
     return {stage: names(stage) for stage in STAGES}
 
 
-def test_every_function_role_rule_and_bucket_chalice_deploys_is_the_stages_own(deployed):
-    for stage, names in deployed.items():
+def test_every_function_role_rule_and_bucket_chalice_deploys_is_the_stages_own(chalice_deployment):
+    for stage, names in chalice_deployment.items():
         other = next(s for s in STAGES if s != stage)
         kinds = {(kind, field) for kind, field, _ in names}
-        assert {("LambdaFunction", "function_name"), ("ManagedIAMRole", "role_name"),
-                ("ScheduledEvent", "rule_name"), ("S3BucketNotification", "bucket")} <= kinds
+        assert {
+            ("LambdaFunction", "function_name"),
+            ("ManagedIAMRole", "role_name"),
+            ("ScheduledEvent", "rule_name"),
+            ("S3BucketNotification", "bucket"),
+        } <= kinds
         for kind, field, value in names:
             if field == "api_gateway_stage":
                 continue  # the path of the stage's own REST API (/api), not a shared name
             assert f"spotify-etl-{stage}" in value, (kind, field, value)
             assert other not in value, (kind, field, value)
-    dev, prod = ({value for *_, value in deployed[s]} for s in STAGES)
+    dev, prod = ({value for *_, value in chalice_deployment[s]} for s in STAGES)
     assert not (dev & prod) - {"api"}
 
 
