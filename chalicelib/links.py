@@ -16,6 +16,7 @@ import json
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from chalicelib.aws import aws_failure, is_aws_error
 from chalicelib.errors import ConfigError, ValidationError
@@ -23,6 +24,7 @@ from chalicelib.settings import Settings
 
 PATH = "/view/dashboard"
 DEFAULT_HOURS = 1
+MIN_HOURS = 1 / 60  # a minute: a link that expires as it is made helps nobody
 MAX_HOURS = 7 * 24
 MIN_KEY_LENGTH = 32  # characters: the 64 hex digits setup makes, or a local key as long
 SIGNED = ("expires", "signature")
@@ -46,13 +48,26 @@ def signature(key: str, path: str, expires: int) -> str:
     return hmac.new(key.encode(), f"{path}\n{expires}".encode(), hashlib.sha256).hexdigest()
 
 
+def base_url_of(url: str) -> str:
+    """The API's URL as a link is built on: http(s), no query, no trailing /view/dashboard."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValidationError(f"{url!r} is not the API's URL; give it as https://…/api")
+    if parts.query or parts.fragment:
+        raise ValidationError(f"the API's URL {url!r} takes no query or fragment")
+    path = parts.path.rstrip("/").removesuffix(PATH)
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
 def make(key: str, base_url: str, hours: float, now: float | None = None) -> Link:
     """A link to the dashboard under `base_url` (the API's URL), valid for `hours`."""
-    if not 0 < hours <= MAX_HOURS:
-        raise ValidationError(f"hours must be more than 0 and at most {MAX_HOURS}, not {hours}")
+    if not MIN_HOURS <= hours <= MAX_HOURS:
+        raise ValidationError(
+            f"hours must be from {MIN_HOURS:.4f} (a minute) to {MAX_HOURS}, not {hours}"
+        )
     expires = int((time.time() if now is None else now) + hours * 3600)
     signed = f"expires={expires}&signature={signature(key, PATH, expires)}"
-    return Link(f"{base_url.rstrip('/')}{PATH}?{signed}", expires)
+    return Link(f"{base_url_of(base_url)}{PATH}?{signed}", expires)
 
 
 def check(key: str, params: dict[str, str], now: float | None = None) -> None:
@@ -89,10 +104,14 @@ def key_of(settings: Settings, secrets_client: Any = None) -> str:
     except Exception as error:
         if not is_aws_error(error):
             raise
-        raise ConfigError(
-            f"cannot read the dashboard link key {secret_id}: {aws_failure(error)}; "
-            "glue/setup.py creates it"
-        ) from None
+        code = getattr(error, "response", {}).get("Error", {}).get("Code")
+        if code == "ResourceNotFoundException":
+            raise ConfigError(
+                f"there is no dashboard link key {secret_id} in this account and region; "
+                "glue/setup.py --stage STAGE creates it"
+            ) from None
+        failure = aws_failure(error)
+        raise ConfigError(f"cannot read the dashboard link key {secret_id}: {failure}") from None
     try:
         key = json.loads(text)["key"]
     except (ValueError, KeyError, TypeError):

@@ -141,7 +141,7 @@ class AlarmTopic:
         if email is None:
             return arn
         subscribed = arn in existing and any(
-            s.get("Protocol") == "email" and s.get("Endpoint") == email
+            s.get("Protocol") == "email" and str(s.get("Endpoint")).lower() == email.lower()
             for s in self._subscriptions(arn)
         )
         if subscribed:
@@ -181,7 +181,7 @@ def alarms(stage: Stage, topic: str, plays_hours: int) -> list[dict[str, Any]]:
             "TreatMissingData": "notBreaching",
         },
         {
-            "AlarmName": f"{stage.prefixed}-plays-stalled",
+            "AlarmName": plays_alarm_name(stage),
             "AlarmDescription": f"No plays poll succeeded for {plays_hours} hours: plays "
             "older than the newest 50 are being lost. See docs/DEPLOY.md §10.",
             **ours("plays", "RunsSucceeded"),
@@ -205,7 +205,7 @@ def alarms(stage: Stage, topic: str, plays_hours: int) -> list[dict[str, Any]]:
         name = deployed_name(stage, function)
         wanted.append(
             {
-                "AlarmName": f"{name}-errors",
+                "AlarmName": f"{stage.prefixed}-{function}-errors",
                 "AlarmDescription": f"{name} raised or timed out: `chalice logs --stage "
                 f"{stage.name} --name {function}` shows why. See docs/DEPLOY.md §10.",
                 "Namespace": "AWS/Lambda", "MetricName": "Errors",
@@ -218,12 +218,21 @@ def alarms(stage: Stage, topic: str, plays_hours: int) -> list[dict[str, Any]]:
     return [{**alarm, **notify} for alarm in wanted]
 
 
+def plays_alarm_name(stage: Stage) -> str:
+    return f"{stage.prefixed}-plays-stalled"
+
+
 class Alarms:
     """The stage's CloudWatch alarms, each put only where it is missing or differs."""
 
     def __init__(self, client: Any, changes: Any):
         self._client = client
         self._changes = changes
+
+    def plays_hours(self, stage: Stage) -> int | None:
+        """The hours the plays alarm allows now (an earlier --plays-alarm-hours), if any."""
+        alarm = self._current(stage).get(plays_alarm_name(stage))
+        return alarm and int(alarm["EvaluationPeriods"] * alarm["Period"] // 3600)
 
     def ensure(self, stage: Stage, wanted: list[dict[str, Any]]) -> None:
         current = self._current(stage)

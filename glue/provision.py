@@ -9,7 +9,9 @@ without calling any write API. Clients are received, never built here.
 from __future__ import annotations
 
 import json
+import os
 import re
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,13 +57,22 @@ ROLE_NOT_ASSUMABLE = "unable to assume"
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
+def say(line: str) -> None:
+    """Print a line; once the reader has gone (`| head`), print nothing more, so setup
+    still finishes what it started."""
+    try:
+        print(line, flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 @dataclass
 class Changes:
     """What setup changed (or would change), printed as it goes."""
 
     dry_run: bool = False
     made: list[str] = field(default_factory=list)
-    say: Callable[[str], None] = print
+    say: Callable[[str], None] = say
 
     def apply(self, description: str, action: Callable[[], Any]) -> None:
         """Do the change, or in a dry run only say it would be done."""
@@ -94,13 +105,12 @@ class Operations:
     """How the stage is watched: the alarm e-mail, and how long plays may stall."""
 
     alarm_email: str | None = None
-    plays_alarm_hours: int = DEFAULT_PLAYS_ALARM_HOURS
+    plays_alarm_hours: int | None = None  # None: what the alarm has, else the default
 
     def __post_init__(self) -> None:
-        if not 1 <= self.plays_alarm_hours <= MAX_ALARM_HOURS:
-            raise ConfigError(
-                f"--plays-alarm-hours must be 1-{MAX_ALARM_HOURS}, not {self.plays_alarm_hours}"
-            )
+        hours = self.plays_alarm_hours
+        if hours is not None and not 1 <= hours <= MAX_ALARM_HOURS:
+            raise ConfigError(f"--plays-alarm-hours must be 1-{MAX_ALARM_HOURS}, not {hours}")
         if self.alarm_email is not None and not EMAIL.fullmatch(self.alarm_email):
             raise ConfigError(f"--alarm-email {self.alarm_email!r} is not an e-mail address")
 
@@ -127,8 +137,9 @@ def set_up(
     topic = AlarmTopic(clients.sns, changes).ensure(
         stage, clients.region, clients.account, operations.alarm_email
     )
-    wanted_alarms = alarms(stage, topic, operations.plays_alarm_hours)
-    Alarms(clients.cloudwatch, changes).ensure(stage, wanted_alarms)
+    watch = Alarms(clients.cloudwatch, changes)
+    hours = operations.plays_alarm_hours or watch.plays_hours(stage) or DEFAULT_PLAYS_ALARM_HOURS
+    watch.ensure(stage, alarms(stage, topic, hours))
     DashboardKey(clients.secrets, changes).ensure(stage)
     if undeployed:
         changes.say(

@@ -26,8 +26,8 @@ from chalicelib import aws  # noqa: E402
 from chalicelib.aws import aws_failure  # noqa: E402
 from chalicelib.errors import PipelineError  # noqa: E402
 from glue.catalog import MODES, PROJECTION  # noqa: E402
-from glue.operations import DEFAULT_PLAYS_ALARM_HOURS  # noqa: E402
-from glue.provision import Changes, Clients, Operations, set_up  # noqa: E402
+from glue.operations import DEFAULT_PLAYS_ALARM_HOURS, MAX_ALARM_HOURS  # noqa: E402
+from glue.provision import Changes, Clients, Operations, say, set_up  # noqa: E402
 from spotify_etl.stage import Stage  # noqa: E402
 
 
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None, session=None) -> int:
         clients = _clients(session, args.region)
         changes = Changes(dry_run=args.dry_run)
         mode = f"{args.catalog} mode" + (", dry run: nothing is changed" if args.dry_run else "")
-        print(f"stage {stage.name} in {clients.region} ({mode})")
+        say(f"stage {stage.name} in {clients.region} ({mode})")
         set_up(stage, clients, changes, args.catalog, operations)
     except PipelineError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None, session=None) -> int:
         print(f"error: {aws_failure(error, region='--region')}", file=sys.stderr)
         return 1
     verb = "would change" if args.dry_run else "changed"
-    print(f"{verb} {len(changes.made)} thing(s)" if changes.made else "everything was up to date")
+    say(f"{verb} {len(changes.made)} thing(s)" if changes.made else "everything was up to date")
     return 0
 
 
@@ -82,15 +82,23 @@ def _parser() -> argparse.ArgumentParser:
                         help="partition projection (default) or a scheduled crawler")
     parser.add_argument("--dry-run", action="store_true",
                         help="say what would change, change nothing")
-    parser.add_argument("--region", help="AWS region (default: the AWS CLI's configuration)")
+    parser.add_argument("--region",
+                        help="AWS region (default: the AWS CLI's configuration, else us-east-1)")
     parser.add_argument("--alarm-email", metavar="ADDRESS",
                         help="subscribe this address to the stage's alarms (confirm AWS's e-mail)")
-    parser.add_argument("--plays-alarm-hours", type=int, default=DEFAULT_PLAYS_ALARM_HOURS,
-                        metavar="N", help="alarm when no plays poll succeeded for N hours "
-                        f"(1-168, default {DEFAULT_PLAYS_ALARM_HOURS})")
+    parser.add_argument("--plays-alarm-hours", type=_hours, metavar="N",
+                        help="alarm when no plays poll succeeded for N hours (1-168; default: "
+                        f"what the alarm has, else {DEFAULT_PLAYS_ALARM_HOURS})")
     parser.add_argument("--config", default=str(ROOT / ".chalice" / "config.json"),
-                        help="the Chalice config to read the stage from")
+                        help="the Chalice config to read the stage from (default: this "
+                        "project's .chalice/config.json)")
     return parser
+
+
+def _hours(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= MAX_ALARM_HOURS:
+        raise argparse.ArgumentTypeError(f"must be a whole number of hours, 1-{MAX_ALARM_HOURS}")
+    return int(text)
 
 
 if __name__ == "__main__":

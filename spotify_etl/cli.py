@@ -102,21 +102,42 @@ def parser() -> argparse.ArgumentParser:
     auth.set_defaults(command=_auth)
 
     failures = commands.add_parser(
-        "failures", help="events a deployed stage's functions failed, from its failure queue"
+        "failures",
+        help="events a deployed stage's functions failed, from its failure queue",
+        description="List the events Lambda gave up on after their retries (they stay in the "
+        "stage's failure queue), replay them with --redrive, or remove one with --delete.",
     )
     _stage_arguments(failures)
-    failures.add_argument(
-        "--redrive", action="store_true", help="invoke each function again with its event"
+    action = failures.add_mutually_exclusive_group()
+    action.add_argument(
+        "--redrive",
+        action="store_true",
+        help="invoke each event's function again with it; its message is removed once "
+        "Lambda has taken it",
     )
-    failures.add_argument("--format", choices=output.FORMATS, default="table")
+    action.add_argument(
+        "--delete",
+        metavar="MESSAGE_ID",
+        action="append",
+        help="remove this message from the queue without replaying it (repeatable)",
+    )
+    failures.add_argument(
+        "--format", choices=output.FORMATS, default="table", help="table (default), json or csv"
+    )
     failures.set_defaults(command=_failures)
 
     link = commands.add_parser(
-        "dashboard-link", help="an expiring link that opens a deployed stage's dashboard"
+        "dashboard-link",
+        help="an expiring link that opens a deployed stage's dashboard",
+        description="Print a signed link to the stage's dashboard that a browser opens "
+        "without the API key, until it expires.",
     )
     _stage_arguments(link)
     link.add_argument(
-        "--hours", type=_hours, default=1, help="how long the link works (default 1, at most 168)"
+        "--hours",
+        type=_hours,
+        default=1,
+        help="how long the link works (default 1; a minute to 168 hours)",
     )
     link.add_argument("--api-url", help="the API's URL (default: from .chalice/deployed/)")
     link.set_defaults(command=_dashboard_link)
@@ -147,36 +168,58 @@ def _failures(args: argparse.Namespace) -> int:
     stage = Stage.from_config(args.config, args.stage)
     options = {"region_name": args.region} if args.region else {}
     queue = FailureQueue(client("sqs", **options), client("lambda", **options), stage.failure_queue)
-    if not args.redrive:
-        waiting = queue.waiting()
+    if args.delete:
+        removed = queue.delete(set(args.delete))
+        missing = sorted(set(args.delete) - removed)
+        output.line(f"removed {len(removed)} message(s) from {stage.failure_queue}")
+        if missing:
+            output.error(f"not in the queue: {', '.join(missing)}")
+        return 1 if missing else 0
+    if args.redrive:
+        outcomes = queue.redrive()
         output.rows(
-            f"{len(waiting)} failed event(s) in {stage.failure_queue}",
-            ["failed_at", "function", "event", "attempts", "condition", "error"],
-            [(f.at, f.function, f.what, f.attempts, f.condition, f.error) for f in waiting],
+            f"redrove {sum(p is None for _, p in outcomes)} of {len(outcomes)} event(s)",
+            ["function", "event", "redriven", "reason"],
+            [(_short(f.function, stage), f.what, "yes" if p is None else "no", p)
+             for f, p in outcomes],
             args.format,
-        )
-        if waiting and args.format == "table":
-            output.note(f"spotify-etl failures --stage {stage.name} --redrive replays them")
+        )  # fmt: skip
+        return 1 if any(problem is not None for _, problem in outcomes) else 0
+    waiting = queue.waiting()
+    if not waiting and args.format == "table":
+        output.line(f"no failed events in {stage.failure_queue}")
         return 0
-    outcomes = queue.redrive()
     output.rows(
-        f"redrove {sum(problem is None for _, problem in outcomes)} of {len(outcomes)} event(s)",
-        ["function", "event", "redriven", "why not"],
-        [(f.function, f.what, problem is None, problem) for f, problem in outcomes],
+        f"{len(waiting)} failed event(s) in {stage.failure_queue}",
+        ["message_id", "failed_at", "function", "event", "attempts", "condition", "error"],
+        [(f.message_id, f.at[:19].replace("T", " "), _short(f.function, stage), f.what,
+          f.attempts, f.condition, f.error) for f in waiting],
         args.format,
-    )
-    return 1 if any(problem is not None for _, problem in outcomes) else 0
+    )  # fmt: skip
+    if args.format == "table":
+        if any(f.function for f in waiting):
+            output.note(f"spotify-etl failures --stage {stage.name} --redrive replays them")
+        if any(f.function is None for f in waiting):
+            output.note("a message Lambda did not write is never replayed: --delete MESSAGE_ID")
+    return 0
+
+
+def _short(function: str | None, stage: Stage) -> str | None:
+    """A function's name without the stage's own prefix (`spotify-etl-dev-`)."""
+    if function is None:
+        return None
+    return function.removeprefix(f"{stage.prefixed}-") if function != stage.prefixed else "api"
 
 
 def _hours(text: str) -> float:
-    from chalicelib.links import MAX_HOURS
+    from chalicelib.links import MAX_HOURS, MIN_HOURS
 
     try:
         hours = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of hours") from None
-    if not 0 < hours <= MAX_HOURS:
-        raise argparse.ArgumentTypeError(f"must be more than 0 and at most {MAX_HOURS}")
+    if not MIN_HOURS <= hours <= MAX_HOURS:
+        raise argparse.ArgumentTypeError(f"must be from a minute ({MIN_HOURS:.4f}) to {MAX_HOURS}")
     return hours
 
 
@@ -200,6 +243,11 @@ def _dashboard_link(args: argparse.Namespace) -> int:
 def _deployed_api_url(config: Path, stage: str) -> str:
     """The REST API's URL that `chalice deploy` recorded for the stage."""
     deployed = config.parent / "deployed" / f"{stage}.json"
+    if not deployed.is_file():
+        raise ValidationError(
+            f"there is no {deployed}: deploy the stage (`chalice deploy --stage {stage}`) "
+            "or pass --api-url https://…/api"
+        )
     try:
         resources = json.loads(deployed.read_text(encoding="utf-8"))["resources"]
         return next(r["rest_api_url"] for r in resources if r.get("resource_type") == "rest_api")

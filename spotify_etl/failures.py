@@ -41,6 +41,8 @@ class Failure:
     def what(self) -> str:
         """The event in a few words: the S3 object, the run, or the schedule."""
         event = self.event
+        if isinstance(event, str):
+            return event[:120]
         if not isinstance(event, dict):
             return json.dumps(event)[:120]
         records = event.get("Records")
@@ -107,6 +109,17 @@ class FailureQueue:
             outcomes.append((failure, problem))
         self._show_again([failure for failure, problem in outcomes if problem is not None])
         return outcomes
+
+    def delete(self, message_ids: set[str]) -> set[str]:
+        """Remove the messages with these IDs without replaying them; the IDs removed."""
+        failures = self._receive_all()
+        removed = set()
+        for failure in failures:
+            if failure.message_id in message_ids:
+                self._sqs.delete_message(QueueUrl=self._queue_url(), ReceiptHandle=failure.receipt)
+                removed.add(failure.message_id)
+        self._show_again([f for f in failures if f.message_id not in removed])
+        return removed
 
     def _replay(self, failure: Failure) -> str | None:
         if failure.function is None:

@@ -81,18 +81,24 @@ class Stage:
                 f"no Chalice config at {path}; run this in the project's folder "
                 "(where .chalice/config.json is) or pass --config"
             )
-        config = json.loads(path.read_text(encoding="utf-8"))
-        stages = config.get("stages", {})
+        try:
+            config = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as error:
+            raise ConfigError(f"{path} is not valid JSON ({error}); fix it and run again") from None
+        stages = config.get("stages", {}) if isinstance(config, dict) else {}
         if stage not in stages:
             raise ConfigError(f"{path} has no stage {stage!r}; it has {', '.join(stages)}")
         env = {**config.get("environment_variables", {})}
         env.update(stages[stage].get("environment_variables", {}))
-        missing = [n for n in ("LAKE_URI", "GLUE_DATABASE", "ATHENA_WORKGROUP") if not env.get(n)]
-        if missing or not env["LAKE_URI"].startswith("s3://"):
+        if not env.get("LAKE_URI", "").startswith("s3://"):
+            aws = [name for name in stages if name != stage and _in_aws(config, name)]
             raise ConfigError(
-                f"stage {stage} in {path} needs an s3:// LAKE_URI, GLUE_DATABASE and "
-                f"ATHENA_WORKGROUP (missing or local: {', '.join(missing) or 'LAKE_URI'})"
+                f"stage {stage} keeps its lake on this machine, not in S3; this needs a stage "
+                f"deployed to AWS ({', '.join(aws) or 'one whose LAKE_URI is s3://…'})"
             )
+        missing = [n for n in ("GLUE_DATABASE", "ATHENA_WORKGROUP") if not env.get(n)]
+        if missing:
+            raise ConfigError(f"stage {stage} in {path} needs {' and '.join(missing)}")
         bucket, prefix = split_s3_uri(env["LAKE_URI"])
         return cls(
             stage,
@@ -104,3 +110,9 @@ class Stage:
             config.get("app_name", "spotify-etl"),
             env.get("DASHBOARD_KEY_SECRET_ID", ""),
         )
+
+
+def _in_aws(config: dict, stage: str) -> bool:
+    env = {**config.get("environment_variables", {})}
+    env.update(config["stages"][stage].get("environment_variables", {}))
+    return str(env.get("LAKE_URI", "")).startswith("s3://")

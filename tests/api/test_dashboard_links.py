@@ -73,7 +73,7 @@ def test_a_lifetime_can_be_chosen(linked_client, hours):
     assert abs(link["expires"] - time.time() - hours * 3600) < 5
 
 
-@pytest.mark.parametrize("hours", [0, -1, links.MAX_HOURS + 1, "2", True, None, [1]])
+@pytest.mark.parametrize("hours", [0, 0.001, -1, links.MAX_HOURS + 1, "2", True, None, [1]])
 def test_a_bad_lifetime_is_a_400_that_says_what_is_allowed(linked_client, hours):
     answer = linked_client.http.post(
         "/dashboard/links", headers=JSON, body=json.dumps({"hours": hours})

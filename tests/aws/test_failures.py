@@ -107,14 +107,14 @@ def test_a_failing_transform_event_lands_in_the_queue_and_is_redriven_to_the_sam
 
     code, [waiting] = failures(stage_config, capsys)
     assert code == 0
-    assert waiting["function"] == f"spotify-etl-{STAGE}-on_manifest"
+    assert waiting["function"] == "on_manifest"
     assert waiting["event"] == f"s3://{BUCKET}/{PREFIX}{manifest}"
     assert (waiting["attempts"], waiting["condition"]) == (3, "RetriesExhausted")
     assert "SlowDown" in waiting["error"]
     assert failures(stage_config, capsys)[1] == [waiting], "listing leaves it in the queue"
 
     code, [redriven] = failures(stage_config, capsys, "--redrive")
-    assert code == 0 and redriven["redriven"] is True
+    assert code == 0 and redriven["redriven"] == "yes"
     assert lambda_service.attempts[-1] == ("on_manifest", None)
     assert failures(stage_config, capsys) == (0, [])
     assert get_json(s3_lake, f"runs/{run_id}.json")["status"] == "transformed"
@@ -131,10 +131,18 @@ def test_a_message_lambda_did_not_write_is_listed_and_kept(lambda_service, stage
     sqs.send_message(QueueUrl=url, MessageBody="hello")
     code, [listed] = failures(stage_config, capsys)
     assert (listed["function"], listed["condition"]) == (None, "unreadable")
+    assert listed["event"] == "hello"
     code, [outcome] = failures(stage_config, capsys, "--redrive")
-    assert code == 1 and outcome["redriven"] is False
-    assert "not a Lambda failure record" in outcome["why not"]
+    assert code == 1 and outcome["redriven"] == "no"
+    assert "not a Lambda failure record" in outcome["reason"]
     assert len(failures(stage_config, capsys)[1]) == 1
+    argv = ["failures", "--stage", STAGE, "--config", str(stage_config)]
+    assert main([*argv, "--delete", listed["message_id"]]) == 0
+    assert "removed 1 message(s)" in capsys.readouterr().out
+    assert main(argv) == 0
+    assert capsys.readouterr().out.strip() == f"no failed events in spotify-etl-{STAGE}-failures"
+    assert main([*argv, "--delete", "no-such-id"]) == 1
+    assert "not in the queue: no-such-id" in capsys.readouterr().err
 
 
 def test_a_stage_without_its_queue_says_to_run_setup(s3_env, stage_config, capsys):

@@ -76,4 +76,24 @@ def test_an_undeployed_stage_or_a_missing_key_says_what_to_do(deployed_project, 
     )
     argv = ["dashboard-link", "--stage", "dev", "--config", str(deployed_project), "--api-url", API]
     assert main(argv) == 1
-    assert "glue/setup.py creates it" in capsys.readouterr().err
+    assert "glue/setup.py --stage STAGE creates it" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("api_url", "problem"),
+    [
+        ("example.org/api", "is not the API's URL"),
+        ("https://example.org/api?x=1", "takes no query"),
+    ],
+)
+def test_an_api_url_that_is_not_one_is_refused(deployed_project, capsys, api_url, problem):
+    argv = ["dashboard-link", "--stage", "dev", "--config", str(deployed_project)]
+    assert main([*argv, "--api-url", api_url]) == 1
+    assert problem in capsys.readouterr().err
+
+
+def test_a_link_to_the_view_itself_is_taken_as_the_api(deployed_project, capsys):
+    argv = ["dashboard-link", "--stage", "dev", "--config", str(deployed_project),
+            "--api-url", "https://example.org/api/view/dashboard/"]  # fmt: skip
+    assert main(argv) == 0
+    assert capsys.readouterr().out.startswith("https://example.org/api/view/dashboard?expires=")

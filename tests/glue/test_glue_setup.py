@@ -220,7 +220,19 @@ def test_a_table_changed_by_hand_is_put_back(run_setup):
 
 def test_a_stage_without_an_s3_lake_is_refused_with_one_line(aws, capsys):
     assert setup.main(["--stage", "local"]) == 1
-    assert "needs an s3:// LAKE_URI" in capsys.readouterr().err
+    [line] = capsys.readouterr().err.splitlines()
+    assert line == (
+        "error: stage local keeps its lake on this machine, not in S3; this needs a stage "
+        "deployed to AWS (dev, prod)"
+    )
+
+
+def test_a_config_that_is_not_json_is_refused_with_one_line(aws, capsys, tmp_path):
+    broken = tmp_path / "config.json"
+    broken.write_text("{")
+    assert setup.main(["--stage", "dev", "--config", str(broken)]) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"error: {broken} is not valid JSON (")
 
 
 def test_without_credentials_setup_says_in_one_line_how_to_configure_them(

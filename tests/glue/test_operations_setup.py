@@ -135,14 +135,14 @@ def test_the_alarms_watch_the_snapshot_the_plays_the_queue_and_every_function(
     run_stage_setup("dev", "--alarm-email", "ops@example.com", "--plays-alarm-hours", "8")
     topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:spotify-etl-dev-alarms"
     alarms = {a["AlarmName"]: a for a in client("cloudwatch").describe_alarms()["MetricAlarms"]}
-    functions = [f"spotify-etl-dev-{f}" for f in FUNCTIONS if f != "api_handler"]
     assert set(alarms) == {
         "spotify-etl-dev-snapshot-incomplete",
         "spotify-etl-dev-plays-stalled",
         "spotify-etl-dev-failures-waiting",
-        "spotify-etl-dev-errors",
-        *(f"{name}-errors" for name in functions),
+        *(f"spotify-etl-dev-{function}-errors" for function in FUNCTIONS),
     }
+    api = alarms["spotify-etl-dev-api_handler-errors"]
+    assert api["Dimensions"] == [{"Name": "FunctionName", "Value": "spotify-etl-dev"}]
     assert all(alarm["AlarmActions"] == [topic] for alarm in alarms.values())
     snapshot = alarms["spotify-etl-dev-snapshot-incomplete"]
     assert (snapshot["Namespace"], snapshot["MetricName"]) == ("spotify-etl", "RunsIncomplete")
@@ -158,8 +158,9 @@ def test_the_alarms_watch_the_snapshot_the_plays_the_queue_and_every_function(
     assert waiting["Dimensions"] == [{"Name": "QueueName", "Value": "spotify-etl-dev-failures"}]
     [subscription] = client("sns").list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
     assert (subscription["Protocol"], subscription["Endpoint"]) == ("email", "ops@example.com")
-    again = run_stage_setup("dev", "--alarm-email", "ops@example.com", "--plays-alarm-hours", "8")
+    again = run_stage_setup("dev", "--alarm-email", "OPS@example.com", "--plays-alarm-hours", "8")
     assert again[-1] == "everything was up to date"
+    assert run_stage_setup("dev")[-1] == "everything was up to date", "the 8 hours are kept"
     changed = run_stage_setup("dev", "--plays-alarm-hours", "4")
     assert changed[-1] == "changed 1 thing(s)"
     [update] = [line for line in changed if line.startswith("update alarm ")]
@@ -178,19 +179,17 @@ def test_the_dashboard_key_is_made_once_and_never_printed(deployed, run_stage_se
     assert not any(key in line for line in first)
 
 
-@pytest.mark.parametrize(
-    ("options", "message"),
-    [
-        (("--plays-alarm-hours", "0"), "--plays-alarm-hours must be 1-168, not 0"),
-        (("--plays-alarm-hours", "169"), "--plays-alarm-hours must be 1-168, not 169"),
-        (("--alarm-email", "ops"), "--alarm-email 'ops' is not an e-mail address"),
-    ],
-)
-def test_bad_operations_options_are_refused_before_anything_is_made(
-    run_stage_setup, options, message
-):
-    [line] = run_stage_setup("dev", *options, code=1)
-    assert line == f"error: {message}"
+@pytest.mark.parametrize("hours", ["0", "169", "2.5", "abc"])
+def test_a_bad_alarm_period_is_refused_with_the_usage(run_stage_setup, capsys, hours):
+    with pytest.raises(SystemExit) as exited:
+        run_stage_setup("dev", "--plays-alarm-hours", hours)
+    assert exited.value.code == 2
+    assert "--plays-alarm-hours: must be a whole number of hours, 1-168" in capsys.readouterr().err
+
+
+def test_a_bad_alarm_email_is_refused_before_anything_is_made(run_stage_setup):
+    [line] = run_stage_setup("dev", "--alarm-email", "ops", code=1)
+    assert line == "error: --alarm-email 'ops' is not an e-mail address"
     assert client("s3").list_buckets()["Buckets"] == []
 
 
