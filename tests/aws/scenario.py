@@ -91,7 +91,9 @@ def run_every_function(emulator, tmp_path: Path, monkeypatch) -> Recorder:
             with recorder.running("api_handler"):
                 request = getattr(client.http, method)
                 options = {"headers": JSON, "body": json.dumps(body)} if body is not None else {}
-                return request(path, **options)
+                response = request(path, **options)
+            assert response.status_code < 300, (path, response.body[:500])
+            return response
 
         def transform_new_runs() -> None:
             for key in _manifests(s3, bucket) - transformed:
@@ -104,7 +106,7 @@ def run_every_function(emulator, tmp_path: Path, monkeypatch) -> Recorder:
         invoke("snapshot", scheduled)
         emulator.faults = Faults()
         transform_new_runs()
-        invoke("snapshot", scheduled)  # carries the unchanged playlists' pages from raw/
+        invoke("snapshot", scheduled)  # an unchanged account: what a later snapshot reads
         invoke("plays", scheduled)
         transform_new_runs()
 
@@ -135,7 +137,7 @@ def run_every_function(emulator, tmp_path: Path, monkeypatch) -> Recorder:
         route("get", "/queries")
         started = route("post", "/queries/top_tracks", {"wait_seconds": 0}).json_body
         route("get", f"/queries/executions/{started['execution_id']}")
-        route("post", "/queries/listening_time", {"params": {"granularity": "month"}})
+        route("post", "/queries/listening_time", {"params": {"monthly": 1}})
         route("get", "/dashboard")
         link = route("post", "/dashboard/links", {"hours": 1}).json_body
         route("get", "/" + link["url"].split("://", 1)[1].split("/", 1)[1])
