@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from chalicelib.aws import aws_failure, is_aws_error
 from chalicelib.errors import ConfigError, ValidationError
 from chalicelib.settings import Settings
 
@@ -96,22 +95,13 @@ def key_of(settings: Settings, secrets_client: Any = None) -> str:
             "dashboard links are not set up: set DASHBOARD_KEY (at least 32 characters, "
             "locally in .env) or DASHBOARD_KEY_SECRET_ID (in AWS; glue/setup.py creates it)"
         )
-    from chalicelib.secrets import secrets_manager
+    from chalicelib.secrets import refused, secrets_manager
 
     client = secrets_client or secrets_manager()
     try:
         text = client.get_secret_value(SecretId=secret_id)["SecretString"]
     except Exception as error:
-        if not is_aws_error(error):
-            raise
-        code = getattr(error, "response", {}).get("Error", {}).get("Code")
-        if code == "ResourceNotFoundException":
-            raise ConfigError(
-                f"there is no dashboard link key {secret_id} in this account and region; "
-                "glue/setup.py --stage STAGE creates it"
-            ) from None
-        failure = aws_failure(error)
-        raise ConfigError(f"cannot read the dashboard link key {secret_id}: {failure}") from None
+        raise refused(error, secret_id, "read", "glue/setup.py --stage STAGE creates it") from None
     try:
         key = json.loads(text)["key"]
     except (ValueError, KeyError, TypeError):

@@ -16,7 +16,7 @@ import json
 import sys
 import time
 from collections.abc import Mapping
-from typing import Any, TextIO
+from typing import Any
 
 NAMESPACE = "spotify-etl"
 SUCCEEDED, PARTIAL, FAILED = "succeeded", "partial", "failed"
@@ -77,9 +77,9 @@ def document(function: str, values: Mapping[str, int], properties: Mapping[str, 
     }
 
 
-def emit(document: Mapping[str, Any], stream: TextIO | None = None) -> None:
+def emit(document: Mapping[str, Any]) -> None:
     """Write the document as one line to standard output (Lambda's log)."""
-    print(json.dumps(document, default=str, separators=(",", ":")), file=stream or sys.stdout)
+    print(json.dumps(document, default=str, separators=(",", ":")), file=sys.stdout)
 
 
 def _outcome(outcome: str) -> dict[str, int]:

@@ -51,7 +51,7 @@ class SpotifySecret:
         try:
             text = self._client.get_secret_value(SecretId=self._id)["SecretString"]
         except Exception as error:
-            raise self._refused(error, "read") from None
+            raise refused(error, self._id, "read", self._create) from None
         try:
             value = json.loads(text)
         except ValueError:
@@ -67,16 +67,21 @@ class SpotifySecret:
         try:
             self._client.put_secret_value(SecretId=self._id, SecretString=text)
         except Exception as error:
-            raise self._refused(error, "write") from None
+            raise refused(error, self._id, "write", self._create) from None
 
-    def _refused(self, error: Exception, action: str) -> Exception:
-        """What a failed call means; an error that is not AWS's goes on as it is."""
-        if not is_aws_error(error):
-            return error
-        code = getattr(error, "response", {}).get("Error", {}).get("Code")
-        if code == "ResourceNotFoundException":
-            return ConfigError(
-                f"secret {self._id} does not exist in this account and region; check "
-                f"SPOTIFY_SECRET_ID, or create it with `spotify-etl auth --secret-id {self._id}`"
-            )
-        return ConfigError(f"cannot {action} secret {self._id}: {aws_failure(error)}")
+    @property
+    def _create(self) -> str:
+        command = f"spotify-etl auth --secret-id {self._id}"
+        return f"check SPOTIFY_SECRET_ID, or create it with `{command}`"
+
+
+def refused(error: Exception, secret_id: str, action: str, create: str) -> Exception:
+    """What a failed call on a secret means, with `create` saying how to make a missing one;
+    an error that is not AWS's goes on as it is."""
+    if not is_aws_error(error):
+        return error
+    code = getattr(error, "response", {}).get("Error", {}).get("Code")
+    if code == "ResourceNotFoundException":
+        where = "does not exist in this account and region"
+        return ConfigError(f"secret {secret_id} {where}; {create}")
+    return ConfigError(f"cannot {action} secret {secret_id}: {aws_failure(error)}")

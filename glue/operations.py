@@ -228,6 +228,7 @@ class Alarms:
     def __init__(self, client: Any, changes: Any):
         self._client = client
         self._changes = changes
+        self._alarms: dict[str, dict[str, Any]] | None = None  # the stage's, read once
 
     def plays_hours(self, stage: Stage) -> int | None:
         """The hours the plays alarm allows now (an earlier --plays-alarm-hours), if any."""
@@ -252,12 +253,16 @@ class Alarms:
             )
 
     def _current(self, stage: Stage) -> dict[str, dict[str, Any]]:
-        pages = self._client.get_paginator("describe_alarms").paginate(
-            AlarmNamePrefix=f"{stage.prefixed}-", AlarmTypes=["MetricAlarm"]
-        )
-        return {
-            alarm["AlarmName"]: alarm for page in pages for alarm in page.get("MetricAlarms", [])
-        }
+        if self._alarms is None:
+            pages = self._client.get_paginator("describe_alarms").paginate(
+                AlarmNamePrefix=f"{stage.prefixed}-", AlarmTypes=["MetricAlarm"]
+            )
+            self._alarms = {
+                alarm["AlarmName"]: alarm
+                for page in pages
+                for alarm in page.get("MetricAlarms", [])
+            }
+        return self._alarms
 
 
 class DashboardKey:

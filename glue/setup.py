@@ -28,6 +28,7 @@ from chalicelib.errors import PipelineError  # noqa: E402
 from glue.catalog import MODES, PROJECTION  # noqa: E402
 from glue.operations import DEFAULT_PLAYS_ALARM_HOURS, MAX_ALARM_HOURS  # noqa: E402
 from glue.provision import Changes, Clients, Operations, say, set_up  # noqa: E402
+from spotify_etl.cli import whole  # noqa: E402
 from spotify_etl.stage import Stage  # noqa: E402
 
 
@@ -86,19 +87,13 @@ def _parser() -> argparse.ArgumentParser:
                         help="AWS region (default: the AWS CLI's configuration, else us-east-1)")
     parser.add_argument("--alarm-email", metavar="ADDRESS",
                         help="subscribe this address to the stage's alarms (confirm AWS's e-mail)")
-    parser.add_argument("--plays-alarm-hours", type=_hours, metavar="N",
+    parser.add_argument("--plays-alarm-hours", type=whole(1, MAX_ALARM_HOURS), metavar="N",
                         help="alarm when no plays poll succeeded for N hours (1-168; default: "
                         f"what the alarm has, else {DEFAULT_PLAYS_ALARM_HOURS})")
     parser.add_argument("--config", default=str(ROOT / ".chalice" / "config.json"),
                         help="the Chalice config to read the stage from (default: this "
                         "project's .chalice/config.json)")
     return parser
-
-
-def _hours(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= MAX_ALARM_HOURS:
-        raise argparse.ArgumentTypeError(f"must be a whole number of hours, 1-{MAX_ALARM_HOURS}")
-    return int(text)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.aws import aws_failure, is_aws_error
 from chalicelib.errors import ConfigError
 
 RECEIVE_BATCH = 10
@@ -131,10 +132,8 @@ class FailureQueue:
                 Payload=json.dumps(failure.event).encode(),
             )
         except Exception as error:
-            if not type(error).__module__.startswith("botocore"):
+            if not is_aws_error(error):
                 raise
-            from chalicelib.aws import aws_failure
-
             return aws_failure(error)
         return None
 

@@ -88,10 +88,9 @@ class Stage:
         stages = config.get("stages", {}) if isinstance(config, dict) else {}
         if stage not in stages:
             raise ConfigError(f"{path} has no stage {stage!r}; it has {', '.join(stages)}")
-        env = {**config.get("environment_variables", {})}
-        env.update(stages[stage].get("environment_variables", {}))
-        if not env.get("LAKE_URI", "").startswith("s3://"):
-            aws = [name for name in stages if name != stage and _in_aws(config, name)]
+        env = _variables(config, stage)
+        if not _in_aws(env):
+            aws = [name for name in stages if _in_aws(_variables(config, name))]
             raise ConfigError(
                 f"stage {stage} keeps its lake on this machine, not in S3; this needs a stage "
                 f"deployed to AWS ({', '.join(aws) or 'one whose LAKE_URI is s3://…'})"
@@ -112,7 +111,13 @@ class Stage:
         )
 
 
-def _in_aws(config: dict, stage: str) -> bool:
-    env = {**config.get("environment_variables", {})}
-    env.update(config["stages"][stage].get("environment_variables", {}))
+def _variables(config: dict, stage: str) -> dict[str, str]:
+    """A stage's environment: the stage's variables over the top-level ones."""
+    return {
+        **config.get("environment_variables", {}),
+        **config["stages"][stage].get("environment_variables", {}),
+    }
+
+
+def _in_aws(env: dict[str, str]) -> bool:
     return str(env.get("LAKE_URI", "")).startswith("s3://")

@@ -184,7 +184,8 @@ def test_a_bad_alarm_period_is_refused_with_the_usage(run_stage_setup, capsys, h
     with pytest.raises(SystemExit) as exited:
         run_stage_setup("dev", "--plays-alarm-hours", hours)
     assert exited.value.code == 2
-    assert "--plays-alarm-hours: must be a whole number of hours, 1-168" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert f"--plays-alarm-hours: a whole number from 1 to 168, not '{hours}'" in error
 
 
 def test_a_bad_alarm_email_is_refused_before_anything_is_made(run_stage_setup):
