@@ -2,18 +2,31 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
-REQUIREMENTS := pyproject.toml requirements.txt requirements-layer.txt requirements-local.txt requirements-dev.txt
+UV := $(BIN)/uv
 
-.PHONY: install demo test check lint serve clean package browser bench-deps
+.PHONY: install lock demo test check lint serve clean package deploy-env browser bench-deps
 
-install: $(STAMP)
-
-$(STAMP): $(REQUIREMENTS)
+# .venv holds exactly locks/dev.txt (every version pinned, every file hashed) and this project,
+# editable: packages the lock does not name are removed, others moved to the lock's version.
+# uv comes first, from locks/uv.txt through pip; uv then installs the rest.
+$(UV): locks/uv.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	touch $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+		--no-deps -r locks/uv.txt
+	touch $(UV)
+
+install: $(UV)
+	$(UV) pip install --quiet --python $(BIN)/python --exact --verify-hashes \
+		--build-constraints locks/dev.txt -r locks/dev.txt --editable .
+	$(BIN)/python tools/lock.py check --venv $(VENV):dev
+
+# Regenerates locks/ from the requirements files, keeping every version they still allow;
+# UPGRADE=1 takes the newest of everything, PACKAGE="moto botocore" the newest of those.
+# An upgrade lands only with `make test` green on a fresh clone (README, "Dependencies").
+lock: $(UV)
+	$(BIN)/python tools/lock.py compile $(if $(UPGRADE),--upgrade) \
+		$(foreach package,$(PACKAGE),--upgrade-package $(package))
+	$(MAKE) install
 
 demo: install
 	$(BIN)/spotify-etl demo
@@ -39,9 +52,12 @@ browser:
 		|| echo "note: no chromium or its fonts; the dashboard's browser tests will be skipped"
 
 # benchmarks/api_calls.py compares the extract with dlt's rest_api source: dlt is installed
-# for it alone, never for the app or the tests.
+# for it alone, never for the app or the tests. .venv then holds locks/bench.txt, which keeps
+# every version of locks/dev.txt; the next `make install` takes dlt out again.
 bench-deps: install
-	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
+	$(UV) pip install --quiet --python $(BIN)/python --exact --verify-hashes \
+		--build-constraints locks/dev.txt -r locks/bench.txt --editable .
+	$(BIN)/python tools/lock.py check --venv $(VENV):bench
 
 lint: install
 	$(BIN)/ruff check .
@@ -57,16 +73,17 @@ serve: install
 # Chalice takes the Lambda runtime from the interpreter running it, hence a Python 3.12 venv.
 PYTHON312 ?= env PYENV_VERSION=3.12.1 python3.12
 VENV312 := .venv312
-STAMP312 := $(VENV312)/.installed
 
-$(STAMP312): requirements.txt requirements-local.txt
-	test -x $(VENV312)/bin/python || $(PYTHON312) -m venv $(VENV312)
-	$(VENV312)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV312)/bin/python -m pip install --quiet -r requirements.txt \
-		"$$(grep -E '^chalice' requirements-local.txt)"
-	touch $(STAMP312)
+# .venv312 holds exactly locks/deploy.txt: Chalice, its pip and what the package bundles.
+$(VENV312)/bin/python:
+	$(PYTHON312) -m venv --without-pip $(VENV312)
 
-package: $(STAMP312)
+deploy-env: install $(VENV312)/bin/python
+	$(UV) pip install --quiet --python $(VENV312)/bin/python --exact --verify-hashes \
+		-r locks/deploy.txt
+	$(BIN)/python tools/lock.py check --venv $(VENV312):deploy
+
+package: deploy-env
 	rm -rf build/package
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} \
 		$(VENV312)/bin/chalice package --pkg-format terraform --stage dev build/package/

@@ -115,6 +115,25 @@ def test_the_zip_is_small_and_leaves_pandas_pyarrow_numpy_to_the_layer(package):
     assert not top & {"emulator", "spotify_etl", "tests", "glue", "benchmarks"}
 
 
+def test_the_zip_bundles_exactly_the_versions_of_the_lambda_lock(package):
+    """requirements.txt points chalice's pip at locks/lambda.txt: what Lambda runs is what the
+    tests ran (locks/dev.txt's versions, which the lock check holds it to)."""
+    _, archive = package
+    with zipfile.ZipFile(archive) as zipped:
+        infos = {name.split("/", 1)[0] for name in zipped.namelist() if ".dist-info/" in name}
+    bundled = dict(info.removesuffix(".dist-info").rsplit("-", 1) for info in infos)
+    locked = {
+        canonical(line.split("==")[0]): line.split("==")[1].split()[0]
+        for line in (ROOT / "locks/lambda.txt").read_text().splitlines()
+        if line[:1].isalnum()
+    }
+    assert {canonical(name): version for name, version in bundled.items()} == locked
+
+
+def canonical(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
 def test_each_function_runs_under_its_own_role_with_its_own_policy(package):
     resources, _ = package
     functions = resources["aws_lambda_function"]
