@@ -15,7 +15,9 @@ from chalicelib.schema import Table
 PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
 PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
-PROJECTION_START = "2020-01-01"
+# Spotify launched on 2008-10-07: no privacy export holds an earlier play, and the API only
+# ever answers the latest, so every date the lake can hold is projected.
+PROJECTION_START = "2008-10-07"
 PROJECTION = "projection"
 CRAWLER = "crawler"
 MODES = (PROJECTION, CRAWLER)
@@ -27,7 +29,7 @@ def table_location(bucket: str, prefix: str, table: Table) -> str:
 
 
 def projection_parameters(location: str, partition: str) -> dict[str, str]:
-    """Partition projection over daily ISO dates from 2020 to today."""
+    """Partition projection over daily ISO dates from Spotify's launch to today."""
     return {
         "projection.enabled": "true",
         f"projection.{partition}.type": "date",

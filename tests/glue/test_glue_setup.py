@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import zipfile
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
 from botocore.stub import Stubber
 from stand_ins import REGION
 
+from chalicelib.lake import LocalLake
 from chalicelib.query.named import load_queries
 from chalicelib.schema import TABLES
 from glue import setup
@@ -21,6 +24,8 @@ from glue.provision import (
     Crawler,
     Stage,
 )
+from spotify_etl.cli import main
+from tests.history.exports import export_entry
 
 pytestmark = pytest.mark.integration  # the AWS services, in moto
 
@@ -92,18 +97,51 @@ def test_projection_mode_creates_the_nine_tables_of_the_schema(run_setup):
         assert storage["SerdeInfo"]["SerializationLibrary"] == PARQUET_SERDE
 
 
-def test_projection_parameters_cover_every_day_since_2020(run_setup):
+def test_projection_parameters_cover_every_day_since_spotify_launched(run_setup):
     run_setup()
     plays = glue().get_table(DatabaseName=DATABASE, Name="plays")["Table"]["Parameters"]
     assert plays["projection.enabled"] == "true"
     assert plays["projection.played_date.type"] == "date"
-    assert plays["projection.played_date.range"] == "2020-01-01,NOW"
+    assert plays["projection.played_date.range"] == "2008-10-07,NOW"
     assert plays["projection.played_date.format"] == "yyyy-MM-dd"
     assert plays["storage.location.template"] == (
         f"s3://{BUCKET}/spotify/processed/plays/played_date=${{played_date}}/"
     )
     with pytest.raises(glue().exceptions.EntityNotFoundException):
         glue().get_crawler(Name=f"{WORKGROUP}-processed")
+
+
+def test_athena_projects_every_day_of_an_imported_history_from_2009_to_today(
+    run_setup, tmp_path, monkeypatch
+):
+    """A play in a partition the projection does not reach is silently missing from Athena's
+    answers while DuckDB counts it."""
+    run_setup()
+    plays = glue().get_table(DatabaseName=DATABASE, Name="plays")["Table"]["Parameters"]
+    start, end = plays["projection.played_date.range"].split(",")
+    today = datetime.now(UTC)
+    moments = [datetime(year, 6, 1, 12, tzinfo=UTC) for year in range(2009, today.year)]
+    moments.append(today - timedelta(minutes=5))
+    export = tmp_path / "my_spotify_data.zip"
+    with zipfile.ZipFile(export, "w") as archive:
+        entries = [
+            export_entry(moment.strftime("%Y-%m-%dT%H:%M:%SZ"), f"{index:022d}")
+            for index, moment in enumerate(moments)
+        ]
+        archive.writestr("Spotify Extended Streaming History/Streaming_History_Audio_0.json",
+                         json.dumps(entries))
+    lake = tmp_path / "lake"
+    monkeypatch.setenv("LAKE_URI", str(lake))
+    monkeypatch.chdir(tmp_path)
+
+    assert main(["import", str(export)]) == 0
+
+    partitions = {
+        key.split("played_date=")[1].split("/")[0]
+        for key in LocalLake(lake).list(TABLES["plays"].prefix())
+    }
+    assert partitions == {moment.date().isoformat() for moment in moments}
+    assert end == "NOW" and min(partitions) >= start and max(partitions) <= today.date().isoformat()
 
 
 def test_the_workgroup_enforces_results_location_encryption_and_a_scan_cutoff(run_setup):
