@@ -1,6 +1,7 @@
 -- description: Which days between two dates (UTC) each source covers: plays seen by the API alone, by an export alone, and by both.
 -- param: start_date date default=today-365 "first played date, inclusive"
 -- param: end_date date default=today "last played date, inclusive"
+-- reads: plays from start_date to end_date
 SELECT
     played_date,
     count(*) AS plays,

@@ -1,6 +1,7 @@
 -- description: Plays between two dates by ISO weekday (1 = Monday .. 7 = Sunday) and hour of day, both in UTC.
 -- param: start_date date default=today-30 "first played date, inclusive"
 -- param: end_date date default=today "last played date, inclusive"
+-- reads: plays from start_date to end_date
 -- A play counts as Spotify counts a stream: every play the API saw, and an export's entry
 -- of 30 s or more.
 SELECT

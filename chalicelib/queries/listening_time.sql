@@ -3,6 +3,8 @@
 -- param: end_date date default=today "last played date, inclusive"
 -- param: monthly integer default=0 min=0 max=1 "1 for one row per month instead of per day"
 -- bind: start_date, end_date, monthly, start_date, end_date, monthly, start_date
+-- reads: plays from start_date to end_date
+-- reads: tracks from start_date-1
 -- A play the API saw alone has no ms_played: its minutes are its track's length in the
 -- catalog (a full listen), counted apart as estimated. Every play counts here, skips too,
 -- as the time was spent.

@@ -2,6 +2,8 @@
 -- param: start_date date default=today-30 "first snapshot date, inclusive"
 -- param: end_date date default=today "last snapshot date, inclusive"
 -- bind: start_date, end_date, start_date, end_date
+-- reads: playlists from start_date to end_date
+-- reads: playlist_items from start_date to end_date
 WITH period_snapshots AS (
     SELECT playlist_id, snapshot_date, name
     FROM playlists

@@ -1,6 +1,8 @@
 -- description: Per snapshot date between two dates, each playlist's size: the API's item count, the entries stored (0 where the API withholds items) and the unavailable ones the API lists empty (removed or unavailable; null where it withholds items).
 -- param: start_date date default=today-30 "first snapshot date, inclusive"
 -- param: end_date date default=today "last snapshot date, inclusive"
+-- reads: playlists from start_date to end_date
+-- reads: playlist_items from start_date to end_date
 SELECT
     playlist.snapshot_date,
     playlist.playlist_id,

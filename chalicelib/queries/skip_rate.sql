@@ -4,6 +4,7 @@
 -- param: min_plays integer default=3 min=1 max=100000 "only tracks played at least this often"
 -- param: limit integer default=10 min=1 max=1000 "how many tracks"
 -- bind: start_date, end_date, min_plays, limit
+-- reads: plays from start_date to end_date
 -- The API says nothing of skips, so only plays an export saw count here (source export or
 -- api+export).
 WITH described AS (

@@ -3,6 +3,10 @@
 -- param: end_date date default=today "last played date, inclusive"
 -- param: limit integer default=10 min=1 max=1000 "how many artists"
 -- bind: start_date, end_date, start_date, start_date, start_date, limit
+-- reads: plays from start_date to end_date
+-- reads: track_artists from start_date-1
+-- reads: tracks from start_date-1
+-- reads: artists from start_date-1
 -- A play counts for one artist, its track's first credited (the one a privacy export names
 -- for it), so an artist's plays are the same whichever source saw them and whether the
 -- catalog knows the track yet: an imported play whose track it does not know counts for the

@@ -3,6 +3,10 @@
 -- param: end_date date default=today "last played date, inclusive"
 -- param: limit integer default=10 min=1 max=1000 "how many tracks"
 -- bind: start_date, end_date, start_date, start_date, start_date, limit
+-- reads: plays from start_date to end_date
+-- reads: tracks from start_date-1
+-- reads: track_artists from start_date-1
+-- reads: artists from start_date-1
 -- A tie in plays goes to the track listened longer, then by track ID.
 -- A play's track, credits and artists are `played` in the catalog partition of the day the
 -- play was fetched: the day before it was played (a run started before midnight), that day

@@ -3,6 +3,11 @@
 Queries run synchronously inside `start`; the outcome is kept as JSON in the lake under
 `state/executions/`, so any process (a second `chalice local` request) can page it. Only
 the newest KEPT_EXECUTIONS are kept: every query and dashboard load adds one.
+
+A query sees views of the tables it names alone, each over the partitions its `reads`
+declare (chalicelib/query/named.py), found by their folder names before any file is opened:
+its cost follows the dates it asks for, not the lake's age. The queries of one process share
+one in-memory database, each on a cursor of its own, so Parquet footers read once are kept.
 duckdb and sqlglot are imported only when a query runs or is transpiled.
 """
 
@@ -11,10 +16,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import threading
 import uuid
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache, lru_cache
+from pathlib import Path
 from typing import Any
 
 from chalicelib.errors import NotFoundError, ValidationError
@@ -76,11 +83,13 @@ class DuckDBEngine:
     def _run(self, query: NamedQuery, params: list[Any]) -> dict[str, Any]:
         import duckdb
 
-        with duckdb.connect() as connection:
+        partitions = query.partitions(params)
+        with _cursor() as connection:
             connection.execute("SET TimeZone = 'UTC'")
-            for table in TABLES.values():
+            for name in tables_named(query.sql):
+                table = TABLES[name]
                 try:
-                    connection.execute(self._view_sql(table))
+                    connection.execute(self._view_sql(table, partitions.get(name)))
                 except duckdb.BinderException as error:
                     if "Referenced column" not in str(error):
                         raise
@@ -96,21 +105,25 @@ class DuckDBEngine:
         columns = [{"name": n, "type": t} for n, t in zip(names, types, strict=True)]
         return {"columns": columns, "rows": rows}
 
-    def _view_sql(self, table: Table) -> str:
-        """A view over the table's partitions, or an empty one of the same shape."""
-        keys = [key for key in self._lake.list(table.prefix()) if key.endswith(".parquet")]
+    def _view_sql(self, table: Table, dates: tuple[str, str | None] | None) -> str:
+        """A temporary view over the table's partitions from and to `dates` (all of them when
+        None), or an empty one of the same shape."""
+        files = _partition_files(self._lake.root / table.prefix(), table.partition, dates)
         names = ", ".join(_identifier(name) for name in [*table.column_names, table.partition])
-        if not keys:
+        if not files:
             typed = [
                 f"CAST(NULL AS {_duckdb_type(c.type)}) AS {_identifier(c.name)}"
                 for c in table.columns
             ]
             typed.append(f"CAST(NULL AS VARCHAR) AS {_identifier(table.partition)}")
-            return f"CREATE VIEW {_identifier(table.name)} AS SELECT {', '.join(typed)} WHERE false"
-        files = ", ".join(_literal(self._lake.uri(key)) for key in keys)
+            return (
+                f"CREATE TEMP VIEW {_identifier(table.name)} AS "
+                f"SELECT {', '.join(typed)} WHERE false"
+            )
+        listed = ", ".join(_literal(str(file)) for file in files)
         return (
-            f"CREATE VIEW {_identifier(table.name)} AS SELECT {names} FROM read_parquet("
-            f"[{files}], hive_partitioning = true, union_by_name = true, "
+            f"CREATE TEMP VIEW {_identifier(table.name)} AS SELECT {names} FROM read_parquet("
+            f"[{listed}], hive_partitioning = true, union_by_name = true, "
             f"hive_types = {{{_literal(table.partition)}: 'VARCHAR'}})"
         )
 
@@ -126,6 +139,48 @@ class DuckDBEngine:
         if not self._lake.exists(key):
             raise NotFoundError(f"no execution {execution_id}; start one with POST /queries/NAME")
         return get_json(self._lake, key)
+
+
+def _partition_files(folder: Path, column: str, dates: tuple[str, str | None] | None) -> list:
+    """The Parquet files of a table's partitions (`column=YYYY-MM-DD` folders) from and to
+    `dates`: a bounded range looks up each of its days, an open one reads the folder's names;
+    no file is opened either way."""
+    if dates is None or dates[1] is None:
+        first = f"{column}={dates[0]}" if dates else ""
+        names = [entry.name for entry in _entries(folder) if entry.name >= first]
+    else:
+        first, last = date.fromisoformat(dates[0]), date.fromisoformat(dates[1])
+        days = (first + timedelta(days=offset) for offset in range((last - first).days + 1))
+        names = [f"{column}={day.isoformat()}" for day in days]
+    return sorted(file for name in names for file in (folder / name).glob("*.parquet"))
+
+
+def _entries(folder: Path) -> list:
+    return list(folder.iterdir()) if folder.is_dir() else []
+
+
+_DATABASE: dict[str, Any] = {}
+_DATABASE_LOCK = threading.Lock()
+
+
+def _cursor() -> Any:
+    """A connection of its own to the process's in-memory database (made on first use)."""
+    import duckdb
+
+    with _DATABASE_LOCK:
+        if "database" not in _DATABASE:
+            _DATABASE["database"] = duckdb.connect()
+        return _DATABASE["database"].cursor()
+
+
+@cache
+def tables_named(athena_sql: str) -> tuple[str, ...]:
+    """The lake's tables a query reads (its own CTEs aside)."""
+    import sqlglot
+    from sqlglot import exp
+
+    parsed = sqlglot.parse_one(athena_sql, read="athena")
+    return tuple(sorted({table.name for table in parsed.find_all(exp.Table)} & TABLES.keys()))
 
 
 @lru_cache(maxsize=64)

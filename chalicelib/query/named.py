@@ -9,8 +9,13 @@ A file's header is its leading `--` comment lines:
 Parameters are declared in the order of the `?` placeholders, each used once, unless a
 `-- bind: start_date, end_date, start_date, end_date, limit` line names the parameter of
 each placeholder in order (so a value can filter several tables' partitions). Date
-defaults are `today` or `today-N` (N days before today, in UTC). This module stays
-free of sqlglot and duckdb so that listing and validating queries is cheap.
+defaults are `today` or `today-N` (N days before today, in UTC).
+
+A `-- reads: plays from start_date to end_date` line says which partitions of a table the
+query's filters keep (`from start_date-1` with no end: from the day before to the newest), so
+the local engine opens only those files; a table without one is read whole. Athena prunes
+by the same filters itself. This module stays free of sqlglot and duckdb so that listing and
+validating queries is cheap.
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 INTEGER = re.compile(r"^[+-]?[0-9]{1,18}$")
 DIGITS = re.compile(r"^[+-]?[0-9]+$")
 RELATIVE_DAY = re.compile(r"^today(?:-(\d{1,4}))?$")
-HEADER_LINE = re.compile(r"^--\s*(description|param|bind):\s*(.*)$")
+HEADER_LINE = re.compile(r"^--\s*(description|param|bind|reads):\s*(.*)$")
+READS = re.compile(r"^(\w+) from (\w+)(?:-(\d+))?(?: to (\w+))?$")
 
 
 @dataclass(frozen=True)
@@ -121,6 +127,22 @@ class Param:
 
 
 @dataclass(frozen=True)
+class Reads:
+    """The partitions of one table a query's filters keep: from a date parameter's day (less
+    `days_before`) to another's, or to the newest when `last` is None."""
+
+    table: str
+    first: str
+    days_before: int = 0
+    last: str | None = None
+
+    def dates(self, values: Mapping[str, Any]) -> tuple[str, str | None]:
+        """The first and last partition dates (ISO) for the query's bound values."""
+        first = date.fromisoformat(values[self.first]) - timedelta(days=self.days_before)
+        return first.isoformat(), None if self.last is None else values[self.last]
+
+
+@dataclass(frozen=True)
 class NamedQuery:
     """A query in Athena's dialect with its typed, positional parameters."""
 
@@ -129,6 +151,7 @@ class NamedQuery:
     params: tuple[Param, ...]
     sql: str
     binds: tuple[str, ...] = ()  # the parameter of each placeholder; default: params in order
+    reads: tuple[Reads, ...] = ()
 
     def from_text(self, given: Mapping[str, str]) -> dict[str, Any]:
         """Parameters given as text (on the command line) as the values `bind` takes."""
@@ -155,6 +178,12 @@ class NamedQuery:
         if start is not None and end is not None and start > end:
             raise ValidationError(f"start_date {start} is after end_date {end}; swap them")
         return [values[name] for name in self.placeholders]
+
+    def partitions(self, bound: list[Any]) -> dict[str, tuple[str, str | None]]:
+        """The partition dates each declared table is read from and to, for values as `bind`
+        returned them."""
+        values = dict(zip(self.placeholders, bound, strict=True))
+        return {read.table: read.dates(values) for read in self.reads}
 
     @property
     def placeholders(self) -> tuple[str, ...]:
@@ -197,6 +226,7 @@ def parse_query(name: str, text: str) -> NamedQuery:
     description = ""
     params: list[Param] = []
     binds: tuple[str, ...] = ()
+    reads: list[Reads] = []
     for line in text.splitlines():
         if not line.startswith("--"):
             break
@@ -205,10 +235,12 @@ def parse_query(name: str, text: str) -> NamedQuery:
             description = match.group(2).strip()
         elif match and match.group(1) == "bind":
             binds = tuple(word.strip() for word in match.group(2).split(","))
+        elif match and match.group(1) == "reads":
+            reads.append(_parse_reads(name, match.group(2).strip()))
         elif match:
             params.append(_parse_param(name, match.group(2)))
     placeholders = _count_placeholders(text)
-    query = NamedQuery(name, description, tuple(params), text, binds)
+    query = NamedQuery(name, description, tuple(params), text, binds, tuple(reads))
     bound = query.placeholders
     if not description or placeholders != len(bound):
         raise ValueError(
@@ -217,7 +249,22 @@ def parse_query(name: str, text: str) -> NamedQuery:
         )
     if not set(bound) <= {param.name for param in params}:
         raise ValueError(f"{name}.sql binds {sorted(set(bound))}, not all declared as params")
+    dates = {param.name for param in params if param.type == "date"}
+    for read in reads:
+        if not {read.first, read.last or read.first} <= dates:
+            raise ValueError(f"{name}.sql reads {read.table} between parameters not dates")
     return query
+
+
+def _parse_reads(query: str, declaration: str) -> Reads:
+    match = READS.match(declaration)
+    if not match:
+        raise ValueError(
+            f"{query}.sql: cannot read '-- reads: {declaration}' "
+            "(like 'plays from start_date to end_date' or 'tracks from start_date-1')"
+        )
+    table, first, days_before, last = match.groups()
+    return Reads(table, first, int(days_before or 0), last)
 
 
 def _parse_param(query: str, declaration: str) -> Param:

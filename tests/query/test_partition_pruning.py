@@ -1,0 +1,74 @@
+"""The local engine reads the partitions a query's `reads` declare and no others: the answers
+are those of the whole tables, and a file outside the dates asked for is never opened."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from datetime import date, timedelta
+
+import pytest
+
+from chalicelib.errors import QueryError
+from chalicelib.lake import LocalLake
+from chalicelib.query.duckdb_engine import DuckDBEngine, tables_named
+from chalicelib.query.named import load_queries
+from chalicelib.query.service import run_query
+from chalicelib.schema import TABLES
+
+pytestmark = pytest.mark.integration  # the demo's lake, a week of runs and a year of history
+
+
+def periods(lake: LocalLake) -> list[dict[str, str]]:
+    """Periods around the demo's: its last day, its week, the imported year, all time."""
+    days = sorted(
+        key.split("played_date=")[1][:10] for key in lake.list(TABLES["plays"].prefix())
+    )
+    last = date.fromisoformat(days[-1])
+    return [
+        {"start_date": last.isoformat(), "end_date": last.isoformat()},
+        {"start_date": (last - timedelta(days=6)).isoformat(), "end_date": last.isoformat()},
+        {"start_date": days[0], "end_date": (last - timedelta(days=3)).isoformat()},
+        {"start_date": "2008-10-07", "end_date": (last + timedelta(days=1)).isoformat()},
+    ]
+
+
+def answer(engine: DuckDBEngine, query, params: dict) -> dict:
+    outcome = run_query(engine, query.name, params, page_size=1000)
+    return {key: outcome[key] for key in ("state", "columns", "rows")}
+
+
+@pytest.mark.parametrize("name", sorted(load_queries()))
+def test_each_query_answers_over_its_declared_partitions_as_over_the_whole_tables(
+    name, demo_lake, monkeypatch
+):
+    lake = LocalLake(demo_lake)
+    engine = DuckDBEngine(lake)
+    query = load_queries()[name]
+    assert query.reads, f"{name}.sql declares no partitions it reads"
+    for params in periods(lake):
+        pruned = answer(engine, query, params)
+        monkeypatch.setitem(load_queries(), name, dataclasses.replace(query, reads=()))
+        whole = answer(engine, query, params)
+        monkeypatch.setitem(load_queries(), name, query)
+        assert pruned == whole, params
+        assert pruned["state"] == "SUCCEEDED"
+
+
+def test_every_table_a_query_names_has_the_partitions_it_reads_declared():
+    for query in load_queries().values():
+        declared = {read.table for read in query.reads}
+        assert set(tables_named(query.sql)) == declared, query.name
+
+
+def test_a_file_outside_the_dates_asked_for_is_never_opened(demo_lake, tmp_path):
+    shutil.copytree(demo_lake, tmp_path / "lake")
+    lake = LocalLake(tmp_path / "lake")
+    engine = DuckDBEngine(lake)
+    period = periods(lake)[1]
+    before = date.fromisoformat(period["start_date"]) - timedelta(days=40)
+    damaged = TABLES["plays"].partition_key(before.isoformat()).replace(".parquet", "-x.parquet")
+    lake.put(damaged, b"not a parquet file")
+    assert run_query(engine, "top_tracks", period)["state"] == "SUCCEEDED"
+    with pytest.raises(QueryError):
+        run_query(engine, "top_tracks", {**period, "start_date": before.isoformat()})
