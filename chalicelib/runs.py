@@ -11,21 +11,33 @@ keeps its own outcome: `extract` (extracted, partial or failed) and `transform.s
 A record is a `RunRecord`, made by `RunRecord.started` or `RunRecord.queued` and moved along
 by its methods; `to_json` and `from_json` are the document in `runs/`, in the shape every
 version of the pipeline has written.
+
+Every record is kept. `state/runs/recent.json` lists the newest KEPT_RECENT run IDs, so the
+newest runs are read without listing `runs/`, in time and requests independent of how many
+records there are: each save adds its run there (a conditional write, as two runs may save
+at once). A lake without the index yet (new, or written before there was one) has its runs
+listed once, by the first `recent`, which writes the index.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from chalicelib.errors import NotFoundError, ValidationError
+import orjson
+
+from chalicelib.errors import ConflictError, NotFoundError, ValidationError
 from chalicelib.lake import Lake, get_json, put_json
-from chalicelib.raw import MANIFEST_PARTIAL, Manifest, check_run_id, iso_utc
+from chalicelib.raw import MANIFEST_PARTIAL, RUN_ID, Manifest, check_run_id, iso_utc
+from chalicelib.transform.commit import commit
 
 RUNS = "runs/"
+RECENT = "state/runs/recent.json"  # {"run_ids": the newest first}
+KEPT_RECENT = 200  # the most GET /runs and `spotify-etl runs --limit` show
 
 
 class Status(StrEnum):
@@ -175,6 +187,10 @@ class RunRecord:
         return cls(**values)
 
 
+def _index(run_ids: list[str]) -> bytes:
+    return orjson.dumps({"run_ids": run_ids})
+
+
 def _plain(value: Any) -> Any:
     """A copy of a record's value in plain JSON types: a Status as its text."""
     if isinstance(value, Status):
@@ -193,7 +209,9 @@ class RunStore:
         self._lake = lake
 
     def save(self, record: RunRecord) -> None:
+        """Write the record, and its run among the newest where it is one of them."""
         put_json(self._lake, self._key(record.run_id), record.to_json())
+        commit(self._lake, [RECENT], lambda current: self._with(record.run_id, current[RECENT]))
 
     def get(self, run_id: str) -> RunRecord:
         key = self._key(check_run_id(run_id))
@@ -212,9 +230,33 @@ class RunStore:
             return RunRecord.landed(run_id)
 
     def recent(self, limit: int = 20) -> list[RunRecord]:
-        """The newest records first."""
-        keys = sorted((k for k in self._lake.list(RUNS) if k.endswith(".json")), reverse=True)
-        return [RunRecord.from_json(get_json(self._lake, key)) for key in keys[:limit]]
+        """The newest records first (at most KEPT_RECENT)."""
+        try:
+            run_ids = orjson.loads(self._lake.get(RECENT))["run_ids"]
+        except NotFoundError:
+            run_ids = self._index_listed_runs()
+        return [RunRecord.from_json(get_json(self._lake, self._key(i))) for i in run_ids[:limit]]
+
+    def _index_listed_runs(self) -> list[str]:
+        """The newest run IDs of a lake without an index yet (new, or written before there was
+        one), listed once and written as its index, which every save then keeps."""
+        names = (key.removeprefix(RUNS).removesuffix(".json") for key in self._lake.list(RUNS))
+        run_ids = sorted((name for name in names if RUN_ID.match(name)), reverse=True)
+        newest = run_ids[:KEPT_RECENT]
+        with contextlib.suppress(ConflictError):  # another reader indexed them first
+            self._lake.put(RECENT, _index(newest), if_none_match=True)
+        return newest
+
+    @staticmethod
+    def _with(run_id: str, index: bytes | None) -> dict[str, bytes]:
+        """The index with `run_id` among the newest; nothing to write where it is there, too
+        old to be, or where there is no index yet (`recent` makes it from a listing)."""
+        if index is None:
+            return {}
+        run_ids = orjson.loads(index)["run_ids"]
+        if run_id in run_ids or (len(run_ids) >= KEPT_RECENT and run_id < run_ids[-1]):
+            return {}
+        return {RECENT: _index(sorted({*run_ids, run_id}, reverse=True)[:KEPT_RECENT])}
 
     @staticmethod
     def _key(run_id: str) -> str:

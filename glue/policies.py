@@ -44,8 +44,9 @@ class Kind:
 
 
 KINDS = {
-    # A run: its record, the raw pages it lands, and the cursors and catalog state it reads
-    # and moves on (an unchanged playlist's pages are carried in state/).
+    # A run: its record (and the index of the newest runs in state/runs/, which it joins), the
+    # raw pages it lands, and the cursors and catalog state it reads and moves on (an
+    # unchanged playlist's pages are carried in state/).
     "extract": Kind(
         reads=("state",),
         writes=("raw", "state", "runs"),
@@ -58,17 +59,19 @@ KINDS = {
         writes=("processed", "state", "runs", "quarantine"),
         lists=True,
     ),
-    # An uploaded export into raw/, redacted; the upload is then removed.
+    # An uploaded export into raw/, redacted; the upload is then removed. Its run record
+    # joins the index of the newest runs in state/runs/.
     "import": Kind(
-        reads=("imports",),
+        reads=("imports", "state/runs"),
         writes=("raw", "state", "runs", "quarantine"),
         deletes=("imports",),
     ),
-    # The REST API: run records, queued runs and replays, Athena queries, presigned uploads
+    # The REST API: run records and the index of the newest (state/runs/), queued runs and
+    # replays, Athena queries, presigned uploads
     # (a presigned PUT is authorized as the role that signed it) and signed dashboard links.
     "api": Kind(
-        reads=("runs", "raw"),
-        writes=("runs", "imports"),
+        reads=("runs", "raw", "state/runs"),
+        writes=("runs", "imports", "state/runs"),
         lists=True,
         queries=True,
         starts=("run_extract", "replay"),

@@ -4,14 +4,16 @@ every version of the pipeline wrote to runs/, read back and written again unchan
 from __future__ import annotations
 
 import gzip
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 
 from chalicelib import pipeline, raw
 from chalicelib.errors import AuthError, PipelineError
 from chalicelib.lake import get_json
-from chalicelib.runs import RunRecord, RunStore, Status
+from chalicelib.runs import KEPT_RECENT, RunRecord, RunStore, Status
 from chalicelib.settings import Settings
 
 RUN = "20261126T135200Z-3f9a1c"
@@ -264,3 +266,69 @@ def test_a_quarantined_transform_records_status_values_only(env, lake):
     assert stored["extract"] in STATUSES and stored["transform"]["quarantine"]
     assert list(stored) == list(OLD_QUARANTINED)
     assert RunRecord.from_json(stored).to_json() == stored
+
+
+def record_of(moment: datetime) -> RunRecord:
+    return RunRecord.started(raw.new_run_id(moment), "plays", ["plays"], moment)
+
+
+def s3_calls(s3) -> list[str]:
+    """The S3 operations the client makes from now on, by name."""
+    called: list[str] = []
+    s3.meta.events.register("before-call.s3", lambda model, **_: called.append(model.name))
+    return called
+
+
+def test_the_newest_runs_cost_the_same_requests_however_many_records_the_lake_holds(
+    s3, s3_lake
+):
+    """Records written before the index are listed once, by the first reader, which writes
+    the index; from then on the newest N are the index and N records, without a listing."""
+    start = datetime(2023, 1, 1, tzinfo=UTC)
+    for index in range(450):  # records a version without the index wrote
+        record = record_of(start + timedelta(hours=index))
+        s3_lake.put(f"runs/{record.run_id}.json", orjson.dumps(record.to_json()))
+    store = RunStore(s3_lake)
+    listed = sorted(s3_lake.list("runs/"), reverse=True)
+
+    first = store.recent(20)
+    called = s3_calls(s3)
+    again = store.recent(20)
+
+    expected = [key.removeprefix("runs/").removesuffix(".json") for key in listed[:20]]
+    assert [record.run_id for record in first] == expected
+    assert [record.run_id for record in again] == expected
+    assert called == ["GetObject"] * 21
+
+    newer = record_of(start + timedelta(days=400))
+    store.save(newer)
+    called.clear()
+    assert [record.run_id for record in store.recent(3)] == [newer.run_id, *expected[:2]]
+    assert called == ["GetObject"] * 4
+
+
+def test_the_index_keeps_the_newest_runs_and_every_record_stays(lake):
+    store = RunStore(lake)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    store.recent()  # a new lake: its (empty) index is made
+    records = [record_of(start + timedelta(minutes=30 * index)) for index in range(230)]
+    for record in reversed(records[:5]):  # an old run's record saved last: not among the newest
+        records.append(records.pop(records.index(record)))
+    for record in records:
+        store.save(record)
+    newest = sorted((record.run_id for record in records), reverse=True)
+    assert [record.run_id for record in store.recent(200)] == newest[:KEPT_RECENT]
+    assert len(list(lake.list("runs/"))) == 230
+    assert store.get(newest[-1]).run_id == newest[-1]
+
+
+def test_two_stores_saving_at_once_both_enter_the_index(lake):
+    """Saves write the index conditionally: a save that lost the race reads it again."""
+    first, second = RunStore(lake), RunStore(lake)
+    first.recent()
+    moment = datetime(2026, 3, 1, tzinfo=UTC)
+    runs = [record_of(moment + timedelta(seconds=index)) for index in range(40)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pairs = zip([first, second] * 20, runs, strict=True)
+        list(pool.map(lambda pair: pair[0].save(pair[1]), pairs))
+    assert {record.run_id for record in first.recent(200)} == {r.run_id for r in runs}
