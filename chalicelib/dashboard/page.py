@@ -279,7 +279,7 @@ def _cards(data: DashboardData) -> str:
         _card(
             "playlist-sizes",
             "Playlist sizes",
-            f"entries per daily snapshot, the {charts.LINES} largest playlists",
+            f"{_grain(data.period)}, the {charts.LINES} largest playlists",
             charts.playlist_sizes(rows["playlist_sizes"]) if rows.get("playlist_sizes") else "",
         ),
         _card(
@@ -310,6 +310,11 @@ def _history_card(months: list[dict[str, Any]], days: list[dict[str, Any]]) -> s
     if not any(row["export_only"] or row["both_sources"] for row in days):
         note += "; import your privacy export (spotify-etl import) for the years before"
     return _card("history", "Your whole history", note, charts.monthly(months), wide=True)
+
+
+def _grain(period: Period) -> str:
+    step = period.snapshot_step
+    return "entries per daily snapshot" if step == 1 else f"entries every {step} days"
 
 
 def _date(value: Any) -> date:

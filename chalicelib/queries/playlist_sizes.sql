@@ -1,6 +1,8 @@
 -- description: Per snapshot date between two dates, each playlist's size: the API's item count, the entries stored (0 where the API withholds items) and the unavailable ones the API lists empty (removed or unavailable; null where it withholds items).
 -- param: start_date date default=today-30 "first snapshot date, inclusive"
 -- param: end_date date default=today "last snapshot date, inclusive"
+-- param: every_days integer default=1 min=1 max=3660 "one snapshot date in every N days from start_date (a long period at a coarser grain)"
+-- bind: start_date, end_date, start_date, every_days
 -- reads: playlists from start_date to end_date
 -- reads: playlist_items from start_date to end_date
 SELECT
@@ -16,6 +18,7 @@ LEFT JOIN playlist_items AS item
     ON item.playlist_id = playlist.playlist_id
     AND item.snapshot_date = playlist.snapshot_date
 WHERE playlist.snapshot_date BETWEEN ? AND ?
+    AND date_diff('day', date(?), date(playlist.snapshot_date)) % ? = 0
 GROUP BY
     playlist.snapshot_date,
     playlist.playlist_id,
