@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib.errors import NotFoundError
 from chalicelib.lake import Lake, get_json, put_json
 
 PLAYS_CURSOR = "state/plays_cursor.json"
@@ -21,6 +22,7 @@ PLAYLISTS = "state/playlists.json"
 SAVED_TRACKS = "state/saved_tracks.json"
 CATALOG = "state/catalog.json"
 IMPORTED_TRACKS = "state/imported_tracks/"  # <import_id>.json: the tracks each import's plays name
+IMPORTED_TOTALS = "state/imported_tracks.json"  # those files' tracks summed, and which it holds
 CATALOG_KINDS = ("tracks", "albums", "artists")
 
 
@@ -158,12 +160,31 @@ def save_imported_tracks(lake: Lake, import_id: str, plays: dict[str, int]) -> N
 
 
 def imported_tracks(lake: Lake) -> list[str]:
-    """Every track an import's plays name, the most played first (then by ID)."""
-    plays: dict[str, int] = {}
-    for key in lake.list(IMPORTED_TRACKS):
+    """Every track an import's plays name, the most played first (then by ID).
+
+    Each import's file is read once, by the first snapshot that finds it, and summed into
+    IMPORTED_TOTALS with its name: a run reads that one file and the list of the imports'
+    names, however many imports there were. Two runs summing at once write the same import
+    with its name or not at all, so an import is never counted twice, only summed again.
+    """
+    try:
+        totals = get_json(lake, IMPORTED_TOTALS)
+    except NotFoundError:
+        totals = {"tracks": {}, "imports": []}
+    plays: dict[str, int] = totals["tracks"]
+    summed = set(totals["imports"])
+    new = [key for key in lake.list(IMPORTED_TRACKS) if _import_id(key) not in summed]
+    for key in new:
         for track_id, count in get_json(lake, key)["tracks"].items():
             plays[track_id] = plays.get(track_id, 0) + count
+    if new:
+        imports = sorted(summed | {_import_id(key) for key in new})
+        put_json(lake, IMPORTED_TOTALS, {"tracks": plays, "imports": imports})
     return sorted(plays, key=lambda track_id: (-plays[track_id], track_id))
+
+
+def _import_id(key: str) -> str:
+    return key.removeprefix(IMPORTED_TRACKS).removesuffix(".json")
 
 
 def save_plays_cursor(lake: Lake, after: int, run_id: str) -> None:

@@ -13,7 +13,7 @@ from chalicelib import pipeline, raw
 from chalicelib.lake import get_json
 from chalicelib.query import service
 from chalicelib.settings import Settings
-from chalicelib.spotify.state import imported_tracks
+from chalicelib.spotify.state import imported_tracks, save_imported_tracks
 from emulator.export import write_export
 
 pytestmark = pytest.mark.account(seed=12, clocked=True)
@@ -123,3 +123,24 @@ def by_name(rows: list[dict]) -> Counter:
     for row in rows:
         plays[row["artist_name"]] += row["plays"]
     return plays
+
+
+def test_a_snapshot_reads_each_imports_tracks_once_however_many_imports_there_were(s3, s3_lake):
+    """The first snapshot after an import sums its tracks into one file; later ones read that
+    file and the imports' names, not every import again."""
+    imports = {f"import{n}": {"t1": n, f"only{n}": 1} for n in range(1, 6)}
+    for import_id, plays in list(imports.items())[:4]:
+        save_imported_tracks(s3_lake, import_id, plays)
+    called: list[str] = []
+    s3.meta.events.register("before-call.s3", lambda model, **_: called.append(model.name))
+
+    first = imported_tracks(s3_lake)
+    assert Counter(called) == {"GetObject": 5, "ListObjectsV2": 1, "PutObject": 1}
+    called.clear()
+    assert imported_tracks(s3_lake) == first == ["t1", "only1", "only2", "only3", "only4"]
+    assert Counter(called) == {"GetObject": 1, "ListObjectsV2": 1}
+
+    save_imported_tracks(s3_lake, "import5", imports["import5"])
+    assert imported_tracks(s3_lake)[0] == "t1" and "only5" in imported_tracks(s3_lake)
+    totals = get_json(s3_lake, "state/imported_tracks.json")
+    assert totals["tracks"]["t1"] == 1 + 2 + 3 + 4 + 5 and len(totals["imports"]) == 5
