@@ -3,6 +3,7 @@ query executions do not pile up, and the repository says under which licence it 
 
 import ast
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from chalicelib.query.duckdb_engine import EXECUTIONS, KEPT_EXECUTIONS, DuckDBEngine
@@ -66,3 +67,18 @@ def test_the_tests_are_laid_out_like_the_code():
     folders = {path.name for path in (ROOT / "tests").iterdir() if path.is_dir()}
     assert packages <= folders
     assert {"api", "cli", "glue", "spotify_emulator", "aws", "faults"} <= folders
+
+
+def test_queries_run_side_by_side_prune_the_kept_executions_without_failing(lake):
+    """The dashboard runs its queries in threads, each pruning the executions kept: one
+    thread's pruning removes files another is sorting by age."""
+    (lake.root / "processed").mkdir(parents=True)
+    engine = DuckDBEngine(lake)
+    workers = 6
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        outcomes = list(
+            pool.map(lambda _: run_query(engine, "listening_by_hour", {})["state"], range(400))
+        )
+    assert set(outcomes) == {"SUCCEEDED"}
+    # each prunes what it listed: those written meanwhile by the others may stay
+    assert KEPT_EXECUTIONS <= len(list(lake.list(EXECUTIONS))) <= KEPT_EXECUTIONS + workers

@@ -130,8 +130,7 @@ class DuckDBEngine:
     def _prune(self) -> None:
         """Remove all but the newest KEPT_EXECUTIONS executions."""
         stored = [self._lake.root / key for key in self._lake.list(EXECUTIONS)]
-        by_age = sorted(stored, key=lambda path: path.stat().st_mtime_ns if path.exists() else 0)
-        for path in by_age[:-KEPT_EXECUTIONS]:
+        for path in sorted(stored, key=_age)[:-KEPT_EXECUTIONS]:
             path.unlink(missing_ok=True)
 
     def _record(self, execution_id: str) -> dict[str, Any]:
@@ -139,6 +138,14 @@ class DuckDBEngine:
         if not self._lake.exists(key):
             raise NotFoundError(f"no execution {execution_id}; start one with POST /queries/NAME")
         return get_json(self._lake, key)
+
+
+def _age(path: Path) -> int:
+    """When the file was written; 0 once gone (queries side by side prune at once)."""
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return 0
 
 
 def _partition_files(folder: Path, column: str, dates: tuple[str, str | None] | None) -> list:
