@@ -12,6 +12,7 @@ from typing import Any
 from chalicelib.errors import ValidationError
 from chalicelib.lake import holds_lake, open_lake_to_read
 from chalicelib.query import service
+from chalicelib.query.named import get_query
 from chalicelib.runs import RunRecord, RunStore
 from chalicelib.settings import Settings
 
@@ -65,7 +66,8 @@ class Period:
     def snapshot_step(self) -> int:
         """Every how many days a playlist's size is drawn: daily up to SIZE_POINTS days, a
         coarser grain beyond, so the page's size does not grow with the period."""
-        return -(-self.days // SIZE_POINTS)
+        [every] = (p for p in get_query("playlist_sizes").params if p.name == "every_days")
+        return min(-(-self.days // SIZE_POINTS), every.maximum or 1)
 
     def params(self) -> dict[str, str]:
         return {"start_date": self.start.isoformat(), "end_date": self.end.isoformat()}

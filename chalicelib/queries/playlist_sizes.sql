@@ -1,7 +1,7 @@
 -- description: Per snapshot date between two dates, each playlist's size: the API's item count, the entries stored (0 where the API withholds items) and the unavailable ones the API lists empty (removed or unavailable; null where it withholds items).
 -- param: start_date date default=today-30 "first snapshot date, inclusive"
 -- param: end_date date default=today "last snapshot date, inclusive"
--- param: every_days integer default=1 min=1 max=3660 "one snapshot date in every N days from start_date (a long period at a coarser grain)"
+-- param: every_days integer default=1 min=1 max=36600 "one snapshot date in every N days from start_date (a long period at a coarser grain)"
 -- bind: start_date, end_date, start_date, every_days
 -- reads: playlists from start_date to end_date
 -- reads: playlist_items from start_date to end_date

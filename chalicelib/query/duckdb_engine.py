@@ -148,17 +148,21 @@ def _age(path: Path) -> int:
         return 0
 
 
+LOOKED_UP_DAYS = 400  # a longer range (or an open one) reads the table folder's names instead
+
+
 def _partition_files(folder: Path, column: str, dates: tuple[str, str | None] | None) -> list:
     """The Parquet files of a table's partitions (`column=YYYY-MM-DD` folders) from and to
-    `dates`: a bounded range looks up each of its days, an open one reads the folder's names;
-    no file is opened either way."""
-    if dates is None or dates[1] is None:
-        first = f"{column}={dates[0]}" if dates else ""
-        names = [entry.name for entry in _entries(folder) if entry.name >= first]
-    else:
-        first, last = date.fromisoformat(dates[0]), date.fromisoformat(dates[1])
-        days = (first + timedelta(days=offset) for offset in range((last - first).days + 1))
+    `dates`: a short range looks up each of its days, a long or open one reads the folder's
+    names, so neither costs more than the lake holds; no file is opened either way."""
+    first, last = (dates[0], dates[1]) if dates else ("", None)
+    span = None if last is None else (date.fromisoformat(last) - date.fromisoformat(first)).days
+    if span is not None and span <= LOOKED_UP_DAYS:
+        days = (date.fromisoformat(first) + timedelta(days=offset) for offset in range(span + 1))
         names = [f"{column}={day.isoformat()}" for day in days]
+    else:  # ISO dates sort as text
+        low, high = f"{column}={first}", f"{column}={last}" if last else None
+        names = [e.name for e in _entries(folder) if low <= e.name and (not high or e.name <= high)]
     return sorted(file for name in names for file in (folder / name).glob("*.parquet"))
 
 

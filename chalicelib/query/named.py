@@ -138,7 +138,8 @@ class Reads:
 
     def dates(self, values: Mapping[str, Any]) -> tuple[str, str | None]:
         """The first and last partition dates (ISO) for the query's bound values."""
-        first = date.fromisoformat(values[self.first]) - timedelta(days=self.days_before)
+        day = date.fromisoformat(values[self.first])
+        first = day - timedelta(days=min(self.days_before, (day - date.min).days))
         return first.isoformat(), None if self.last is None else values[self.last]
 
 

@@ -9,12 +9,15 @@ from datetime import date, timedelta
 
 import pytest
 
+from chalicelib.dashboard import data
+from chalicelib.dashboard.data import Period
 from chalicelib.errors import QueryError
 from chalicelib.lake import LocalLake
 from chalicelib.query.duckdb_engine import DuckDBEngine, tables_named
 from chalicelib.query.named import load_queries
 from chalicelib.query.service import run_query
 from chalicelib.schema import TABLES
+from chalicelib.settings import Settings
 
 pytestmark = pytest.mark.integration  # the demo's lake, a week of runs and a year of history
 
@@ -72,3 +75,17 @@ def test_a_file_outside_the_dates_asked_for_is_never_opened(demo_lake, tmp_path)
     assert run_query(engine, "top_tracks", period)["state"] == "SUCCEEDED"
     with pytest.raises(QueryError):
         run_query(engine, "top_tracks", {**period, "start_date": before.isoformat()})
+
+
+def test_the_widest_period_a_date_can_name_is_answered_by_every_query_and_the_dashboard(
+    demo_lake,
+):
+    """From year 1 to 9999: no day is looked up one by one, none underflows, and the
+    dashboard's grain stays within playlist_sizes's bounds."""
+    engine = DuckDBEngine(LocalLake(demo_lake))
+    widest = {"start_date": "0001-01-01", "end_date": "9999-12-31"}
+    for name in load_queries():
+        assert run_query(engine, name, widest)["state"] == "SUCCEEDED", name
+    settings = Settings.from_env({"LAKE_URI": str(demo_lake), "QUERY_ENGINE": "duckdb"})
+    period = Period.of(date(1, 1, 1), date(9999, 12, 31), date.today())
+    assert not data.load(settings, period).pending
