@@ -7,7 +7,7 @@ the newest KEPT_EXECUTIONS are kept: every query and dashboard load adds one.
 A query sees views of the tables it names alone, each over the partitions its `reads`
 declare (chalicelib/query/named.py), found by their folder names before any file is opened:
 its cost follows the dates it asks for, not the lake's age. The queries of one process share
-one in-memory database, each on a cursor of its own, so Parquet footers read once are kept.
+one in-memory database, each on a cursor of its own with its own temporary views.
 duckdb and sqlglot are imported only when a query runs or is transpiled.
 """
 

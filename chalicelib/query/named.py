@@ -250,10 +250,10 @@ def parse_query(name: str, text: str) -> NamedQuery:
         )
     if not set(bound) <= {param.name for param in params}:
         raise ValueError(f"{name}.sql binds {sorted(set(bound))}, not all declared as params")
-    dates = {param.name for param in params if param.type == "date"}
+    dates = {param.name for param in params if param.type == "date"} & set(bound)
     for read in reads:
         if not {read.first, read.last or read.first} <= dates:
-            raise ValueError(f"{name}.sql reads {read.table} between parameters not dates")
+            raise ValueError(f"{name}.sql reads {read.table} between no bound date parameters")
     return query
 
 

@@ -169,6 +169,10 @@ def test_a_header_parses_into_params():
         "-- description: x\n-- param: start_date datetime\nSELECT 1 WHERE ?",
         "-- description: x\n-- param: start_date date default=yesterday\nSELECT 1 WHERE ?",
         "-- description: x\n-- param: n integer maximum=3\nSELECT 1 WHERE ?",
+        "-- description: x\n-- param: d date\n-- reads: plays since d\nSELECT 1 WHERE ?",
+        "-- description: x\n-- param: n integer\n-- reads: plays from n\nSELECT 1 WHERE ?",
+        "-- description: x\n-- param: d date\n-- param: e date\n-- bind: d\n"
+        "-- reads: plays from d to e\nSELECT 1 WHERE ?",
     ],
 )
 def test_a_malformed_header_is_refused_when_loading(text):
