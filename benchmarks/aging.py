@@ -249,6 +249,7 @@ def report(folder: Path, repeat: int) -> None:
         )
     for lake in LAKES:
         found = run_python([__file__, "--measure", "s3", "--lake", str(folder / lake)], ROOT)
+        found.pop("peak_rss")
         for name, counts in found.items():
             print(f"S3 requests on moto, {lake}, {name}: {_requests(counts)}")
 
