@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ from spotify_etl.stage import Stage
 # fetched is kept; the next run resumes), 1 when it failed.
 PARTIAL_EXIT = 3
 EXIT_CODES = {Status.PARTIAL: PARTIAL_EXIT, Status.FAILED: 1}
+CLOSED_PIPE_EXIT = 141  # as a command the shell's SIGPIPE stopped (`… | head -1`)
+QUERY_POLL_SECONDS = 2.0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -36,6 +39,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         output.errors.print("interrupted")
         return 130
+    except BrokenPipeError:
+        # The reader stopped (`| head -1`): stop silently, as every Unix tool does, and leave
+        # nothing for Python to flush into the closed pipe at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return CLOSED_PIPE_EXIT
     except Exception as error:
         if os.environ.get("SPOTIFY_ETL_DEBUG"):
             raise
@@ -86,6 +94,9 @@ def parser() -> argparse.ArgumentParser:
     query.add_argument("name", nargs="?", help="omit to list the named queries")
     query.add_argument("--param", action="append", default=[], metavar="K=V", type=_param)
     query.add_argument("--format", choices=output.FORMATS, default="table")
+    query.add_argument(
+        "--limit", type=whole(1, 10**9), metavar="N", help="print the first N rows (all by default)"
+    )
     query.set_defaults(command=_query)
 
     runs = commands.add_parser("runs", help="recent runs with status and counts")
@@ -344,8 +355,13 @@ def _query(args: argparse.Namespace) -> int:
     if repeated:
         raise ValidationError(f"--param {repeated[0]} is given more than once; give it once")
     params = named.get_query(args.name).from_text(dict(args.param))
-    result = service.run_named(settings.load(), args.name, params, 25)
-    output.query_result(args.name, result, args.format)
+    config = settings.load()
+    result = service.run_named(config, args.name, params, 25, page_size=1000)
+    while "rows" not in result:  # Athena still running it: ask again until it finished
+        time.sleep(QUERY_POLL_SECONDS)
+        result = service.execution_page(config, result["execution_id"], None, 1000)
+    rows = service.following_pages(config, result, args.limit)
+    output.query_result(args.name, {**result, "rows": rows}, args.format)
     return 0
 
 

@@ -16,8 +16,17 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """The reader stopped (`| head -1`): raise for the command line to stop as every Unix
+        tool does (Rich's own way exits 1)."""
+        self.quiet = True
+        raise BrokenPipeError
+
+
 # Into a pipe or a file, lines are not wrapped at 80 columns: a run ID stays whole.
-console = Console(width=None if sys.stdout.isatty() else 100_000)
+console = _Console(width=None if sys.stdout.isatty() else 100_000)
 errors = Console(stderr=True, width=None if sys.stderr.isatty() else 100_000)
 FORMATS = ("table", "json", "csv")
 

@@ -119,10 +119,5 @@ def _rows(settings: Settings, name: str, params: Mapping[str, Any]) -> list[dict
     if "rows" not in result:
         return None
     names = [column["name"] for column in result["columns"]]
-    rows = [dict(zip(names, row, strict=True)) for row in result["rows"]]
-    while result.get("next_token") and len(rows) < MAX_ROWS:
-        result = service.execution_page(
-            settings, result["execution_id"], result["next_token"], 1000
-        )
-        rows.extend(dict(zip(names, row, strict=True)) for row in result["rows"])
-    return rows
+    rows = service.following_pages(settings, result, MAX_ROWS)
+    return [dict(zip(names, row, strict=True)) for row in rows]

@@ -74,6 +74,18 @@ def execution_page(
     return get_execution(configured_engine(settings), execution_id, next_token, page_size)
 
 
+def following_pages(
+    settings: Settings, result: dict[str, Any], limit: int | None = None
+) -> list[list[Any]]:
+    """A finished result's rows and those of every page after it, as many as `limit` (all
+    where None)."""
+    rows = list(result["rows"])
+    while result.get("next_token") and (limit is None or len(rows) < limit):
+        result = execution_page(settings, result["execution_id"], result["next_token"], 1000)
+        rows.extend(result["rows"])
+    return rows[:limit]
+
+
 def run_query(
     engine: QueryEngine,
     name: str,

@@ -9,11 +9,14 @@ import os
 import socket
 import subprocess
 import sys
+import zipfile
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from spotify_etl import output
-from spotify_etl.cli import main
+from spotify_etl.cli import CLOSED_PIPE_EXIT, main
+from tests.history.exports import export_entry
 
 
 def one_error_line(capsys) -> str:
@@ -183,3 +186,48 @@ def test_extract_with_the_lake_only_in_dotenv_transforms_the_lake_it_wrote(
     assert main(["extract", "--streams", "saved"]) == 0
     assert (lake / "processed" / "saved_tracks").is_dir()
     assert not (tmp_path / ".lake").exists()
+
+
+def import_days(tmp_path, days: int) -> None:
+    """An export of one play a day from 2019-01-01, imported into the test's lake."""
+    first = datetime(2019, 1, 1, 12, tzinfo=UTC)
+    entries = [
+        export_entry(f"{first + timedelta(days=day):%Y-%m-%dT%H:%M:%SZ}", f"{day:022d}")
+        for day in range(days)
+    ]
+    export = tmp_path / "my_spotify_data.zip"
+    with zipfile.ZipFile(export, "w") as archive:
+        archive.writestr("Streaming_History_Audio_2019.json", json.dumps(entries))
+    assert main(["import", str(export)]) == 0
+
+
+def test_a_query_prints_every_row_past_the_first_page_or_the_first_n_asked_for(
+    env, tmp_path, capsys
+):
+    import_days(tmp_path, 150)
+    capsys.readouterr()
+    query = ["query", "history_coverage", "--param", "start_date=2019-01-01"]
+    assert main([*query, "--param", "end_date=2019-12-31", "--format", "csv"]) == 0
+    assert len(list(csv.reader(io.StringIO(capsys.readouterr().out)))) == 1 + 150
+    assert main([*query, "--param", "end_date=2019-12-31", "--format", "json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 150
+    assert main([*query, "--param", "end_date=2019-12-31", "--limit", "3", "--format", "json"]) == 0
+    days = [row["played_date"] for row in json.loads(capsys.readouterr().out)]
+    assert days == ["2019-01-01", "2019-01-02", "2019-01-03"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "table"])
+def test_a_closed_pipe_stops_the_output_silently(env, tmp_path, fmt):
+    """`spotify-etl query … | head -1`: the reader is gone before the rows are written."""
+    import_days(tmp_path, 30)
+    command = [sys.executable, "-m", "spotify_etl.cli", "query", "history_coverage"]
+    reading = subprocess.Popen(
+        [*command, "--param", "start_date=2019-01-01", "--format", fmt],
+        cwd=tmp_path,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    reading.stdout.close()  # as `head` does once it has its line
+    assert reading.wait(timeout=60) == CLOSED_PIPE_EXIT
+    assert reading.stderr.read() == b""
