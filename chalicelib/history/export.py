@@ -2,10 +2,11 @@
 
 An export is a zip (or its unpacked folder, or some of its JSON files) holding
 `Streaming_History_Audio_*.json`, `Streaming_History_Video_*.json` or, in older exports,
-`endsong_*.json`: each one JSON array of entries, one per playback. Entries carry
-personal data (`ip_addr`, `ip_addr_decrypted`, `user_agent_decrypted`, `username`)
-that must never be stored: `redact` keeps only the fields the plays table and its
-queries read (a list of what to keep, so a field Spotify adds later is dropped too).
+`endsong_*.json` (`endsong.json` where it fits in one file): each one JSON array of entries,
+one per playback. Entries carry personal data (`ip_addr`, `ip_addr_decrypted`,
+`user_agent_decrypted`, `username`) that must never be stored: `redact` keeps only the
+fields the plays table and its queries read (a list of what to keep, so a field Spotify
+adds later is dropped too).
 
 The basic "Account data" export (`StreamingHistory_music_*.json`: minute precision, no
 URIs) cannot be imported exactly and is refused with a message saying how to request the
@@ -28,7 +29,8 @@ from orjson import JSONDecodeError, loads
 
 from chalicelib.errors import BadRawDataError, ValidationError
 
-EXTENDED = re.compile(r"(?:^|/)(?:Streaming_History_(?:Audio|Video)_[^/]*|endsong_[^/]*)\.json$")
+# Every name Spotify gives them: `endsong.json` where an old export fits in one file.
+EXTENDED = re.compile(r"(?:^|/)(?:Streaming_History_(?:Audio|Video)[^/]*|endsong[^/]*)\.json$")
 BASIC = re.compile(r"(?:^|/)StreamingHistory[^/]*\.json$")
 # The fields an import keeps, in this order; every other field of an entry is dropped.
 KEPT = (
@@ -100,8 +102,8 @@ def _history(source: str, candidates: Iterable[ExportFile]) -> list[ExportFile]:
         raise ValidationError(f"{source}: {REQUEST_EXTENDED}")
     if not history:
         raise ValidationError(
-            f"{source} holds no Streaming_History_Audio_*.json, Streaming_History_Video_*.json "
-            "or endsong_*.json: give the zip Spotify sent, its folder, or those files"
+            f"{source} holds no Streaming_History_Audio*.json, Streaming_History_Video*.json "
+            "or endsong*.json: give the zip Spotify sent, its folder, or those files"
         )
     return history
 

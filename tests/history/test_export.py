@@ -64,6 +64,19 @@ def test_older_endsong_files_are_history_too(tmp_path):
     assert file.name == "MyData/endsong_0.json"
 
 
+@pytest.mark.parametrize("given", ["zip", "folder", "file"])
+def test_an_old_export_in_one_endsong_json_is_history_in_a_zip_a_folder_or_alone(tmp_path, given):
+    files = {"MyData/endsong.json": [entry(), entry(track="t2")]}
+    if given == "zip":
+        path = zipped(tmp_path, files)
+    elif given == "folder":
+        path = write_export(tmp_path / "export", files)
+    else:
+        path = write_export(tmp_path / "export", files) / "MyData/endsong.json"
+    [file] = files_of(path)
+    assert file.name.endswith("endsong.json") and len(entries(file)) == 2
+
+
 def test_redaction_keeps_only_the_fields_the_tables_read(tmp_path):
     path = zipped(tmp_path, EXPORT)
     for file in files_of(path):
