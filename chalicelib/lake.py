@@ -288,7 +288,8 @@ def open_lake_to_read(uri: str, s3_client: Any = None) -> LocalLake | S3Lake:
         what = "is not a folder" if root.exists() and not root.is_dir() else "holds no lake"
         raise NotFoundError(
             f"LAKE_URI={uri!r} {what} (no raw/, runs/ or processed/): point LAKE_URI at a "
-            "lake, or make one here with `spotify-etl extract` or `spotify-etl demo`"
+            "lake (`spotify-etl demo` fills .lake-demo: LAKE_URI=.lake-demo), or make one "
+            "here with `spotify-etl extract`"
         )
     return open_lake(uri, s3_client)
 

@@ -54,6 +54,7 @@ def test_reading_commands_on_a_folder_without_a_lake_say_so_and_create_nothing(
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert "holds no lake" in err and "spotify-etl extract" in err
+    assert "LAKE_URI=.lake-demo" in err  # where `spotify-etl demo` put its lake
     assert not nowhere.exists()
 
 

@@ -114,7 +114,11 @@ class TokenManager:
                 timeout=10,
             )
         except requests.RequestException as error:
-            raise SpotifyError(f"cannot reach {self._token_url}: {type(error).__name__}") from None
+            raise SpotifyError(
+                f"cannot reach {self._token_url}: {type(error).__name__}; check the network and "
+                "SPOTIFY_AUTH_URL (offline, the emulator's address), then run again: nothing "
+                "was fetched, and the next run starts where the last one ended"
+            ) from None
         body = json_object(response)
         if response.status_code == 400 and body.get("error") == "invalid_grant":
             raise AuthError(f"Spotify refused the refresh token (revoked or expired): {AUTH_AGAIN}")

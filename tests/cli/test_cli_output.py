@@ -231,3 +231,17 @@ def test_a_closed_pipe_stops_the_output_silently(env, tmp_path, fmt):
     reading.stdout.close()  # as `head` does once it has its line
     assert reading.wait(timeout=60) == CLOSED_PIPE_EXIT
     assert reading.stderr.read() == b""
+
+
+def test_an_unreachable_spotify_says_what_to_check_and_that_the_next_run_resumes(
+    env, monkeypatch, capsys
+):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    monkeypatch.setenv("SPOTIFY_AUTH_URL", f"http://127.0.0.1:{closed}")
+    assert main(["extract"]) == 1
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    assert "ConnectionError; check the network and SPOTIFY_AUTH_URL" in captured.err
+    assert "the next run starts where the last one ended" in captured.err
