@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from chalicelib.errors import ConfigError
 from spotify_etl import output
@@ -15,6 +16,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--port", type=port_number, default=8765)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--export",
+        type=Path,
+        metavar="PATH",
+        help="also write the account's privacy export (a year of history before its plays, "
+        "the zip Spotify sends) to PATH, for `spotify-etl import PATH`",
+    )
     scale, faults = Scale(), Faults()
     account = parser.add_argument_group("account scale")
     account.add_argument("--playlists", type=int, default=scale.playlists)
@@ -47,6 +55,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(command=serve)
 
 
+def _write_export(emulator, path: Path) -> None:
+    """The served account's privacy export, consistent with the plays it answers."""
+    from emulator.export import export_entries, write_export
+
+    write_export(emulator.world, path, emulator.clock())
+    entries = len(export_entries(emulator.world, emulator.clock()))
+    output.line(f"wrote the account's privacy export, {entries:,} entries, to {path}: ",
+                ("spotify-etl import " + str(path), "bold"))
+
+
 def serve(args: argparse.Namespace) -> int:
     """Serve until interrupted, after printing the variables that point the pipeline at it."""
     from emulator import Emulator, Faults, Scale
@@ -68,6 +86,8 @@ def serve(args: argparse.Namespace) -> int:
             latency_ms=args.latency_ms,
         ),
     )
+    if args.export and not args.export.parent.is_dir():
+        raise ConfigError(f"{args.export.parent} is not a folder: give --export a path in one")
     try:
         emulator.start()
     except OSError as error:
@@ -75,8 +95,12 @@ def serve(args: argparse.Namespace) -> int:
             f"cannot listen on 127.0.0.1:{args.port} ({error.strerror}): "
             "pass --port with a free port"
         ) from None
+    if args.export:
+        _write_export(emulator, args.export)
     output.console.print("Spotify emulator serving; point the pipeline at it with:\n")
-    exports = (f"export {name}={value}" for name, value in emulator.variables().items())
+    # It has no rate limit to keep under: unpaced, a run takes no longer than its requests.
+    variables = {**emulator.variables(), "SPOTIFY_RATE_LIMIT": "0"}
+    exports = (f"export {name}={value}" for name, value in variables.items())
     print("\n".join(exports) + "\n", flush=True)
     output.console.print("Ctrl-C stops it.")
     try:

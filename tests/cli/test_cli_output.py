@@ -245,3 +245,30 @@ def test_an_unreachable_spotify_says_what_to_check_and_that_the_next_run_resumes
     assert "Traceback" not in captured.err
     assert "ConnectionError; check the network and SPOTIFY_AUTH_URL" in captured.err
     assert "the next run starts where the last one ended" in captured.err
+
+
+def test_the_emulator_writes_its_accounts_export_and_says_it_needs_no_pacing(env, tmp_path):
+    export = tmp_path / "my_spotify_data.zip"
+    command = [sys.executable, "-m", "spotify_etl.cli", "emulator", "--port", "0"]
+    serving = subprocess.Popen(
+        [*command, "--export", str(export)],
+        cwd=tmp_path,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        printed = []
+        while not printed or "Ctrl-C stops it." not in printed[-1]:
+            printed.append(serving.stdout.readline())
+    finally:
+        serving.terminate()
+        serving.wait(timeout=30)
+    said = "".join(printed)
+    assert f"spotify-etl import {export}" in said and "export SPOTIFY_RATE_LIMIT=0" in said
+    entries = int(said.split("privacy export, ")[1].split(" entries")[0].replace(",", ""))
+    assert entries > 1000
+    with zipfile.ZipFile(export) as archive:
+        names = archive.namelist()
+    assert any("Streaming_History_Audio" in name for name in names)
+    assert main(["import", str(export)]) == 0
