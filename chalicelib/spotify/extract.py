@@ -285,7 +285,8 @@ class Extractor:
         state.pending = PendingDetails(date, {kind: {} for kind in CATALOG_KINDS})
         for tier, _, _, item_id, kind in due[len(fetching) :]:
             state.pending.objects[kind][item_id] = tier
-        self.counts["details_pending"] = len(due) - len(fetching)
+        if budget > 0:  # at 0 nothing is fetched by choice, so nothing is pending
+            self.counts["details_pending"] = len(due) - len(fetching)
         self._parallel(lambda job: self._fetch_detail(job[-1], job[-2]), fetching)
         self._parallel(lambda t: self._fetch_detail("tracks", t, raw.IMPORTED_TRACK), imported)
         state.played.update(imported, self.refs.played)
@@ -307,7 +308,7 @@ class Extractor:
         referenced = self.refs.referenced["tracks"]
         unknown = [track_id for track_id in waiting if track_id not in referenced]
         fetching = unknown[: max(0, budget)] if self._options.detail_budget > 0 else []
-        if unknown:
+        if unknown and self._options.detail_budget > 0:
             self.counts["imported_tracks_pending"] = len(unknown) - len(fetching)
         return fetching
 

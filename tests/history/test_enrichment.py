@@ -97,6 +97,9 @@ def test_without_a_budget_nothing_is_fetched_and_the_plays_stay_named_by_the_exp
     pipeline.import_history(settings, export, now=clock.now)
     record, requests = snapshot(settings, clock, emulator)
     assert requests == 0 and fetched_in(lake, record) == []
+    # nothing is fetched by choice, so nothing waits: no count grows run after run
+    assert "imported_tracks_pending" not in record.counts
+    assert "details_pending" not in record.counts
 
 
 def test_top_tracks_and_artists_over_imported_history_are_the_same_before_and_after(
