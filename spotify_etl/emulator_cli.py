@@ -59,10 +59,11 @@ def _write_export(emulator, path: Path) -> None:
     """The served account's privacy export, consistent with the plays it answers."""
     from emulator.export import export_entries, write_export
 
-    write_export(emulator.world, path, emulator.clock())
-    entries = len(export_entries(emulator.world, emulator.clock()))
-    output.line(f"wrote the account's privacy export, {entries:,} entries, to {path}: ",
-                ("spotify-etl import " + str(path), "bold"))
+    now = emulator.clock()
+    write_export(emulator.world, path, now)
+    entries = len(export_entries(emulator.world, now))
+    told = f"wrote the account's privacy export, {entries:,} entries, to {path}: "
+    output.line(told, (f"spotify-etl import {path}", "bold"))
 
 
 def serve(args: argparse.Namespace) -> int:
