@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.integration  # tools/lock.py in a subprocess per test (make install
+# runs the same check on every `make check`)
 
 
 def check(root: Path, *venvs: str) -> subprocess.CompletedProcess:

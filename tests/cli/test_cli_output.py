@@ -216,6 +216,7 @@ def test_a_query_prints_every_row_past_the_first_page_or_the_first_n_asked_for(
     assert days == ["2019-01-01", "2019-01-02", "2019-01-03"]
 
 
+@pytest.mark.integration  # a subprocess per format
 @pytest.mark.parametrize("fmt", ["csv", "json", "table"])
 def test_a_closed_pipe_stops_the_output_silently(env, tmp_path, fmt):
     """`spotify-etl query … | head -1`: the reader is gone before the rows are written."""
@@ -247,6 +248,7 @@ def test_an_unreachable_spotify_says_what_to_check_and_that_the_next_run_resumes
     assert "the next run starts where the last one ended" in captured.err
 
 
+@pytest.mark.integration  # the emulator's own server, in a subprocess
 def test_the_emulator_writes_its_accounts_export_and_says_it_needs_no_pacing(env, tmp_path):
     export = tmp_path / "my_spotify_data.zip"
     command = [sys.executable, "-m", "spotify_etl.cli", "emulator", "--port", "0"]
