@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.integration  # tools/lock.py in a subprocess per test (make install
-# runs the same check on every `make check`)
+# tools/lock.py runs in a subprocess per test; `make install` runs the same check on every
+# `make check`.
+pytestmark = pytest.mark.integration
 
 
 def check(root: Path, *venvs: str) -> subprocess.CompletedProcess:
