@@ -67,8 +67,8 @@ KINDS = {
         deletes=("imports",),
     ),
     # The REST API: run records and the index of the newest (state/runs/), queued runs and
-    # replays, Athena queries, presigned uploads
-    # (a presigned PUT is authorized as the role that signed it) and signed dashboard links.
+    # replays, Athena queries, presigned uploads (a presigned PUT is authorized as the role
+    # that signed it) and signed dashboard links.
     "api": Kind(
         reads=("runs", "raw", "state/runs"),
         writes=("runs", "imports", "state/runs"),

@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "build" / "package"
@@ -123,15 +124,11 @@ def test_the_zip_bundles_exactly_the_versions_of_the_lambda_lock(package):
         infos = {name.split("/", 1)[0] for name in zipped.namelist() if ".dist-info/" in name}
     bundled = dict(info.removesuffix(".dist-info").rsplit("-", 1) for info in infos)
     locked = {
-        canonical(line.split("==")[0]): line.split("==")[1].split()[0]
+        canonicalize_name(line.split("==")[0]): line.split("==")[1].split()[0]
         for line in (ROOT / "locks/lambda.txt").read_text().splitlines()
         if line[:1].isalnum()
     }
-    assert {canonical(name): version for name, version in bundled.items()} == locked
-
-
-def canonical(name: str) -> str:
-    return name.lower().replace("_", "-").replace(".", "-")
+    assert {canonicalize_name(name): version for name, version in bundled.items()} == locked
 
 
 def test_each_function_runs_under_its_own_role_with_its_own_policy(package):
