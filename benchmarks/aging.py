@@ -6,8 +6,9 @@
    history imported, made by `spotify-etl demo`'s code.
 2. aged: the young lake, then a real import of a ten-year export of `--entries` entries
    (benchmarks/import.py's, over 2016 to 2026) by `pipeline.import_history`; then,
-   synthesised: three years of daily snapshot partitions before the first (copies of the
-   first day's) and 50,000 run records every 30 minutes over three years (copies of one).
+   synthesised: three years of daily snapshots before the first (copies of the first day's,
+   in their months' objects) and 50,000 run records every 30 minutes over three years
+   (copies of one).
 3. Each measure runs in a fresh interpreter, `--repeat` times, its median; the modules it
    needs are imported before its clock starts: a plays poll and a snapshot run against the
    emulator (extract and transform, on a copy of the lake), `runs` (the newest 20 records,
@@ -66,7 +67,7 @@ def build(folder: Path, entries: int) -> None:
     importlib.import_module("benchmarks.import").write_export(export, entries, 5_000)
     pipeline.import_history(Settings.from_env({"LAKE_URI": str(aged)}), export)
     export.unlink()
-    _older_snapshots(aged / "processed")
+    _older_snapshots(LocalLake(aged))
     _run_records(aged / "runs")
     for lake in (young, aged):  # as a deployment is after its first read of the runs
         RunStore(LocalLake(lake)).recent()
@@ -77,15 +78,29 @@ def _first_day() -> datetime:
     return today - timedelta(days=DAYS)
 
 
-def _older_snapshots(processed: Path) -> None:
-    for table in processed.iterdir():
-        days = sorted(path for path in table.iterdir() if path.name.startswith("snapshot_date="))
-        if not days:
+def _older_snapshots(lake) -> None:
+    """Each snapshot table's first day, copied to every day of SNAPSHOT_YEARS before it,
+    into those days' months, as the transform writes them."""
+    from itertools import groupby
+
+    from chalicelib.schema import TABLES, month_of
+    from chalicelib.transform.write import from_parquet, month_bytes, split_days
+
+    for name, table in TABLES.items():
+        keys = sorted(lake.list(table.prefix()))
+        if table.date_column != "snapshot_date" or not keys:
             continue
-        first = date.fromisoformat(days[0].name.split("=", 1)[1])
-        for back in range(1, SNAPSHOT_YEARS * 365 + 1):
-            older = first - timedelta(days=back)
-            shutil.copytree(days[0], table / f"snapshot_date={older.isoformat()}")
+        days = split_days(name, from_parquet(lake.get(keys[0])))
+        first = min(days)
+        older = (
+            (date.fromisoformat(first) - timedelta(days=back)).isoformat()
+            for back in range(SNAPSHOT_YEARS * 365, 0, -1)
+        )
+        for _, group in groupby(older, key=month_of):
+            group = list(group)
+            key = table.partition_key(group[0])
+            current = lake.get(key) if lake.exists(key) else None
+            lake.put(key, month_bytes(name, current, {day: days[first] for day in group}))
 
 
 def _run_records(runs: Path) -> None:

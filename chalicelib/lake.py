@@ -12,8 +12,9 @@ an S3 ETag of a single-part upload is, checked and replaced under an exclusive `
 the check holds across processes as well as threads.
 
 Nothing is ever deleted but an upload under `imports/`: a privacy export, removed by its
-import once its redacted copy is in raw/ (it holds IP addresses and user agents). `delete`
-refuses every other key.
+import once its redacted copy is in raw/ (it holds IP addresses and user agents); and a
+daily partition of the layout before monthly ones, removed by `spotify-etl migrate` once
+its month holds its rows (chalicelib.transform.layout). `delete` refuses every other key.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import hashlib
 import json
 import os
 import posixpath
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,6 +59,10 @@ class Lake(Protocol):
 
 
 IMPORTS = "imports/"  # uploaded privacy exports, each removed once imported
+# A partition of the layout before monthly ones, removed once migrated into its month.
+EARLIER_DAILY_PARTITION = re.compile(
+    r"processed/[a-z_]+/(played|snapshot)_date=\d{4}-\d{2}-\d{2}/data\.parquet"
+)
 LOCKS = ".locks"
 LOCK_STRIPES = 64
 TEMPORARY = ".tmp-"
@@ -259,7 +265,7 @@ def _md5(data: bytes) -> str:
 
 def _deletable(key: str) -> str:
     inside = posixpath.normpath(key) == key.rstrip("/") and key.startswith(IMPORTS)
-    if not inside or key == IMPORTS:
+    if (not inside or key == IMPORTS) and not EARLIER_DAILY_PARTITION.fullmatch(key):
         raise LakeError(f"{key} is not an upload under {IMPORTS}: the lake deletes nothing else")
     return key
 

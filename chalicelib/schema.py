@@ -1,18 +1,25 @@
 """The nine tables: names, columns, Athena types and partitions, named once, here.
 
 The transform, the Glue setup and the local engine all read them from this module.
-pyarrow is imported only by `arrow_schema`, so importing this module stays cheap.
+pyarrow is imported only by `arrow_schema` and `stored_schema`, so importing this module
+stays cheap.
+
+Each table is partitioned by month (`processed/plays/played_month=2026-11/data.parquet`),
+and its date column (SPEC §5's `played_date` or `snapshot_date`) is a column of the file: a
+lake holding fifteen years is 180 objects a table, not 5,500 small ones that every
+whole-history query would open. A day's rows are replaced within their month's object by
+one conditional write (chalicelib.transform.commit), so a month is never seen half-written.
+A query prunes by both: `played_month` for the objects it opens, `played_date` for the rows.
 
 Beyond the columns SPEC §5 names, `plays` carries `ended_at` (timestamp): when an export
 says the playback ended (null for a play only the API saw), which tells an export entry
 imported again from a new one. And the four catalog tables carry `played` (boolean): true
 for the rows a play fetched that day references (the track, its album, their artists).
-Each catalog partition holds the whole day's snapshot catalog, so a plays query over a
-month would otherwise read thirty copies of it; the transform writes the played rows as
-their own Parquet row group, and a query filtering on `played` reads only that group in
+Each day's catalog holds the whole day's snapshot catalog, so a plays query over a month
+would otherwise read thirty copies of it; the transform writes the played rows of a month
+as their own Parquet row group, and a query filtering on `played` reads only that group in
 each partition (Athena and DuckDB skip row groups by their min/max statistics).
 """
-
 from __future__ import annotations
 
 import functools
@@ -37,8 +44,13 @@ class Column:
 @dataclass(frozen=True)
 class Table:
     name: str
-    partition: str
+    date_column: str  # played_date or snapshot_date: an ISO date, `2026-11-26`
     columns: tuple[Column, ...]
+
+    @property
+    def partition(self) -> str:
+        """The partition column: the month of the date column (`played_month`, `2026-11`)."""
+        return self.date_column.removesuffix("_date") + "_month"
 
     @property
     def column_names(self) -> list[str]:
@@ -74,14 +86,24 @@ class Table:
         """The folder holding the table's partitions, relative to the lake root."""
         return f"{PROCESSED}/{self.name}/"
 
-    def partition_key(self, value: str) -> str:
-        """The one Parquet object that holds a partition."""
-        return f"{self.prefix()}{self.partition}={value}/data.parquet"
+    def partition_key(self, day: str) -> str:
+        """The one Parquet object that holds the rows of the ISO date `day`: its month's."""
+        return f"{self.prefix()}{self.partition}={month_of(day)}/data.parquet"
+
+    @property
+    def stored_columns(self) -> tuple[Column, ...]:
+        """The columns of the table's Parquet files: its columns, then its date column."""
+        return (*self.columns, Column(self.date_column, "string"))
 
 
-def _table(name: str, partition: str, columns: str) -> Table:
+def month_of(day: str) -> str:
+    """The partition value (`2026-11`) of an ISO date (`2026-11-26`)."""
+    return day[:7]
+
+
+def _table(name: str, date_column: str, columns: str) -> Table:
     pairs = (item.split(":", 1) for item in columns.split())
-    return Table(name, partition, tuple(Column(n, t) for n, t in pairs))
+    return Table(name, date_column, tuple(Column(n, t) for n, t in pairs))
 
 
 TABLES: dict[str, Table] = {
@@ -147,7 +169,7 @@ CATALOG_TABLES = ("tracks", "track_artists", "albums", "artists")
 SNAPSHOT_TABLES = tuple(
     name
     for name, table in TABLES.items()
-    if table.partition == "snapshot_date" and name not in CATALOG_TABLES
+    if table.date_column == "snapshot_date" and name not in CATALOG_TABLES
 )
 
 
@@ -167,7 +189,14 @@ def arrow_type(athena_type: str) -> pa.DataType:
 
 
 def arrow_schema(table: Table) -> pa.Schema:
-    """The explicit Parquet schema of a table's data files (partition column excluded)."""
+    """The explicit schema of a table's rows as the transform builds them (date excluded)."""
     import pyarrow as pa
 
     return pa.schema([pa.field(c.name, arrow_type(c.type)) for c in table.columns])
+
+
+def stored_schema(table: Table) -> pa.Schema:
+    """The explicit Parquet schema of a table's data files: its rows and their date."""
+    import pyarrow as pa
+
+    return pa.schema([pa.field(c.name, arrow_type(c.type)) for c in table.stored_columns])

@@ -1,8 +1,9 @@
 """Glue table definitions derived from chalicelib.schema: the one place columns are named.
 
 Each table is external Parquet at `s3://bucket/prefix/processed/<table>/`, partitioned by
-its date column as a string. With partition projection Athena computes the partitions from
-the date range, so a partition is queryable the moment the transform writes it; without it
+the month of its date column (`played_month`, a string `2026-11`; the date itself is a
+column of the files). With partition projection Athena computes the partitions from the
+month range, so a partition is queryable the moment the transform writes it; without it
 (crawler mode) the crawler adds partitions and the table carries no projection keys.
 """
 
@@ -16,8 +17,8 @@ PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
 PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 # Spotify launched on 2008-10-07: no privacy export holds an earlier play, and the API only
-# ever answers the latest, so every date the lake can hold is projected.
-PROJECTION_START = "2008-10-07"
+# ever answers the latest, so every month from its launch's is projected.
+PROJECTION_START = "2008-10"
 PROJECTION = "projection"
 CRAWLER = "crawler"
 MODES = (PROJECTION, CRAWLER)
@@ -29,14 +30,14 @@ def table_location(bucket: str, prefix: str, table: Table) -> str:
 
 
 def projection_parameters(location: str, partition: str) -> dict[str, str]:
-    """Partition projection over daily ISO dates from Spotify's launch to today."""
+    """Partition projection over the months from Spotify's launch to this one."""
     return {
         "projection.enabled": "true",
         f"projection.{partition}.type": "date",
         f"projection.{partition}.range": f"{PROJECTION_START},NOW",
-        f"projection.{partition}.format": "yyyy-MM-dd",
+        f"projection.{partition}.format": "yyyy-MM",
         f"projection.{partition}.interval": "1",
-        f"projection.{partition}.interval.unit": "DAYS",
+        f"projection.{partition}.interval.unit": "MONTHS",
         "storage.location.template": f"{location}{partition}=${{{partition}}}/",
     }
 
@@ -53,7 +54,7 @@ def table_input(table: Table, bucket: str, prefix: str, mode: str = PROJECTION) 
         "Parameters": parameters,
         "PartitionKeys": [{"Name": table.partition, "Type": "string"}],
         "StorageDescriptor": {
-            "Columns": [{"Name": c.name, "Type": c.type} for c in table.columns],
+            "Columns": [{"Name": c.name, "Type": c.type} for c in table.stored_columns],
             "Location": location,
             "InputFormat": PARQUET_INPUT,
             "OutputFormat": PARQUET_OUTPUT,

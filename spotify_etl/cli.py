@@ -90,6 +90,16 @@ def parser() -> argparse.ArgumentParser:
     which.add_argument("--all", action="store_true", help="every run in raw/, day by day")
     transform.set_defaults(command=_transform)
 
+    migrate = commands.add_parser(
+        "migrate",
+        help="move LAKE_URI's tables from an earlier version's layout into this one's",
+        description="Move the daily partitions an earlier version wrote "
+        "(processed/<table>/<date column>=YYYY-MM-DD/) into the monthly objects this version "
+        "reads. Nothing is lost, it can stop and run again, and a lake already migrated is "
+        "left as it is. In AWS, run it with LAKE_URI=s3://bucket/prefix of the stage.",
+    )
+    migrate.set_defaults(command=_migrate)
+
     query = commands.add_parser("query", help="run a named query on the configured engine")
     query.add_argument("name", nargs="?", help="omit to list the named queries")
     query.add_argument("--param", action="append", default=[], metavar="K=V", type=_param)
@@ -341,6 +351,30 @@ def _transform(args: argparse.Namespace) -> int:
     failed = [s for s in summaries if s["status"] == "failed"]
     output.line(f"{len(summaries)} runs transformed, {len(failed)} failed")
     return 1 if failed else 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    from chalicelib.transform.layout import migrate_layout
+
+    config = settings.load()
+    with Progress(console=output.console) as progress:
+        task = progress.add_task("moving daily partitions into months", total=None)
+        migrated = migrate_layout(
+            pipeline.lake_for(config),
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    if not migrated.days:
+        output.line("nothing to migrate: every table is in monthly partitions already")
+        return 0
+    output.rows(
+        "migrated",
+        ["table", "daily partitions", "into months"],
+        [(name, days, migrated.months[name]) for name, days in migrated.days.items()],
+        "table",
+    )
+    return 0
 
 
 def _query(args: argparse.Namespace) -> int:

@@ -13,31 +13,36 @@ import pytest
 from benchmarks.scan_bytes import Scan, bound_sql, parquet_bytes, scans
 from chalicelib.query.named import load_queries
 from chalicelib.schema import TABLES, arrow_schema
-from chalicelib.transform.write import partition_bytes
+from chalicelib.transform.write import month_bytes
 
 pytestmark = pytest.mark.integration  # a benchmark in a subprocess
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-DAYS = [f"2026-11-{day:02d}" for day in range(1, 31)]
+MONTHS = ["2026-09", "2026-10", "2026-11", "2026-12"]
 RANGE = {"start_date": "2026-11-10", "end_date": "2026-11-12"}
 
 
-def test_the_plays_queries_read_the_played_rows_from_the_day_before_the_range_on():
+def test_the_plays_queries_read_the_played_rows_from_the_month_before_the_range_on():
     for name in ("top_tracks", "top_artists"):
-        tables = scans(load_queries()[name], RANGE, DAYS)
-        assert tables["plays"].partitions == {"2026-11-10", "2026-11-11", "2026-11-12"}, name
+        tables = scans(load_queries()[name], RANGE, MONTHS)
+        assert tables["plays"].partitions == {"2026-11"}, name
         assert not tables["plays"].required, name
         for catalog in ("tracks", "track_artists", "artists"):
-            assert tables[catalog].partitions == set(DAYS[8:]), name
+            assert tables[catalog].partitions == {"2026-11", "2026-12"}, name
             assert tables[catalog].required == {"played"}, name
+    early = {"start_date": "2026-11-01", "end_date": "2026-11-01"}
+    catalog = scans(load_queries()["top_tracks"], early, MONTHS)["tracks"]
+    assert catalog.partitions == {"2026-10", "2026-11", "2026-12"}
 
 
-def test_a_table_joined_without_a_range_of_its_own_counts_as_read_whole():
-    tables = scans(load_queries()["playlist_sizes"], RANGE, DAYS)
-    assert tables["playlists"].partitions == {"2026-11-10", "2026-11-11", "2026-11-12"}
-    assert tables["playlist_items"].partitions == set(DAYS)
+@pytest.mark.parametrize("name", sorted(load_queries()))
+def test_every_table_every_query_reads_is_kept_to_the_months_of_its_range(name):
+    query = load_queries()[name]
+    params = {p.name: RANGE[p.name] for p in query.params if p.name in RANGE}
+    for table, scan in scans(query, params, MONTHS).items():
+        assert scan.partitions <= {"2026-11", "2026-12"}, table
 
 
 def test_placeholders_are_bound_in_the_order_they_appear():
@@ -55,9 +60,8 @@ def test_row_groups_the_statistics_rule_out_are_not_counted(tmp_path):
     ]
     path = tmp_path / table.partition_key("2026-11-26")
     path.parent.mkdir(parents=True)
-    path.write_bytes(
-        partition_bytes("tracks", pa.Table.from_pylist(rows, schema=arrow_schema(table)))
-    )
+    data = pa.Table.from_pylist(rows, schema=arrow_schema(table))
+    path.write_bytes(month_bytes("tracks", None, {"2026-11-26": data}))
     metadata = pq.ParquetFile(path).metadata
     played_group = metadata.row_group(0)
     columns = {"track_id", "name", "played"}
@@ -66,12 +70,12 @@ def test_row_groups_the_statistics_rule_out_are_not_counted(tmp_path):
         for i in range(played_group.num_columns)
         if played_group.column(i).path_in_schema in columns
     )
-    day = {"2026-11-26"}
-    everything, footer = parquet_bytes(tmp_path, table, Scan(columns, day, set()))
-    played, same_footer = parquet_bytes(tmp_path, table, Scan(columns, day, {"played"}))
+    month = {"2026-11"}
+    everything, footer = parquet_bytes(tmp_path, table, Scan(columns, month, set()))
+    played, same_footer = parquet_bytes(tmp_path, table, Scan(columns, month, {"played"}))
     assert played == played_bytes < everything
     assert footer == same_footer == metadata.serialized_size + 8
-    assert parquet_bytes(tmp_path, table, Scan(columns, {"2026-11-25"}, set())) == (0, 0)
+    assert parquet_bytes(tmp_path, table, Scan(columns, {"2026-10"}, set())) == (0, 0)
 
 
 def test_the_benchmark_prints_every_named_query():

@@ -1,13 +1,14 @@
 -- description: Per playlist, the entries added and removed between its first and last snapshot in the date range; an entry listed twice counts twice.
 -- param: start_date date default=today-30 "first snapshot date, inclusive"
 -- param: end_date date default=today "last snapshot date, inclusive"
--- bind: start_date, end_date, start_date, end_date
+-- bind: start_date, end_date, start_date, end_date, start_date, end_date, start_date, end_date
 -- reads: playlists from start_date to end_date
 -- reads: playlist_items from start_date to end_date
 WITH period_snapshots AS (
     SELECT playlist_id, snapshot_date, name
     FROM playlists
-    WHERE snapshot_date BETWEEN ? AND ? AND items_extracted
+    WHERE snapshot_month BETWEEN substr(?, 1, 7) AND substr(?, 1, 7)
+        AND snapshot_date BETWEEN ? AND ? AND items_extracted
 ),
 bounds AS (
     SELECT
@@ -34,7 +35,8 @@ entries AS (
     JOIN bounds AS bound
         ON bound.playlist_id = item.playlist_id
         AND item.snapshot_date IN (bound.first_snapshot_date, bound.last_snapshot_date)
-    WHERE item.snapshot_date BETWEEN ? AND ?
+    WHERE item.snapshot_month BETWEEN substr(?, 1, 7) AND substr(?, 1, 7)
+        AND item.snapshot_date BETWEEN ? AND ?
 ),
 changes AS (
     SELECT

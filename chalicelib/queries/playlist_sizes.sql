@@ -2,7 +2,7 @@
 -- param: start_date date default=today-30 "first snapshot date, inclusive"
 -- param: end_date date default=today "last snapshot date, inclusive"
 -- param: every_days integer default=1 min=1 max=36600 "one snapshot date in every N days from start_date (a long period at a coarser grain)"
--- bind: start_date, end_date, start_date, every_days
+-- bind: start_date, end_date, start_date, end_date, start_date, end_date, start_date, every_days
 -- reads: playlists from start_date to end_date
 -- reads: playlist_items from start_date to end_date
 SELECT
@@ -14,10 +14,15 @@ SELECT
     CASE WHEN playlist.items_extracted THEN playlist.item_count - count(item.playlist_id) END
         AS unavailable_items
 FROM playlists AS playlist
-LEFT JOIN playlist_items AS item
+LEFT JOIN (
+    SELECT playlist_id, snapshot_date
+    FROM playlist_items
+    WHERE snapshot_month BETWEEN substr(?, 1, 7) AND substr(?, 1, 7)
+) AS item
     ON item.playlist_id = playlist.playlist_id
     AND item.snapshot_date = playlist.snapshot_date
-WHERE playlist.snapshot_date BETWEEN ? AND ?
+WHERE playlist.snapshot_month BETWEEN substr(?, 1, 7) AND substr(?, 1, 7)
+    AND playlist.snapshot_date BETWEEN ? AND ?
     AND date_diff('day', date(?), date(playlist.snapshot_date)) % ? = 0
 GROUP BY
     playlist.snapshot_date,

@@ -2,7 +2,7 @@
 -- param: start_date date default=today-30 "first played date, inclusive"
 -- param: end_date date default=today "last played date, inclusive"
 -- param: limit integer default=10 min=1 max=1000 "how many artists"
--- bind: start_date, end_date, start_date, start_date, start_date, limit
+-- bind: start_date, end_date, start_date, end_date, start_date, start_date, start_date, start_date, start_date, start_date, limit
 -- reads: plays from start_date to end_date
 -- reads: track_artists from start_date-1
 -- reads: tracks from start_date-1
@@ -21,14 +21,16 @@
 WITH period_plays AS (
     SELECT track_id, artist_name AS export_artist, ms_played
     FROM plays
-    WHERE played_date BETWEEN ? AND ?
+    WHERE played_month BETWEEN substr(?, 1, 7) AND substr(?, 1, 7)
+        AND played_date BETWEEN ? AND ?
         AND track_id IS NOT NULL
         AND (coalesce(source, 'api') <> 'export' OR ms_played >= 30000)
 ),
 first_credits AS (
     SELECT track_id, max_by(artist_id, snapshot_date) AS artist_id
     FROM track_artists
-    WHERE snapshot_date >= date_format(date_add('day', -1, date(?)), '%Y-%m-%d')
+    WHERE snapshot_month >= date_format(date_add('day', -1, date(?)), '%Y-%m')
+        AND snapshot_date >= date_format(date_add('day', -1, date(?)), '%Y-%m-%d')
         AND played
         AND artist_position = 0
     GROUP BY track_id
@@ -36,14 +38,16 @@ first_credits AS (
 track_durations AS (
     SELECT track_id, max_by(duration_ms, snapshot_date) AS duration_ms
     FROM tracks
-    WHERE snapshot_date >= date_format(date_add('day', -1, date(?)), '%Y-%m-%d')
+    WHERE snapshot_month >= date_format(date_add('day', -1, date(?)), '%Y-%m')
+        AND snapshot_date >= date_format(date_add('day', -1, date(?)), '%Y-%m-%d')
         AND played
     GROUP BY track_id
 ),
 artist_names AS (
     SELECT artist_id, max_by(name, snapshot_date) AS name
     FROM artists
-    WHERE snapshot_date >= date_format(date_add('day', -1, date(?)), '%Y-%m-%d')
+    WHERE snapshot_month >= date_format(date_add('day', -1, date(?)), '%Y-%m')
+        AND snapshot_date >= date_format(date_add('day', -1, date(?)), '%Y-%m-%d')
         AND played
     GROUP BY artist_id
 ),

@@ -4,9 +4,9 @@ Queries run synchronously inside `start`; the outcome is kept as JSON in the lak
 `state/executions/`, so any process (a second `chalice local` request) can page it. Only
 the newest KEPT_EXECUTIONS are kept: every query and dashboard load adds one.
 
-A query sees views of the tables it names alone, each over the partitions its `reads`
-declare (chalicelib/query/named.py), found by their folder names before any file is opened:
-its cost follows the dates it asks for, not the lake's age. The queries of one process share
+A query sees views of the tables it names alone, each over the months its `reads` declare
+(chalicelib/query/named.py), found by their folder names before any file is opened: its
+cost follows the dates it asks for, not the lake's age. The queries of one process share
 one in-memory database, each on a cursor of its own with its own temporary views.
 duckdb and sqlglot are imported only when a query runs or is transpiled.
 """
@@ -18,7 +18,7 @@ import binascii
 import json
 import threading
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from functools import cache, lru_cache
 from pathlib import Path
@@ -34,7 +34,7 @@ from chalicelib.query.engine import (
     check_page_size,
 )
 from chalicelib.query.named import NamedQuery
-from chalicelib.schema import TABLES, Table
+from chalicelib.schema import TABLES, Column, Table, month_of
 
 EXECUTIONS = "state/executions/"
 KEPT_EXECUTIONS = 100  # twenty dashboard loads' worth
@@ -106,20 +106,19 @@ class DuckDBEngine:
         return {"columns": columns, "rows": rows}
 
     def _view_sql(self, table: Table, dates: tuple[str, str | None] | None) -> str:
-        """A temporary view over the table's partitions from and to `dates` (all of them when
-        None), or an empty one of the same shape."""
-        files = _partition_files(self._lake.root / table.prefix(), table.partition, dates)
-        names = ", ".join(_identifier(name) for name in [*table.column_names, table.partition])
+        """A temporary view over the table's months holding the dates from and to `dates`
+        (all of them when None), or an empty one of the same shape."""
+        files = _partition_files(self._lake.root / table.prefix(), table, dates)
+        columns = [*table.stored_columns, Column(table.partition, "string")]
         if not files:
             typed = [
-                f"CAST(NULL AS {_duckdb_type(c.type)}) AS {_identifier(c.name)}"
-                for c in table.columns
+                f"CAST(NULL AS {_duckdb_type(c.type)}) AS {_identifier(c.name)}" for c in columns
             ]
-            typed.append(f"CAST(NULL AS VARCHAR) AS {_identifier(table.partition)}")
             return (
                 f"CREATE TEMP VIEW {_identifier(table.name)} AS "
                 f"SELECT {', '.join(typed)} WHERE false"
             )
+        names = ", ".join(_identifier(c.name) for c in columns)
         listed = ", ".join(_literal(str(file)) for file in files)
         return (
             f"CREATE TEMP VIEW {_identifier(table.name)} AS SELECT {names} FROM read_parquet("
@@ -148,22 +147,25 @@ def _age(path: Path) -> int:
         return 0
 
 
-LOOKED_UP_DAYS = 400  # a longer range (or an open one) reads the table folder's names instead
+def _partition_files(folder: Path, table: Table, dates: tuple[str, str | None] | None) -> list:
+    """The Parquet files of the table's months (`played_month=YYYY-MM` folders) that hold
+    the dates from and to `dates`, found by the folder's names (one a month: a listing that
+    stays small however long the lake runs); no file is opened."""
+    names = [entry.name for entry in _entries(folder)]
+    earlier = (name for name in names if name.startswith(f"{table.date_column}="))
+    if any(any((folder / name).glob("*.parquet")) for name in earlier):
+        import duckdb
 
-
-def _partition_files(folder: Path, column: str, dates: tuple[str, str | None] | None) -> list:
-    """The Parquet files of a table's partitions (`column=YYYY-MM-DD` folders) from and to
-    `dates`: a short range looks up each of its days, a long or open one reads the folder's
-    names, so neither costs more than the lake holds; no file is opened either way."""
+        raise duckdb.InvalidInputException(
+            f"{table.prefix()} holds daily partitions an earlier version wrote "
+            f"({table.date_column}=...); move them into monthly ones with "
+            "`spotify-etl migrate` (nothing is lost, and it can run again)"
+        )
     first, last = (dates[0], dates[1]) if dates else ("", None)
-    span = None if last is None else (date.fromisoformat(last) - date.fromisoformat(first)).days
-    if span is not None and span <= LOOKED_UP_DAYS:
-        days = (date.fromisoformat(first) + timedelta(days=offset) for offset in range(span + 1))
-        names = [f"{column}={day.isoformat()}" for day in days]
-    else:  # ISO dates sort as text
-        low, high = f"{column}={first}", f"{column}={last}" if last else None
-        names = [e.name for e in _entries(folder) if low <= e.name and (not high or e.name <= high)]
-    return sorted(file for name in names for file in (folder / name).glob("*.parquet"))
+    low = f"{table.partition}={month_of(first)}"
+    high = f"{table.partition}={month_of(last)}" if last else None
+    held = (name for name in names if low <= name and (high is None or name <= high))
+    return sorted(file for name in held for file in (folder / name).glob("*.parquet"))
 
 
 def _entries(folder: Path) -> list:

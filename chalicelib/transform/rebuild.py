@@ -3,9 +3,10 @@
 Memory is bounded by one day's runs: a run's pages are parsed one at a time into rows, and
 a day's tables are written before the next day is read. A day's catalog and snapshot go
 through the same conditional commit as a single run's, so a run landing during the rebuild
-keeps its place in them. A plays partition is replaced whole the first time the rebuild
-writes it, which could drop the plays of a run that landed after the rebuild listed raw/;
-so the runs that landed meanwhile are transformed once more at the end.
+keeps its place in them. A month's object is started anew the first time the rebuild
+writes it (what it held before is not read: a damaged object is rebuilt too), which could
+drop the rows of a run that landed after the rebuild listed raw/; so the runs that landed
+meanwhile are transformed once more at the end.
 """
 
 from __future__ import annotations
@@ -19,14 +20,17 @@ import pyarrow as pa
 
 from chalicelib import raw
 from chalicelib.lake import Lake
+from chalicelib.schema import TABLES
 from chalicelib.transform.day import snapshot_tables_of
 from chalicelib.transform.digest import write_digest
 from chalicelib.transform.read import ReadRun
 from chalicelib.transform.run import (
+    DAY_TABLES,
     Snapshot,
     fail,
     load_run,
     merge_plays_into,
+    partition_of,
     shift_day,
     snapshot_state,
     succeed,
@@ -64,7 +68,7 @@ def transform_all(
     """Rebuild every table from raw/, day by day (memory bounded by one day); the summaries."""
     keys = _manifest_keys(lake)
     summaries: list[dict] = []
-    rebuilt_plays: set[str] = set()
+    rebuilt: set[str] = set()  # the month objects written so far
     for snapshot_date, day_keys in groupby(keys, key=lambda k: raw.run_of_manifest(k)[0]):
         build = DayBuild()
         for key in day_keys:
@@ -76,7 +80,7 @@ def transform_all(
                 build.add(run, tables)
             if progress:
                 progress(len(summaries) + len(build.runs), len(keys))
-        summaries.extend(_write_day(lake, snapshot_date, build, rebuilt_plays, now))
+        summaries.extend(_write_day(lake, snapshot_date, build, rebuilt, now))
     landed = sorted(set(_manifest_keys(lake)) - set(keys), key=raw.run_of_manifest)
     summaries += [transform_run(lake, key, now=now) for key in landed]
     return summaries
@@ -91,16 +95,19 @@ def _write_day(
     lake: Lake,
     snapshot_date: str,
     build: DayBuild,
-    rebuilt_plays: set[str],
+    rebuilt: set[str],
     now: Callable[[], datetime],
 ) -> Iterator[dict]:
     written = {}
     if build.runs:
-        written = write_day(lake, snapshot_date, build.digests, build.snapshot, now)
+        keys = {TABLES[name].partition_key(snapshot_date) for name in DAY_TABLES}
+        written = write_day(
+            lake, snapshot_date, build.digests, build.snapshot, now, fresh=keys - rebuilt
+        )
+        rebuilt.update(keys)
     plays = {played_date: pa.concat_tables(tables) for played_date, tables in build.plays.items()}
-    # The first time a rebuild touches a partition it replaces it, dropping stale rows.
-    stale = {shift_day(day, offset) for day in plays for offset in (-1, 0, 1)} - rebuilt_plays
-    rebuilt_plays.update(merge_plays_into(lake, plays, replace=stale).dates)
+    months = {partition_of(shift_day(day, offset)) for day in plays for offset in (-1, 0, 1)}
+    rebuilt.update(merge_plays_into(lake, plays, fresh=months - rebuilt).written)
     for run, rows, null_entries in build.runs:
         applied = [table for table, (run_id, _) in written.items() if run_id == run.run_id]
         yield succeed(lake, run, rows, null_entries, snapshot_state(run, applied), now)

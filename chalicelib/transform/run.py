@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from itertools import groupby
 
 import pyarrow as pa
 
@@ -13,7 +14,7 @@ from chalicelib.history.match import BOTH
 from chalicelib.lake import Lake
 from chalicelib.raw import Manifest
 from chalicelib.runs import RunStore, Status
-from chalicelib.schema import CATALOG_TABLES, SNAPSHOT_TABLES, TABLES
+from chalicelib.schema import CATALOG_TABLES, SNAPSHOT_TABLES, TABLES, month_of
 from chalicelib.streams import add_part
 from chalicelib.transform.commit import commit
 from chalicelib.transform.day import day_manifests, snapshot_runs, snapshot_tables_of
@@ -23,7 +24,7 @@ from chalicelib.transform.parse import RunRows
 from chalicelib.transform.quarantine import lift, quarantine
 from chalicelib.transform.read import Problem, ReadRun, read_answer, read_run, unique_parts
 from chalicelib.transform.tables import CONVERSION_ERRORS, RunTables, by_played_date, run_tables
-from chalicelib.transform.write import from_parquet, partition_bytes
+from chalicelib.transform.write import from_parquet, month_bytes, split_days
 
 APPLIED = "applied"
 SUPERSEDED = "superseded"
@@ -32,6 +33,8 @@ MAX_RECORDED_ERRORS = 20
 
 # Snapshot tables of a day, each with the run whose snapshot its rows are.
 Snapshot = dict[str, tuple[str, pa.Table]]
+# The tables a day's runs write by their snapshot date (plays go by their played date).
+DAY_TABLES = (*CATALOG_TABLES, *SNAPSHOT_TABLES)
 
 
 def utc_now() -> datetime:
@@ -59,20 +62,21 @@ def write_day(
     digests: dict[str, dict[str, pa.Table]],
     snapshot: Snapshot,
     now: Callable[[], datetime],
+    *,
+    fresh: Collection[str] = (),
 ) -> Snapshot:
     """Replace the day's catalog, merged from every digest of the day, and each snapshot
     table whose latest run of the day is the one `snapshot` holds it from; those tables.
+    The month objects named in `fresh` are started anew rather than added to.
 
-    One conditional commit (chalicelib.transform.commit): a run of the same day landing
-    meanwhile is either listed here or makes this write start over.
+    One conditional commit (chalicelib.transform.commit) of the day's rows into their
+    months' objects: a run of the same day landing meanwhile is either listed here or makes
+    this write start over, and a run of another day of the month makes it start over.
     """
-    keys = {
-        name: TABLES[name].partition_key(snapshot_date)
-        for name in (*CATALOG_TABLES, *SNAPSHOT_TABLES)
-    }
+    keys = {name: TABLES[name].partition_key(snapshot_date) for name in DAY_TABLES}
     written: Snapshot = {}
 
-    def build(_: dict[str, bytes | None]) -> dict[str, bytes]:
+    def build(current: dict[str, bytes | None]) -> dict[str, bytes]:
         manifests = day_manifests(lake, snapshot_date, keep=digests.keys())
         day_digests, valid = _day_digests(lake, snapshot_date, manifests, digests, now)
         chosen = snapshot_runs(valid)
@@ -81,7 +85,13 @@ def write_day(
             {table: held for table, held in snapshot.items() if chosen.get(table) == held[0]}
         )
         tables = {**merge_catalog(day_digests), **{t: rows for t, (_, rows) in written.items()}}
-        return {keys[name]: partition_bytes(name, table) for name, table in tables.items()}
+        months = {
+            keys[name]: month_bytes(
+                name, current[keys[name]], {snapshot_date: table}, anew=keys[name] in fresh
+            )
+            for name, table in tables.items()
+        }
+        return {key: data for key, data in months.items() if data is not None}
 
     commit(lake, list(keys.values()), build)
     return written
@@ -119,28 +129,35 @@ def _wrong_type(error: Exception) -> str:
 
 
 def merge_plays_into(
-    lake: Lake, plays: dict[str, pa.Table], *, replace: Collection[str] = ()
+    lake: Lake, plays: dict[str, pa.Table], *, fresh: Collection[str] = ()
 ) -> Merged:
-    """Merge plays into their played_date partitions (replacing those of dates in `replace`
-    rather than merging with them); how the plays brought fared (`plays_fared`), over every
-    partition, and the dates written.
+    """Merge plays into their played dates (starting the month objects named in `fresh`
+    anew rather than merging with them); how the plays brought fared (`plays_fared`), over
+    every date, and the month objects written.
 
-    Consecutive dates are merged together, up to CHUNK_DAYS at a time, with the day before
-    and the day after: a playback across midnight has its export entry (dated by its end)
-    and the API's play (dated by its start, on some clients) on two days, and becomes one
-    row on the API's. Each chunk is one conditional commit over its partitions.
+    The dates of one month are merged together, each with the day before and the day
+    after: a playback across midnight has its export entry (dated by its end) and the API's
+    play (dated by its start, on some clients) on two days, and becomes one row on the
+    API's. Each month is one conditional commit over its object and its neighbours'.
     """
     merged = Merged({name: 0 for name in FARED}, set())
-    for chunk in _chunks(sorted(plays)):
-        span = [shift_day(chunk[0], -1), *chunk, shift_day(chunk[-1], 1)]
-        keys = {day: TABLES["plays"].partition_key(day) for day in span}
+    for _, group in groupby(sorted(plays), key=month_of):
+        chunk = list(group)
+        span = sorted({shift_day(day, offset) for day in chunk for offset in (-1, 0, 1)})
+        keys = sorted({partition_of(day) for day in span})
         fared: dict[str, int] = {}
 
-        def build(current: dict[str, bytes | None], chunk=chunk, keys=keys, fared=fared):
+        def build(current: dict[str, bytes | None], chunk=chunk, span=span, fared=fared):
+            months = {
+                key: split_days("plays", from_parquet(data))
+                for key, data in current.items()
+                if data is not None and key not in fresh
+            }
             existing = {
-                day: from_parquet(current[key])
-                for day, key in keys.items()
-                if current[key] is not None and day not in replace
+                day: rows
+                for days in months.values()
+                for day, rows in days.items()
+                if day in span
             }
             brought = pa.concat_tables([plays[day] for day in chunk])
             result = merge_plays([*existing.values(), brought])
@@ -148,40 +165,36 @@ def merge_plays_into(
             fared.clear()
             fared.update(plays_fared(old, brought, result))
             by_day = by_played_date(result)
-            return {
-                key: partition_bytes("plays", by_day.get(day, result.slice(0, 0)))
-                for day, key in keys.items()
-                if day in by_day or day in existing
+            days = {day: by_day.get(day, result.slice(0, 0)) for day in span}
+            written = {
+                key: month_bytes(
+                    "plays",
+                    data,
+                    {day: rows for day, rows in days.items() if partition_of(day) == key},
+                    anew=key in fresh,
+                )
+                for key, data in current.items()
             }
+            return {key: data for key, data in written.items() if data is not None}
 
-        written = commit(lake, list(keys.values()), build)
+        written = commit(lake, keys, build)
         for name in FARED:
             merged.fared[name] += fared[name]
-        merged.dates.update(day for day, key in keys.items() if key in written)
+        merged.written.update(written)
     return merged
+
+
+def partition_of(day: str) -> str:
+    """The key of the object holding the plays of the ISO date `day`."""
+    return TABLES["plays"].partition_key(day)
 
 
 @dataclass
 class Merged:
-    """What merge_plays_into did: how the plays fared, and the dates it wrote."""
+    """What merge_plays_into did: how the plays fared, and the month objects it wrote."""
 
     fared: dict[str, int]
-    dates: set[str]
-
-
-CHUNK_DAYS = 31
-
-
-def _chunks(days: list[str]) -> Iterator[list[str]]:
-    """The sorted days in runs of consecutive days, at most CHUNK_DAYS each."""
-    chunk: list[str] = []
-    for day in days:
-        if chunk and (day != shift_day(chunk[-1], 1) or len(chunk) == CHUNK_DAYS):
-            yield chunk
-            chunk = []
-        chunk.append(day)
-    if chunk:
-        yield chunk
+    written: set[str]
 
 
 def shift_day(day: str, offset: int) -> str:

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from chalicelib.schema import CATALOG_TABLES, SNAPSHOT_TABLES, TABLES, arrow_schema
 from chalicelib.transform.parse import RunRows, utc_date
+from chalicelib.transform.write import slices_by
 
 RANK = "_rank"
 RUN_ID = "_run_id"
@@ -106,12 +107,7 @@ def _plays(rows: RunRows) -> dict[str, pa.Table]:
 def by_played_date(plays: pa.Table) -> dict[str, pa.Table]:
     """The plays (sorted by played_at) split by their UTC date, each part still sorted."""
     days = pc.strftime(plays.column("played_at"), format="%Y-%m-%d").to_pylist()
-    parts, start = {}, 0
-    for index in range(1, len(days) + 1):
-        if index == len(days) or days[index] != days[start]:
-            parts[days[start]] = plays.slice(start, index - start)
-            start = index
-    return parts
+    return slices_by(plays, days)
 
 
 def _by_key(rows: dict) -> list[tuple]:

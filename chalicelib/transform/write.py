@@ -1,17 +1,20 @@
-"""Parquet bytes: one object per partition, written whole by one `lake.put` (see commit).
+"""Parquet bytes: one object per partition (a month), written whole by one `lake.put`
+(see commit), its rows sorted by their date.
 
-A catalog partition is written as two row groups, the rows its day's plays reference
+A catalog partition is written as two row groups, the rows its days' plays reference
 (`played`) first, the rest after: each row group's statistics then say whether it holds
 played rows, and a query filtering on `played` skips the other group (see schema).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from chalicelib.schema import PLAYED, TABLES, arrow_schema
+from chalicelib.schema import PLAYED, TABLES, stored_schema
 
 COMPRESSION = "zstd"
 
@@ -32,11 +35,51 @@ def from_parquet(data: bytes) -> pa.Table:
     return pq.ParquetFile(pa.BufferReader(data)).read()
 
 
-def partition_bytes(name: str, table: pa.Table) -> bytes:
-    """A partition's Parquet object: the table's columns (not the partition's) in its schema,
-    played rows in a row group of their own where the table has them."""
+def month_bytes(
+    name: str, current: bytes | None, days: Mapping[str, pa.Table], *, anew: bool = False
+) -> bytes | None:
+    """The month's object `current` (None: none yet) with each day of `days` holding the
+    rows given there instead of its own (no rows: none), or with those days alone where it
+    is made `anew`; None where that leaves a month that did not exist without rows."""
+    kept = split_days(name, from_parquet(current)) if current is not None and not anew else {}
+    kept.update(days)
+    kept = {day: rows for day, rows in kept.items() if rows.num_rows}
+    if current is None and not kept:
+        return None
+    date = TABLES[name].date_column
+    parts = [
+        rows.append_column(date, pa.array([day] * rows.num_rows, pa.string()))
+        for day, rows in sorted(kept.items())
+    ]
+    return partition_bytes(name, parts)
+
+
+def split_days(name: str, month: pa.Table) -> dict[str, pa.Table]:
+    """A month's rows by their date, each day's in the order the object holds them."""
+    date = TABLES[name].date_column
+    month = month.take(pc.sort_indices(month, [(date, "ascending")]))  # a stable sort
+    return slices_by(month.drop_columns([date]), month.column(date).to_pylist())
+
+
+def slices_by(table: pa.Table, keys: list[str]) -> dict[str, pa.Table]:
+    """The table's rows by `keys` (one per row, equal keys adjacent), each run a slice."""
+    parts, start = {}, 0
+    for index in range(1, len(keys) + 1):
+        if index == len(keys) or keys[index] != keys[start]:
+            parts[keys[start]] = table.slice(start, index - start)
+            start = index
+    return parts
+
+
+def partition_bytes(name: str, parts: list[pa.Table]) -> bytes:
+    """A partition's Parquet object from its days' rows (each with its date column, in date
+    order): the stored columns in their schema, played rows in a row group of their own
+    where the table has them."""
     spec = TABLES[name]
-    table = table.select(spec.column_names).cast(arrow_schema(spec))
+    schema = stored_schema(spec)
+    table = pa.concat_tables(
+        [schema.empty_table(), *(part.select(schema.names).cast(schema) for part in parts)]
+    )
     if PLAYED not in spec.column_names:
         return to_parquet(table)
     played = pc.fill_null(table[PLAYED], False)

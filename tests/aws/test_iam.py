@@ -183,7 +183,7 @@ def on_behalf(stage_name: str, function: str) -> list[tuple[str, str]]:
                         f"{glue}:table/{n['database']}/plays")
         ],
         ("glue:GetDatabase", f"{glue}:database/default"),
-        ("s3:GetObject", f"{bucket}/processed/plays/played_date=x/data.parquet"),
+        ("s3:GetObject", f"{bucket}/processed/plays/played_month=x/data.parquet"),
         ("s3:GetBucketLocation", bucket),
         ("s3:ListBucketMultipartUploads", bucket),
         *[(action, results) for action in ("s3:PutObject", "s3:GetObject",
@@ -358,7 +358,7 @@ def crawler_needs(stage_name: str) -> list[tuple[str, str]]:
                "UpdatePartition", "BatchUpdatePartition")  # fmt: skip
     logs = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws-glue/crawlers"
     return [
-        ("s3:GetObject", f"arn:aws:s3:::{n['bucket']}/processed/plays/played_date=x/p.parquet"),
+        ("s3:GetObject", f"arn:aws:s3:::{n['bucket']}/processed/plays/played_month=x/p.parquet"),
         ("s3:ListBucket", f"arn:aws:s3:::{n['bucket']}"),
         *[(f"glue:{action}", arn) for action in actions for arn in catalog],
         *[(action, logs) for action in

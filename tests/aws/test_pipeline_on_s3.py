@@ -20,7 +20,7 @@ from chalicelib.errors import PipelineError
 from chalicelib.functions import Functions
 from chalicelib.lake import get_json
 from chalicelib.runs import RunRecord, RunStore
-from chalicelib.schema import TABLES, arrow_schema
+from chalicelib.schema import TABLES, stored_schema
 from chalicelib.settings import Settings
 
 pytestmark = pytest.mark.integration  # the AWS services, in moto
@@ -58,7 +58,7 @@ def test_a_queued_run_lands_in_s3_and_its_manifest_event_writes_the_tables(
         table = TABLES[key.split("/")[1]]
         assert key.startswith(f"processed/{table.name}/{table.partition}=")
         schema = pq.read_schema(io.BytesIO(s3_lake.get(key)))
-        assert schema.remove_metadata() == arrow_schema(table).remove_metadata()
+        assert schema.remove_metadata() == stored_schema(table).remove_metadata()
     assert get_json(s3_lake, f"runs/{run_id}.json")["status"] == "transformed"
 
 

@@ -90,35 +90,37 @@ def test_projection_mode_creates_the_nine_tables_of_the_schema(run_setup):
     for name, table in TABLES.items():
         storage = tables[name]["StorageDescriptor"]
         assert [(c["Name"], c["Type"]) for c in storage["Columns"]] == [
-            (c.name, c.type) for c in table.columns
+            *((c.name, c.type) for c in table.columns),
+            (table.date_column, "string"),
         ]
         assert tables[name]["PartitionKeys"] == [{"Name": table.partition, "Type": "string"}]
         assert storage["Location"] == f"s3://{BUCKET}/spotify/processed/{name}/"
         assert storage["SerdeInfo"]["SerializationLibrary"] == PARQUET_SERDE
 
 
-def test_projection_parameters_cover_every_day_since_spotify_launched(run_setup):
+def test_projection_parameters_cover_every_month_since_spotify_launched(run_setup):
     run_setup()
     plays = glue().get_table(DatabaseName=DATABASE, Name="plays")["Table"]["Parameters"]
     assert plays["projection.enabled"] == "true"
-    assert plays["projection.played_date.type"] == "date"
-    assert plays["projection.played_date.range"] == "2008-10-07,NOW"
-    assert plays["projection.played_date.format"] == "yyyy-MM-dd"
+    assert plays["projection.played_month.type"] == "date"
+    assert plays["projection.played_month.range"] == "2008-10,NOW"
+    assert plays["projection.played_month.format"] == "yyyy-MM"
+    assert plays["projection.played_month.interval.unit"] == "MONTHS"
     assert plays["storage.location.template"] == (
-        f"s3://{BUCKET}/spotify/processed/plays/played_date=${{played_date}}/"
+        f"s3://{BUCKET}/spotify/processed/plays/played_month=${{played_month}}/"
     )
     with pytest.raises(glue().exceptions.EntityNotFoundException):
         glue().get_crawler(Name=f"{WORKGROUP}-processed")
 
 
-def test_athena_projects_every_day_of_an_imported_history_from_2009_to_today(
+def test_athena_projects_every_month_of_an_imported_history_from_2009_to_today(
     run_setup, tmp_path, monkeypatch
 ):
     """A play in a partition the projection does not reach is silently missing from Athena's
     answers while DuckDB counts it."""
     run_setup()
     plays = glue().get_table(DatabaseName=DATABASE, Name="plays")["Table"]["Parameters"]
-    start, end = plays["projection.played_date.range"].split(",")
+    start, end = plays["projection.played_month.range"].split(",")
     today = datetime.now(UTC)
     moments = [datetime(year, 6, 1, 12, tzinfo=UTC) for year in range(2009, today.year)]
     moments.append(today - timedelta(minutes=5))
@@ -137,11 +139,11 @@ def test_athena_projects_every_day_of_an_imported_history_from_2009_to_today(
     assert main(["import", str(export)]) == 0
 
     partitions = {
-        key.split("played_date=")[1].split("/")[0]
+        key.split("played_month=")[1].split("/")[0]
         for key in LocalLake(lake).list(TABLES["plays"].prefix())
     }
-    assert partitions == {moment.date().isoformat() for moment in moments}
-    assert end == "NOW" and min(partitions) >= start and max(partitions) <= today.date().isoformat()
+    assert partitions == {moment.strftime("%Y-%m") for moment in moments}
+    assert end == "NOW" and min(partitions) >= start and max(partitions) <= today.strftime("%Y-%m")
 
 
 def test_the_workgroup_enforces_results_location_encryption_and_a_scan_cutoff(run_setup):
@@ -253,7 +255,7 @@ def test_a_table_changed_by_hand_is_put_back(run_setup):
     lines = run_setup()
     assert f"update table {DATABASE}.tracks (Columns)" in lines
     columns = glue().get_table(DatabaseName=DATABASE, Name="tracks")["Table"]
-    assert len(columns["StorageDescriptor"]["Columns"]) == len(TABLES["tracks"].columns)
+    assert len(columns["StorageDescriptor"]["Columns"]) == len(TABLES["tracks"].stored_columns)
 
 
 def test_a_stage_without_an_s3_lake_is_refused_with_one_line(aws, capsys):

@@ -14,7 +14,8 @@ import pytest
 
 from chalicelib.lake import LocalLake, get_json
 from chalicelib.runs import RunStore
-from chalicelib.schema import TABLES, arrow_schema
+from chalicelib.schema import TABLES, stored_schema
+from chalicelib.transform.write import split_days
 from spotify_etl.cli import main
 from tests.history.exports import PERSONAL, export_entry
 
@@ -62,8 +63,8 @@ def plays(lake: LocalLake) -> list[dict]:
     rows = []
     for key in sorted(lake.list(TABLES["plays"].prefix())):
         table = pq.read_table(io.BytesIO(lake.get(key)))
-        assert table.schema.remove_metadata() == arrow_schema(TABLES["plays"])
-        rows += table.to_pylist()
+        assert table.schema.remove_metadata() == stored_schema(TABLES["plays"])
+        rows += table.drop_columns(["played_date"]).to_pylist()
     return rows
 
 
@@ -138,14 +139,24 @@ def test_import_then_extract_equals_extract_then_import(env, emulator, tmp_path,
         assert second.transform["plays"]["merged"] == len(merged)
 
 
-def test_an_older_plays_partition_is_read_as_the_api_s_plays(env, lake, emulator, tmp_path):
+def test_an_older_versions_daily_plays_are_migrated_as_the_api_s_plays(
+    env, lake, emulator, tmp_path, capsys
+):
     assert main(["extract", "--kind", "plays"]) == 0
-    for key in lake.list(TABLES["plays"].prefix()):  # as the previous version wrote them
-        table = pq.read_table(io.BytesIO(lake.get(key)))
-        old = table.select(["played_at", "track_id", "context_type", "context_uri"])
-        sink = io.BytesIO()
-        pq.write_table(old, sink)
-        lake.put(key, sink.getvalue())
+    api_plays = plays(lake)
+    for key in list(lake.list(TABLES["plays"].prefix())):  # as versions before sources wrote
+        for day, table in split_days("plays", pq.read_table(io.BytesIO(lake.get(key)))).items():
+            old = table.select(["played_at", "track_id", "context_type", "context_uri"])
+            sink = io.BytesIO()
+            pq.write_table(old, sink)
+            lake.put(f"processed/plays/played_date={day}/data.parquet", sink.getvalue())
+        (lake.root / key).unlink()
+    capsys.readouterr()
+    assert main(["migrate"]) == 0
+    assert plays(lake) == api_plays
+    assert "plays" in capsys.readouterr().out
+    assert main(["migrate"]) == 0
+    assert "nothing to migrate" in capsys.readouterr().out
     assert main(["import", str(write_zip(tmp_path / "e.zip", export_of(emulator)))]) == 0
     assert {row["source"] for row in plays(lake)} >= {"api+export"}
 

@@ -18,17 +18,16 @@ Playlist p1 "Road Trip": 2025-12-31 [A], 2026-01-01 [A, B, C, B], 2026-01-02 [A,
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from chalicelib.query.duckdb_engine import DuckDBEngine
 from chalicelib.schema import TABLES, arrow_schema
+from chalicelib.transform.write import month_bytes
 
 WriteTable = Callable[[str, str, list[dict[str, Any]]], None]
 
@@ -40,13 +39,13 @@ def engine(lake) -> DuckDBEngine:
 
 @pytest.fixture
 def write_table(lake) -> WriteTable:
-    """Write one partition of a processed table, as the transform does."""
+    """Write one day's rows of a processed table into its month, as the transform does."""
 
-    def write(name: str, partition_value: str, rows: list[dict[str, Any]]) -> None:
-        table = TABLES[name]
-        buffer = io.BytesIO()
-        pq.write_table(pa.Table.from_pylist(rows, schema=arrow_schema(table)), buffer)
-        lake.put(table.partition_key(partition_value), buffer.getvalue())
+    def write(name: str, day: str, rows: list[dict[str, Any]]) -> None:
+        key = TABLES[name].partition_key(day)
+        current = lake.get(key) if lake.exists(key) else None
+        data = pa.Table.from_pylist(rows, schema=arrow_schema(TABLES[name]))
+        lake.put(key, month_bytes(name, current, {day: data}))
 
     return write
 

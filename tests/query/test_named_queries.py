@@ -71,7 +71,8 @@ def test_describe_lists_every_query_with_its_params():
 def test_binding_returns_values_in_placeholder_order():
     query = get_query("top_tracks")
     raw = {"limit": 5, "end_date": "2026-01-31", "start_date": "2026-01-01"}
-    assert query.bind(raw) == ["2026-01-01", "2026-01-31"] + ["2026-01-01"] * 3 + [5]
+    period = ["2026-01-01", "2026-01-31"]
+    assert query.bind(raw) == period * 2 + ["2026-01-01"] * 6 + [5]
 
 
 @pytest.mark.parametrize(("limit", "kind"), [("5", "a string"), (5.0, "a decimal number")])
@@ -93,9 +94,8 @@ def test_json_numbers_bind_as_integers():
 
 def test_defaults_are_thirty_days_ago_to_today_in_utc():
     assert get_query("top_artists").bind({}, TODAY) == [
-        "2026-02-13",
-        "2026-03-15",
-        *["2026-02-13"] * 3,
+        *["2026-02-13", "2026-03-15"] * 2,
+        *["2026-02-13"] * 6,
         10,
     ]
 

@@ -7,6 +7,7 @@ import dataclasses
 import shutil
 from datetime import date, timedelta
 
+import pyarrow.parquet as pq
 import pytest
 
 from chalicelib.dashboard import data
@@ -18,6 +19,7 @@ from chalicelib.query.named import load_queries
 from chalicelib.query.service import run_query
 from chalicelib.schema import TABLES
 from chalicelib.settings import Settings
+from chalicelib.transform.write import split_days
 
 pytestmark = pytest.mark.integration  # the demo's lake, a week of runs and a year of history
 
@@ -25,7 +27,9 @@ pytestmark = pytest.mark.integration  # the demo's lake, a week of runs and a ye
 def periods(lake: LocalLake) -> list[dict[str, str]]:
     """Periods around the demo's: its last day, its week, the imported year, all time."""
     days = sorted(
-        key.split("played_date=")[1][:10] for key in lake.list(TABLES["plays"].prefix())
+        day
+        for key in lake.list(TABLES["plays"].prefix())
+        for day in split_days("plays", pq.ParquetFile(lake.uri(key)).read())
     )
     last = date.fromisoformat(days[-1])
     return [

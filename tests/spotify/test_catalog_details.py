@@ -9,7 +9,6 @@ the pages it carries, from the references the extract state keeps for them.
 
 from datetime import timedelta
 
-import pyarrow.parquet as pq
 import pytest
 
 from chalicelib import pipeline, raw
@@ -23,6 +22,7 @@ from chalicelib.spotify.state import PLAYLISTS, SAVED_TRACKS, PageRef, SavedStat
 from chalicelib.transform import transform_run
 from emulator import Scale
 from emulator.account import TIME_RANGES
+from tests.lake_tables import read_day, sorted_rows
 
 DAY = "2026-11-20"
 DETAILS = ("GET /v1/albums/{id}", "GET /v1/artists/{id}", "GET /v1/tracks/{id}")
@@ -54,9 +54,7 @@ def run(env, lake, clock, budget, **options):
 
 
 def rows(lake, name):
-    key = f"processed/{name}/snapshot_date={DAY}/data.parquet"
-    found = pq.read_table(lake.uri(key)).to_pylist()
-    return sorted(found, key=lambda row: [str(value) for value in row.values()])
+    return sorted_rows(read_day(lake, name, DAY))
 
 
 def by_id(lake, name):

@@ -4,7 +4,6 @@ rate limits; each checked against the emulator over HTTP, with injected clocks a
 import threading
 from datetime import timedelta
 
-import pyarrow.parquet as pq
 import pytest
 
 from chalicelib import pipeline, raw
@@ -18,6 +17,7 @@ from chalicelib.spotify.state import SAVED_TRACKS
 from chalicelib.transform import transform_run
 from emulator import Faults
 from emulator.clock import SimulatedClock
+from tests.lake_tables import read_day, sorted_rows
 
 pytestmark = pytest.mark.account(seed=5, clocked=True)
 
@@ -32,10 +32,8 @@ def run(env, lake, clock, **options):
     return RunStore(lake).get(record.run_id)
 
 
-def table(lake, name, partition):
-    key = f"processed/{name}/{'played_date' if name == 'plays' else 'snapshot_date'}={partition}"
-    rows = pq.read_table(lake.uri(f"{key}/data.parquet")).to_pylist()
-    return sorted(rows, key=lambda row: [str(v) for v in row.values()])
+def table(lake, name, day):
+    return sorted_rows(read_day(lake, name, day))
 
 
 def snapshot(lake, day):

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from chalicelib import raw, streams
 from chalicelib.lake import LocalLake, put_json
-from chalicelib.schema import TABLES
+from tests.lake_tables import read_day
 
 DAY = "2026-11-26"
 NEXT_DAY = "2026-11-27"
@@ -289,8 +287,8 @@ def new_run(lake) -> Callable[..., RawRun]:
 
 
 def read_table(lake: LocalLake, name: str, value: str = DAY) -> pa.Table:
-    """A partition's Parquet file, as stored."""
-    return pq.read_table(io.BytesIO(lake.get(TABLES[name].partition_key(value))))
+    """A day's rows, as stored in its month's Parquet file (its date aside)."""
+    return read_day(lake, name, value)
 
 
 def rows(lake: LocalLake, name: str, value: str = DAY) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ from datetime import datetime
 from chalicelib import raw
 from chalicelib.transform import transform_run
 
-from .conftest import DAY, NEXT_DAY, fixed_now, play, rows, track
+from .conftest import DAY, NEXT_DAY, fixed_now, play, read_table, rows, track
 
 R1 = "20261126T100000Z-aaaaaa"
 R2 = "20261126T103000Z-bbbbbb"
@@ -53,7 +53,7 @@ def test_played_date_is_the_utc_date_of_a_play_with_an_offset(lake, new_run):
     key = plays_run(new_run, R1, play(track("t1"), "2026-11-25T22:30:00-02:00"))
     transform_run(lake, key, now=fixed_now)
     assert played(lake) == [(datetime(2026, 11, 26, 0, 30), "t1")]
-    assert not lake.exists("processed/plays/played_date=2026-11-25/data.parquet")
+    assert read_table(lake, "plays", "2026-11-25").num_rows == 0
 
 
 def test_plays_sharing_a_played_at_keep_one_row_whatever_the_run_order(lake, new_run):
@@ -61,10 +61,10 @@ def test_plays_sharing_a_played_at_keep_one_row_whatever_the_run_order(lake, new
     b = plays_run(new_run, R2, play(track("ta"), f"{DAY}T09:00:00Z"))
     transform_run(lake, b, now=fixed_now)
     transform_run(lake, a, now=fixed_now)
-    first = lake.get("processed/plays/played_date=2026-11-26/data.parquet")
+    first = lake.get("processed/plays/played_month=2026-11/data.parquet")
     assert played(lake) == [(datetime(2026, 11, 26, 9, 0), "ta")]
     transform_run(lake, b, now=fixed_now)
-    assert lake.get("processed/plays/played_date=2026-11-26/data.parquet") == first
+    assert lake.get("processed/plays/played_month=2026-11/data.parquet") == first
 
 
 def test_a_play_keeps_its_context(lake, new_run):

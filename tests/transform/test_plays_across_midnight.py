@@ -13,6 +13,7 @@ from chalicelib import raw
 from chalicelib.history.export import ExportFile
 from chalicelib.history.importer import land
 from chalicelib.transform import transform_all, transform_run
+from chalicelib.transform.write import split_days
 
 from .conftest import play, track
 
@@ -43,8 +44,8 @@ def import_run(lake) -> str:
 def plays_by_day(lake) -> dict[str, list[dict]]:
     found = {}
     for key in lake.list("processed/plays/"):
-        day = key.split("/")[2].split("=")[1]
-        found[day] = pq.read_table(lake.uri(key)).to_pylist()
+        days = split_days("plays", pq.ParquetFile(lake.uri(key)).read())
+        found.update({day: table.to_pylist() for day, table in days.items()})
     return found
 
 
