@@ -167,10 +167,12 @@ def import_history(
 ) -> RunRecord:
     """Import a privacy export (its zip, its folder or its JSON files) into the lake,
     redacted; on a local lake, then its transform (in AWS, S3 sends the manifest's event).
-    The import's record, failed with the reason for what is no readable extended export."""
-    from chalicelib.history.export import files_of
+    The import's record, failed with the reason where a file of the export cannot be read;
+    a path that holds no export is refused before anything is written (a ValidationError)."""
+    from chalicelib.history.export import check_export, files_of
     from chalicelib.history.importer import land
 
+    check_export(path)
     lake = lake_for(settings)
     record = land(lake, lambda: files_of(path), started=now(), now=now, progress=progress)
     if settings.lake_is_local and record.manifest:

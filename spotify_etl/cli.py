@@ -317,8 +317,9 @@ def _print_import(record: RunRecord) -> None:
                 "imported before": fared.get("known", 0),
             },
         )
+    say = output.error if record.status == Status.FAILED else output.note
     for error in record.errors or []:
-        output.note(error)
+        say(error)
 
 
 def _transform(args: argparse.Namespace) -> int:

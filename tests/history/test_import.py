@@ -158,7 +158,8 @@ def test_a_damaged_zip_fails_the_import_with_its_reason_and_leaves_the_tables(
     export = write_zip(tmp_path / "my_spotify_data.zip", export_of(emulator))
     export.write_bytes(export.read_bytes()[:300])
     assert main(["import", str(export)]) == 1
-    assert "not a readable zip" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "not a readable zip" in err
     assert plays(lake) == before
     failed = next(r for r in RunStore(lake).recent() if r.kind == "import")
     assert failed.status == "failed" and "nothing of this export was imported" in failed.errors[0]
@@ -166,14 +167,39 @@ def test_a_damaged_zip_fails_the_import_with_its_reason_and_leaves_the_tables(
     assert reason["problems"][0]["key"] == "my_spotify_data.zip"
 
 
-def test_the_basic_export_is_refused_saying_how_to_get_the_extended_one(env, tmp_path, capsys):
+def test_the_basic_export_is_refused_saying_how_to_get_the_extended_one(
+    env, lake, tmp_path, capsys
+):
     basic = [{"endTime": "2024-03-01 20:34", "artistName": "A", "trackName": "S", "msPlayed": 1}]
     path = tmp_path / "my_spotify_data.zip"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("MyData/StreamingHistory_music_0.json", json.dumps(basic))
     assert main(["import", str(path)]) == 1
     err = capsys.readouterr().err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
     assert "Extended streaming history" in err and "spotify.com/account/privacy" in err
+    assert not lake.root.exists()  # refused: no import record
+
+
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        ("nope.zip", "does not exist"),
+        ("notes.txt", "is not a zip, a folder or a JSON file"),
+        ("photos", "holds no Streaming_History_Audio"),
+    ],
+)
+def test_a_path_that_holds_no_export_is_refused_with_an_error_and_leaves_no_run(
+    env, lake, tmp_path, capsys, given, said
+):
+    (tmp_path / "notes.txt").write_text("not an export")
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "album.json").write_text("{}")
+    assert main(["import", str(tmp_path / given)]) == 1
+    out, err = capsys.readouterr()
+    assert not out and err.startswith("error: ") and said in err
+    assert len(err.strip().splitlines()) == 1
+    assert not lake.root.exists()  # no import record, nothing written
 
 
 def top(name: str, env: dict, start: str, end: str) -> list[dict]:
