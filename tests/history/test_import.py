@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 import zipfile
 from datetime import UTC, datetime
 
@@ -91,7 +92,7 @@ def test_an_import_makes_one_play_per_entry_and_stores_nothing_personal(
     [record] = RunStore(lake).recent()
     assert (record.kind, record.status) == ("import", "transformed")
     assert record.counts == {"files": 2, "entries": len(entries)}
-    assert record.transform["plays"] == {"new": len(kept), "merged": 0, "known": 0}
+    assert record.transform["plays"] == {"new": len(kept), "merged": 0, "known": 0, "duplicates": 0}
 
 
 def test_importing_the_export_again_changes_nothing_and_says_all_was_imported_before(
@@ -105,9 +106,61 @@ def test_importing_the_export_again_changes_nothing_and_says_all_was_imported_be
     assert plays(lake) == before
     fared = sorted((r.transform["plays"] for r in RunStore(lake).recent()), key=str)
     n = len(before)
-    assert fared == [{"new": 0, "merged": 0, "known": n}, {"new": n, "merged": 0, "known": 0}]
+    assert fared == [
+        {"new": 0, "merged": 0, "known": n, "duplicates": 0},
+        {"new": n, "merged": 0, "known": 0, "duplicates": 0},
+    ]
     out = " ".join(capsys.readouterr().out.split())
     assert f"imported before │ {len(before)} │" in out.replace(",", "")
+
+
+def counted(out: str) -> dict[str, int]:
+    """The counts `spotify-etl import` printed, by what each counts."""
+    rows = re.findall(r"│ (.+?) +│ ([0-9,]+) +│", out)
+    return {what: int(count.replace(",", "")) for what, count in rows}
+
+
+# What became of an import's plays, each one counted once.
+FARED = (
+    "new plays",
+    "merged with the API's plays",
+    "imported before",
+    "duplicates within the export",
+)
+
+
+def test_an_entry_an_export_holds_twice_is_one_play_counted_as_a_duplicate_on_every_import(
+    env, lake, emulator, tmp_path, capsys
+):
+    entries = export_of(emulator)
+    export = write_zip(tmp_path / "export.zip", [*entries, dict(entries[0])])  # as real ones do
+    assert main(["import", str(export)]) == 0
+    first = counted(capsys.readouterr().out)
+    kept = len(plays(lake))
+    assert main(["import", str(export)]) == 0
+    again = counted(capsys.readouterr().out)
+    assert len(plays(lake)) == kept
+    fared = sorted((r.transform["plays"] for r in RunStore(lake).recent()), key=str)
+    assert fared == [
+        {"new": 0, "merged": 0, "known": kept, "duplicates": 1},
+        {"new": kept, "merged": 0, "known": 0, "duplicates": 1},
+    ]
+    for said, new, before in ((first, kept, 0), (again, 0, kept)):
+        assert [said[what] for what in FARED] == [new, 0, before, 1]
+        assert said["plays"] == kept + 1 == sum(said[what] for what in FARED)
+
+
+def test_an_import_s_counts_add_up_to_its_plays_where_it_merges_with_the_api_s(
+    env, lake, emulator, tmp_path, capsys
+):
+    assert main(["extract", "--kind", "plays"]) == 0
+    entries = export_of(emulator)
+    polled = iso(emulator.account.recent_plays[0].played_at_ms + 1_000)
+    seen = next(entry for entry in entries if entry["ts"] == polled)
+    assert main(["import", str(write_zip(tmp_path / "e.zip", [*entries, dict(seen)]))]) == 0
+    said = counted(capsys.readouterr().out)
+    assert said["merged with the API's plays"] > 0 and said["duplicates within the export"] == 1
+    assert said["plays"] == sum(said[what] for what in FARED)
 
 
 def test_import_then_extract_equals_extract_then_import(env, emulator, tmp_path, monkeypatch):
