@@ -84,10 +84,11 @@ def start_run():
     if kind not in (raw.SNAPSHOT, raw.PLAYS_ONLY):
         raise ValidationError(f"kind must be {raw.SNAPSHOT!r} or {raw.PLAYS_ONLY!r}")
     given, options = config(), {"kind": kind, "streams": _streams(body.get("streams"))}
-    if given.lake_is_local:
-        record = pipeline.extract_and_transform(given, **options)
-    else:
-        record = pipeline.queue_run(given, **options)
+    start = pipeline.extract_and_transform if given.lake_is_local else pipeline.queue_run
+    try:
+        record = start(given, **options)
+    except ConfigError as error:  # the deployment lacks a setting: the message names it
+        raise ConflictError(str(error)) from None
     return _accepted({"run_id": record.run_id, "status": record.status.value})
 
 

@@ -45,6 +45,13 @@ def lake_to_read(settings: Settings) -> Lake:
     return open_lake_to_read(settings.lake_uri)
 
 
+def check_credentials(settings: Settings) -> None:
+    """A ConfigError saying what to set where no credentials are configured, neither in the
+    environment nor as a secret (which the run itself reads): refused before a run starts."""
+    if not settings.secret_id:
+        settings.require_credentials()
+
+
 def credentials_for(settings: Settings, secrets_client: Any = None) -> Credentials:
     """Local credentials from the environment, or the JSON secret named by SPOTIFY_SECRET_ID."""
     if settings.credentials is not None or not settings.secret_id:
@@ -75,6 +82,7 @@ def extract(
     progress: Callable[[raw.Part], None] | None = None,
 ) -> RunRecord:
     """One extract run; returns its run record (also when it failed, after recording it).
+    Without credentials configured it is refused before it starts: a ConfigError, no record.
 
     `sleep` waits on the clock `now` reads: the pacing under SPOTIFY_RATE_LIMIT and the
     retries both wait through it.
@@ -82,6 +90,7 @@ def extract(
     from chalicelib.spotify.client import connect
     from chalicelib.spotify.extract import Options, run_extract
 
+    check_credentials(settings)
     lake = lake_for(settings)
     store = RunStore(lake)
     started = now()
@@ -158,10 +167,12 @@ def import_history(
 ) -> RunRecord:
     """Import a privacy export (its zip, its folder or its JSON files) into the lake,
     redacted; on a local lake, then its transform (in AWS, S3 sends the manifest's event).
-    The import's record, failed with the reason for what is no readable extended export."""
-    from chalicelib.history.export import files_of
+    The import's record, failed with the reason where a file of the export cannot be read;
+    a path that holds no export is refused before anything is written (a ValidationError)."""
+    from chalicelib.history.export import check_export, files_of
     from chalicelib.history.importer import land
 
+    check_export(path)
     lake = lake_for(settings)
     record = land(lake, lambda: files_of(path), started=now(), now=now, progress=progress)
     if settings.lake_is_local and record.manifest:
@@ -255,7 +266,9 @@ def queue_run(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> RunRecord:
     """Record a run as queued and invoke the extract function asynchronously (in AWS, where
-    the API must answer within 29 s and an extract may take 15 minutes)."""
+    the API must answer within 29 s and an extract may take 15 minutes); refused, with no
+    record, where no credentials are configured."""
+    check_credentials(settings)
     function = _function(settings.extract_function, "EXTRACT_FUNCTION", "extract")
     started = now()
     streams = streams or of_kind(kind)

@@ -308,8 +308,9 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _print_import(record: RunRecord) -> None:
-    """What an import kept: its entries, the plays they became, what was skipped, and how
-    many plays the API had seen too (merged) or an earlier import had brought (known)."""
+    """What an import kept: its entries, the plays they became, what was skipped, and of
+    those plays how many are new, how many the API had seen too (merged), an earlier import
+    had brought (known) or the export holds twice (duplicates): the four add up to them."""
     output.line("import ", (record.run_id, "bold"), f": {record.status}")
     counts = record.counts or {}
     if counts:
@@ -323,12 +324,15 @@ def _print_import(record: RunRecord) -> None:
                 "entries": counts["entries"],
                 "plays": plays,
                 "skipped (no track or episode, or private)": counts["entries"] - plays,
+                "new plays": fared.get("new", 0),
                 "merged with the API's plays": fared.get("merged", 0),
                 "imported before": fared.get("known", 0),
+                "duplicates within the export": fared.get("duplicates", 0),
             },
         )
+    say = output.error if record.status == Status.FAILED else output.note
     for error in record.errors or []:
-        output.note(error)
+        say(error)
 
 
 def _transform(args: argparse.Namespace) -> int:

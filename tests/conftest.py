@@ -31,6 +31,7 @@ from chalicelib.lake import LocalLake, S3Lake
 PROJECT = Path(__file__).resolve().parents[1]
 DEMO_DAYS = 7
 START_SECONDS = 30
+SPOTIFY_CREDENTIALS = ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "SPOTIFY_REFRESH_TOKEN")
 
 
 @pytest.fixture
@@ -87,6 +88,15 @@ def env(monkeypatch, tmp_path, emulator, lake):
         **emulator.variables(),
     }
     return exported(monkeypatch, values)
+
+
+@pytest.fixture
+def without_credentials(monkeypatch):
+    """No Spotify credentials in the test's environment; called with a stage's variables, it
+    answers them without the credentials too."""
+    for name in SPOTIFY_CREDENTIALS:
+        monkeypatch.delenv(name, raising=False)
+    return lambda values: {k: v for k, v in values.items() if k not in SPOTIFY_CREDENTIALS}
 
 
 @pytest.fixture

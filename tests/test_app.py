@@ -4,6 +4,7 @@ import json
 
 import pytest
 from chalice.local import LambdaContext
+from chalice_stage import stage_client
 
 from chalicelib import raw
 from chalicelib.lake import get_json
@@ -85,6 +86,19 @@ def test_a_malformed_run_request_gets_a_400_that_says_what_was_wrong(app_client,
     response = post(app_client, "/runs", raw_body=raw_body)
     assert response.status_code == 400
     assert response.json_body["Code"] == "BadRequestError"
+    assert run_records(lake) == []
+
+
+def test_a_run_posted_without_credentials_is_a_409_saying_what_to_set_and_leaves_no_run(
+    env, lake, tmp_path, without_credentials
+):
+    from app import app
+
+    with stage_client(app, tmp_path / "project", without_credentials(env)) as client:
+        response = post(client, "/runs")
+    assert response.status_code == 409
+    assert response.json_body["Code"] == "ConflictError"
+    assert "SPOTIFY_REFRESH_TOKEN" in response.json_body["Message"]
     assert run_records(lake) == []
 
 

@@ -16,6 +16,7 @@ which the import quarantines with its reason.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import re
@@ -80,6 +81,14 @@ def files_of(path: Path) -> list[ExportFile]:
     """The history files of an export given as a zip, a folder or one JSON file, in name
     order; a ValidationError if the path holds none, or only the basic export."""
     return _history(str(path), _candidates(path))
+
+
+def check_export(path: Path) -> None:
+    """A ValidationError where `path` holds no export to import (it does not exist, is of
+    another kind, holds no history files or only the basic export); a damaged export is
+    left for the import to fail and record."""
+    with contextlib.suppress(BadExport):
+        files_of(path)
 
 
 def files_of_upload(name: str, data: bytes) -> list[ExportFile]:

@@ -71,6 +71,16 @@ def merge_plays(tables: list[pa.Table]) -> pa.Table:
 SAME_PLAY = {API: ["played_at"], EXPORT: ["ended_at", "episode_id", "track_id", "ms_played"]}
 
 
+def repeated_plays(plays: pa.Table) -> int:
+    """How many rows repeat a play of their source among the others (an export holding an
+    entry twice, as real ones do), which merge_plays keeps once."""
+    repeated = 0
+    for source, same_play in SAME_PLAY.items():
+        rows = plays.filter(pc.equal(plays.column("source"), source))
+        repeated += rows.num_rows - rows.group_by(same_play).aggregate([]).num_rows
+    return repeated
+
+
 def _sorted_if_apart(tables: list[pa.Table]) -> pa.Table | None:
     """The rows sorted in combine's order, if they are of one source and each play once;
     else None."""

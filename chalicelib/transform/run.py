@@ -19,7 +19,7 @@ from chalicelib.streams import add_part
 from chalicelib.transform.commit import commit
 from chalicelib.transform.day import day_manifests, snapshot_runs, snapshot_tables_of
 from chalicelib.transform.digest import digested_runs, read_digest, write_digest
-from chalicelib.transform.merge import merge_catalog, merge_plays
+from chalicelib.transform.merge import merge_catalog, merge_plays, repeated_plays
 from chalicelib.transform.parse import RunRows
 from chalicelib.transform.quarantine import lift, quarantine
 from chalicelib.transform.read import Problem, ReadRun, read_answer, read_run, unique_parts
@@ -202,19 +202,25 @@ def shift_day(day: str, offset: int) -> str:
     return (date.fromisoformat(day) + timedelta(days=offset)).isoformat()
 
 
-FARED = ("new", "merged", "known")
+FARED = ("new", "merged", "known", "duplicates")
 
 
 def plays_fared(existing: pa.Table | None, brought: pa.Table, merged: pa.Table) -> dict[str, int]:
     """Of the plays `brought` into a partition: how many are rows of their own (new), how
     many became one row with the other source's play of them (merged: an export's entry
-    with the API's play, or the reverse), and how many the partition held already (known:
-    a play polled again, an export imported again)."""
+    with the API's play, or the reverse), how many the partition held already (known: a
+    play polled again, an export imported again) and how many repeat another brought with
+    them (duplicates: an entry an export holds twice). The four add up to those brought."""
     before = 0 if existing is None else existing.num_rows
     absorbed = before + brought.num_rows - merged.num_rows
     merged_now = _both(merged) - (0 if existing is None else _both(existing))
-    new = brought.num_rows - absorbed
-    return {"new": new, "merged": merged_now, "known": absorbed - merged_now}
+    duplicates = repeated_plays(brought)
+    return {
+        "new": brought.num_rows - absorbed,
+        "merged": merged_now,
+        "known": absorbed - merged_now - duplicates,
+        "duplicates": duplicates,
+    }
 
 
 def _both(plays: pa.Table) -> int:

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from botocore.stub import Stubber
 from chalice.local import LambdaContext
+from chalice_stage import stage_client
 from stand_ins import BUCKET, PREFIX, REGION
 
 from chalicelib import pipeline, raw
@@ -73,6 +74,19 @@ def test_posting_a_run_on_an_s3_lake_queues_it_and_answers_at_once(s3_app_client
     assert record["status"] == "queued"
     assert record["streams"] == ["plays"]
     assert not any(s3_lake.list("raw/"))
+
+
+def test_a_run_posted_without_credentials_or_a_secret_is_not_queued_but_a_409(
+    s3_env, s3_lake, tmp_path, without_credentials
+):
+    from app import app
+
+    create_function("spotify-etl-test-run_extract", "run_extract")
+    with stage_client(app, tmp_path / "project", without_credentials(s3_env)) as client:
+        response = client.http.post("/runs", headers={"Content-Type": "application/json"})
+    assert response.status_code == 409
+    assert "SPOTIFY_SECRET_ID" in response.json_body["Message"]
+    assert not any(s3_lake.list(""))
 
 
 def test_queuing_a_run_invokes_the_extract_function_asynchronously(s3_env, s3_lake):

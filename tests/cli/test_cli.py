@@ -32,6 +32,27 @@ def test_a_missing_setting_exits_1_with_one_line_naming_it(env, monkeypatch, cap
     assert len(err.splitlines()) == 1 and "SPOTIFY_REFRESH_TOKEN" in err
 
 
+def test_extract_without_credentials_is_refused_with_what_to_set_and_leaves_no_run(
+    env, lake, without_credentials, capsys
+):
+    assert main(["extract"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and len(err.splitlines()) == 1
+    assert "SPOTIFY_REFRESH_TOKEN" in err and "spotify-etl auth" in err
+    assert not lake.root.exists()  # no run record, nothing written
+
+
+def test_a_run_that_fails_once_started_still_leaves_its_failed_record(
+    env, lake, emulator, capsys
+):
+    emulator.revoke_refresh_token()
+    assert main(["extract"]) == 1
+    [key] = list(lake.list("runs/"))
+    record = get_json(lake, key)
+    assert record["status"] == "failed" and "spotify-etl auth" in record["errors"][0]
+    assert capsys.readouterr().err.startswith("error: ")
+
+
 def test_an_unknown_stream_is_refused_by_the_parser(env):
     with pytest.raises(SystemExit) as exited:
         main(["extract", "--streams", "podcasts"])

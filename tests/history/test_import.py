@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 import zipfile
 from datetime import UTC, datetime
 
@@ -92,7 +93,7 @@ def test_an_import_makes_one_play_per_entry_and_stores_nothing_personal(
     [record] = RunStore(lake).recent()
     assert (record.kind, record.status) == ("import", "transformed")
     assert record.counts == {"files": 2, "entries": len(entries)}
-    assert record.transform["plays"] == {"new": len(kept), "merged": 0, "known": 0}
+    assert record.transform["plays"] == {"new": len(kept), "merged": 0, "known": 0, "duplicates": 0}
 
 
 def test_importing_the_export_again_changes_nothing_and_says_all_was_imported_before(
@@ -106,9 +107,61 @@ def test_importing_the_export_again_changes_nothing_and_says_all_was_imported_be
     assert plays(lake) == before
     fared = sorted((r.transform["plays"] for r in RunStore(lake).recent()), key=str)
     n = len(before)
-    assert fared == [{"new": 0, "merged": 0, "known": n}, {"new": n, "merged": 0, "known": 0}]
+    assert fared == [
+        {"new": 0, "merged": 0, "known": n, "duplicates": 0},
+        {"new": n, "merged": 0, "known": 0, "duplicates": 0},
+    ]
     out = " ".join(capsys.readouterr().out.split())
     assert f"imported before │ {len(before)} │" in out.replace(",", "")
+
+
+def counted(out: str) -> dict[str, int]:
+    """The counts `spotify-etl import` printed, by what each counts."""
+    rows = re.findall(r"│ (.+?) +│ ([0-9,]+) +│", out)
+    return {what: int(count.replace(",", "")) for what, count in rows}
+
+
+# What became of an import's plays, each one counted once.
+FARED = (
+    "new plays",
+    "merged with the API's plays",
+    "imported before",
+    "duplicates within the export",
+)
+
+
+def test_an_entry_an_export_holds_twice_is_one_play_counted_as_a_duplicate_on_every_import(
+    env, lake, emulator, tmp_path, capsys
+):
+    entries = export_of(emulator)
+    export = write_zip(tmp_path / "export.zip", [*entries, dict(entries[0])])  # as real ones do
+    assert main(["import", str(export)]) == 0
+    first = counted(capsys.readouterr().out)
+    kept = len(plays(lake))
+    assert main(["import", str(export)]) == 0
+    again = counted(capsys.readouterr().out)
+    assert len(plays(lake)) == kept
+    fared = sorted((r.transform["plays"] for r in RunStore(lake).recent()), key=str)
+    assert fared == [
+        {"new": 0, "merged": 0, "known": kept, "duplicates": 1},
+        {"new": kept, "merged": 0, "known": 0, "duplicates": 1},
+    ]
+    for said, new, before in ((first, kept, 0), (again, 0, kept)):
+        assert [said[what] for what in FARED] == [new, 0, before, 1]
+        assert said["plays"] == kept + 1 == sum(said[what] for what in FARED)
+
+
+def test_an_import_s_counts_add_up_to_its_plays_where_it_merges_with_the_api_s(
+    env, lake, emulator, tmp_path, capsys
+):
+    assert main(["extract", "--kind", "plays"]) == 0
+    entries = export_of(emulator)
+    polled = iso(emulator.account.recent_plays[0].played_at_ms + 1_000)
+    seen = next(entry for entry in entries if entry["ts"] == polled)
+    assert main(["import", str(write_zip(tmp_path / "e.zip", [*entries, dict(seen)]))]) == 0
+    said = counted(capsys.readouterr().out)
+    assert said["merged with the API's plays"] > 0 and said["duplicates within the export"] == 1
+    assert said["plays"] == sum(said[what] for what in FARED)
 
 
 def test_import_then_extract_equals_extract_then_import(env, emulator, tmp_path, monkeypatch):
@@ -169,7 +222,8 @@ def test_a_damaged_zip_fails_the_import_with_its_reason_and_leaves_the_tables(
     export = write_zip(tmp_path / "my_spotify_data.zip", export_of(emulator))
     export.write_bytes(export.read_bytes()[:300])
     assert main(["import", str(export)]) == 1
-    assert "not a readable zip" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "not a readable zip" in err
     assert plays(lake) == before
     failed = next(r for r in RunStore(lake).recent() if r.kind == "import")
     assert failed.status == "failed" and "nothing of this export was imported" in failed.errors[0]
@@ -177,14 +231,39 @@ def test_a_damaged_zip_fails_the_import_with_its_reason_and_leaves_the_tables(
     assert reason["problems"][0]["key"] == "my_spotify_data.zip"
 
 
-def test_the_basic_export_is_refused_saying_how_to_get_the_extended_one(env, tmp_path, capsys):
+def test_the_basic_export_is_refused_saying_how_to_get_the_extended_one(
+    env, lake, tmp_path, capsys
+):
     basic = [{"endTime": "2024-03-01 20:34", "artistName": "A", "trackName": "S", "msPlayed": 1}]
     path = tmp_path / "my_spotify_data.zip"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("MyData/StreamingHistory_music_0.json", json.dumps(basic))
     assert main(["import", str(path)]) == 1
     err = capsys.readouterr().err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
     assert "Extended streaming history" in err and "spotify.com/account/privacy" in err
+    assert not lake.root.exists()  # refused: no import record
+
+
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        ("nope.zip", "does not exist"),
+        ("notes.txt", "is not a zip, a folder or a JSON file"),
+        ("photos", "holds no Streaming_History_Audio"),
+    ],
+)
+def test_a_path_that_holds_no_export_is_refused_with_an_error_and_leaves_no_run(
+    env, lake, tmp_path, capsys, given, said
+):
+    (tmp_path / "notes.txt").write_text("not an export")
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "album.json").write_text("{}")
+    assert main(["import", str(tmp_path / given)]) == 1
+    out, err = capsys.readouterr()
+    assert not out and err.startswith("error: ") and said in err
+    assert len(err.strip().splitlines()) == 1
+    assert not lake.root.exists()  # no import record, nothing written
 
 
 def top(name: str, env: dict, start: str, end: str) -> list[dict]:
