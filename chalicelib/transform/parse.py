@@ -216,7 +216,7 @@ def playlist_items(rows: RunRows, part: raw.Part, answer: Any) -> None:
             position=position,
             item_type=item_type,
             item_id=None if item_type == LOCAL_TYPE else item.get("id"),
-            item_uri=item.get("uri"),
+            item_uri=_uri(item),
             item_name=item.get("name"),
             added_at=epoch_ms(entry.get("added_at")),
             added_by_id=(entry.get("added_by") or {}).get("id"),
@@ -402,6 +402,13 @@ def _kind(item: dict[str, Any]) -> str:
 
 def _is_local_uri(uri: Any) -> bool:
     return isinstance(uri, str) and uri.startswith("spotify:local:")
+
+
+def _uri(item: dict[str, Any]) -> str | None:
+    """An item's URI where it names something: its ID's, or a local file's. Entries without
+    an ID have come with `spotify:track:null`."""
+    uri = item.get("uri")
+    return uri if item.get("id") or _is_local_uri(uri) else None
 
 
 def sortable(row: tuple) -> tuple:
