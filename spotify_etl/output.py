@@ -36,8 +36,7 @@ def rows(
 ) -> None:
     """Print rows in the chosen format."""
     if fmt == "json":
-        objects = [dict(zip(columns, row, strict=True)) for row in data]
-        print(json.dumps(objects, default=str, ensure_ascii=False))
+        documents([dict(zip(columns, row, strict=True)) for row in data])
     elif fmt == "csv":
         writer = csv.writer(sys.stdout)
         writer.writerow(columns)
@@ -51,6 +50,11 @@ def rows(
         console.print(table)
 
 
+def documents(values: Sequence[Any]) -> None:
+    """JSON values as they are: text as text, lists as arrays, numbers as numbers."""
+    print(json.dumps(values, default=str, ensure_ascii=False))
+
+
 def cell(value: Any) -> str:
     """A value as table or CSV text: lists and objects as JSON, None as nothing."""
     if value is None:
@@ -60,10 +64,15 @@ def cell(value: Any) -> str:
     return str(value)
 
 
-def query_result(name: str, result: dict[str, Any], fmt: str = "table") -> None:
-    """A finished named query: its columns and rows."""
+def query_result(
+    name: str, result: dict[str, Any], fmt: str = "table", *, why_empty: str = ""
+) -> None:
+    """A finished named query: its columns and rows; in a table, `no rows` and why where it
+    has none."""
     columns = [column["name"] for column in result["columns"]]
     rows(name, columns, result["rows"], fmt)
+    if fmt == "table" and not result["rows"]:
+        line(f"no rows: {why_empty}" if why_empty else "no rows")
 
 
 def counts(title: str, values: dict[str, Any], fmt: str = "table") -> None:

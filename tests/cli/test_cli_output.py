@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from chalicelib.runs import RunStore
 from spotify_etl import output
 from spotify_etl.cli import CLOSED_PIPE_EXIT, main
 from tests.history.exports import export_entry
@@ -53,18 +54,39 @@ def test_values_in_rows_are_printed_as_they_are(capsys):
     assert '["a", "b"]' in out  # a list as JSON, not as a Python repr
 
 
-def test_runs_print_as_json_and_csv_and_the_query_list_too(env, capsys):
+def test_runs_print_as_json_the_records_get_runs_answers_and_as_csv(env, lake, capsys):
     assert main(["extract", "--streams", "saved"]) == 0
     capsys.readouterr()
     assert main(["runs", "--format", "json"]) == 0
     [run] = json.loads(capsys.readouterr().out)
-    assert run["status"] == "transformed" and run["requests"] > 0
+    assert run == RunStore(lake).recent(1)[0].to_json()  # as GET /runs, types and all
+    assert run["errors"] == [] and run["counts"]["requests"] > 0 and run["counts"]["saved_tracks"]
     assert main(["runs", "--format", "csv"]) == 0
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
     assert rows[0][0] == "run_id" and rows[1][0] == run["run_id"]
+
+
+def test_the_query_list_gives_each_parameter_its_default_and_description(capsys):
+    from chalicelib.query import named
+
     assert main(["query", "--format", "json"]) == 0
-    listed = json.loads(capsys.readouterr().out)
-    assert "top_tracks" in {query["name"] for query in listed}
+    assert json.loads(capsys.readouterr().out) == named.describe()  # as GET /queries
+    assert main(["query"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "limit (integer from 1 to 1000; default 10): how many tracks" in out
+    assert "start_date (date; default today-30): first played date, inclusive" in out
+
+
+def test_an_empty_result_says_no_rows_and_why(env, capsys):
+    assert main(["extract", "--streams", "saved"]) == 0
+    capsys.readouterr()
+    dates = ["--param", "start_date=2001-01-01", "--param", "end_date=2001-01-31"]
+    assert main(["query", "top_tracks", *dates]) == 0
+    said = capsys.readouterr().out.splitlines()[-1]
+    assert said.startswith("no rows: The tracks played most often between two dates")
+    assert said.endswith("None for start_date=2001-01-01, end_date=2001-01-31, limit=10.")
+    assert main(["query", "top_tracks", *dates, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []  # a script reads no prose
 
 
 def test_json_keeps_text_as_it_is_and_lists_as_arrays(capsys):
@@ -153,7 +175,7 @@ def test_a_run_cut_short_is_partial_with_its_own_exit_code(env, emulator, lake, 
     assert main(["runs", "--format", "json"]) == 0
     [run] = json.loads(capsys.readouterr().out)
     assert (run["status"], run["extract"]) == ("partial", "partial")
-    assert run["transform"] == "transformed"  # what it fetched is in the tables
+    assert run["transform"]["status"] == "transformed"  # what it fetched is in the tables
 
 
 def test_a_failed_run_exits_1_and_says_its_extract_failed(env, emulator, capsys):
@@ -162,7 +184,7 @@ def test_a_failed_run_exits_1_and_says_its_extract_failed(env, emulator, capsys)
     capsys.readouterr()
     assert main(["runs", "--format", "json"]) == 0
     [run] = json.loads(capsys.readouterr().out)
-    assert (run["status"], run["extract"], run["transform"]) == ("failed", "failed", None)
+    assert (run["status"], run["extract"], run.get("transform")) == ("failed", "failed", None)
 
 
 def test_a_complete_run_exits_0_and_shows_both_steps(env, capsys):
@@ -170,7 +192,7 @@ def test_a_complete_run_exits_0_and_shows_both_steps(env, capsys):
     capsys.readouterr()
     assert main(["runs", "--format", "json"]) == 0
     [run] = json.loads(capsys.readouterr().out)
-    assert (run["status"], run["extract"], run["transform"]) == (
+    assert (run["status"], run["extract"], run["transform"]["status"]) == (
         "transformed",
         "extracted",
         "transformed",
