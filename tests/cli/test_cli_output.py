@@ -13,6 +13,7 @@ import zipfile
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from rich.cells import cell_len
 
 from chalicelib.runs import RunStore
 from spotify_etl import output
@@ -87,6 +88,46 @@ def test_an_empty_result_says_no_rows_and_why(env, capsys):
     assert said.endswith("None for start_date=2001-01-01, end_date=2001-01-31, limit=10.")
     assert main(["query", "top_tracks", *dates, "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out) == []  # a script reads no prose
+
+
+def as_terminal(monkeypatch, columns: int) -> None:
+    """Standard output as a terminal of this many columns, as Rich reads one."""
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    monkeypatch.setenv("COLUMNS", str(columns))
+
+
+def lines_of(out: str) -> list[str]:
+    """Printed lines, as wide as the terminal shows them (a wide character takes two)."""
+    return [line.rstrip() for line in out.splitlines()]
+
+
+@pytest.mark.parametrize("columns", [100, 60, 20])
+def test_however_narrow_the_terminal_an_id_is_never_broken(monkeypatch, capsys, columns):
+    as_terminal(monkeypatch, columns)
+    output.rows("t", ["playlist_id", "name"], [["jAr6ydRl5Kx9oZO6uXg1SQ", "Café del Mar ☕"]])
+    assert "jAr6ydRl5Kx9oZO6uXg1SQ" in capsys.readouterr().out
+
+
+def test_on_a_terminal_ids_and_dates_stay_whole_and_text_gives_way(
+    env, emulator, monkeypatch, capsys
+):
+    assert main(["extract", "--streams", "saved"]) == 0
+    emulator.revoke_refresh_token()
+    assert main(["extract", "--streams", "saved"]) == 1
+    capsys.readouterr()
+    assert main(["runs", "--format", "json"]) == 0
+    runs = json.loads(capsys.readouterr().out)
+    [error] = next(run["errors"] for run in runs if run["status"] == "failed")
+    assert main(["runs"]) == 0  # into a pipe, nothing is wrapped
+    assert any(error in line for line in lines_of(capsys.readouterr().out))
+    as_terminal(monkeypatch, 100)
+    assert main(["runs"]) == 0
+    printed = lines_of(capsys.readouterr().out)
+    assert max(map(cell_len, printed)) <= 100
+    for run in runs:  # one line holds a run's ID and its start, each whole
+        assert any(run["run_id"] in line and run["started_at"] in line for line in printed)
+    errors = [line.split("│")[-1].strip() for line in printed if "│" in line]
+    assert " ".join(filter(None, errors)) == " ".join(error.split())  # wrapped between words
 
 
 def test_json_keeps_text_as_it_is_and_lists_as_arrays(capsys):
@@ -296,3 +337,28 @@ def test_the_emulator_writes_its_accounts_export_and_says_it_needs_no_pacing(env
         names = archive.namelist()
     assert any("Streaming_History_Audio" in name for name in names)
     assert main(["import", str(export)]) == 0
+
+
+def test_the_demos_playlist_changes_on_a_terminal_keep_every_id_and_date_whole(
+    monkeypatch, tmp_path, capsys
+):
+    """Too many columns for 100: each row prints as a record, a line per column."""
+    from spotify_etl.demo import run_demo
+
+    monkeypatch.chdir(tmp_path)
+    run_demo(str(tmp_path / "lake"), days=2, seed=7, first_day=datetime(2026, 11, 1, tzinfo=UTC))
+    monkeypatch.setenv("LAKE_URI", str(tmp_path / "lake"))
+    query = ["query", "playlist_changes", "--param", "start_date=2026-11-01"]
+    query += ["--param", "end_date=2026-11-02"]
+    capsys.readouterr()
+    assert main([*query, "--format", "json"]) == 0
+    changes = json.loads(capsys.readouterr().out)
+    as_terminal(monkeypatch, 100)
+    assert main(query) == 0
+    printed = lines_of(capsys.readouterr().out)
+    assert max(map(cell_len, printed)) <= 100
+    fields = [line.split(maxsplit=1) for line in printed]
+    for change in changes:
+        for name in ("playlist_id", "first_snapshot_date", "last_snapshot_date", "added_items"):
+            assert [name, change[name]] in fields or not change[name]
+    assert any(change["added_items"] for change in changes)
