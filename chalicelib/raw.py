@@ -62,6 +62,15 @@ def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def requested(track: dict[str, Any]) -> dict[str, Any]:
+    """The object naming the track an answer is for, as the account holds it (saved, listed,
+    ranked or played). Where Spotify relinks a track to a copy playable in the account's
+    market, the answer's `id` and `uri` are the copy's and `linked_from` names the track
+    requested: that one is the track, everywhere; the copy's ID is not kept."""
+    linked = track.get("linked_from")
+    return linked if isinstance(linked, dict) and linked.get("id") else track
+
+
 def run_folder(snapshot_date: str, run_id: str) -> str:
     return f"{RAW}/{snapshot_date}/{run_id}/"
 

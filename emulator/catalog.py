@@ -70,7 +70,9 @@ class Track:
     explicit: bool
     popularity: int | None
     has_markets: bool
-    linked_from: str | None
+    # Track relinking: the ID of the copy Spotify answers in this track's place (its `id`,
+    # with this track in `linked_from`); two tracks may share one copy.
+    playable_id: str | None
     isrc: str
 
 
@@ -190,7 +192,7 @@ def _track(seed: int, index: int, rng: Random, album: Album, artist_ids: list[st
         explicit=rng.random() < 0.2,
         popularity=None if index % 5 == 3 else rng.randint(0, 100),
         has_markets=index % 7 != 4,
-        linked_from=spotify_id(seed, "linked", index) if index % 13 == 6 else None,
+        playable_id=spotify_id(seed, "playable", index // 26) if index % 13 == 6 else None,
         isrc=f"SE{rng.choice(('A', 'B', 'C'))}{rng.randrange(10**9):09d}",
     )
 

@@ -88,9 +88,10 @@ class Renderer:
         return body
 
     def track_simple(self, track: Track) -> Json:
-        """A SimplifiedTrackObject, as listed in an album."""
+        """A SimplifiedTrackObject, as listed in an album; a relinked track is its playable
+        copy, naming the track in `linked_from`."""
         body = {
-            **self._links("track", track.id),
+            **self._links("track", track.playable_id or track.id),
             "artists": self._artists(track.artist_ids),
             "disc_number": 1,
             "duration_ms": track.duration_ms,
@@ -102,8 +103,8 @@ class Renderer:
         }
         if track.has_markets:
             body["available_markets"] = list(MARKETS)
-        if track.linked_from is not None:
-            body["linked_from"] = self._links("track", track.linked_from)
+        if track.playable_id is not None:
+            body["linked_from"] = self._links("track", track.id)
         return body
 
     def track(self, track: Track) -> Json:

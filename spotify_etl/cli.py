@@ -14,6 +14,7 @@ from typing import Any
 from chalicelib import pipeline, raw, settings, streams
 from chalicelib.aws import aws_failure, is_aws_error
 from chalicelib.errors import PipelineError, ValidationError
+from chalicelib.query.named import NamedQuery
 from chalicelib.runs import RunRecord, RunStore, Status
 from chalicelib.settings import Settings
 from spotify_etl import environment, output
@@ -385,36 +386,47 @@ def _query(args: argparse.Namespace) -> int:
     from chalicelib.query import named, service
 
     if not args.name:
-        listed = [(q["name"], _param_list(q), q["description"]) for q in named.describe()]
+        params = _param_lines if args.format == "table" else list
+        listed = [(q["name"], params(q["params"]), q["description"]) for q in named.describe()]
         output.rows("named queries", ["name", "params", "description"], listed, args.format)
         return 0
     names = [name for name, _ in args.param]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise ValidationError(f"--param {repeated[0]} is given more than once; give it once")
-    params = named.get_query(args.name).from_text(dict(args.param))
+    query = named.get_query(args.name)
+    params = query.from_text(dict(args.param))
     config = settings.load()
     result = service.run_named(config, args.name, params, 25, page_size=1000)
     while "rows" not in result:  # Athena still running it: ask again until it finished
         time.sleep(QUERY_POLL_SECONDS)
         result = service.execution_page(config, result["execution_id"], None, 1000)
     rows = service.following_pages(config, result, args.limit)
-    output.query_result(args.name, {**result, "rows": rows}, args.format)
+    answer = {**result, "rows": rows}
+    output.query_result(args.name, answer, args.format, why_empty=_why_empty(query, params))
     return 0
+
+
+def _why_empty(query: NamedQuery, params: dict[str, Any]) -> str:
+    """Why a query answered no rows: what it counts, and the values it was asked for."""
+    values = dict(zip(query.placeholders, query.bind(params), strict=True))
+    asked = ", ".join(f"{param.name}={values[param.name]}" for param in query.params)
+    return f"{query.description} None for {asked}." if asked else query.description
 
 
 def _runs(args: argparse.Namespace) -> int:
     records = RunStore(pipeline.lake_to_read(settings.load())).recent(args.limit)
+    if args.format == "json":  # the records whole, as GET /runs answers them
+        output.documents([record.to_json() for record in records])
+        return 0
     output.rows(
         "runs",
-        ["run_id", "kind", "status", "extract", "transform", "started_at", "requests", "errors"],
+        ["run_id", "kind", "status", "started_at", "requests", "errors"],
         [
             (
                 r.run_id,
                 r.kind,
                 r.status,
-                r.extract,
-                r.transform_status,
                 r.started_at,
                 (r.counts or {}).get("requests"),
                 "; ".join(r.errors or []),
@@ -484,8 +496,17 @@ def _param(value: str) -> tuple[str, str]:
     return name.strip(), text
 
 
-def _param_list(query: dict[str, Any]) -> str:
-    return ", ".join(f"{p['name']}:{p['type']}" for p in query["params"])
+def _param_lines(params: list[dict[str, Any]]) -> str:
+    """A query's parameters as `GET /queries` describes them, a line each:
+    `limit (integer from 1 to 1000; default 10): how many tracks`."""
+    return "\n".join(f"{p['name']} ({_param_kind(p)}): {p['description']}" for p in params)
+
+
+def _param_kind(param: dict[str, Any]) -> str:
+    low = f" from {param['min']}" if "min" in param else ""
+    high = f" to {param['max']}" if "max" in param else ""
+    default = "required" if param["required"] else f"default {param['default']}"
+    return f"{param['type']}{low}{high}; {default}"
 
 
 if __name__ == "__main__":

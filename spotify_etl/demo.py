@@ -113,11 +113,10 @@ def _print_queries(config: Settings, start, end) -> None:
         )
         shown = dict(result, rows=result["rows"][:SHOWN_ROWS])
         output.console.print()
-        output.query_result(f"{query['name']}  ({start} to {end})", shown)
+        title = f"{query['name']}  ({start} to {end})"
+        output.query_result(title, shown, why_empty=query["description"])
         if len(result["rows"]) > SHOWN_ROWS:
             output.line(f"  … {len(result['rows']) - SHOWN_ROWS} more rows")
-        if not result["rows"]:
-            output.line(f"  no rows: {query['description']}")
 
 
 def _fresh_lake(folder: Path) -> Path:

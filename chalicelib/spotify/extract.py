@@ -82,13 +82,15 @@ class References:
     played: set[str] = field(default_factory=set)  # the tracks of the run's plays
 
     def add_track(self, track: dict[str, Any] | None, tier: int = REST) -> None:
-        """A track, its album and the artists of both (episodes and local files are none)."""
-        if not track or track.get("type", "track") != "track" or not track.get("id"):
+        """A track, under the ID of the track requested (raw.requested), its album and the
+        artists of both (episodes and local files are none)."""
+        track_id = raw.requested(track).get("id") if track else None
+        if not track_id or track.get("type", "track") != "track":
             return
         album = track.get("album")
         if album is not None:
-            self.full["tracks"].add(track["id"])
-        self._add("tracks", track["id"], tier)
+            self.full["tracks"].add(track_id)
+        self._add("tracks", track_id, tier)
         album = album or {}
         if album.get("id"):
             self._add("albums", album["id"], tier)
@@ -216,7 +218,10 @@ class Extractor:
             items = page.get("items") or []
             self.refs.add_page(items, "track", WANTED)
             self.refs.played.update(
-                t["id"] for i in items if (t := (i or {}).get("track")) and t.get("id")
+                track_id
+                for item in items
+                if (track := (item or {}).get("track"))
+                and (track_id := raw.requested(track).get("id"))
             )
             played.extend(ms for ms in map(_epoch_ms, (i.get("played_at") for i in items)) if ms)
         self._state.plays_after = max(played, default=None)
@@ -522,7 +527,7 @@ def _pages_for(total: int) -> int:
 
 def _saved_pair(item: dict[str, Any] | None) -> tuple[str, str]:
     item = item or {}
-    return ((item.get("track") or {}).get("id") or "", item.get("added_at") or "")
+    return (raw.requested(item.get("track") or {}).get("id") or "", item.get("added_at") or "")
 
 
 def _epoch_ms(value: str | None) -> int | None:

@@ -91,11 +91,12 @@ class Catalog:
     def add_played_track(self, track: dict[str, Any]) -> None:
         """A played track: catalogued, and it, its album and their artists marked played."""
         self.add_track(track)
-        if not track.get("id") or _kind(track) != TRACK_TYPE:
+        named = raw.requested(track)
+        if not named.get("id") or _kind(track) != TRACK_TYPE:
             return
         album = track.get("album") or {}
         referenced = {
-            "tracks": [track],
+            "tracks": [named],
             "albums": [album],
             "artists": [*(track.get("artists") or []), *(album.get("artists") or [])],
         }
@@ -103,12 +104,13 @@ class Catalog:
             self.played[name].update(item["id"] for item in objects if item and item.get("id"))
 
     def add_track(self, track: dict[str, Any]) -> None:
-        """A TrackObject (full when it names its album); ignores episodes and local files."""
-        track_id = track.get("id")
+        """A TrackObject (full when it names its album), under the ID of the track requested
+        (raw.requested); ignores episodes and local files."""
+        track_id = raw.requested(track).get("id")
         rank = FULL if "album" in track else SIMPLIFIED
         if not track_id or _kind(track) != TRACK_TYPE or not _better(self.tracks, track_id, rank):
             return  # a copy kept already brought its album and artists along
-        self.tracks[track_id] = (rank, _track_row(track))
+        self.tracks[track_id] = (rank, _track_row(track_id, track))
         artists = track.get("artists") or []
         self.track_artists[track_id] = [
             TRACK_ARTIST(track_id=track_id, artist_id=artist["id"], artist_position=position)
@@ -211,12 +213,13 @@ def playlist_items(rows: RunRows, part: raw.Part, answer: Any) -> None:
         key = (part.playlist_id, position)
         if key in rows.snapshot["playlist_items"]:
             continue
+        listed = raw.requested(item)
         rows.snapshot["playlist_items"][key] = PLAYLIST_ITEM(
             playlist_id=part.playlist_id,
             position=position,
             item_type=item_type,
-            item_id=None if item_type == LOCAL_TYPE else item.get("id"),
-            item_uri=item.get("uri"),
+            item_id=None if item_type == LOCAL_TYPE else listed.get("id"),
+            item_uri=_uri(listed),
             item_name=item.get("name"),
             added_at=epoch_ms(entry.get("added_at")),
             added_by_id=(entry.get("added_by") or {}).get("id"),
@@ -241,7 +244,7 @@ def plays(rows: RunRows, part: raw.Part, answer: Any) -> None:
         row = PLAY(
             **API_PLAY,
             played_at=played_at,
-            track_id=track.get("id"),
+            track_id=raw.requested(track).get("id"),
             context_type=context.get("type"),
             context_uri=context.get("uri"),
         )
@@ -258,7 +261,10 @@ def _top(item_type: str) -> Parser:
             rank = part.offset + index + 1
             key = (item_type, part.time_range or "", rank)
             row = TOP_ITEM(
-                item_type=item_type, time_range=part.time_range, rank=rank, item_id=item.get("id")
+                item_type=item_type,
+                time_range=part.time_range,
+                rank=rank,
+                item_id=raw.requested(item).get("id"),
             )
             rows.snapshot["top_items"].setdefault(key, row)
             if item_type == ARTIST_TYPE:
@@ -279,15 +285,16 @@ def saved_tracks(rows: RunRows, part: raw.Part, answer: Any) -> None:
     saved_rows = rows.snapshot["saved_tracks"]
     for saved in _page(answer):
         track = (saved or {}).get("track")
-        if not track or not track.get("id"):
+        track_id = raw.requested(track).get("id") if track else None
+        if not track_id:
             continue
         added_at = epoch_ms(saved.get("added_at"))
-        kept = saved_rows.get(track["id"])
+        kept = saved_rows.get(track_id)
         if kept is None or (
             added_at is not None
             and (kept[SAVED_ADDED_AT] is None or added_at > kept[SAVED_ADDED_AT])
         ):
-            saved_rows[track["id"]] = SAVED_TRACK(track_id=track["id"], added_at=added_at)
+            saved_rows[track_id] = SAVED_TRACK(track_id=track_id, added_at=added_at)
         rows.catalog.add_track(track)
 
 
@@ -346,9 +353,9 @@ EVERY_RUN: dict[str, Parser] = {
 }
 
 
-def _track_row(track: dict[str, Any]) -> tuple:
+def _track_row(track_id: str, track: dict[str, Any]) -> tuple:
     return TRACK(
-        track_id=track["id"],
+        track_id=track_id,
         name=track.get("name"),
         album_id=(track.get("album") or {}).get("id"),
         duration_ms=track.get("duration_ms"),
@@ -402,6 +409,13 @@ def _kind(item: dict[str, Any]) -> str:
 
 def _is_local_uri(uri: Any) -> bool:
     return isinstance(uri, str) and uri.startswith("spotify:local:")
+
+
+def _uri(item: dict[str, Any]) -> str | None:
+    """An item's URI where it names something: its ID's, or a local file's. Entries without
+    an ID have come with `spotify:track:null`."""
+    uri = item.get("uri")
+    return uri if item.get("id") or _is_local_uri(uri) else None
 
 
 def sortable(row: tuple) -> tuple:

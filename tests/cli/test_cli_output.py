@@ -13,7 +13,9 @@ import zipfile
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from rich.cells import cell_len
 
+from chalicelib.runs import RunStore
 from spotify_etl import output
 from spotify_etl.cli import CLOSED_PIPE_EXIT, main
 from tests.history.exports import export_entry
@@ -53,18 +55,79 @@ def test_values_in_rows_are_printed_as_they_are(capsys):
     assert '["a", "b"]' in out  # a list as JSON, not as a Python repr
 
 
-def test_runs_print_as_json_and_csv_and_the_query_list_too(env, capsys):
+def test_runs_print_as_json_the_records_get_runs_answers_and_as_csv(env, lake, capsys):
     assert main(["extract", "--streams", "saved"]) == 0
     capsys.readouterr()
     assert main(["runs", "--format", "json"]) == 0
     [run] = json.loads(capsys.readouterr().out)
-    assert run["status"] == "transformed" and run["requests"] > 0
+    assert run == RunStore(lake).recent(1)[0].to_json()  # as GET /runs, types and all
+    assert run["errors"] == [] and run["counts"]["requests"] > 0 and run["counts"]["saved_tracks"]
     assert main(["runs", "--format", "csv"]) == 0
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
     assert rows[0][0] == "run_id" and rows[1][0] == run["run_id"]
+
+
+def test_the_query_list_gives_each_parameter_its_default_and_description(capsys):
+    from chalicelib.query import named
+
     assert main(["query", "--format", "json"]) == 0
-    listed = json.loads(capsys.readouterr().out)
-    assert "top_tracks" in {query["name"] for query in listed}
+    assert json.loads(capsys.readouterr().out) == named.describe()  # as GET /queries
+    assert main(["query"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "limit (integer from 1 to 1000; default 10): how many tracks" in out
+    assert "start_date (date; default today-30): first played date, inclusive" in out
+
+
+def test_an_empty_result_says_no_rows_and_why(env, capsys):
+    assert main(["extract", "--streams", "saved"]) == 0
+    capsys.readouterr()
+    dates = ["--param", "start_date=2001-01-01", "--param", "end_date=2001-01-31"]
+    assert main(["query", "top_tracks", *dates]) == 0
+    said = capsys.readouterr().out.splitlines()[-1]
+    assert said.startswith("no rows: The tracks played most often between two dates")
+    assert said.endswith("None for start_date=2001-01-01, end_date=2001-01-31, limit=10.")
+    assert main(["query", "top_tracks", *dates, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []  # a script reads no prose
+
+
+def as_terminal(monkeypatch, columns: int) -> None:
+    """Standard output as a terminal of this many columns, as Rich reads one."""
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    monkeypatch.setenv("COLUMNS", str(columns))
+
+
+def lines_of(out: str) -> list[str]:
+    """Printed lines, as wide as the terminal shows them (a wide character takes two)."""
+    return [line.rstrip() for line in out.splitlines()]
+
+
+@pytest.mark.parametrize("columns", [100, 60, 20])
+def test_however_narrow_the_terminal_an_id_is_never_broken(monkeypatch, capsys, columns):
+    as_terminal(monkeypatch, columns)
+    output.rows("t", ["playlist_id", "name"], [["jAr6ydRl5Kx9oZO6uXg1SQ", "Café del Mar ☕"]])
+    assert "jAr6ydRl5Kx9oZO6uXg1SQ" in capsys.readouterr().out
+
+
+def test_on_a_terminal_ids_and_dates_stay_whole_and_text_gives_way(
+    env, emulator, monkeypatch, capsys
+):
+    assert main(["extract", "--streams", "saved"]) == 0
+    emulator.revoke_refresh_token()
+    assert main(["extract", "--streams", "saved"]) == 1
+    capsys.readouterr()
+    assert main(["runs", "--format", "json"]) == 0
+    runs = json.loads(capsys.readouterr().out)
+    [error] = next(run["errors"] for run in runs if run["status"] == "failed")
+    assert main(["runs"]) == 0  # into a pipe, nothing is wrapped
+    assert any(error in line for line in lines_of(capsys.readouterr().out))
+    as_terminal(monkeypatch, 100)
+    assert main(["runs"]) == 0
+    printed = lines_of(capsys.readouterr().out)
+    assert max(map(cell_len, printed)) <= 100
+    for run in runs:  # one line holds a run's ID and its start, each whole
+        assert any(run["run_id"] in line and run["started_at"] in line for line in printed)
+    errors = [line.split("│")[-1].strip() for line in printed if "│" in line]
+    assert " ".join(filter(None, errors)) == " ".join(error.split())  # wrapped between words
 
 
 def test_json_keeps_text_as_it_is_and_lists_as_arrays(capsys):
@@ -153,7 +216,7 @@ def test_a_run_cut_short_is_partial_with_its_own_exit_code(env, emulator, lake, 
     assert main(["runs", "--format", "json"]) == 0
     [run] = json.loads(capsys.readouterr().out)
     assert (run["status"], run["extract"]) == ("partial", "partial")
-    assert run["transform"] == "transformed"  # what it fetched is in the tables
+    assert run["transform"]["status"] == "transformed"  # what it fetched is in the tables
 
 
 def test_a_failed_run_exits_1_and_says_its_extract_failed(env, emulator, capsys):
@@ -162,7 +225,7 @@ def test_a_failed_run_exits_1_and_says_its_extract_failed(env, emulator, capsys)
     capsys.readouterr()
     assert main(["runs", "--format", "json"]) == 0
     [run] = json.loads(capsys.readouterr().out)
-    assert (run["status"], run["extract"], run["transform"]) == ("failed", "failed", None)
+    assert (run["status"], run["extract"], run.get("transform")) == ("failed", "failed", None)
 
 
 def test_a_complete_run_exits_0_and_shows_both_steps(env, capsys):
@@ -170,7 +233,7 @@ def test_a_complete_run_exits_0_and_shows_both_steps(env, capsys):
     capsys.readouterr()
     assert main(["runs", "--format", "json"]) == 0
     [run] = json.loads(capsys.readouterr().out)
-    assert (run["status"], run["extract"], run["transform"]) == (
+    assert (run["status"], run["extract"], run["transform"]["status"]) == (
         "transformed",
         "extracted",
         "transformed",
@@ -274,3 +337,28 @@ def test_the_emulator_writes_its_accounts_export_and_says_it_needs_no_pacing(env
         names = archive.namelist()
     assert any("Streaming_History_Audio" in name for name in names)
     assert main(["import", str(export)]) == 0
+
+
+def test_the_demos_playlist_changes_on_a_terminal_keep_every_id_and_date_whole(
+    monkeypatch, tmp_path, capsys
+):
+    """Too many columns for 100: each row prints as a record, a line per column."""
+    from spotify_etl.demo import run_demo
+
+    monkeypatch.chdir(tmp_path)
+    run_demo(str(tmp_path / "lake"), days=2, seed=7, first_day=datetime(2026, 11, 1, tzinfo=UTC))
+    monkeypatch.setenv("LAKE_URI", str(tmp_path / "lake"))
+    query = ["query", "playlist_changes", "--param", "start_date=2026-11-01"]
+    query += ["--param", "end_date=2026-11-02"]
+    capsys.readouterr()
+    assert main([*query, "--format", "json"]) == 0
+    changes = json.loads(capsys.readouterr().out)
+    as_terminal(monkeypatch, 100)
+    assert main(query) == 0
+    printed = lines_of(capsys.readouterr().out)
+    assert max(map(cell_len, printed)) <= 100
+    fields = [line.split(maxsplit=1) for line in printed]
+    for change in changes:
+        for name in ("playlist_id", "first_snapshot_date", "last_snapshot_date", "added_items"):
+            assert [name, change[name]] in fields or not change[name]
+    assert any(change["added_items"] for change in changes)

@@ -77,6 +77,20 @@ def test_snapshots_fetch_imported_tracks_within_the_budget_each_once_until_none_
     assert fetched_in(lake, record) == [] and not get_json(lake, record.manifest)["played_tracks"]
 
 
+def test_a_saved_track_spotify_relinks_is_known_by_the_id_the_export_names(
+    imported, lake, clock, emulator
+):
+    """Spotify serves a relinked track as a playable copy; the library and the export name
+    the track itself, so the snapshot holds it in full and needs no request for it."""
+    record, _ = snapshot(imported, clock, emulator)
+    tracks = emulator.world.catalog.tracks
+    saved = {s.track_id for s in emulator.account.saved}
+    relinked = {t for t in saved if tracks[t].playable_id} & set(imported_tracks(lake))
+    assert relinked
+    assert relinked <= set(get_json(lake, record.manifest)["played_tracks"])
+    assert not relinked & set(fetched_in(lake, record))
+
+
 def test_the_most_played_imported_tracks_are_fetched_first(imported, lake, clock, emulator):
     plays = Counter()
     for key in lake.list("state/imported_tracks/"):

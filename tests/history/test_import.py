@@ -112,7 +112,7 @@ def test_importing_the_export_again_changes_nothing_and_says_all_was_imported_be
         {"new": n, "merged": 0, "known": 0, "duplicates": 0},
     ]
     out = " ".join(capsys.readouterr().out.split())
-    assert f"imported before │ {len(before)} │" in out.replace(",", "")
+    assert f"imported before │ {len(before)} " in out.replace(",", "")
 
 
 def counted(out: str) -> dict[str, int]:

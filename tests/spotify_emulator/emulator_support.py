@@ -126,6 +126,11 @@ def getter(emulator_: Emulator, token: str) -> Get:
     return get
 
 
+def requested(track: dict[str, Any]) -> dict[str, Any]:
+    """A served track as the account holds it: relinked, it names that one in `linked_from`."""
+    return track.get("linked_from") or track
+
+
 def follow(get_: Get, path: str, **params: Any) -> list[Any]:
     """Every item of a paged endpoint, following `next` links."""
     page = get_(path, **params).json()

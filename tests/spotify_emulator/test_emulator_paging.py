@@ -3,7 +3,7 @@
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from emulator_support import FakeClock, Get, follow, getter, user_token
+from emulator_support import FakeClock, Get, follow, getter, requested, user_token
 
 from emulator import Emulator, Scale
 from emulator.account import Entry
@@ -14,7 +14,7 @@ PAGED = ["/me/playlists", "/me/tracks", "/me/top/tracks", "/me/top/artists"]
 
 def _served(entry: dict) -> tuple[str | None, str | None]:
     content = entry.get("item", entry.get("track"))
-    return entry["added_at"], content and content["uri"]
+    return entry["added_at"], content and requested(content)["uri"]
 
 
 def _expected(entry: Entry) -> tuple[str | None, str | None]:
@@ -44,7 +44,7 @@ def test_default_page_size_is_20(emu: Emulator, get: Get) -> None:
 
 def test_following_next_reaches_every_saved_track_exactly_once(emu: Emulator, get: Get) -> None:
     items = follow(get, "/me/tracks", limit=7)
-    assert [i["track"]["id"] for i in items] == [s.track_id for s in emu.account.saved]
+    assert [requested(i["track"])["id"] for i in items] == [s.track_id for s in emu.account.saved]
 
 
 def test_following_next_reaches_every_playlist_entry_exactly_once(emu: Emulator, get: Get) -> None:

@@ -4,7 +4,7 @@ import re
 import unicodedata
 from typing import Any
 
-from emulator_support import Get, follow
+from emulator_support import Get, follow, requested, validate
 
 from emulator import Emulator
 
@@ -170,6 +170,16 @@ def test_deprecated_fields_are_missing_on_some_objects_only(emu: Emulator, get: 
     assert any("linked_from" in t for t in tracks)
 
 
+def test_a_relinked_track_is_served_as_its_playable_copy_naming_it(emu: Emulator, get: Get) -> None:
+    first, second = [t for t in emu.world.catalog.tracks.values() if t.playable_id][:2]
+    served = [get(f"/tracks/{t.id}").json() for t in (first, second)]
+    for body in served:
+        validate(body, "TrackObject")
+    assert [t["id"] for t in served] == [first.playable_id, second.playable_id]
+    assert first.playable_id == second.playable_id  # two tracks, one copy
+    assert [t["linked_from"]["id"] for t in served] == [first.id, second.id]
+
+
 def test_track_lookup_tells_malformed_from_unknown_ids(emu: Emulator, get: Get) -> None:
     track_id = next(iter(emu.world.catalog.tracks))
     assert get(f"/tracks/{track_id}").json()["id"] == track_id
@@ -180,4 +190,4 @@ def test_track_lookup_tells_malformed_from_unknown_ids(emu: Emulator, get: Get) 
 def test_album_carries_its_tracks(emu: Emulator, get: Get) -> None:
     album = next(iter(emu.world.catalog.albums.values()))
     body = get(f"/albums/{album.id}").json()
-    assert [t["id"] for t in body["tracks"]["items"]] == album.track_ids
+    assert [requested(t)["id"] for t in body["tracks"]["items"]] == album.track_ids

@@ -47,6 +47,17 @@ def test_a_local_file_is_a_local_row_without_an_id(lake, new_run):
     assert rows(lake, "tracks") == [] and rows(lake, "artists") == []
 
 
+def test_a_track_without_an_id_has_no_id_and_no_uri(lake, new_run):
+    unavailable = {**track("t1"), "id": None, "uri": "spotify:track:null"}  # as served
+    local_as_was = {**local_track(), "uri": "spotify:track:null"}
+    _, items = items_of(lake, new_run, entry(unavailable), entry(local_as_was))
+    assert [(i["item_type"], i["item_id"], i["item_uri"]) for i in items] == [
+        ("track", None, None),
+        ("local", None, None),
+    ]
+    assert rows(lake, "tracks") == []
+
+
 def test_a_local_file_known_only_by_its_uri_is_local(lake, new_run):
     local = {**local_track(), "is_local": None}
     _, items = items_of(lake, new_run, {**entry(local), "is_local": None})
