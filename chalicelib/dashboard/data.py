@@ -22,12 +22,11 @@ WAIT_SECONDS = 20.0
 MAX_ROWS = 20_000
 TOP = 10
 RUNS = 10
-# The dashboard's queries and their parameters beyond the period; top_tracks and top_artists
-# are read whole (up to their limit): the totals count every track played, and the artists
-# are ranked by minutes, which the query does not rank by.
+# The dashboard's queries and their parameters beyond the period; top_tracks is read whole
+# (up to its limit): the totals count every track played.
 QUERIES: dict[str, dict[str, Any]] = {
     "listening_by_hour": {},
-    "top_artists": {"limit": 1000},  # ranked by minutes on the page, over all of them
+    "top_artists": {"limit": TOP},
     "top_tracks": {"limit": 1000},
     "playlist_sizes": {},
     "playlist_changes": {},

@@ -241,11 +241,8 @@ def _kpis(data: DashboardData) -> str:
 
 def _cards(data: DashboardData) -> str:
     rows = data.rows
-    artists = sorted(
-        rows.get("top_artists", []),
-        key=lambda row: (-(row["minutes"] or 0), -row["plays"], row["artist_name"] or ""),
-    )[:TOP]
-    tracks = rows.get("top_tracks", [])[:TOP]  # as the query ranks them
+    artists = rows.get("top_artists", [])[:TOP]  # as the queries rank them
+    tracks = rows.get("top_tracks", [])[:TOP]
     cards = [
         _history_card(rows.get("listening_time", []), rows.get("history_coverage", [])),
         _card(
@@ -258,9 +255,9 @@ def _cards(data: DashboardData) -> str:
         _card(
             "top-artists",
             f"Top {TOP} artists",
-            "by minutes listened, then plays; a play counts for its track's first credited "
-            "artist",
-            bars.ranking(_distinct_names(artists), [row["minutes"] or 0 for row in artists], "min")
+            "by plays in the period, then minutes listened; a play counts for its track's "
+            "first credited artist",
+            bars.ranking(_distinct_names(artists), [row["plays"] for row in artists], "plays")
             if artists
             else "",
         ),

@@ -8,9 +8,13 @@ from html import unescape
 import pytest
 from chalice_stage import stage_client
 
-from chalicelib.dashboard import page
-from chalicelib.dashboard.data import DashboardData, Period
+from chalicelib.dashboard import data, page
+from chalicelib.dashboard.data import TOP, DashboardData, Period
+from chalicelib.lake import LocalLake
+from chalicelib.query.duckdb_engine import DuckDBEngine
+from chalicelib.query.service import run_query
 from chalicelib.runs import RunRecord
+from chalicelib.settings import Settings
 
 DAY = Period.of(None, None, date(2026, 1, 2))
 
@@ -67,16 +71,28 @@ def artist(artist_id, name, plays, minutes):
     return {"artist_id": artist_id, "artist_name": name, "plays": plays, "minutes": minutes}
 
 
-def test_top_artists_rank_by_minutes_over_all_artists_and_same_names_are_told_apart():
-    rows = [artist(f"a{n:02d}zzzz", f"Artist {n}", 20 - n, 1.0 + n) for n in range(12)]
-    rows += [artist("longA1", "Long", 1, 50.0), artist("twinX1", "Twin", 3, 30.0)]
-    rows += [artist("twinY2", "Twin", 4, 30.0)]  # same minutes: more plays first
+def test_top_artists_keep_the_order_top_artists_ranks_them_in_and_same_names_are_told_apart():
+    rows = [artist("twinY2", "Twin", 40, 10.0), artist("longA1", "Long", 35, 90.0)]
+    rows += [artist("twinX1", "Twin", 30, 50.0)]
+    rows += [artist(f"a{n:02d}zzzz", f"Artist {n}", 20 - n, 1.0 + n) for n in range(12)]
     data = DashboardData(DAY, rows={"top_artists": rows})
-    html = page.render(data, DAY.end)
+    card = between(page.render(data, DAY.end), "top-artists", "top-tracks")
+    assert names(card) == ["Twin (twinY2)", "Long", "Twin (twinX1)"] + [
+        f"Artist {n}" for n in range(7)
+    ]
+    assert "by plays in the period, then minutes listened" in card
+    assert re.findall(r'<span class="value">([^<]*)</span>', card)[:2] == ["40 plays", "35 plays"]
+
+
+@pytest.mark.integration  # the demo's lake, a week of runs and a year of history
+def test_the_pages_top_artists_are_the_top_artists_query_in_its_order(demo_lake):
+    settings = Settings.from_env({"LAKE_URI": str(demo_lake), "QUERY_ENGINE": "duckdb"})
+    period = Period.of(None, None, date.today())
+    html = page.render(data.load(settings, period), period.end)
     card = between(html, "top-artists", "top-tracks")
-    assert names(card)[:3] == ["Long", "Twin (twinY2)", "Twin (twinX1)"]
-    assert names(card)[3:] == [f"Artist {n}" for n in range(11, 4, -1)]  # the rest by minutes
-    assert "Artist 0" not in card  # the most played by count, the least by minutes
+    engine = DuckDBEngine(LocalLake(demo_lake))
+    ranked = run_query(engine, "top_artists", {**period.params(), "limit": TOP})["rows"]
+    assert names(card) == [artist_name for _, _, artist_name, _, _ in ranked]
 
 
 def test_hours_listened_are_the_top_tracks_minutes():
