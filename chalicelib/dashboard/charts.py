@@ -92,8 +92,11 @@ def _options(**extra: Any) -> dict[str, Any]:
     }
 
 
-def _render(chart: pygal.graph.graph.Graph) -> str:
-    return chart.render(is_unicode=True)
+def _render(chart: pygal.graph.graph.Graph, title: str) -> str:
+    """The chart's SVG with its own title, which a browser shows on hover and a screen reader
+    reads: pygal's `title` option would also draw it, so its placeholder is replaced."""
+    svg = chart.render(is_unicode=True)
+    return svg.replace("<title>Pygal</title>", f"<title>{escape(title)}</title>", 1)
 
 
 def _both(wide: str, narrow: str) -> str:
@@ -130,7 +133,8 @@ def heatmap(rows: list[dict[str, Any]]) -> str:
     )
     for hour, name in enumerate(hours):
         narrow.add(name, [counts.get((day, hour)) or None for day in range(1, 8)])
-    return _both(_render(wide), _render(narrow))
+    title = "Plays by weekday and hour of day (UTC)"
+    return _both(_render(wide, title), _render(narrow, title))
 
 
 def playlist_sizes(rows: list[dict[str, Any]]) -> str:
@@ -168,7 +172,7 @@ def playlist_sizes(rows: list[dict[str, Any]]) -> str:
                 [sizes[playlist].get(day) for day in dates],
                 stroke_style={"width": line.width, "dasharray": line.dash or "none"},
             )
-        return _render(chart)
+        return _render(chart, f"Entries of the {len(largest)} largest playlists per snapshot")
 
     legend = "".join(
         f'<li>{line.swatch()}<span class="name">{escape(names[playlist])}</span></li>'
@@ -183,6 +187,10 @@ def monthly(rows: list[dict[str, Any]]) -> str:
     from the first to the last shown, empty ones too."""
     minutes = {row["period"]: row for row in rows}
     months = _months(min(minutes), max(minutes))
+    title = (
+        f"Minutes listened per month from {_short_month(months[0])} to "
+        f"{_short_month(months[-1])}, measured and estimated"
+    )
 
     def draw(width: int, height: int, labels: int) -> str:
         chart = pygal.StackedBar(
@@ -200,7 +208,7 @@ def monthly(rows: list[dict[str, Any]]) -> str:
         )
         for column in ("measured_minutes", "estimated_minutes"):
             chart.add(column, [(minutes.get(month) or {}).get(column) for month in months])
-        return _render(chart)
+        return _render(chart, title)
 
     key = (
         f'<p class="key"><i style="background:{GREEN}"></i>measured (the export\'s time played) '

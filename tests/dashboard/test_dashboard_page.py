@@ -169,6 +169,34 @@ def test_playlist_lines_are_told_apart_even_when_they_overlap_on_an_axis_from_ze
     assert [(float(w), d or "none") for w, d, _ in legend] == [(float(w), d) for _, w, d in drawn]
 
 
+def chart_titles(html):
+    """The title of each SVG chart, in the page's order."""
+    return [re.search(r"<title>([^<]*)</title>", svg)[1] for svg in html.split("<svg xmlns=")[1:]]
+
+
+def test_every_chart_has_a_title_of_its_own_for_hover_and_screen_readers():
+    rows = {
+        "listening_time": [month("2025-11", 300.0, None), month("2026-01", 30.0, 60.0)],
+        "history_coverage": [coverage("2026-01-01", api=9)],
+        "listening_by_hour": [{"weekday": 4, "hour": 10, "plays": 3}],
+        "playlist_sizes": sizes("p1", "Road", [40, 41]) + sizes("p2", "Blues", [7, 7]),
+    }
+    html = page.render(DashboardData(DAY, rows=rows), DAY.end)
+    titles = {
+        card: chart_titles(between(html, card, following))
+        for card, following in (
+            ("history", "heatmap"),
+            ("heatmap", "top-artists"),
+            ("playlist-sizes", "playlist-churn"),
+        )
+    }
+    assert titles["history"] == [
+        "Minutes listened per month from Nov 2025 to Jan 2026, measured and estimated"
+    ] * 2  # the wide chart and the phone's
+    assert titles["heatmap"] == ["Plays by weekday and hour of day (UTC)"] * 2
+    assert titles["playlist-sizes"] and "Pygal" not in chart_titles(html)
+
+
 def test_the_recent_runs_show_each_steps_outcome_and_partial_or_failed_stand_out():
     runs = [
         {"run_id": "20260102T031500Z-aaaaaa", "kind": "snapshot", "status": "partial",
