@@ -57,10 +57,7 @@ ol.bars li { display: contents; }
   font-variant-numeric: tabular-nums; text-align: right; }
 .key { font-size: 12px; color: var(--muted); display: flex; gap: 6px; align-items: center; }
 .key i { width: 12px; height: 12px; border-radius: 3px; margin-left: 8px; }
-ul.legend { list-style: none; margin: 6px 0 4px; padding: 0; display: grid; gap: 4px 16px;
-  grid-template-columns: repeat(auto-fill, minmax(min(220px, 100%), 1fr)); }
-ul.legend li { display: flex; gap: 8px; align-items: center; min-width: 0; }
-.swatch { flex: none; }
+.spark svg { width: 100%; height: auto; display: block; }
 .scroll { overflow-x: auto; }
 table.runs th, table.runs td { overflow-wrap: normal; white-space: nowrap; }
 table.runs .when { white-space: normal; }
@@ -276,14 +273,15 @@ def _cards(data: DashboardData) -> str:
         _card(
             "playlist-sizes",
             "Playlist sizes",
-            f"{_grain(data.period)}, the {charts.LINES} largest playlists",
+            f"the {charts.PLAYLISTS} largest playlists, {_grain(data.period)} (each line on "
+            "its own scale), first → last",
             charts.playlist_sizes(rows["playlist_sizes"]) if rows.get("playlist_sizes") else "",
         ),
         _card(
             "playlist-churn",
             "Playlist churn",
             "entries added and removed between the first and last snapshot of the period",
-            bars.churn(rows.get("playlist_changes", []), charts.LINES),
+            bars.churn(rows.get("playlist_changes", []), charts.PLAYLISTS),
         ),
         _card("track-table", f"Top {TOP} tracks in detail", "", _track_table(tracks), wide=True),
         _runs_card(data.runs),

@@ -51,7 +51,7 @@ def test_any_period_is_shown_a_long_one_drawing_playlist_sizes_at_a_coarser_grai
         for day in (1, 11)
     ]  # fmt: skip
     html = page.render(DashboardData(decade, rows={"playlist_sizes": sizes}), decade.end)
-    assert "entries every 40 days, the 8 largest playlists" in between(
+    assert "the 8 largest playlists, entries every 40 days" in between(
         html, "playlist-sizes", "playlist-churn"
     )
     daily = page.render(DashboardData(DAY, rows={"playlist_sizes": sizes}), DAY.end)
@@ -145,28 +145,30 @@ def sizes(playlist_id, name, counts):
     ]  # fmt: skip
 
 
-def test_playlist_lines_are_told_apart_even_when_they_overlap_on_an_axis_from_zero():
-    rows = sizes("p1", "Same A", [40, 41, 42]) + sizes("p2", "Same B", [40, 41, 42])
-    rows += sizes("p3", "Other", [38, 38, 39])
+def test_each_playlist_has_a_row_of_its_own_whose_line_spans_its_own_change():
+    """Three playlists of one size stay three rows, and a change of a few entries in a
+    playlist of forty fills its line's height instead of a hairline on an axis from zero."""
+    rows = sizes("p1", "Same A", [42, 42, 42]) + sizes("p2", "Same B", [42, 42, 42])
+    rows += sizes("p3", "Grown", [38, 40, 43]) + sizes("p4", "Shrunk", [41, 41, 40])
     html = page.render(DashboardData(DAY, rows={"playlist_sizes": rows}), DAY.end)
     card = between(html, "playlist-sizes", "playlist-churn")
-    wide = card[: card.index('class="chart narrow-only"')]
-    drawn = re.findall(
-        r"\.series\.serie-(\d)\{stroke-width:([\d.]+);stroke-dasharray:([^}]+)\}", wide
-    )
-    assert [serie for serie, _, _ in drawn] == ["0", "1", "2"]
-    widths = [float(width) for _, width, _ in drawn]
-    assert widths == sorted(widths, reverse=True) and len(set(widths)) == 3  # the later inside
-    assert len({dash for _, _, dash in drawn}) == 3
-    axis = re.search(r'<g class="axis y[^"]*">(.*?)<g class="axis x', wide, re.S)[1]
-    assert re.findall(r">(\d+)</text>", axis)[0] == "0"  # the y axis starts at zero
-    legend = re.findall(
-        r'<li><svg class="swatch".*?stroke-width="([\d.]+)"(?: stroke-dasharray="([^"]+)")?/>'
-        r'</svg><span class="name">([^<]+)',
-        card,
-    )
-    assert [name for _, _, name in legend] == ["Same A", "Same B", "Other"]
-    assert [(float(w), d or "none") for w, d, _ in legend] == [(float(w), d) for _, w, d in drawn]
+    assert names(card) == ["Grown", "Same A", "Same B", "Shrunk"]  # the largest first
+    values = re.findall(r'<span class="value">([^<]*)</span>', card)
+    assert values == ["38 → 43 (+5)", "42 → 42", "42 → 42", "41 → 40 (−1)"]
+    assert chart_titles(card)[0] == "Grown: 38 entries on 1 Jan 2026, 43 on 3 Jan 2026"
+    heights = [
+        float(re.search(r'viewBox="0 0 [\d.]+ ([\d.]+)"', svg)[1])
+        for svg in card.split("<svg ")[1:]
+    ]
+    spans = [max(ys) - min(ys) for ys in line_heights(card)]
+    assert spans[0] > heights[0] / 2 and spans[3] > heights[3] / 2
+    assert spans[1] == spans[2] == 0
+
+
+def line_heights(html):
+    """The y of each point of each SVG line, one list per chart."""
+    paths = re.findall(r'<path d="M([^"]*)" class="line', html)
+    return [[float(y) for y in re.findall(r"[\d.]+", path)[1::2]] for path in paths]
 
 
 def chart_titles(html):
