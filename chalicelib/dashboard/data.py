@@ -49,13 +49,19 @@ class Period:
 
     @classmethod
     def of(cls, start: date | None, end: date | None, today: date) -> Period:
-        """The period asked for, however long; by default the last DEFAULT_DAYS days up to
-        today."""
+        """The period asked for, however long, refused if it starts after it ends."""
+        period = cls.asked(start, end, today)
+        if period.start > period.end:
+            raise ValidationError(
+                f"start_date {period.start} is after end_date {period.end}; swap them"
+            )
+        return period
+
+    @classmethod
+    def asked(cls, start: date | None, end: date | None, today: date) -> Period:
+        """The dates asked for, unchecked; by default the last DEFAULT_DAYS days up to today."""
         end = end or today
-        start = start or end - timedelta(days=DEFAULT_DAYS - 1)
-        if start > end:
-            raise ValidationError(f"start_date {start} is after end_date {end}; swap them")
-        return cls(start, end)
+        return cls(start or end - timedelta(days=DEFAULT_DAYS - 1), end)
 
     @property
     def days(self) -> int:

@@ -108,17 +108,19 @@ def render(data: DashboardData, today: date, carried: Mapping[str, str] | None =
     else:
         body = _pending(data) + _kpis(data) + _cards(data)
     refresh = '<meta http-equiv="refresh" content="10">' if data.pending else ""
-    return _page(period, today, body, refresh, carried or {})
+    summary = f"{period.days:,} days · plays, top artists and tracks, playlists · UTC"
+    return _page(period, today, body, refresh, carried or {}, summary)
 
 
 def refused(
     problem: str, period: Period, today: date, carried: Mapping[str, str] | None = None
 ) -> str:
-    """The page for a period that cannot be shown: what is wrong, and the form to fix it."""
+    """The page for a period that cannot be shown: what is wrong, and the form to fix it,
+    holding the dates asked for."""
     body = f"""<section class="message" id="refused">
 <h2>That period cannot be shown</h2><p>{escape(problem)}. Pick other dates above.</p>
 </section>"""
-    return _page(period, today, body, "", carried or {})
+    return _page(period, today, body, "", carried or {}, "pick dates in order · UTC")
 
 
 def link_refused(reason: str) -> str:
@@ -148,8 +150,15 @@ key.</p>
 
 
 def _page(
-    period: Period, today: date, body: str, refresh: str, carried: Mapping[str, str]
+    period: Period,
+    today: date,
+    body: str,
+    refresh: str,
+    carried: Mapping[str, str],
+    summary: str,
 ) -> str:
+    """The page around its body: the period's header (the form holding its dates, and the
+    summary beneath its heading) and the footer."""
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -159,7 +168,7 @@ def _page(
 <style>{CSS}</style>
 </head>
 <body>
-{_header(period, today, carried)}
+{_header(period, today, carried, summary)}
 <main>
 {body}
 </main>
@@ -169,7 +178,7 @@ def _page(
 """
 
 
-def _header(period: Period, today: date, carried: Mapping[str, str]) -> str:
+def _header(period: Period, today: date, carried: Mapping[str, str], summary: str) -> str:
     along = "".join(f"&amp;{quote(k)}={quote(v)}" for k, v in carried.items())
     hidden = "".join(
         f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">' for k, v in carried.items()
@@ -182,7 +191,7 @@ def _header(period: Period, today: date, carried: Mapping[str, str]) -> str:
     return f"""<header>
 <div>
 <h1>Listening from {_day(period.start)} to {_day(period.end)}</h1>
-<p>{period.days:,} days · plays, top artists and tracks, playlists · UTC</p>
+<p>{escape(summary)}</p>
 </div>
 <form method="get" action="">
 <label>From <input type="date" name="start_date" value="{period.start}" required></label>

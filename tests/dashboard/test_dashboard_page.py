@@ -41,6 +41,13 @@ def test_a_period_that_cannot_be_shown_gets_the_page_saying_why_not_json(client,
     assert 'id="refused"' in text and said in text and "<form" in text
 
 
+def test_a_period_that_cannot_be_shown_keeps_the_dates_entered_in_the_form(client):
+    text = client.http.get("/dashboard?start_date=2026-03-02&end_date=2026-03-01").body.decode()
+    assert 'name="start_date" value="2026-03-02"' in text
+    assert 'name="end_date" value="2026-03-01"' in text
+    assert "Listening from 2 Mar 2026 to 1 Mar 2026" in text and " days ·" not in text
+
+
 def test_any_period_is_shown_a_long_one_drawing_playlist_sizes_at_a_coarser_grain():
     decade = Period.of(date(2016, 1, 1), date(2026, 1, 1), date(2026, 1, 2))
     assert (decade.days, decade.snapshot_step) == (3654, 40)
