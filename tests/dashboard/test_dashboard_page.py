@@ -8,8 +8,8 @@ from html import unescape
 import pytest
 from chalice_stage import stage_client
 
-from chalicelib.dashboard import data, page
-from chalicelib.dashboard.data import TOP, DashboardData, Period
+from chalicelib.dashboard import page
+from chalicelib.dashboard.data import TOP, DashboardData, Period, load
 from chalicelib.lake import LocalLake
 from chalicelib.query.duckdb_engine import DuckDBEngine
 from chalicelib.query.service import run_query
@@ -95,7 +95,7 @@ def test_top_artists_keep_the_order_top_artists_ranks_them_in_and_same_names_are
 def test_the_pages_top_artists_are_the_top_artists_query_in_its_order(demo_lake):
     settings = Settings.from_env({"LAKE_URI": str(demo_lake), "QUERY_ENGINE": "duckdb"})
     period = Period.of(None, None, date.today())
-    html = page.render(data.load(settings, period), period.end)
+    html = page.render(load(settings, period), period.end)
     card = between(html, "top-artists", "top-tracks")
     engine = DuckDBEngine(LocalLake(demo_lake))
     ranked = run_query(engine, "top_artists", {**period.params(), "limit": TOP})["rows"]
@@ -167,12 +167,12 @@ def test_each_playlist_has_a_row_of_its_own_whose_line_spans_its_own_change():
         float(re.search(r'viewBox="0 0 [\d.]+ ([\d.]+)"', svg)[1])
         for svg in card.split("<svg ")[1:]
     ]
-    spans = [max(ys) - min(ys) for ys in line_heights(card)]
+    spans = [max(ys) - min(ys) for ys in line_ys(card)]
     assert spans[0] > heights[0] / 2 and spans[3] > heights[3] / 2
     assert spans[1] == spans[2] == 0
 
 
-def line_heights(html):
+def line_ys(html):
     """The y of each point of each SVG line, one list per chart."""
     paths = re.findall(r'<path d="M([^"]*)" class="line', html)
     return [[float(y) for y in re.findall(r"[\d.]+", path)[1::2]] for path in paths]
