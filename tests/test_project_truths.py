@@ -39,6 +39,20 @@ def test_the_api_key_snippets_take_the_stages_own_api_so_two_stages_do_not_clash
         assert "chalice url --stage dev" in text, name
 
 
+def api_gateway_variables(text: str) -> set[str]:
+    """The shell variables a doc's API Gateway commands set and read."""
+    lines = [line for line in text.splitlines() if re.search(r"apigateway|apiId=|apiStages", line)]
+    found = re.findall(r"\$\{?([A-Z][A-Z_]*)|^([A-Z][A-Z_]*)=", "\n".join(lines), re.M)
+    return {read or set_ for read, set_ in found}
+
+
+def test_the_readme_and_deploy_md_name_the_api_key_and_usage_plan_alike():
+    """A reader who made the key with one doc's snippet tears it down with the other's."""
+    readme, deploy = ((ROOT / name).read_text() for name in ("README.md", "docs/DEPLOY.md"))
+    assert api_gateway_variables(readme) == api_gateway_variables(deploy)
+    assert {"API_ID", "KEY_ID", "PLAN_ID"} <= api_gateway_variables(deploy)
+
+
 def test_the_readme_links_the_reliability_doc_and_the_repository_has_a_licence():
     readme = (ROOT / "README.md").read_text()
     assert "docs/RELIABILITY.md" in readme and (ROOT / "docs/RELIABILITY.md").exists()

@@ -43,8 +43,8 @@ def _dashboard(settings: Settings, params: dict[str, str], carried: dict[str, st
     try:
         period = data.Period.of(start, end, today)
     except ValidationError as problem:
-        everything = data.Period.of(None, None, today)
-        return _html(page.refused(str(problem), everything, today, carried), 400)
+        asked = data.Period.asked(start, end, today)
+        return _html(page.refused(str(problem), asked, today, carried), 400)
     return _html(page.render(data.load(settings, period), today, carried), 200)
 
 

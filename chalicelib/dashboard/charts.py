@@ -1,15 +1,14 @@
 """The dashboard's charts, drawn by pygal as inline SVG (no script, no web font).
 
-Each chart is drawn twice, for a wide card and for a phone, and the page's CSS shows the one
-that fits: an SVG scales as a picture, so a desktop-sized chart on a 390 px screen would have
-unreadable 6 px text. Charts carry no free text that could be cut off: names are in the HTML
-beside them (the playlist legend) or in HTML charts (`bars`).
+Each chart with text is drawn twice, for a wide card and for a phone, and the page's CSS shows
+the one that fits: an SVG scales as a picture, so a desktop-sized chart on a 390 px screen
+would have unreadable 6 px text. Charts carry no free text that could be cut off: names are in
+the HTML beside them (the playlists' rows) or in HTML charts (`bars`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import date
 from html import escape
 from typing import Any
@@ -19,46 +18,11 @@ from pygal.style import Style
 
 FONTS = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 GREEN = "#1db954"
-PALETTE = (
-    "#1db954",
-    "#2f80ed",
-    "#f2994a",
-    "#9b51e0",
-    "#eb5757",
-    "#00a3a3",
-    "#c9a227",
-    "#6d4c41",
-)
-# One line per playlist, told apart by colour, dash and width: the first is the widest, so a
-# line drawn exactly over an earlier one (two playlists of one size) leaves it showing on both
-# sides, and the dashes show which is which.
-DASHES = ("", "9,4", "2,3", "12,3,2,3", "5,5", "1,4", "14,4,4,4", "3,2")
-LINES = len(PALETTE)
+PLAYLISTS = 8  # the largest, one row each
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
-@dataclass(frozen=True)
-class Line:
-    """How one playlist's line is drawn, for the chart and its legend."""
-
-    color: str
-    dash: str
-    width: float
-
-    @classmethod
-    def number(cls, index: int) -> Line:
-        return cls(PALETTE[index], DASHES[index], round(1.5 + 0.7 * (LINES - 1 - index), 1))
-
-    def swatch(self) -> str:
-        dash = f' stroke-dasharray="{self.dash}"' if self.dash else ""
-        return (
-            f'<svg class="swatch" width="36" height="12" viewBox="0 0 36 12" aria-hidden="true">'
-            f'<line x1="0" y1="6" x2="36" y2="6" stroke="{self.color}" '
-            f'stroke-width="{self.width}"{dash}/></svg>'
-        )
-
-
-def _style(colors: tuple[str, ...] = PALETTE) -> Style:
+def _style(colors: tuple[str, ...]) -> Style:
     return Style(
         background="transparent",
         plot_background="transparent",
@@ -92,8 +56,11 @@ def _options(**extra: Any) -> dict[str, Any]:
     }
 
 
-def _render(chart: pygal.graph.graph.Graph) -> str:
-    return chart.render(is_unicode=True)
+def _render(chart: pygal.graph.graph.Graph, title: str) -> str:
+    """The chart's SVG with its own title, which a browser shows on hover and a screen reader
+    reads: pygal's `title` option would also draw it, so its placeholder is replaced."""
+    svg = chart.render(is_unicode=True)
+    return svg.replace("<title>Pygal</title>", f"<title>{escape(title)}</title>", 1)
 
 
 def _both(wide: str, narrow: str) -> str:
@@ -130,12 +97,14 @@ def heatmap(rows: list[dict[str, Any]]) -> str:
     )
     for hour, name in enumerate(hours):
         narrow.add(name, [counts.get((day, hour)) or None for day in range(1, 8)])
-    return _both(_render(wide), _render(narrow))
+    title = "Plays by weekday and hour of day (UTC)"
+    return _both(_render(wide, title), _render(narrow, title))
 
 
 def playlist_sizes(rows: list[dict[str, Any]]) -> str:
-    """Entries per playlist over the snapshot dates for the largest playlists, on an axis from
-    zero, with the legend in HTML below."""
+    """The largest playlists, one row each: the name, the size at each snapshot date on the
+    playlist's own scale (so a change of a few entries shows, whatever the size), and the first
+    and last size."""
     sizes: dict[str, dict[str, int]] = defaultdict(dict)
     names: dict[str, str] = {}
     for row in rows:
@@ -143,38 +112,40 @@ def playlist_sizes(rows: list[dict[str, Any]]) -> str:
         sizes[row["playlist_id"]][row["snapshot_date"]] = size
         names[row["playlist_id"]] = row["playlist_name"] or row["playlist_id"]
     dates = sorted({row["snapshot_date"] for row in rows})
-    largest = sorted(sizes, key=lambda p: (-sizes[p][max(sizes[p])], names[p], p))[:LINES]
-    lines = [Line.number(index) for index in range(len(largest))]
+    largest = sorted(sizes, key=lambda p: (-sizes[p][max(sizes[p])], names[p], p))[:PLAYLISTS]
+    items = "".join(_size_row(names[playlist], sizes[playlist], dates) for playlist in largest)
+    return f'<ol class="bars">{items}</ol>'
 
-    def draw(width: int, height: int, labels: int) -> str:
-        chart = pygal.Line(
-            **_options(
-                width=width,
-                height=height,
-                margin_right=28,  # room for the last date, centred on the chart's right edge
-                style=_style(tuple(line.color for line in lines) or PALETTE),
-                include_x_axis=True,
-                x_labels=[_short_day(day) for day in dates],
-                x_labels_major_count=labels,
-                show_minor_x_labels=False,
-                dots_size=2.5,
-                value_formatter=lambda value: f"{value:,.0f}",
-                y_title="entries",
-            )
+
+def _size_row(name: str, sizes: dict[str, int], dates: list[str]) -> str:
+    """One playlist's row: its name, its sizes over the dates (a gap where it was not seen),
+    and its size at its first and last snapshot."""
+    first, last = min(sizes), max(sizes)
+    chart = pygal.Line(
+        **_options(
+            width=240,
+            height=36,
+            margin=3,
+            spacing=0,
+            style=_style((GREEN,)),
+            show_x_labels=False,
+            show_y_labels=False,
+            show_y_guides=False,
+            dots_size=2,
         )
-        for playlist, line in zip(largest, lines, strict=True):
-            chart.add(
-                names[playlist],
-                [sizes[playlist].get(day) for day in dates],
-                stroke_style={"width": line.width, "dasharray": line.dash or "none"},
-            )
-        return _render(chart)
-
-    legend = "".join(
-        f'<li>{line.swatch()}<span class="name">{escape(names[playlist])}</span></li>'
-        for playlist, line in zip(largest, lines, strict=True)
     )
-    return _both(draw(640, 360, 8), draw(360, 300, 4)) + f'<ul class="legend">{legend}</ul>'
+    chart.add(name, [sizes.get(day) for day in dates], stroke_style={"width": 2})
+    grown = sizes[last] - sizes[first]
+    change = f" ({grown:+,})".replace("-", "−") if grown else ""
+    title = (
+        f"{name}: {sizes[first]:,} entries on {_day(first)}, "
+        f"{sizes[last]:,} on {_day(last)}"
+    )
+    return (
+        f'<li><span class="name">{escape(name)}</span>'
+        f'<span class="spark">{_render(chart, title)}</span>'
+        f'<span class="value">{sizes[first]:,} → {sizes[last]:,}{change}</span></li>'
+    )
 
 
 def monthly(rows: list[dict[str, Any]]) -> str:
@@ -183,6 +154,10 @@ def monthly(rows: list[dict[str, Any]]) -> str:
     from the first to the last shown, empty ones too."""
     minutes = {row["period"]: row for row in rows}
     months = _months(min(minutes), max(minutes))
+    title = (
+        f"Minutes listened per month from {_short_month(months[0])} to "
+        f"{_short_month(months[-1])}, measured and estimated"
+    )
 
     def draw(width: int, height: int, labels: int) -> str:
         chart = pygal.StackedBar(
@@ -200,7 +175,7 @@ def monthly(rows: list[dict[str, Any]]) -> str:
         )
         for column in ("measured_minutes", "estimated_minutes"):
             chart.add(column, [(minutes.get(month) or {}).get(column) for month in months])
-        return _render(chart)
+        return _render(chart, title)
 
     key = (
         f'<p class="key"><i style="background:{GREEN}"></i>measured (the export\'s time played) '
@@ -224,7 +199,7 @@ def _short_month(month: str) -> str:
     return f"{date.fromisoformat(month + '-01'):%b %Y}"
 
 
-def _short_day(iso_day: str) -> str:
-    """2026-11-19 as 19 Nov."""
+def _day(iso_day: str) -> str:
+    """2026-11-19 as 19 Nov 2026."""
     day = date.fromisoformat(iso_day)
-    return f"{day.day} {day:%b}"
+    return f"{day.day} {day:%b %Y}"

@@ -22,12 +22,11 @@ WAIT_SECONDS = 20.0
 MAX_ROWS = 20_000
 TOP = 10
 RUNS = 10
-# The dashboard's queries and their parameters beyond the period; top_tracks and top_artists
-# are read whole (up to their limit): the totals count every track played, and the artists
-# are ranked by minutes, which the query does not rank by.
+# The dashboard's queries and their parameters beyond the period; top_tracks is read whole
+# (up to its limit): the totals count every track played.
 QUERIES: dict[str, dict[str, Any]] = {
     "listening_by_hour": {},
-    "top_artists": {"limit": 1000},  # ranked by minutes on the page, over all of them
+    "top_artists": {"limit": TOP},
     "top_tracks": {"limit": 1000},
     "playlist_sizes": {},
     "playlist_changes": {},
@@ -50,13 +49,19 @@ class Period:
 
     @classmethod
     def of(cls, start: date | None, end: date | None, today: date) -> Period:
-        """The period asked for, however long; by default the last DEFAULT_DAYS days up to
-        today."""
+        """The period asked for, however long, refused if it starts after it ends."""
+        period = cls.asked(start, end, today)
+        if period.start > period.end:
+            raise ValidationError(
+                f"start_date {period.start} is after end_date {period.end}; swap them"
+            )
+        return period
+
+    @classmethod
+    def asked(cls, start: date | None, end: date | None, today: date) -> Period:
+        """The dates asked for, unchecked; by default the last DEFAULT_DAYS days up to today."""
         end = end or today
-        start = start or end - timedelta(days=DEFAULT_DAYS - 1)
-        if start > end:
-            raise ValidationError(f"start_date {start} is after end_date {end}; swap them")
-        return cls(start, end)
+        return cls(start or end - timedelta(days=DEFAULT_DAYS - 1), end)
 
     @property
     def days(self) -> int:

@@ -57,10 +57,7 @@ ol.bars li { display: contents; }
   font-variant-numeric: tabular-nums; text-align: right; }
 .key { font-size: 12px; color: var(--muted); display: flex; gap: 6px; align-items: center; }
 .key i { width: 12px; height: 12px; border-radius: 3px; margin-left: 8px; }
-ul.legend { list-style: none; margin: 6px 0 4px; padding: 0; display: grid; gap: 4px 16px;
-  grid-template-columns: repeat(auto-fill, minmax(min(220px, 100%), 1fr)); }
-ul.legend li { display: flex; gap: 8px; align-items: center; min-width: 0; }
-.swatch { flex: none; }
+.spark svg { width: 100%; height: auto; display: block; }
 .scroll { overflow-x: auto; }
 table.runs th, table.runs td { overflow-wrap: normal; white-space: nowrap; }
 table.runs .when { white-space: normal; }
@@ -111,17 +108,19 @@ def render(data: DashboardData, today: date, carried: Mapping[str, str] | None =
     else:
         body = _pending(data) + _kpis(data) + _cards(data)
     refresh = '<meta http-equiv="refresh" content="10">' if data.pending else ""
-    return _page(period, today, body, refresh, carried or {})
+    summary = f"{period.days:,} days · plays, top artists and tracks, playlists · UTC"
+    return _page(period, today, body, refresh, carried or {}, summary)
 
 
 def refused(
     problem: str, period: Period, today: date, carried: Mapping[str, str] | None = None
 ) -> str:
-    """The page for a period that cannot be shown: what is wrong, and the form to fix it."""
+    """The page for a period that cannot be shown: what is wrong, and the form to fix it,
+    holding the dates asked for."""
     body = f"""<section class="message" id="refused">
 <h2>That period cannot be shown</h2><p>{escape(problem)}. Pick other dates above.</p>
 </section>"""
-    return _page(period, today, body, "", carried or {})
+    return _page(period, today, body, "", carried or {}, "pick dates in order · UTC")
 
 
 def link_refused(reason: str) -> str:
@@ -151,8 +150,15 @@ key.</p>
 
 
 def _page(
-    period: Period, today: date, body: str, refresh: str, carried: Mapping[str, str]
+    period: Period,
+    today: date,
+    body: str,
+    refresh: str,
+    carried: Mapping[str, str],
+    summary: str,
 ) -> str:
+    """The page around its body: the period's header (the form holding its dates, and the
+    summary beneath its heading) and the footer."""
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -162,7 +168,7 @@ def _page(
 <style>{CSS}</style>
 </head>
 <body>
-{_header(period, today, carried)}
+{_header(period, today, carried, summary)}
 <main>
 {body}
 </main>
@@ -172,7 +178,7 @@ def _page(
 """
 
 
-def _header(period: Period, today: date, carried: Mapping[str, str]) -> str:
+def _header(period: Period, today: date, carried: Mapping[str, str], summary: str) -> str:
     along = "".join(f"&amp;{quote(k)}={quote(v)}" for k, v in carried.items())
     hidden = "".join(
         f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">' for k, v in carried.items()
@@ -185,7 +191,7 @@ def _header(period: Period, today: date, carried: Mapping[str, str]) -> str:
     return f"""<header>
 <div>
 <h1>Listening from {_day(period.start)} to {_day(period.end)}</h1>
-<p>{period.days:,} days · plays, top artists and tracks, playlists · UTC</p>
+<p>{escape(summary)}</p>
 </div>
 <form method="get" action="">
 <label>From <input type="date" name="start_date" value="{period.start}" required></label>
@@ -241,11 +247,8 @@ def _kpis(data: DashboardData) -> str:
 
 def _cards(data: DashboardData) -> str:
     rows = data.rows
-    artists = sorted(
-        rows.get("top_artists", []),
-        key=lambda row: (-(row["minutes"] or 0), -row["plays"], row["artist_name"] or ""),
-    )[:TOP]
-    tracks = rows.get("top_tracks", [])[:TOP]  # as the query ranks them
+    artists = rows.get("top_artists", [])[:TOP]  # as the queries rank them
+    tracks = rows.get("top_tracks", [])[:TOP]
     cards = [
         _history_card(rows.get("listening_time", []), rows.get("history_coverage", [])),
         _card(
@@ -258,9 +261,9 @@ def _cards(data: DashboardData) -> str:
         _card(
             "top-artists",
             f"Top {TOP} artists",
-            "by minutes listened, then plays; a play counts for its track's first credited "
-            "artist",
-            bars.ranking(_distinct_names(artists), [row["minutes"] or 0 for row in artists], "min")
+            "by plays in the period, then minutes listened; a play counts for its track's "
+            "first credited artist",
+            bars.ranking(_distinct_names(artists), [row["plays"] for row in artists], "plays")
             if artists
             else "",
         ),
@@ -279,14 +282,15 @@ def _cards(data: DashboardData) -> str:
         _card(
             "playlist-sizes",
             "Playlist sizes",
-            f"{_grain(data.period)}, the {charts.LINES} largest playlists",
+            f"the {charts.PLAYLISTS} largest playlists, {_grain(data.period)} (each line on "
+            "its own scale), first → last",
             charts.playlist_sizes(rows["playlist_sizes"]) if rows.get("playlist_sizes") else "",
         ),
         _card(
             "playlist-churn",
             "Playlist churn",
             "entries added and removed between the first and last snapshot of the period",
-            bars.churn(rows.get("playlist_changes", []), charts.LINES),
+            bars.churn(rows.get("playlist_changes", []), charts.PLAYLISTS),
         ),
         _card("track-table", f"Top {TOP} tracks in detail", "", _track_table(tracks), wide=True),
         _runs_card(data.runs),

@@ -1,4 +1,4 @@
--- description: Per playlist, the entries added and removed between its first and last snapshot in the date range; an entry listed twice counts twice.
+-- description: Per playlist, the entries added and removed between its first and last snapshot in the date range; an entry listed twice counts twice. first_stored_items and last_stored_items count the entries stored in those snapshots (as playlist_sizes's stored_items; the API's total, nulls included, is its item_count).
 -- param: start_date date default=today-30 "first snapshot date, inclusive"
 -- param: end_date date default=today "last snapshot date, inclusive"
 -- bind: start_date, end_date, start_date, end_date, start_date, end_date, start_date, end_date
@@ -68,8 +68,8 @@ change_totals AS (
 entry_counts AS (
     SELECT
         playlist_id,
-        count_if(in_first) AS first_item_count,
-        count_if(in_last) AS last_item_count
+        count_if(in_first) AS first_stored_items,
+        count_if(in_last) AS last_stored_items
     FROM entries
     GROUP BY playlist_id
 )
@@ -78,8 +78,8 @@ SELECT
     bound.playlist_name,
     bound.first_snapshot_date,
     bound.last_snapshot_date,
-    coalesce(entry_count.first_item_count, 0) AS first_item_count,
-    coalesce(entry_count.last_item_count, 0) AS last_item_count,
+    coalesce(entry_count.first_stored_items, 0) AS first_stored_items,
+    coalesce(entry_count.last_stored_items, 0) AS last_stored_items,
     coalesce(change_total.added, 0) AS added,
     coalesce(change_total.removed, 0) AS removed,
     coalesce(change_total.added_items, '') AS added_items,

@@ -153,10 +153,11 @@ def test_the_dashboard_is_html_and_says_what_to_run_on_an_empty_lake(app_client)
 def test_the_dashboard_draws_its_charts_after_a_run(app_client):
     app_client.http.post("/runs", headers={"Content-Type": "application/json"}, body="{}")
     page = app_client.http.get("/dashboard").body.decode()
-    for card in ("heatmap", "playlist-sizes"):  # each drawn for a wide card and a phone
-        chart = page[page.index(f'id="{card}"') :]
-        assert chart.index('class="chart wide-only"><svg') < chart.index("</section>")
-        assert chart.index('class="chart narrow-only"><svg') < chart.index("</section>")
-    assert page.count('<ol class="bars">') == 2  # top artists and tracks
+    heatmap = page[page.index('id="heatmap"') :]  # drawn for a wide card and a phone
+    assert heatmap.index('class="chart wide-only"><svg') < heatmap.index("</section>")
+    assert heatmap.index('class="chart narrow-only"><svg') < heatmap.index("</section>")
+    sizes = page[page.index('id="playlist-sizes"') :]  # a row and a line per playlist
+    assert sizes.index('<span class="spark"><svg') < sizes.index("</section>")
+    assert page.count('<ol class="bars">') == 3  # top artists and tracks, playlist sizes
     assert "No entries added or removed in this period." in page  # one snapshot: no churn yet
     assert not re.search(r"""(src|href)=["'](https?:)?//|url\((https?:)?//|@import""", page)

@@ -47,7 +47,7 @@ LAYOUT = """() => {
   }
   for (const box of document.querySelectorAll('.scroll'))
     if (box.scrollWidth > box.clientWidth + 1) problems.push(`${box.parentNode.id} scrolls`);
-  for (const svg of document.querySelectorAll('section svg:not(.swatch)')) {
+  for (const svg of document.querySelectorAll('section svg')) {
     const frame = svg.getBoundingClientRect();
     if (frame.width === 0) continue;  // the chart for the other screen size
     const scale = frame.width / svg.viewBox.baseVal.width;
@@ -180,9 +180,12 @@ def test_the_demo_dashboard_fits_the_screen_with_every_card_drawn(server, open_p
         card = page.locator(f"section#{anchor}")
         assert card.is_visible(), anchor
         assert "No data in this period" not in card.inner_text(), anchor
-    for chart in ("heatmap", "playlist-sizes"):
-        visible = page.locator(f"#{chart} .chart svg").filter(visible=True)
-        assert visible.count() == 1 and visible.locator("circle.dot").count() > 7, chart
+    visible = page.locator("#heatmap .chart svg").filter(visible=True)
+    assert visible.count() == 1 and visible.locator("circle.dot").count() > 7
+    playlists = page.locator("#playlist-sizes ol.bars li")
+    lines = page.locator("#playlist-sizes .spark svg").filter(visible=True)
+    assert playlists.count() > 1 and lines.count() == playlists.count()
+    assert lines.first.locator("circle.dot").count() > 1  # a snapshot a day, a dot each
     months = page.locator("#history .chart svg").filter(visible=True).locator("rect.rect")
     assert months.count() >= 12  # the demo's year of imported history, per month
     assert page.locator("#top-artists ol.bars li").count() == 10

@@ -9,8 +9,12 @@ import pytest
 from chalice_stage import stage_client
 
 from chalicelib.dashboard import page
-from chalicelib.dashboard.data import DashboardData, Period
+from chalicelib.dashboard.data import TOP, DashboardData, Period, load
+from chalicelib.lake import LocalLake
+from chalicelib.query.duckdb_engine import DuckDBEngine
+from chalicelib.query.service import run_query
 from chalicelib.runs import RunRecord
+from chalicelib.settings import Settings
 
 DAY = Period.of(None, None, date(2026, 1, 2))
 
@@ -37,6 +41,13 @@ def test_a_period_that_cannot_be_shown_gets_the_page_saying_why_not_json(client,
     assert 'id="refused"' in text and said in text and "<form" in text
 
 
+def test_a_period_that_cannot_be_shown_keeps_the_dates_entered_in_the_form(client):
+    text = client.http.get("/dashboard?start_date=2026-03-02&end_date=2026-03-01").body.decode()
+    assert 'name="start_date" value="2026-03-02"' in text
+    assert 'name="end_date" value="2026-03-01"' in text
+    assert "Listening from 2 Mar 2026 to 1 Mar 2026" in text and " days ·" not in text
+
+
 def test_any_period_is_shown_a_long_one_drawing_playlist_sizes_at_a_coarser_grain():
     decade = Period.of(date(2016, 1, 1), date(2026, 1, 1), date(2026, 1, 2))
     assert (decade.days, decade.snapshot_step) == (3654, 40)
@@ -47,7 +58,7 @@ def test_any_period_is_shown_a_long_one_drawing_playlist_sizes_at_a_coarser_grai
         for day in (1, 11)
     ]  # fmt: skip
     html = page.render(DashboardData(decade, rows={"playlist_sizes": sizes}), decade.end)
-    assert "entries every 40 days, the 8 largest playlists" in between(
+    assert "the 8 largest playlists, entries every 40 days" in between(
         html, "playlist-sizes", "playlist-churn"
     )
     daily = page.render(DashboardData(DAY, rows={"playlist_sizes": sizes}), DAY.end)
@@ -67,16 +78,28 @@ def artist(artist_id, name, plays, minutes):
     return {"artist_id": artist_id, "artist_name": name, "plays": plays, "minutes": minutes}
 
 
-def test_top_artists_rank_by_minutes_over_all_artists_and_same_names_are_told_apart():
-    rows = [artist(f"a{n:02d}zzzz", f"Artist {n}", 20 - n, 1.0 + n) for n in range(12)]
-    rows += [artist("longA1", "Long", 1, 50.0), artist("twinX1", "Twin", 3, 30.0)]
-    rows += [artist("twinY2", "Twin", 4, 30.0)]  # same minutes: more plays first
+def test_top_artists_keep_the_order_top_artists_ranks_them_in_and_same_names_are_told_apart():
+    rows = [artist("twinY2", "Twin", 40, 10.0), artist("longA1", "Long", 35, 90.0)]
+    rows += [artist("twinX1", "Twin", 30, 50.0)]
+    rows += [artist(f"a{n:02d}zzzz", f"Artist {n}", 20 - n, 1.0 + n) for n in range(12)]
     data = DashboardData(DAY, rows={"top_artists": rows})
-    html = page.render(data, DAY.end)
+    card = between(page.render(data, DAY.end), "top-artists", "top-tracks")
+    assert names(card) == ["Twin (twinY2)", "Long", "Twin (twinX1)"] + [
+        f"Artist {n}" for n in range(7)
+    ]
+    assert "by plays in the period, then minutes listened" in card
+    assert re.findall(r'<span class="value">([^<]*)</span>', card)[:2] == ["40 plays", "35 plays"]
+
+
+@pytest.mark.integration  # the demo's lake, a week of runs and a year of history
+def test_the_pages_top_artists_are_the_top_artists_query_in_its_order(demo_lake):
+    settings = Settings.from_env({"LAKE_URI": str(demo_lake), "QUERY_ENGINE": "duckdb"})
+    period = Period.of(None, None, date.today())
+    html = page.render(load(settings, period), period.end)
     card = between(html, "top-artists", "top-tracks")
-    assert names(card)[:3] == ["Long", "Twin (twinY2)", "Twin (twinX1)"]
-    assert names(card)[3:] == [f"Artist {n}" for n in range(11, 4, -1)]  # the rest by minutes
-    assert "Artist 0" not in card  # the most played by count, the least by minutes
+    engine = DuckDBEngine(LocalLake(demo_lake))
+    ranked = run_query(engine, "top_artists", {**period.params(), "limit": TOP})["rows"]
+    assert names(card) == [artist_name for _, _, artist_name, _, _ in ranked]
 
 
 def test_hours_listened_are_the_top_tracks_minutes():
@@ -129,28 +152,58 @@ def sizes(playlist_id, name, counts):
     ]  # fmt: skip
 
 
-def test_playlist_lines_are_told_apart_even_when_they_overlap_on_an_axis_from_zero():
-    rows = sizes("p1", "Same A", [40, 41, 42]) + sizes("p2", "Same B", [40, 41, 42])
-    rows += sizes("p3", "Other", [38, 38, 39])
+def test_each_playlist_has_a_row_of_its_own_whose_line_spans_its_own_change():
+    """Three playlists of one size stay three rows, and a change of a few entries in a
+    playlist of forty fills its line's height instead of a hairline on an axis from zero."""
+    rows = sizes("p1", "Same A", [42, 42, 42]) + sizes("p2", "Same B", [42, 42, 42])
+    rows += sizes("p3", "Grown", [38, 40, 43]) + sizes("p4", "Shrunk", [41, 41, 40])
     html = page.render(DashboardData(DAY, rows={"playlist_sizes": rows}), DAY.end)
     card = between(html, "playlist-sizes", "playlist-churn")
-    wide = card[: card.index('class="chart narrow-only"')]
-    drawn = re.findall(
-        r"\.series\.serie-(\d)\{stroke-width:([\d.]+);stroke-dasharray:([^}]+)\}", wide
-    )
-    assert [serie for serie, _, _ in drawn] == ["0", "1", "2"]
-    widths = [float(width) for _, width, _ in drawn]
-    assert widths == sorted(widths, reverse=True) and len(set(widths)) == 3  # the later inside
-    assert len({dash for _, _, dash in drawn}) == 3
-    axis = re.search(r'<g class="axis y[^"]*">(.*?)<g class="axis x', wide, re.S)[1]
-    assert re.findall(r">(\d+)</text>", axis)[0] == "0"  # the y axis starts at zero
-    legend = re.findall(
-        r'<li><svg class="swatch".*?stroke-width="([\d.]+)"(?: stroke-dasharray="([^"]+)")?/>'
-        r'</svg><span class="name">([^<]+)',
-        card,
-    )
-    assert [name for _, _, name in legend] == ["Same A", "Same B", "Other"]
-    assert [(float(w), d or "none") for w, d, _ in legend] == [(float(w), d) for _, w, d in drawn]
+    assert names(card) == ["Grown", "Same A", "Same B", "Shrunk"]  # the largest first
+    values = re.findall(r'<span class="value">([^<]*)</span>', card)
+    assert values == ["38 → 43 (+5)", "42 → 42", "42 → 42", "41 → 40 (−1)"]
+    assert chart_titles(card)[0] == "Grown: 38 entries on 1 Jan 2026, 43 on 3 Jan 2026"
+    heights = [
+        float(re.search(r'viewBox="0 0 [\d.]+ ([\d.]+)"', svg)[1])
+        for svg in card.split("<svg ")[1:]
+    ]
+    spans = [max(ys) - min(ys) for ys in line_ys(card)]
+    assert spans[0] > heights[0] / 2 and spans[3] > heights[3] / 2
+    assert spans[1] == spans[2] == 0
+
+
+def line_ys(html):
+    """The y of each point of each SVG line, one list per chart."""
+    paths = re.findall(r'<path d="M([^"]*)" class="line', html)
+    return [[float(y) for y in re.findall(r"[\d.]+", path)[1::2]] for path in paths]
+
+
+def chart_titles(html):
+    """The title of each SVG chart, in the page's order."""
+    return [re.search(r"<title>([^<]*)</title>", svg)[1] for svg in html.split("<svg xmlns=")[1:]]
+
+
+def test_every_chart_has_a_title_of_its_own_for_hover_and_screen_readers():
+    rows = {
+        "listening_time": [month("2025-11", 300.0, None), month("2026-01", 30.0, 60.0)],
+        "history_coverage": [coverage("2026-01-01", api=9)],
+        "listening_by_hour": [{"weekday": 4, "hour": 10, "plays": 3}],
+        "playlist_sizes": sizes("p1", "Road", [40, 41]) + sizes("p2", "Blues", [7, 7]),
+    }
+    html = page.render(DashboardData(DAY, rows=rows), DAY.end)
+    titles = {
+        card: chart_titles(between(html, card, following))
+        for card, following in (
+            ("history", "heatmap"),
+            ("heatmap", "top-artists"),
+            ("playlist-sizes", "playlist-churn"),
+        )
+    }
+    assert titles["history"] == [
+        "Minutes listened per month from Nov 2025 to Jan 2026, measured and estimated"
+    ] * 2  # the wide chart and the phone's
+    assert titles["heatmap"] == ["Plays by weekday and hour of day (UTC)"] * 2
+    assert titles["playlist-sizes"] and "Pygal" not in chart_titles(html)
 
 
 def test_the_recent_runs_show_each_steps_outcome_and_partial_or_failed_stand_out():
