@@ -117,7 +117,7 @@ def test_importing_the_export_again_changes_nothing_and_says_all_was_imported_be
 
 def counted(out: str) -> dict[str, int]:
     """The counts `spotify-etl import` printed, by what each counts."""
-    rows = re.findall(r"│ (.+?) +│ ([0-9,]+) +│", out)
+    rows = re.findall(r"^ ?(.+?) +│ ([0-9,]+) *$", out, re.MULTILINE)
     return {what: int(count.replace(",", "")) for what, count in rows}
 
 
