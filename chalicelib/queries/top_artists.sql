@@ -57,22 +57,42 @@ unique_names AS (
     GROUP BY name
     HAVING count(*) = 1
 ),
-credited_plays AS (
+track_totals AS (
+    SELECT
+        track_id,
+        export_artist,
+        count(*) AS plays,
+        count(ms_played) AS measured_plays,
+        coalesce(CAST(sum(ms_played) AS double), 0) AS measured_ms
+    FROM period_plays
+    GROUP BY track_id, export_artist
+),
+credited_tracks AS (
     SELECT
         coalesce(credit.artist_id, named.artist_id) AS artist_id,
         CASE
-            WHEN credit.artist_id IS NULL AND named.artist_id IS NULL THEN play.export_artist
+            WHEN credit.artist_id IS NULL AND named.artist_id IS NULL THEN total.export_artist
         END AS export_artist,
-        coalesce(CAST(play.ms_played AS double), CAST(duration.duration_ms AS double)) AS ms
-    FROM period_plays AS play
-    LEFT JOIN first_credits AS credit ON credit.track_id = play.track_id
-    LEFT JOIN unique_names AS named ON named.name = play.export_artist
-    LEFT JOIN track_durations AS duration ON duration.track_id = play.track_id
-    WHERE credit.artist_id IS NOT NULL OR play.export_artist IS NOT NULL
+        total.plays,
+        CASE
+            WHEN total.measured_plays = total.plays THEN total.measured_ms
+            WHEN duration.duration_ms IS NOT NULL THEN total.measured_ms
+                + CAST((total.plays - total.measured_plays) * duration.duration_ms AS double)
+            WHEN total.measured_plays > 0 THEN total.measured_ms
+        END AS listened_ms
+    FROM track_totals AS total
+    LEFT JOIN first_credits AS credit ON credit.track_id = total.track_id
+    LEFT JOIN unique_names AS named ON named.name = total.export_artist
+    LEFT JOIN track_durations AS duration ON duration.track_id = total.track_id
+    WHERE credit.artist_id IS NOT NULL OR total.export_artist IS NOT NULL
 ),
 artist_totals AS (
-    SELECT artist_id, export_artist, count(*) AS plays, sum(ms) AS listened_ms
-    FROM credited_plays
+    SELECT
+        artist_id,
+        export_artist,
+        sum(plays) AS plays,
+        sum(listened_ms) AS listened_ms
+    FROM credited_tracks
     GROUP BY artist_id, export_artist
 ),
 ranked AS (

@@ -47,20 +47,22 @@ latest_tracks AS (
         AND played
     GROUP BY track_id
 ),
+played_credits AS (
+    SELECT track_id, artist_id, artist_position, snapshot_date
+    FROM track_artists
+    WHERE snapshot_month >= date_format(date_add('day', -1, date(?)), '%Y-%m')
+        AND snapshot_date >= date_format(date_add('day', -1, date(?)), '%Y-%m-%d')
+        AND played
+),
 latest_track_artists AS (
-    SELECT track_id, artist_id, artist_position
-    FROM (
-        SELECT
-            track_id,
-            artist_id,
-            artist_position,
-            dense_rank() OVER (PARTITION BY track_id ORDER BY snapshot_date DESC) AS recency
-        FROM track_artists
-        WHERE snapshot_month >= date_format(date_add('day', -1, date(?)), '%Y-%m')
-            AND snapshot_date >= date_format(date_add('day', -1, date(?)), '%Y-%m-%d')
-            AND played
-    ) AS credits
-    WHERE recency = 1
+    SELECT credit.track_id, credit.artist_id, credit.artist_position
+    FROM played_credits AS credit
+    JOIN (
+        SELECT track_id, max(snapshot_date) AS snapshot_date
+        FROM played_credits
+        GROUP BY track_id
+    ) AS latest
+        ON latest.track_id = credit.track_id AND latest.snapshot_date = credit.snapshot_date
 ),
 artist_names AS (
     SELECT artist_id, max_by(name, snapshot_date) AS name

@@ -211,10 +211,13 @@ def _duckdb_type(athena_type: str) -> str:
 
 
 def _athena_type(duckdb_type: str) -> str:
-    """The Athena spelling of a result column's DuckDB type, so both engines agree."""
+    """The Athena spelling of a result column's DuckDB type, so both engines agree (DuckDB
+    widens a sum or count_if of bigints to HUGEINT, where Athena's stays a bigint)."""
     from sqlglot import exp
     from sqlglot.errors import ParseError
 
+    if duckdb_type == "HUGEINT":
+        return "bigint"
     try:
         return exp.DataType.build(duckdb_type, dialect="duckdb").sql("athena").lower()
     except ParseError:

@@ -223,6 +223,14 @@ def test_columns_carry_athena_type_names(engine):
     ]
 
 
+@pytest.mark.parametrize("name", sorted(load_queries()))
+def test_every_query_answers_in_types_athena_names_as_it_does(engine, write_table, name):
+    write_table("plays", "2026-03-02", [play("2026-03-02T10:00:00+00:00", "t1")])
+    outcome = run_query(engine, name, {"start_date": "2026-03-01", "end_date": "2026-03-03"})
+    athena = {"bigint", "integer", "varchar", "double", "boolean", "date", "timestamp"}
+    assert {column["type"] for column in outcome["columns"]} <= athena, outcome["columns"]
+
+
 def test_tables_an_earlier_version_wrote_fail_with_how_to_rebuild_them(engine, lake):
     """tracks written before the `played` column: every query reading them says to rebuild
     from raw/; one that does not read tracks still answers."""
