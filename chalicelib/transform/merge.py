@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 
 from chalicelib.history.match import API, EXPORT, combine
 from chalicelib.schema import CATALOG_TABLES, PLAYED, TABLES, arrow_schema
-from chalicelib.transform.tables import RANK, RUN_ID
+from chalicelib.transform.tables import RANK, RUN_ID, digest_schema
 
 CATALOG_KEYS = {"tracks": ["track_id"], "albums": ["album_id"], "artists": ["artist_id"]}
 PLAYS = arrow_schema(TABLES["plays"])
@@ -26,25 +26,40 @@ PLAYS_MS = pa.schema(
 def merge_catalog(digests: list[dict[str, pa.Table]]) -> dict[str, pa.Table]:
     """One row per ID over the day's digests: the most complete, then the latest run's;
     played if any run's plays referenced it."""
-    merged = {}
+    return finish_catalog(reduce_catalog(digests))
+
+
+def reduce_catalog(digests: list[dict[str, pa.Table]]) -> dict[str, pa.Table]:
+    """The digests as one: per ID the row that wins (the most complete, then the latest
+    run's) with its rank and run, played if any digest's was; a track's artists from the run
+    of the track row that won. Reducing a reduction with more digests (or the same again)
+    equals reducing them all at once, so a day's reduction is kept and added to."""
+    reduced = {}
     for name, key in CATALOG_KEYS.items():
         frame = _frame([digest[name] for digest in digests])
         frame[PLAYED] = frame.groupby(key)[PLAYED].transform("any")
         ordered = frame.sort_values([*key, RANK, RUN_ID], ascending=[True, False, False])
-        merged[name] = ordered.drop_duplicates(key)
-    # A track's artists come from the same run as the track row that won, played as it is.
+        reduced[name] = ordered.drop_duplicates(key)
+    credit = ["track_id", RUN_ID, "artist_position"]
     track_artists = (
         _frame([digest["track_artists"] for digest in digests])
         .drop(columns=PLAYED)
-        .merge(merged["tracks"][["track_id", RUN_ID, PLAYED]], on=["track_id", RUN_ID])
+        .drop_duplicates(credit)
+        .merge(reduced["tracks"][["track_id", RUN_ID, PLAYED]], on=["track_id", RUN_ID])
     )
-    merged["track_artists"] = track_artists.sort_values(["track_id", "artist_position"])
-    # The album and the credited artists of a played track's kept row are played too, even
-    # where the copy the play brought named others (an artist credited since, say).
-    tracks, credits = merged["tracks"], merged["track_artists"]
-    merged["albums"] = _played_too(merged["albums"], "album_id", tracks, "album_id")
-    merged["artists"] = _played_too(merged["artists"], "artist_id", credits, "artist_id")
-    return {name: _table(name, merged[name]) for name in CATALOG_TABLES}
+    reduced["track_artists"] = track_artists.sort_values(["track_id", "artist_position"])
+    return {name: _table(name, reduced[name], digest_schema(name)) for name in CATALOG_TABLES}
+
+
+def finish_catalog(reduced: dict[str, pa.Table]) -> dict[str, pa.Table]:
+    """The day's catalog tables from its reduction: the album and the credited artists of a
+    played track's kept row are played too, even where the copy the play brought named
+    others (an artist credited since, say); the rank and run columns go."""
+    frames = {name: reduced[name].to_pandas(types_mapper=pd.ArrowDtype) for name in CATALOG_TABLES}
+    tracks, credits = frames["tracks"], frames["track_artists"]
+    frames["albums"] = _played_too(frames["albums"], "album_id", tracks, "album_id")
+    frames["artists"] = _played_too(frames["artists"], "artist_id", credits, "artist_id")
+    return {name: _table(name, frames[name]) for name in CATALOG_TABLES}
 
 
 def _played_too(frame: pd.DataFrame, key: str, by: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -121,7 +136,7 @@ def _frame(tables: list[pa.Table]) -> pd.DataFrame:
     return pa.concat_tables(tables).to_pandas(types_mapper=pd.ArrowDtype)
 
 
-def _table(name: str, frame: pd.DataFrame) -> pa.Table:
-    schema = arrow_schema(TABLES[name])
+def _table(name: str, frame: pd.DataFrame, schema: pa.Schema | None = None) -> pa.Table:
+    schema = schema or arrow_schema(TABLES[name])
     table = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
     return table.replace_schema_metadata(None)

@@ -22,7 +22,7 @@ from chalicelib import raw
 from chalicelib.lake import Lake
 from chalicelib.schema import TABLES
 from chalicelib.transform.day import snapshot_tables_of
-from chalicelib.transform.digest import write_digest
+from chalicelib.transform.digest import day_state_keys, write_digest
 from chalicelib.transform.read import ReadRun
 from chalicelib.transform.run import (
     DAY_TABLES,
@@ -101,9 +101,8 @@ def _write_day(
     written = {}
     if build.runs:
         keys = {TABLES[name].partition_key(snapshot_date) for name in DAY_TABLES}
-        written = write_day(
-            lake, snapshot_date, build.digests, build.snapshot, now, fresh=keys - rebuilt
-        )
+        fresh = (keys - rebuilt) | set(day_state_keys(snapshot_date).values())
+        written = write_day(lake, snapshot_date, build.digests, build.snapshot, now, fresh=fresh)
         rebuilt.update(keys)
     plays = {played_date: pa.concat_tables(tables) for played_date, tables in build.plays.items()}
     months = {partition_of(shift_day(day, offset)) for day in plays for offset in (-1, 0, 1)}

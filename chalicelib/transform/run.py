@@ -18,8 +18,14 @@ from chalicelib.schema import CATALOG_TABLES, SNAPSHOT_TABLES, TABLES, month_of
 from chalicelib.streams import add_part
 from chalicelib.transform.commit import commit
 from chalicelib.transform.day import day_manifests, snapshot_runs, snapshot_tables_of
-from chalicelib.transform.digest import digested_runs, read_digest, write_digest
-from chalicelib.transform.merge import merge_catalog, merge_plays, repeated_plays
+from chalicelib.transform.digest import (
+    DayState,
+    day_state_keys,
+    digested_runs,
+    read_digest,
+    write_digest,
+)
+from chalicelib.transform.merge import finish_catalog, merge_plays, repeated_plays
 from chalicelib.transform.parse import RunRows
 from chalicelib.transform.quarantine import lift, quarantine
 from chalicelib.transform.read import Problem, ReadRun, read_answer, read_run, unique_parts
@@ -67,33 +73,42 @@ def write_day(
 ) -> Snapshot:
     """Replace the day's catalog, merged from every digest of the day, and each snapshot
     table whose latest run of the day is the one `snapshot` holds it from; those tables.
-    The month objects named in `fresh` are started anew rather than added to.
+    The objects named in `fresh` (months, the day's reduction) are started anew rather than
+    added to.
 
-    One conditional commit (chalicelib.transform.commit) of the day's rows into their
-    months' objects: a run of the same day landing meanwhile is either listed here or makes
-    this write start over, and a run of another day of the month makes it start over.
+    The day's digests are kept reduced to one (chalicelib.transform.digest.DayState): this
+    run's digest, and those of any run of the day the reduction does not hold yet, are
+    added to it. One conditional commit (chalicelib.transform.commit) of the reduction and
+    the day's rows in their months' objects: a run of the same day landing meanwhile is
+    either listed here or makes this write start over, and a run of another day of the
+    month makes it start over.
     """
     keys = {name: TABLES[name].partition_key(snapshot_date) for name in DAY_TABLES}
+    state_keys = day_state_keys(snapshot_date)
     written: Snapshot = {}
 
     def build(current: dict[str, bytes | None]) -> dict[str, bytes]:
-        manifests = day_manifests(lake, snapshot_date, keep=digests.keys())
-        day_digests, valid = _day_digests(lake, snapshot_date, manifests, digests, now)
-        chosen = snapshot_runs(valid)
+        anew = any(key in fresh for key in state_keys.values())
+        day = DayState() if anew else DayState.read(current, snapshot_date)
+        manifests = day_manifests(lake, snapshot_date, keep=digests.keys(), known=day.runs)
+        added, valid = _day_digests(lake, snapshot_date, manifests, digests, now)
+        state = day.add({m.run_id: snapshot_tables_of(m) for m in valid}, added)
+        chosen = snapshot_runs(state.runs)
         written.clear()
         written.update(
             {table: held for table, held in snapshot.items() if chosen.get(table) == held[0]}
         )
-        tables = {**merge_catalog(day_digests), **{t: rows for t, (_, rows) in written.items()}}
+        tables = {**finish_catalog(state.tables), **{t: rows for t, (_, rows) in written.items()}}
         months = {
             keys[name]: month_bytes(
                 name, current[keys[name]], {snapshot_date: table}, anew=keys[name] in fresh
             )
             for name, table in tables.items()
         }
-        return {key: data for key, data in months.items() if data is not None}
+        changed = {key: data for key, data in months.items() if data is not None}
+        return {**changed, **state.objects(snapshot_date)}
 
-    commit(lake, list(keys.values()), build)
+    commit(lake, [*keys.values(), *state_keys.values()], build)
     return written
 
 
@@ -305,15 +320,17 @@ def _day_digests(
     known: dict[str, dict[str, pa.Table]],
     now: Callable[[], datetime],
 ) -> tuple[list[dict[str, pa.Table]], list[Manifest]]:
-    """The digests of the day's valid runs (digesting runs whose transform never ran or whose
-    digest an earlier version wrote, and quarantining those that cannot be), and those runs'
-    manifests."""
-    digested = digested_runs(lake, snapshot_date)
+    """The digests of these runs of the day that are valid (digesting runs whose transform
+    never ran or whose digest an earlier version wrote, and quarantining those that cannot
+    be), and those runs' manifests."""
+    digested: set[str] | None = None  # listed only for a run whose digest is not at hand
     digests, valid = [], []
     for manifest in manifests:
         digest = known.get(manifest.run_id)
-        if digest is None and manifest.run_id in digested:
-            digest = read_digest(lake, snapshot_date, manifest.run_id)
+        if digest is None:
+            digested = digested_runs(lake, snapshot_date) if digested is None else digested
+            if manifest.run_id in digested:
+                digest = read_digest(lake, snapshot_date, manifest.run_id)
         if digest is None:
             other, tables = load_run(lake, manifest.key)
             if tables is None:
