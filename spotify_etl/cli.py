@@ -363,11 +363,11 @@ def _migrate(args: argparse.Namespace) -> int:
 
     from chalicelib.transform.layout import migrate_layout
 
-    config = settings.load()
+    lake = pipeline.lake_to_read(settings.load())
     with Progress(console=output.console) as progress:
         task = progress.add_task("moving daily partitions into months", total=None)
         migrated = migrate_layout(
-            pipeline.lake_for(config),
+            lake,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
     if not migrated.days:

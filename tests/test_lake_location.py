@@ -46,7 +46,13 @@ def nowhere(env, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "argv", [["runs"], ["query", "top_tracks"], ["query", "listening_by_hour", "--format", "json"]]
+    "argv",
+    [
+        ["runs"],
+        ["query", "top_tracks"],
+        ["query", "listening_by_hour", "--format", "json"],
+        ["migrate"],
+    ],
 )
 def test_reading_commands_on_a_folder_without_a_lake_say_so_and_create_nothing(
     nowhere, capsys, argv
