@@ -78,18 +78,20 @@ def write_day(
 
     The day's digests are kept reduced to one (chalicelib.transform.digest.DayState): this
     run's digest, and those of any run of the day the reduction does not hold yet, are
-    added to it. One conditional commit (chalicelib.transform.commit) of the reduction and
-    the day's rows in their months' objects: a run of the same day landing meanwhile is
-    either listed here or makes this write start over, and a run of another day of the
-    month makes it start over.
+    added to it; a run it holds already (a replay, whose digest a newer version may make
+    otherwise) has the day reduced again from every digest. One conditional commit
+    (chalicelib.transform.commit) of the reduction and the day's rows in their months'
+    objects: a run of the same day landing meanwhile is either listed here or makes this
+    write start over, and a run of another day of the month makes it start over.
     """
     keys = {name: TABLES[name].partition_key(snapshot_date) for name in DAY_TABLES}
     state_keys = day_state_keys(snapshot_date)
     written: Snapshot = {}
 
     def build(current: dict[str, bytes | None]) -> dict[str, bytes]:
-        anew = any(key in fresh for key in state_keys.values())
-        day = DayState() if anew else DayState.read(current, snapshot_date)
+        day = DayState.read(current, snapshot_date)
+        if day.runs.keys() & digests.keys() or any(key in fresh for key in state_keys.values()):
+            day = DayState()
         manifests = day_manifests(lake, snapshot_date, keep=digests.keys(), known=day.runs)
         added, valid = _day_digests(lake, snapshot_date, manifests, digests, now)
         state = day.add({m.run_id: snapshot_tables_of(m) for m in valid}, added)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pyarrow as pa
+
 from chalicelib import raw
 from chalicelib.transform import transform_all, transform_run
 from chalicelib.transform.digest import DayState, day_state_keys
@@ -80,3 +82,18 @@ def test_a_reduction_an_interrupted_write_left_uneven_is_made_whole_again(lake):
     lake.put(tracks, earlier.objects(DAY)[tracks])  # as if the last write stopped before it
     assert transform_run(lake, keys[-1], now=fixed_now)["status"] == "transformed"
     assert {**processed_files(lake), tracks: lake.get(tracks)} == whole
+
+
+def test_a_replay_makes_the_day_again_from_its_raw_answers_not_from_the_reduction(lake):
+    keys = landed_and_transformed(lake)
+    state_keys = day_state_keys(DAY)
+    held = DayState.read({key: lake.get(key) for key in state_keys.values()}, DAY)
+    names = held.tables["tracks"].column("name").to_pylist()
+    renamed = held.tables["tracks"].set_column(  # as an earlier parser might have read them
+        held.tables["tracks"].column_names.index("name"), "name", pa.array(["?"] * len(names))
+    )
+    stale = DayState({**held.tables, "tracks": renamed}, held.runs)
+    for key, data in stale.objects(DAY).items():
+        lake.put(key, data)
+    assert transform_run(lake, keys[0], now=fixed_now)["status"] == "transformed"
+    assert "?" not in {row["name"] for row in rows(lake, "tracks")}
