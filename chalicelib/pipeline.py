@@ -80,9 +80,11 @@ def extract(
     on_new_refresh_token: Callable[[str], None] | None = None,
     run_id: str | None = None,
     progress: Callable[[raw.Part], None] | None = None,
+    lake: Lake | None = None,
 ) -> RunRecord:
-    """One extract run; returns its run record (also when it failed, after recording it).
-    Without credentials configured it is refused before it starts: a ConfigError, no record.
+    """One extract run into `lake` (by default LAKE_URI's); returns its run record (also when
+    it failed, after recording it). Without credentials configured it is refused before it
+    starts: a ConfigError, no record.
 
     `sleep` waits on the clock `now` reads: the pacing under SPOTIFY_RATE_LIMIT and the
     retries both wait through it.
@@ -91,7 +93,7 @@ def extract(
     from chalicelib.spotify.extract import Options, run_extract
 
     check_credentials(settings)
-    lake = lake_for(settings)
+    lake = lake or lake_for(settings)
     store = RunStore(lake)
     started = now()
     streams = streams or of_kind(kind)
