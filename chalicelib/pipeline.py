@@ -25,7 +25,7 @@ from chalicelib.errors import (
     ValidationError,
 )
 from chalicelib.functions import Functions
-from chalicelib.lake import IMPORTS, Lake, open_lake, open_lake_to_read
+from chalicelib.lake import IMPORTS, Lake, S3Lake, open_lake, open_lake_to_read
 from chalicelib.raw import check_run_id
 from chalicelib.runs import RunRecord, RunStore, Status
 from chalicelib.secrets import SpotifySecret, secrets_manager
@@ -66,6 +66,8 @@ def store_refresh_token(settings: Settings, secrets_client: Any = None) -> Calla
 
 
 def _secret(settings: Settings, client: Any) -> SpotifySecret:
+    if not settings.secret_id:
+        raise ConfigError("SPOTIFY_SECRET_ID is not set: the secret holding the credentials")
     return SpotifySecret(settings.secret_id, client or secrets_manager())
 
 
@@ -236,7 +238,8 @@ def presign_upload(
     moment = now()
     key = f"{IMPORTS}{moment:%Y%m%dT%H%M%SZ}-{name}"
     # Signature version 4: S3 refuses version 2 on every bucket made since 2020.
-    lake = open_lake(settings.lake_uri, client("s3", config=Config(signature_version="s3v4")))
+    s3 = client("s3", config=Config(signature_version="s3v4"))
+    lake = S3Lake(s3, *split_s3_uri(settings.lake_uri))
     return {
         "method": "PUT",
         "url": lake.upload_url(key, UPLOAD_SECONDS),
