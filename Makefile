@@ -33,12 +33,15 @@ demo: install
 
 test: install browser
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest -q
 
-# The inner loop: lint and every test but the integration tier (servers, subprocesses,
-# fuzzing, the browser, the package), in under a minute; `make test` runs them all, as CI.
+# The inner loop: lint, types (mypy, over what pyproject.toml names) and every test but the
+# integration tier (servers, subprocesses, fuzzing, the browser, the package), in under a
+# minute; `make test` runs them all, as CI.
 check: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest -q -n auto -m "not integration"
 
 # The dashboard's browser tests drive Debian's headless Chromium (through Playwright, from
@@ -89,4 +92,4 @@ package: deploy-env
 		$(VENV312)/bin/chalice package --pkg-format terraform --stage dev build/package/
 
 clean:
-	rm -rf $(VENV) $(VENV312) build .lake-demo .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(VENV312) build .lake-demo .pytest_cache .ruff_cache .mypy_cache

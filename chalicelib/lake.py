@@ -118,7 +118,7 @@ class LocalLake:
         """Keys under the prefix in S3's order (by their UTF-8 bytes)."""
         base = os.path.join(self._root, prefix)
         folder = base if prefix.endswith("/") or os.path.isdir(base) else os.path.dirname(base)
-        keys = []
+        keys: list[str] = []
         for directory, folders, files in os.walk(folder):
             folders[:] = [name for name in folders if name != LOCKS]
             relative = os.path.relpath(directory, self._root).replace(os.sep, "/")

@@ -25,7 +25,7 @@ from chalicelib.errors import (
     ValidationError,
 )
 from chalicelib.functions import Functions
-from chalicelib.lake import IMPORTS, Lake, open_lake, open_lake_to_read
+from chalicelib.lake import IMPORTS, Lake, S3Lake, open_lake, open_lake_to_read
 from chalicelib.raw import check_run_id
 from chalicelib.runs import RunRecord, RunStore, Status
 from chalicelib.secrets import SpotifySecret, secrets_manager
@@ -66,6 +66,8 @@ def store_refresh_token(settings: Settings, secrets_client: Any = None) -> Calla
 
 
 def _secret(settings: Settings, client: Any) -> SpotifySecret:
+    if not settings.secret_id:
+        raise ConfigError("SPOTIFY_SECRET_ID is not set: the secret holding the credentials")
     return SpotifySecret(settings.secret_id, client or secrets_manager())
 
 
@@ -80,9 +82,11 @@ def extract(
     on_new_refresh_token: Callable[[str], None] | None = None,
     run_id: str | None = None,
     progress: Callable[[raw.Part], None] | None = None,
+    lake: Lake | None = None,
 ) -> RunRecord:
-    """One extract run; returns its run record (also when it failed, after recording it).
-    Without credentials configured it is refused before it starts: a ConfigError, no record.
+    """One extract run into `lake` (by default LAKE_URI's); returns its run record (also when
+    it failed, after recording it). Without credentials configured it is refused before it
+    starts: a ConfigError, no record.
 
     `sleep` waits on the clock `now` reads: the pacing under SPOTIFY_RATE_LIMIT and the
     retries both wait through it.
@@ -91,7 +95,7 @@ def extract(
     from chalicelib.spotify.extract import Options, run_extract
 
     check_credentials(settings)
-    lake = lake_for(settings)
+    lake = lake or lake_for(settings)
     store = RunStore(lake)
     started = now()
     streams = streams or of_kind(kind)
@@ -234,7 +238,8 @@ def presign_upload(
     moment = now()
     key = f"{IMPORTS}{moment:%Y%m%dT%H%M%SZ}-{name}"
     # Signature version 4: S3 refuses version 2 on every bucket made since 2020.
-    lake = open_lake(settings.lake_uri, client("s3", config=Config(signature_version="s3v4")))
+    s3 = client("s3", config=Config(signature_version="s3v4"))
+    lake = S3Lake(s3, *split_s3_uri(settings.lake_uri))
     return {
         "method": "PUT",
         "url": lake.upload_url(key, UPLOAD_SECONDS),

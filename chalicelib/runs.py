@@ -112,7 +112,9 @@ class RunRecord:
         streams: Sequence[str],
         moment: datetime,
         status: Status,
-        **times: str,
+        *,
+        started_at: str | None = None,
+        queued_at: str | None = None,
     ) -> RunRecord:
         """The record of a run not under way yet: of its kind and streams, nothing counted."""
         return cls(
@@ -123,7 +125,8 @@ class RunRecord:
             snapshot_date=moment.astimezone(UTC).date().isoformat(),
             counts={},
             errors=[],
-            **times,
+            started_at=started_at,
+            queued_at=queued_at,
         )
 
     def failed(self, message: str, moment: datetime) -> None:

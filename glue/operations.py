@@ -233,7 +233,7 @@ class Alarms:
     def plays_hours(self, stage: Stage) -> int | None:
         """The hours the plays alarm allows now (an earlier --plays-alarm-hours), if any."""
         alarm = self._current(stage).get(plays_alarm_name(stage))
-        return alarm and int(alarm["EvaluationPeriods"] * alarm["Period"] // 3600)
+        return int(alarm["EvaluationPeriods"] * alarm["Period"] // 3600) if alarm else None
 
     def ensure(self, stage: Stage, wanted: list[dict[str, Any]]) -> None:
         current = self._current(stage)

@@ -386,8 +386,8 @@ def _query(args: argparse.Namespace) -> int:
     from chalicelib.query import named, service
 
     if not args.name:
-        params = _param_lines if args.format == "table" else list
-        listed = [(q["name"], params(q["params"]), q["description"]) for q in named.describe()]
+        shown = _param_lines if args.format == "table" else list
+        listed = [(q["name"], shown(q["params"]), q["description"]) for q in named.describe()]
         output.rows("named queries", ["name", "params", "description"], listed, args.format)
         return 0
     names = [name for name, _ in args.param]

@@ -47,6 +47,10 @@ class _Console(Console):
         columns = os.environ.get("COLUMNS", "")
         return ConsoleDimensions(int(columns), size.height) if columns.isdigit() else size
 
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self.width, self.height = new_size
+
 
 class _Stdout(_Console):
     def on_broken_pipe(self) -> None:

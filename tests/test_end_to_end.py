@@ -106,7 +106,9 @@ def test_the_imported_year_comes_first_and_every_play_the_api_shared_with_it_is_
 
 def test_every_timestamp_of_the_demos_runs_is_on_its_simulated_clock(end_to_end_lake):
     first, last = FIRST_DAY.isoformat(), (LAST_RUN + timedelta(minutes=5)).isoformat()
-    for key in end_to_end_lake.list("runs/"):
+    keys = list(end_to_end_lake.list("runs/"))
+    assert keys
+    for key in keys:
         record = get_json(end_to_end_lake, key)
         moments = [record["started_at"], record["finished_at"], record["transform"]["finished_at"]]
         assert all(first <= m.replace("Z", "+00:00") <= last for m in moments), moments

@@ -88,7 +88,8 @@ def _paired(api: list[Row], export: list[Row]) -> tuple[list[Row], list[Row], li
     plays: dict[tuple, list[Row]] = defaultdict(list)
     for play in sorted(api, key=_order):
         plays[item_of(play)].append(play)
-    merged, unpaired = [], []
+    merged: list[Row] = []
+    unpaired: list[Row] = []
     taken: set[int] = set()
     for entry in sorted(export, key=_order):
         low, high = window(entry)
@@ -97,12 +98,12 @@ def _paired(api: list[Row], export: list[Row]) -> tuple[list[Row], list[Row], li
             for play in plays.get(item_of(entry), [])
             if id(play) not in taken and low <= play["played_at"] <= high
         )
-        play = next(candidates, None)
-        if play is None:
+        paired = next(candidates, None)
+        if paired is None:
             unpaired.append(entry)
             continue
-        taken.add(id(play))
-        merged.append({**entry, **{name: play.get(name) for name in API_COLUMNS}, "source": BOTH})
+        taken.add(id(paired))
+        merged.append({**entry, **{name: paired.get(name) for name in API_COLUMNS}, "source": BOTH})
     return merged, [play for play in api if id(play) not in taken], unpaired
 
 

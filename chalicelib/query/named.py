@@ -176,7 +176,7 @@ class NamedQuery:
         today = today or datetime.now(UTC).date()
         values = {param.name: param.value(raw.get(param.name), today) for param in self.params}
         start, end = values.get("start_date"), values.get("end_date")
-        if start is not None and end is not None and start > end:
+        if isinstance(start, str) and isinstance(end, str) and start > end:  # ISO dates
             raise ValidationError(f"start_date {start} is after end_date {end}; swap them")
         return [values[name] for name in self.placeholders]
 

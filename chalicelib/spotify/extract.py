@@ -84,7 +84,8 @@ class References:
     def add_track(self, track: dict[str, Any] | None, tier: int = REST) -> None:
         """A track, under the ID of the track requested (raw.requested), its album and the
         artists of both (episodes and local files are none)."""
-        track_id = raw.requested(track).get("id") if track else None
+        track = track or {}
+        track_id = raw.requested(track).get("id")
         if not track_id or track.get("type", "track") != "track":
             return
         album = track.get("album")

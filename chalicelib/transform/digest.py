@@ -106,10 +106,10 @@ class DayState:
         self, runs: Mapping[str, Collection[str]], digests: list[dict[str, pa.Table]]
     ) -> DayState:
         """The reduction with these runs and their digests added."""
-        parts = ([self.tables] if self.tables else []) + digests
-        if not digests:
-            return DayState(self.tables, {**self.runs, **runs})
         added = {run: sorted(tables) for run, tables in runs.items()}
+        if not digests:
+            return DayState(self.tables, {**self.runs, **added})
+        parts = ([self.tables] if self.tables else []) + digests
         return DayState(reduce_catalog(parts), {**self.runs, **added})
 
     def objects(self, snapshot_date: str) -> dict[str, bytes]:

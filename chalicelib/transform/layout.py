@@ -47,8 +47,8 @@ def migrate_layout(
     total, done = sum(map(len, found.values())), 0
     migrated = Migrated()
     for name, keys in found.items():
-        for _, month_keys in groupby(keys, key=lambda key: month_of(_day(key))):
-            month_keys = list(month_keys)
+        for _, grouped in groupby(keys, key=lambda key: month_of(_day(key))):
+            month_keys = list(grouped)
             _migrate_month(lake, name, month_keys)
             for key in month_keys:
                 lake.delete(key)

@@ -284,8 +284,8 @@ def saved_tracks(rows: RunRows, part: raw.Part, answer: Any) -> None:
     # a track saved in several of them is one row, with its newest added_at.
     saved_rows = rows.snapshot["saved_tracks"]
     for saved in _page(answer):
-        track = (saved or {}).get("track")
-        track_id = raw.requested(track).get("id") if track else None
+        track = (saved or {}).get("track") or {}
+        track_id = raw.requested(track).get("id")
         if not track_id:
             continue
         added_at = epoch_ms(saved.get("added_at"))

@@ -103,21 +103,30 @@ def test_queuing_a_run_invokes_the_extract_function_asynchronously(s3_env, s3_la
     assert record.status == "queued"
 
 
-def test_the_invocation_names_the_function_event_type_and_run(s3_env, s3_lake, monkeypatch):
+def test_the_invocation_names_the_function_event_type_and_run(s3_env, s3_lake):
     client = boto3.client("lambda", region_name=REGION)
-    monkeypatch.setattr(raw, "new_run_id", lambda now: "20260101T000000Z-abcdef")
-    payload = {"run_id": "20260101T000000Z-abcdef", "kind": "plays", "streams": ["plays"]}
-    expected = {"FunctionName": "fn", "InvocationType": "Event", "Payload": json.dumps(payload)}
+    sent: list[dict] = []  # what botocore is asked to send, before the Stubber answers
+    client.meta.events.register(
+        "provide-client-params.lambda.Invoke", lambda params, **_: sent.append(dict(params))
+    )
     with Stubber(client) as stub:
-        stub.add_response("invoke", {"StatusCode": 202}, expected_params=expected)
-        pipeline.queue_run(settings_with(s3_env, "fn"), kind="plays", functions=Functions(client))
+        stub.add_response("invoke", {"StatusCode": 202})
+        record = pipeline.queue_run(
+            settings_with(s3_env, "fn"), kind="plays", functions=Functions(client)
+        )
+        stub.assert_no_pending_responses()
+    payload = {"run_id": record.run_id, "kind": "plays", "streams": ["plays"]}
+    expected = {"FunctionName": "fn", "InvocationType": "Event", "Payload": json.dumps(payload)}
+    assert sent == [expected]
 
 
 def test_a_refused_invocation_fails_the_run_record_and_says_why(s3_env, s3_lake):
     client = boto3.client("lambda", region_name=REGION)
-    with Stubber(client) as stub, pytest.raises(PipelineError, match="could not start fn"):
+    settings = settings_with(s3_env, "fn")
+    with Stubber(client) as stub:
         stub.add_client_error("invoke", "ResourceNotFoundException", "Function not found: fn")
-        pipeline.queue_run(settings_with(s3_env, "fn"), functions=Functions(client))
+        with pytest.raises(PipelineError, match="could not start fn"):
+            pipeline.queue_run(settings, functions=Functions(client))
     [key] = list(s3_lake.list("runs/"))
     record = get_json(s3_lake, key)
     assert record["status"] == "failed"
@@ -207,10 +216,11 @@ def test_replaying_an_unknown_run_in_aws_is_a_404_saying_there_is_no_such_run(s3
 def test_a_refused_replay_says_which_function_could_not_start(s3_env, s3_lake):
     land_manifest(s3_lake)
     client = boto3.client("lambda", region_name=REGION)
-    with Stubber(client) as stub, pytest.raises(PipelineError, match="could not start fn"):
+    settings = replace(Settings.from_env(s3_env), replay_function="fn")
+    with Stubber(client) as stub:
         stub.add_client_error("invoke", "ResourceNotFoundException", "Function not found: fn")
-        settings = replace(Settings.from_env(s3_env), replay_function="fn")
-        pipeline.queue_replay(settings, RUN, functions=Functions(client))
+        with pytest.raises(PipelineError, match="could not start fn"):
+            pipeline.queue_replay(settings, RUN, functions=Functions(client))
 
 
 def settings_with(env: dict[str, str], extract_function: str) -> Settings:

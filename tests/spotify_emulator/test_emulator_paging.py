@@ -48,10 +48,11 @@ def test_following_next_reaches_every_saved_track_exactly_once(emu: Emulator, ge
 
 
 def test_following_next_reaches_every_playlist_entry_exactly_once(emu: Emulator, get: Get) -> None:
-    for playlist in emu.account.playlists:
-        if playlist.readable:
-            entries = follow(get, f"/playlists/{playlist.id}/items", limit=6)
-            assert [_served(e) for e in entries] == [_expected(e) for e in playlist.entries]
+    readable = [p for p in emu.account.playlists if p.readable]
+    assert any(len(p.entries) > 6 for p in readable)  # some take several pages
+    for playlist in readable:
+        entries = follow(get, f"/playlists/{playlist.id}/items", limit=6)
+        assert [_served(e) for e in entries] == [_expected(e) for e in playlist.entries]
 
 
 def test_following_next_reaches_every_playlist_once(emu: Emulator, get: Get) -> None:
