@@ -234,7 +234,7 @@ def rerun_reading(env, lake, clock, monkeypatch):
     """A run like the first (every cached detail past its age, so due again) on the same
     lake, noting what it reads from raw/; its run record and the raw keys it read."""
     reading = ReadingLake(lake.root)
-    monkeypatch.setattr(pipeline, "lake_for", lambda settings: reading)
+    monkeypatch.setattr("chalicelib.pipeline.run.lake_for", lambda settings: reading)
     clock.moment += timedelta(seconds=1)
     record = run(
         {**env, "CATALOG_MAX_AGE_DAYS": "0"}, lake, clock, budget=1_000_000, streams=CARRYING
