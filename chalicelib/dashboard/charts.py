@@ -4,20 +4,26 @@ Each chart with text is drawn twice, for a wide card and for a phone, and the pa
 the one that fits: an SVG scales as a picture, so a desktop-sized chart on a 390 px screen
 would have unreadable 6 px text. Charts carry no free text that could be cut off: names are in
 the HTML beside them (the playlists' rows) or in HTML charts (`bars`).
+
+pygal builds each SVG as an element tree, whose serialiser escapes every name in it: the
+templates take the SVG as markup (`Markup`), the one piece of the page they do not escape.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date
-from html import escape
 from typing import Any
 
 import pygal
+from markupsafe import Markup
+from pygal.etree import etree
 from pygal.style import Style
 
 FONTS = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 GREEN = "#1db954"
+PALE_GREEN = "#9ad8b0"  # estimated minutes, beside the measured ones
 PLAYLISTS = 8  # the largest, one row each
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -56,18 +62,36 @@ def _options(**extra: Any) -> dict[str, Any]:
     }
 
 
-def _render(chart: pygal.graph.graph.Graph, title: str) -> str:
+@dataclass(frozen=True)
+class Both:
+    """A chart drawn for a wide card and for a phone."""
+
+    wide: Markup
+    narrow: Markup
+
+
+@dataclass(frozen=True)
+class SizeRow:
+    """One playlist's row: its name, its sizes as a line, and its first and last size."""
+
+    name: str
+    line: Markup
+    sizes: str
+
+
+def _render(chart: pygal.graph.graph.Graph, title: str) -> Markup:
     """The chart's SVG with its own title, which a browser shows on hover and a screen reader
-    reads: pygal's `title` option would also draw it, so its placeholder is replaced."""
-    svg = chart.render(is_unicode=True)
-    return svg.replace("<title>Pygal</title>", f"<title>{escape(title)}</title>", 1)
+    reads (pygal's `title` option would also draw it, so its placeholder takes the text), and
+    without pygal's config script, which only its JavaScript tooltips (off here) read."""
+    svg = chart.render_tree()
+    svg.find("title").text = title
+    defs = svg.find("defs")
+    for script in defs.findall("script"):
+        defs.remove(script)
+    return Markup(etree.tostring(svg, encoding="unicode"))
 
 
-def _both(wide: str, narrow: str) -> str:
-    return f'<div class="chart wide-only">{wide}</div><div class="chart narrow-only">{narrow}</div>'
-
-
-def heatmap(rows: list[dict[str, Any]]) -> str:
+def heatmap(rows: list[dict[str, Any]]) -> Both:
     """Plays by weekday and UTC hour as a punch card (bigger is more): hours across on a wide
     card, down on a phone."""
     counts = {(row["weekday"], row["hour"]): row["plays"] for row in rows}
@@ -98,10 +122,10 @@ def heatmap(rows: list[dict[str, Any]]) -> str:
     for hour, name in enumerate(hours):
         narrow.add(name, [counts.get((day, hour)) or None for day in range(1, 8)])
     title = "Plays by weekday and hour of day (UTC)"
-    return _both(_render(wide, title), _render(narrow, title))
+    return Both(_render(wide, title), _render(narrow, title))
 
 
-def playlist_sizes(rows: list[dict[str, Any]]) -> str:
+def playlist_sizes(rows: list[dict[str, Any]]) -> list[SizeRow]:
     """The largest playlists, one row each: the name, the size at each snapshot date on the
     playlist's own scale (so a change of a few entries shows, whatever the size), and the first
     and last size."""
@@ -113,11 +137,10 @@ def playlist_sizes(rows: list[dict[str, Any]]) -> str:
         names[row["playlist_id"]] = row["playlist_name"] or row["playlist_id"]
     dates = sorted({row["snapshot_date"] for row in rows})
     largest = sorted(sizes, key=lambda p: (-sizes[p][max(sizes[p])], names[p], p))[:PLAYLISTS]
-    items = "".join(_size_row(names[playlist], sizes[playlist], dates) for playlist in largest)
-    return f'<ol class="bars">{items}</ol>'
+    return [_size_row(names[playlist], sizes[playlist], dates) for playlist in largest]
 
 
-def _size_row(name: str, sizes: dict[str, int], dates: list[str]) -> str:
+def _size_row(name: str, sizes: dict[str, int], dates: list[str]) -> SizeRow:
     """One playlist's row: its name, its sizes over the dates (a gap where it was not seen),
     and its size at its first and last snapshot."""
     first, last = min(sizes), max(sizes)
@@ -141,14 +164,10 @@ def _size_row(name: str, sizes: dict[str, int], dates: list[str]) -> str:
         f"{name}: {sizes[first]:,} entries on {_day(first)}, "
         f"{sizes[last]:,} on {_day(last)}"
     )
-    return (
-        f'<li><span class="name">{escape(name)}</span>'
-        f'<span class="spark">{_render(chart, title)}</span>'
-        f'<span class="value">{sizes[first]:,} → {sizes[last]:,}{change}</span></li>'
-    )
+    return SizeRow(name, _render(chart, title), f"{sizes[first]:,} → {sizes[last]:,}{change}")
 
 
-def monthly(rows: list[dict[str, Any]]) -> str:
+def monthly(rows: list[dict[str, Any]]) -> Both:
     """Minutes listened per month over the whole history, measured (an export's ms_played)
     and estimated (the track's length, where only the API saw a play) stacked, every month
     from the first to the last shown, empty ones too."""
@@ -159,12 +178,12 @@ def monthly(rows: list[dict[str, Any]]) -> str:
         f"{_short_month(months[-1])}, measured and estimated"
     )
 
-    def draw(width: int, height: int, labels: int) -> str:
+    def draw(width: int, height: int, labels: int) -> Markup:
         chart = pygal.StackedBar(
             **_options(
                 width=width,
                 height=height,
-                style=_style((GREEN, "#9ad8b0")),
+                style=_style((GREEN, PALE_GREEN)),
                 margin_right=28,  # room for the last month's label
                 x_labels=[_short_month(month) for month in months],
                 x_labels_major_count=labels,
@@ -177,11 +196,7 @@ def monthly(rows: list[dict[str, Any]]) -> str:
             chart.add(column, [(minutes.get(month) or {}).get(column) for month in months])
         return _render(chart, title)
 
-    key = (
-        f'<p class="key"><i style="background:{GREEN}"></i>measured (the export\'s time played) '
-        '<i style="background:#9ad8b0"></i>estimated (the track\'s length)</p>'
-    )
-    return _both(draw(1200, 340, 16), draw(360, 300, 4)) + key
+    return Both(draw(1200, 340, 16), draw(360, 300, 4))
 
 
 def _months(first: str, last: str) -> list[str]:

@@ -113,6 +113,7 @@ def test_the_zip_is_small_and_leaves_pandas_pyarrow_numpy_to_the_layer(package):
     assert not top & {"pandas", "pyarrow", "numpy", "duckdb", "boto3", "botocore"}
     assert {"app.py", "chalicelib"} <= top
     assert "chalicelib/queries/top_tracks.sql" in names
+    assert "chalicelib/dashboard/templates/dashboard.html" in names
     assert not top & {"emulator", "spotify_etl", "tests", "glue", "benchmarks"}
 
 

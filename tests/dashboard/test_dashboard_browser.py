@@ -105,22 +105,29 @@ def _offline(route):
 
 def every_script_page() -> str:
     """The dashboard drawn from names in many scripts and lengths, and large numbers."""
+    return page_of(
+        [
+            CJK * 3,
+            EMOJI,
+            "لما بدا يتثنى " * 3,
+            "Supercalifragilisticexpialidocious" * 3,
+            "WWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWW",
+            "Mötley Crüe – Kickstart My Heart (Remastered 2021 Deluxe Anniversary Edition)",
+            "שלום עולם",
+            "Sigur Rós",
+            "坂本龍一",
+            "🎧 Lo-Fi Beats",
+        ]
+    )
+
+
+def page_of(names: list[str], errors: tuple[str, ...] = ()) -> str:
+    """The dashboard whose artists, tracks (and their artists) and playlists bear these
+    names, with large numbers, and ten partial runs with these errors."""
     from chalicelib.dashboard import page
     from chalicelib.dashboard.data import DashboardData, Period
     from chalicelib.runs import RunRecord
 
-    names = [
-        CJK * 3,
-        EMOJI,
-        "لما بدا يتثنى " * 3,
-        "Supercalifragilisticexpialidocious" * 3,
-        "WWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWW",
-        "Mötley Crüe – Kickstart My Heart (Remastered 2021 Deluxe Anniversary Edition)",
-        "שלום עולם",
-        "Sigur Rós",
-        "坂本龍一",
-        "🎧 Lo-Fi Beats",
-    ]
     day = date(2026, 1, 10)
     period = Period.of(date(2026, 1, 1), day, day)
     dates = [f"2026-01-{n:02d}" for n in range(1, 11)]
@@ -165,7 +172,8 @@ def every_script_page() -> str:
     runs = [
         {"run_id": f"20260110T0{n}1500Z-abcdef", "kind": "snapshot", "status": "partial",
          "extract": "partial", "transform": {"status": "transformed"},
-         "started_at": f"2026-01-10T0{n}:15:00Z", "counts": {"requests": 123_456}, "errors": []}
+         "started_at": f"2026-01-10T0{n}:15:00Z", "counts": {"requests": 123_456},
+         "errors": list(errors)}
         for n in range(10)
     ]  # fmt: skip
     records = [RunRecord.from_json(run) for run in runs]
@@ -223,6 +231,43 @@ def test_the_screenshot_shows_cjk_and_colour_emoji_glyphs(open_page):
     pixels = zip(data[0::3], data[1::3], data[2::3], strict=True)
     coloured = sum(1 for pixel in pixels if max(pixel) - min(pixel) > 80)
     assert coloured > 30, "the emoji is not in colour: install fonts-noto-color-emoji"
+
+
+# Names come from other users (followed playlists) and from Spotify's catalogue.
+HOSTILE = ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "javascript:alert(1)")
+NAMED_CARDS = ("top-artists", "top-tracks", "playlist-sizes", "playlist-churn", "track-table")
+# Whatever could run: a script or embedded document, an event handler, a javascript: URL.
+RUNNABLE = """() => { const URLS = ['href', 'src', 'xlink:href', 'action', 'formaction'];
+return [...document.querySelectorAll('*')].flatMap(node => {
+  const found = ['SCRIPT', 'IMG', 'IFRAME', 'OBJECT', 'EMBED'].includes(node.tagName.toUpperCase())
+    ? [node.outerHTML.slice(0, 80)] : [];
+  for (const attribute of node.attributes)
+    if (attribute.name.startsWith('on') ||
+        (URLS.includes(attribute.name) && /^\\s*javascript:/i.test(attribute.value)))
+      found.push(`${node.tagName} ${attribute.name}="${attribute.value}"`);
+  return found;
+}); }"""
+
+
+@pytest.mark.parametrize("width", [PHONE, DESKTOP])
+def test_names_that_are_markup_or_a_javascript_url_show_as_text_on_every_card_and_tooltip(
+    open_page, width
+):
+    page = open_page(width)
+    alerts = []
+    page.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
+    names = [f"{payload} {n}" for n in range(3) for payload in HOSTILE]
+    page.set_content(page_of(names, errors=HOSTILE))
+    assert alerts == [] and page.evaluate(RUNNABLE) == []
+    for anchor in NAMED_CARDS:
+        text = page.locator(f"section#{anchor}").inner_text()
+        assert all(payload in text for payload in HOSTILE), anchor
+    lines = page.locator("#playlist-sizes svg > title").all_text_contents()
+    assert lines and all(any(payload in line for payload in HOSTILE) for line in lines)
+    failed = page.locator("#runs td[title]")
+    assert failed.count() == 10
+    assert {failed.nth(n).get_attribute("title") for n in range(10)} == {"; ".join(HOSTILE)}
+    assert page.evaluate(LAYOUT) == []
 
 
 def test_an_empty_lake_gets_a_page_that_says_what_to_run(empty_server, open_page):

@@ -224,3 +224,23 @@ def test_the_recent_runs_show_each_steps_outcome_and_partial_or_failed_stand_out
     assert card.count("status-partial") == 2 and card.count("status-failed") == 2
     assert 'title="bad"' in card
     assert 'id="empty"' in html  # no plays yet: the page says what to run, the runs below it
+
+
+def test_names_that_are_markup_reach_the_page_escaped_in_text_and_tooltips():
+    """The browser test shows them as text; here, quickly, no name arrives as markup."""
+    hostile = '<script>alert(1)</script>"><img src=x onerror=alert(1)>'
+    track = {"rank": 1, "track_id": "t1", "track_name": hostile, "artist_names": hostile}
+    rows = {
+        "top_artists": [artist("a1", hostile, 3, 9.0)],
+        "top_tracks": [{**track, "plays": 3, "minutes": 9.0}],
+        "playlist_sizes": sizes("p1", hostile, [1, 2]),
+        "playlist_changes": [
+            {"playlist_id": "p1", "playlist_name": hostile, "added": 1, "removed": 0}
+        ],
+    }
+    run = {"run_id": "20260102T031500Z-aaaaaa", "kind": "plays", "status": "failed",
+           "started_at": "2026-01-02T03:15:00Z", "errors": [hostile]}  # fmt: skip
+    html = page.render(DashboardData(DAY, rows=rows, runs=[RunRecord.from_json(run)]), DAY.end)
+    assert "<script" not in html and "<img" not in html and "onerror=alert(1)>" not in html
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert html.count(escaped) == 8  # 5 cards, the table's artists, 2 tooltips (line, run)

@@ -1,0 +1,58 @@
+"""Where a user uploads a privacy export: a presigned PUT under the lake's imports/, whose
+upload S3 announces to the import (`imports.import_upload`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from chalicelib import raw
+from chalicelib.errors import ValidationError
+from chalicelib.lake import IMPORTS, S3Lake
+from chalicelib.settings import Settings, split_s3_uri
+
+UPLOAD_SECONDS = 900
+UPLOAD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.(zip|json)$", re.IGNORECASE)
+
+
+def presign_upload(
+    settings: Settings,
+    filename: str,
+    *,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> dict[str, Any]:
+    """Where to PUT an export so that it is imported: a presigned URL under the lake's
+    imports/, valid UPLOAD_SECONDS (S3 starts the import when the upload completes)."""
+    if settings.lake_is_local:
+        raise ValidationError(
+            "uploads need an S3 lake (LAKE_URI=s3://...); on this local lake run "
+            "`spotify-etl import PATH` instead"
+        )
+    from botocore.config import Config
+
+    from chalicelib.aws import client
+
+    name = upload_name(filename)
+    moment = now()
+    key = f"{IMPORTS}{moment:%Y%m%dT%H%M%SZ}-{name}"
+    # Signature version 4: S3 refuses version 2 on every bucket made since 2020.
+    s3 = client("s3", config=Config(signature_version="s3v4"))
+    lake = S3Lake(s3, *split_s3_uri(settings.lake_uri))
+    return {
+        "method": "PUT",
+        "url": lake.upload_url(key, UPLOAD_SECONDS),
+        "key": key,
+        "expires_at": raw.iso_utc(moment + timedelta(seconds=UPLOAD_SECONDS)),
+    }
+
+
+def upload_name(filename: str) -> str:
+    """The upload's file name: the export's own (letters, digits, . _ -), a .zip or .json."""
+    if not UPLOAD_NAME.match(filename):
+        raise ValidationError(
+            f"filename {filename[:120]!r} is not an export's name: give the zip's (or a JSON "
+            "file's) name, letters, digits, '.', '_' and '-' only, ending .zip or .json"
+        )
+    return filename
