@@ -56,9 +56,10 @@ class Route:
 
     @cached_property
     def pattern(self) -> re.Pattern[str]:
-        """The template as a regular expression with named groups."""
+        """The template as a regular expression with named groups; a trailing slash is
+        ignored, as Spotify ignores it (spotipy's `me()` asks for `/v1/me/`)."""
         regex = re.sub(r"\\\{(\w+)\\\+\\\}", r"(?P<\1>.+)", re.escape(self.template))
-        return re.compile(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", regex) + "$")
+        return re.compile(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", regex) + "/?$")
 
 
 def _removed(api: "Api", request: Request) -> Json:

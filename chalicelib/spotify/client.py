@@ -1,10 +1,15 @@
-"""The Spotify Web API behind one call path, with our retry policy instead of spotipy's.
+"""The Spotify Web API through spotipy's public methods, with our session, pacing and retries.
 
-spotipy does the HTTP (its `_get` is the single internal call path every method uses); it
-is given a plain `requests.Session`, so its urllib3 retry, which sleeps through a whole
-`Retry-After` (sometimes hours), never runs. This module decides instead: it honours
-`Retry-After` up to a cap and never past the run's remaining time, backs off on 5xx and
-timeouts with jitter, and refreshes the access token once on a 401.
+Every request is one of spotipy's public methods (`current_user_saved_tracks`, `album`,
+`next`, ...), called through `SpotifyClient.get`. spotipy is given our `requests.Session`
+and `retries=0`, so its urllib3 retry, which sleeps through a whole `Retry-After`
+(sometimes hours), never runs. This module decides instead: it honours `Retry-After` (read
+from the `headers` spotipy's exception keeps) up to a cap and never past the run's remaining
+time, backs off on 5xx and timeouts with jitter, and refreshes the access token once on a 401.
+
+spotipy takes no base URL: its methods address `https://api.spotify.com/v1`. Where
+SPOTIFY_API_URL names another (the emulator), our session sends those requests there
+(`Rebased`), rather than rewriting spotipy's `prefix`, which is not among its parameters.
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ for _name in ("spotipy.client", "spotipy.oauth2"):
 
 AUTH_AGAIN = "run `spotify-etl auth` again to get a new refresh token"
 TRANSIENT = (500, 502, 503, 504)
+SPOTIFY_API = "https://api.spotify.com/v1"  # where spotipy's methods send their requests
 
 
 @dataclass(frozen=True)
@@ -143,12 +149,11 @@ class TokenManager:
 
 
 class SpotifyClient:
-    """GET requests to the Web API, paged or single, under our retry policy."""
+    """spotipy's public methods, each answer retried under our policy; paged or single."""
 
     def __init__(
         self,
         tokens: TokenManager,
-        api_url: str,
         session: requests.Session,
         *,
         policy: RetryPolicy | None = None,
@@ -160,9 +165,12 @@ class SpotifyClient:
     ):
         self._tokens = tokens
         self._spotify = spotipy.Spotify(
-            auth_manager=tokens, requests_session=session, requests_timeout=timeout, retries=0
+            auth_manager=tokens,
+            requests_session=session,
+            requests_timeout=timeout,
+            retries=0,
+            status_retries=0,
         )
-        self._spotify.prefix = f"{api_url}/"
         self._policy = policy or RetryPolicy()
         self._sleep = sleep
         self._remaining = remaining
@@ -174,21 +182,24 @@ class SpotifyClient:
         self.requests = 0
         self.rate_limited = 0  # the 429s among them
 
-    def get(self, path: str, **params: Any) -> dict[str, Any]:
-        """One answer (`path` relative to the API base, or a `next` URL), retried per policy.
+    def get(self, method: str, *args: Any, **params: Any) -> dict[str, Any]:
+        """The answer of spotipy's public method `method` (`"album"`, `"next"`, ...) called
+        with these arguments, retried per policy.
 
         429s and transient failures (5xx, timeouts) each have their own bounded budget; when
         one runs out the run is cut short, not failed, so what it fetched is kept. Once one
         request cuts the run short, every later request stops the same way at once, so the
         other workers of a run stop too.
         """
+        call = getattr(self._spotify, method)
+        what = _what(method, args)
         failures = {"rate_limited": 0, "transient": 0}
         refreshed = False
         while True:
-            token = self._start_request(path)
+            token = self._start_request(what)
             try:
-                with self._limiter, self._paced(path):
-                    answer = self._spotify._get(path, **params)
+                with self._limiter, self._paced(what):
+                    answer = call(*args, **params)
                 self._limiter.succeeded()
                 return answer
             except spotipy.SpotifyException as error:
@@ -196,7 +207,7 @@ class SpotifyClient:
                     self._tokens.invalidate(token)
                     refreshed = True
                     continue
-                retry_after = self._wait_for(error, path)
+                retry_after = self._wait_for(error, what)
                 kind = "rate_limited" if error.http_status == 429 else "transient"
                 if kind == "rate_limited":
                     with self._lock:
@@ -209,14 +220,13 @@ class SpotifyClient:
             if failures[kind] >= self._budget(kind):
                 self._halt(
                     UnavailableError(
-                        f"GET {_path(path)} {reason} {failures[kind]} times in a row; "
-                        "the next run resumes"
+                        f"{what} {reason} {failures[kind]} times in a row; the next run resumes"
                     )
                 )
-            self._sleep_within_budget(wait, path)
+            self._sleep_within_budget(wait, what)
 
     @contextmanager
-    def _paced(self, path: str) -> Iterator[None]:
+    def _paced(self, what: str) -> Iterator[None]:
         """Hold a slot of the pacer (if any) for one request, waiting for its start."""
         if self._pacer is None:
             yield
@@ -225,7 +235,7 @@ class SpotifyClient:
         try:
             wait = self._pacer.wait(start)
             if wait > 0:
-                self._sleep_within_budget(wait, path, "wait its turn under SPOTIFY_RATE_LIMIT")
+                self._sleep_within_budget(wait, what, "wait its turn under SPOTIFY_RATE_LIMIT")
             yield
         finally:
             self._pacer.release()
@@ -234,13 +244,13 @@ class SpotifyClient:
         policy = self._policy
         return policy.max_rate_limited if kind == "rate_limited" else policy.max_attempts
 
-    def _start_request(self, path: str) -> str:
+    def _start_request(self, what: str) -> str:
         """Count the request and check the run may still make it; the token it will carry."""
         with self._lock:
             if self._halted is not None:
                 raise self._halted
         if self._remaining() < self._policy.time_margin:
-            self._halt(OutOfTimeError(f"GET {_path(path)}: this run is out of time"))
+            self._halt(OutOfTimeError(f"{what}: this run is out of time"))
         with self._lock:
             self.requests += 1
         return self._tokens.get_access_token()
@@ -250,18 +260,21 @@ class SpotifyClient:
             self._halted = self._halted or error
         raise error
 
-    def pages(self, path: str, **params: Any) -> Iterator[tuple[int, dict[str, Any]]]:
-        """Every page of a paged answer as (offset, page), following `next`."""
-        page = self.get(path, **params)
+    def pages(
+        self, method: str, *args: Any, **params: Any
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Every page of a paged answer of spotipy's `method` as (offset, page), following
+        `next` (spotipy's `next`)."""
+        page = self.get(method, *args, **params)
         offset = int(params.get("offset", 0))
         while True:
             yield page.get("offset", offset), page
             if not page.get("next") or not page.get("items"):
                 return
             offset = page.get("offset", offset) + len(page.get("items") or [])
-            page = self.get(page["next"])
+            page = self.get("next", page)
 
-    def _wait_for(self, error: spotipy.SpotifyException, path: str) -> float | None:
+    def _wait_for(self, error: spotipy.SpotifyException, what: str) -> float | None:
         """The wait a 429 asks for, None for a transient failure (back off), or the error."""
         status = error.http_status
         if status == 429:
@@ -271,10 +284,10 @@ class SpotifyClient:
         if status == 401:
             raise AuthError(f"Spotify refused the access token twice: {AUTH_AGAIN}", status=401)
         hint = ""
-        if status == 403 and _path(path).startswith("me"):
+        if status == 403 and _of_user(_path(str(error.msg).split(":\n", 1)[0])):
             hint = f" (the token may lack a scope this needs: {AUTH_AGAIN})"
         raise SpotifyError(
-            f"GET {_path(path)} answered {status}: {_message(error)}{hint}",
+            f"{what} answered {status}: {_message(error)}{hint}",
             status=status,
             reason=error.reason,
         )
@@ -310,10 +323,36 @@ class SpotifyClient:
     def _affordable(self, seconds: float) -> bool:
         return seconds + self._policy.time_margin < self._remaining()
 
-    def _sleep_within_budget(self, seconds: float, path: str, to: str = "retry") -> None:
+    def _sleep_within_budget(self, seconds: float, what: str, to: str = "retry") -> None:
         if not self._affordable(seconds):
-            self._halt(OutOfTimeError(f"GET {_path(path)}: this run is out of time to {to}"))
+            self._halt(OutOfTimeError(f"{what}: this run is out of time to {to}"))
         self._sleep(seconds)
+
+
+class Rebased(requests.adapters.HTTPAdapter):
+    """Sends the requests spotipy addresses to Spotify's Web API to another base URL."""
+
+    def __init__(self, api_url: str, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._api_url = api_url
+
+    def send(
+        self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        request.url = self._api_url + str(request.url).removeprefix(SPOTIFY_API)
+        return super().send(request, *args, **kwargs)
+
+
+def session_for(api_url: str, concurrency: int = 1) -> requests.Session:
+    """One HTTP session for a run: a connection per concurrent request, and spotipy's
+    requests to Spotify's Web API sent to `api_url`."""
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(concurrency, 1))
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    if api_url != SPOTIFY_API:
+        session.mount(f"{SPOTIFY_API}/", Rebased(api_url, pool_maxsize=max(concurrency, 1)))
+    return session
 
 
 def _retry_after(headers: Any) -> float:
@@ -327,9 +366,21 @@ def _message(error: spotipy.SpotifyException) -> str:
     return str(error.msg).split("\n", 1)[-1].strip()
 
 
-def _path(path: str) -> str:
-    """A request path without query string or host, safe to put in messages."""
-    return path.split("?", 1)[0].split("/v1/", 1)[-1]
+def _path(url: str) -> str:
+    """A request's path without query string or host, safe to put in messages."""
+    return url.split("?", 1)[0].split("/v1/", 1)[-1]
+
+
+def _what(method: str, args: tuple[Any, ...]) -> str:
+    """A request as messages name it: the path of the page `next` asks for, or spotipy's
+    method and the IDs it is given."""
+    if method == "next":
+        return f"the next page of {_path(str(args[0].get('next')))}"
+    return " ".join([method, *map(str, args)])
+
+
+def _of_user(path: str) -> bool:
+    return path == "me" or path.startswith("me/")
 
 
 def json_object(response: requests.Response) -> dict[str, Any]:
@@ -357,16 +408,12 @@ def connect(
     """A client for one run: one HTTP session, tokens in memory only, at most `concurrency`
     requests in flight (fewer while Spotify answers 429) and, unless `rate_limit` is 0, at
     most `rate_limit` requests in any 30 seconds on `clock`, the clock `sleep` waits on."""
-    session = requests.Session()
-    adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(concurrency, 1))
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
+    session = session_for(api_url, concurrency)
     tokens = TokenManager(credentials, auth_url, session, on_new_refresh_token=on_new_refresh_token)
     limiter = AdaptiveLimiter(initial=max(1, concurrency // 2), maximum=max(concurrency, 1))
     pacer = RequestPacer(rate_limit, clock=clock) if rate_limit else None
     return SpotifyClient(
         tokens,
-        api_url,
         session,
         policy=policy,
         sleep=sleep,

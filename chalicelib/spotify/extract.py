@@ -41,6 +41,7 @@ from chalicelib.streams import in_order
 
 PAGE = 50
 TIME_RANGES = ("short_term", "medium_term", "long_term")
+ITEM_TYPES = ("track", "episode")  # a playlist's episodes come as episodes, not as tracks
 FULL_READ = timedelta(days=7)  # saved tracks are read in full at least this often
 CATALOG_STREAMS = {"tracks": raw.TRACKS, "albums": raw.ALBUMS, "artists": raw.ARTISTS}
 DETAIL_ORDER = ("tracks", "artists", "albums")  # within a tier: what a full object adds most
@@ -211,9 +212,8 @@ class Extractor:
     def plays(self) -> None:
         """Recently played after the stored cursor; moves the cursor to the newest play seen."""
         after = self._state.plays_after
-        params: dict[str, Any] = {"limit": PAGE, **({"after": after} if after else {})}
         played = [] if after is None else [after]
-        pages = self._client.pages("me/player/recently-played", **params)
+        pages = self._client.pages("current_user_recently_played", limit=PAGE, after=after or None)
         for index, (_, page) in enumerate(pages):
             self.write(f"plays/page-{index:04d}", raw.PLAYS, page)
             items = page.get("items") or []
@@ -243,7 +243,7 @@ class Extractor:
         pages: list[PageRef] = []
         seen: set[tuple[str, str]] = set()
         total = 0
-        for offset, page in self._client.pages("me/tracks", limit=PAGE):
+        for offset, page in self._client.pages("current_user_saved_tracks", limit=PAGE):
             pages.append(self._saved_page(offset, page))
             total = page.get("total", 0)
             pairs = [_saved_pair(item) for item in page.get("items") or []]
@@ -321,7 +321,7 @@ class Extractor:
     def _playlist_metadata(self, ids: tuple[str, ...] | None) -> Iterator[dict[str, Any]]:
         if ids is None:
             seen: set[str] = set()
-            for offset, page in self._client.pages("me/playlists", limit=PAGE):
+            for offset, page in self._client.pages("current_user_playlists", limit=PAGE):
                 self.write(f"playlists/page-{offset:05d}", raw.PLAYLISTS, page, offset=offset)
                 for playlist in page.get("items") or []:
                     if playlist and playlist.get("id") and playlist["id"] not in seen:
@@ -329,7 +329,7 @@ class Extractor:
                         yield playlist
             return
         for playlist_id in ids:
-            playlist = self._optional(f"playlists/{playlist_id}", f"playlist {playlist_id}")
+            playlist = self._optional("playlist", playlist_id, additional_types=ITEM_TYPES)
             if playlist is not None:
                 self.write(
                     f"playlists/{playlist_id}", raw.PLAYLISTS, playlist, playlist_id=playlist_id
@@ -353,7 +353,7 @@ class Extractor:
                 self._state.playlists[playlist_id] = PlaylistState(snapshot_id, remembered)
             return
         pages = self._client.pages(
-            f"playlists/{playlist_id}/items", limit=PAGE, additional_types="track,episode"
+            "playlist_items", playlist_id, limit=PAGE, additional_types=ITEM_TYPES
         )
         read: list[PageRef] = []
         try:
@@ -377,7 +377,8 @@ class Extractor:
 
     def _top(self, kind: str, time_range: str) -> None:
         stream = raw.TOP_TRACKS if kind == "tracks" else raw.TOP_ARTISTS
-        for offset, page in self._client.pages(f"me/top/{kind}", limit=PAGE, time_range=time_range):
+        pages = self._client.pages(f"current_user_top_{kind}", limit=PAGE, time_range=time_range)
+        for offset, page in pages:
             name = f"top/{kind}-{time_range}-{offset:05d}"
             self.write(name, stream, page, time_range=time_range, offset=offset)
             items = [item for item in page.get("items") or [] if item]
@@ -418,7 +419,7 @@ class Extractor:
         """One full object, remembered in the cache; one the API no longer has keeps its
         earlier answer, if any, and is not asked for again until the cache age passes. It
         lands as its kind's raw stream, or as `stream`."""
-        answer = self._optional(f"{kind}/{item_id}", f"{kind[:-1]} {item_id}")
+        answer = self._optional(kind[:-1], item_id)
         with self._lock:
             kept = self._state.catalog[kind].get(item_id)
         key = kept.key if kept is not None else None
@@ -429,14 +430,15 @@ class Extractor:
         with self._lock:
             self._state.catalog[kind][item_id] = CatalogEntry(key, self._now.isoformat())
 
-    def _optional(self, path: str, what: str) -> dict[str, Any] | None:
-        """An answer, or None with the error recorded when the object is gone or invalid."""
+    def _optional(self, method: str, item_id: str, **params: Any) -> dict[str, Any] | None:
+        """spotipy's getter of one object (`playlist`, `album`, ...), or None with the error
+        recorded when the object is gone or invalid."""
         try:
-            return self._client.get(path)
+            return self._client.get(method, item_id, **params)
         except SpotifyError as error:
             if error.status not in (400, 404) or isinstance(error, CutShortError):
                 raise
-            self._record(f"{what}: {error}")
+            self._record(f"{method} {item_id}: {error}")
             return None
 
     def _parallel(self, work: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:

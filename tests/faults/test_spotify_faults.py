@@ -8,14 +8,13 @@ import socket
 from datetime import timedelta
 
 import pytest
-import requests
 
 from chalicelib import raw
 from chalicelib.errors import AuthError
 from chalicelib.lake import get_json
 from chalicelib.runs import RunStore
 from chalicelib.settings import Credentials
-from chalicelib.spotify.client import RetryPolicy, SpotifyClient, TokenManager
+from chalicelib.spotify.client import RetryPolicy, SpotifyClient, TokenManager, session_for
 from chalicelib.spotify.extract import Options, run_extract
 from chalicelib.transform import transform_run
 from emulator import Faults
@@ -126,10 +125,10 @@ def test_a_spotify_outage_ends_partial_with_the_status_it_answered_and_keeps_ear
 
 def client_for(emulator, api_url: str, sleep, timeout: float) -> SpotifyClient:
     """A client as `connect` builds it, with a short timeout so a test need not wait 15 s."""
-    session = requests.Session()
+    session = session_for(api_url)
     credentials = Credentials(emulator.client_id, emulator.client_secret, emulator.refresh_token)
     tokens = TokenManager(credentials, emulator.auth_url, session)
-    return SpotifyClient(tokens, api_url, session, sleep=sleep, timeout=timeout)
+    return SpotifyClient(tokens, session, sleep=sleep, timeout=timeout)
 
 
 def extract_with(client, lake, clock):

@@ -5,7 +5,7 @@ import requests
 
 from chalicelib.errors import AuthError, CutShortError, RateLimitedError, SpotifyError
 from chalicelib.settings import Credentials
-from chalicelib.spotify.client import RetryPolicy, SpotifyClient, connect
+from chalicelib.spotify.client import RetryPolicy, SpotifyClient, connect, session_for
 from emulator import Faults
 
 
@@ -68,7 +68,7 @@ def test_server_errors_that_never_stop_cut_the_run_short_after_the_last_attempt(
         client.get("me")
     assert client.requests == 3
     with pytest.raises(CutShortError):  # the run's other requests stop at once
-        client.get("me/tracks")
+        client.get("current_user_saved_tracks")
     assert client.requests == 3
 
 
@@ -105,13 +105,13 @@ def test_a_refresh_token_rotated_by_spotify_is_handed_to_the_keeper(emulator):
 
 def test_a_missing_object_is_an_error_with_its_status(emulator):
     with pytest.raises(SpotifyError) as raised:
-        make_client(emulator).get("tracks/0000000000000000000000")
+        make_client(emulator).get("track", "0000000000000000000000")
     assert raised.value.status == 404
 
 
 def test_pages_follow_next_until_the_last_page(emulator):
     client = make_client(emulator)
-    pages = list(client.pages("me/tracks", limit=50))
+    pages = list(client.pages("current_user_saved_tracks", limit=50))
     items = [item for _, page in pages for item in page["items"]]
     assert len(items) == pages[0][1]["total"]
     assert [offset for offset, _ in pages] == list(range(0, len(items), 50))
@@ -137,7 +137,7 @@ class AppToken:
 
 
 def test_a_403_on_the_users_own_data_suggests_authorizing_again(emulator):
-    client = SpotifyClient(AppToken(emulator), emulator.api_url, requests.Session())
+    client = SpotifyClient(AppToken(emulator), session_for(emulator.api_url))
     with pytest.raises(SpotifyError, match="scope.*spotify-etl auth") as raised:
         client.get("me")
     assert raised.value.status == 403
