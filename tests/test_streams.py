@@ -11,16 +11,15 @@ import pytest
 from chalicelib import raw, streams
 from chalicelib.errors import ValidationError
 from chalicelib.schema import SNAPSHOT_TABLES, TABLES
-from chalicelib.spotify.extract import Extractor
 from chalicelib.transform import parse
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("stream", streams.STREAMS, ids=lambda s: s.name)
-def test_each_reader_is_an_extractor_method_taking_nothing(stream):
-    reader = getattr(Extractor, stream.read)
-    assert list(inspect.signature(reader).parameters) == ["self"]
+def test_each_reader_is_a_generator_of_the_client_the_run_s_context_and_its_bookmark(stream):
+    assert inspect.isgeneratorfunction(stream.read)
+    assert list(inspect.signature(stream.read).parameters) == ["client", "context", "bookmark"]
 
 
 def test_every_snapshot_table_is_fed_by_a_stream_and_every_fed_table_is_one():

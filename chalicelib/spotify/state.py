@@ -1,70 +1,28 @@
 """What the extractor remembers between runs, in `state/`, so that it asks only for what changed.
 
 Everything here points at raw answers already in the lake: a later run lists those keys in
-its own manifest instead of asking Spotify again. Each page of playlist items or saved tracks
-is kept with the catalog objects it references, so a run carrying it knows which full
-objects are due without reading the page back from the lake. Losing a state file costs
-requests, never data. Each concern has its own file because the daily and the frequent runs
-overlap.
+its own manifest instead of asking Spotify again. Each incremental stream keeps its bookmark
+in its own file (`state/streams/<stream>.json`, a JSON object only its reader reads: a
+cursor, the pages a playlist's items were read into, the saved tracks' head); the catalog
+step keeps the full objects it fetched, those still pending and the tracks marked played
+(`state/catalog.json`). Losing a state file costs requests, never data. Each concern has its
+own file because the daily and the frequent runs overlap.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.errors import NotFoundError
 from chalicelib.lake import Lake, get_json, put_json
 
-PLAYS_CURSOR = "state/plays_cursor.json"
-PLAYLISTS = "state/playlists.json"
-SAVED_TRACKS = "state/saved_tracks.json"
+BOOKMARKS = "state/streams/"  # <stream>.json: an incremental stream's bookmark
 CATALOG = "state/catalog.json"
 IMPORTED_TRACKS = "state/imported_tracks/"  # <import_id>.json: the tracks each import's plays name
 IMPORTED_TOTALS = "state/imported_tracks.json"  # those files' tracks summed, and which it holds
 CATALOG_KINDS = ("tracks", "albums", "artists")
-
-
-@dataclass
-class PageCatalog:
-    """The catalog objects one page references, as sorted IDs by kind, and the tracks among
-    them it gave without their album (given only in part): what reading the page would find.
-
-    Serialised as `{"tracks": [...], "albums": [...], "artists": [...], "partial_tracks": [...]}`;
-    a track with its album is given in full, so `partial_tracks` is almost always empty.
-    """
-
-    ids: dict[str, list[str]]
-    partial_tracks: list[str]
-
-
-@dataclass
-class PageRef:
-    """A raw page already in the lake, the offset it answered and the catalog objects it
-    references (None for a page a state file of the previous version lists: its catalog is
-    learnt by reading the page)."""
-
-    key: str
-    offset: int = 0
-    catalog: PageCatalog | None = None
-
-
-@dataclass
-class PlaylistState:
-    snapshot_id: str
-    pages: list[PageRef]
-
-
-@dataclass
-class SavedState:
-    """The saved tracks: the pages holding them, their (track_id, added_at) pairs, and when
-    they were last read in full."""
-
-    total: int
-    pages: list[PageRef]
-    known: set[tuple[str, str]]
-    read_at: str
 
 
 @dataclass
@@ -95,11 +53,9 @@ class PendingDetails:
 
 @dataclass
 class ExtractState:
-    """All of it, loaded at the start of a run and saved at its end (complete or partial)."""
+    """What a run starts from and saves at its end (complete or partial)."""
 
-    plays_after: int | None = None
-    playlists: dict[str, PlaylistState] = field(default_factory=dict)
-    saved: SavedState | None = None
+    bookmarks: dict[str, dict[str, Any]] = field(default_factory=dict)  # by stream
     catalog: dict[str, dict[str, CatalogEntry]] = field(
         default_factory=lambda: {kind: {} for kind in CATALOG_KINDS}
     )
@@ -109,34 +65,17 @@ class ExtractState:
     # find them, so an import's list of tracks needs nothing more for them.
     played: set[str] = field(default_factory=set)
 
-    def fresh(
-        self, kind: str, item_id: str, now: datetime, max_age: timedelta
-    ) -> CatalogEntry | None:
-        """The cached answer for a catalog object, unless older than max_age."""
-        entry = self.catalog[kind].get(item_id)
-        if entry is None or now - datetime.fromisoformat(entry.fetched_at) > max_age:
-            return None
-        return entry
 
-
-def load(lake: Lake) -> ExtractState:
-    """The state as the last runs left it; missing files mean starting afresh."""
+def load(lake: Lake, streams: Mapping[str, str | None]) -> ExtractState:
+    """The state as the last runs left it, with the bookmarks of `streams`; missing files
+    mean starting afresh. Each stream is named with the file the previous version kept its
+    bookmark in, if any: read while the stream has no file of its own, so once."""
     state = ExtractState()
-    if lake.exists(PLAYS_CURSOR):
-        state.plays_after = int(get_json(lake, PLAYS_CURSOR)["after"])
-    if lake.exists(PLAYLISTS):
-        state.playlists = {
-            playlist_id: PlaylistState(value["snapshot_id"], _pages(value["pages"]))
-            for playlist_id, value in get_json(lake, PLAYLISTS).items()
-        }
-    if lake.exists(SAVED_TRACKS):
-        saved = get_json(lake, SAVED_TRACKS)
-        state.saved = SavedState(
-            saved["total"],
-            _pages(saved["pages"]),
-            {tuple(pair) for pair in saved["known"]},
-            saved["read_at"],
-        )
+    for stream, legacy in streams.items():
+        for key in (bookmark_key(stream), legacy):
+            if key is not None and lake.exists(key):
+                state.bookmarks[stream] = get_json(lake, key)
+                break
     if lake.exists(CATALOG):
         cached = get_json(lake, CATALOG)
         for kind in CATALOG_KINDS:
@@ -151,6 +90,14 @@ def load(lake: Lake) -> ExtractState:
             {kind: dict(pending.get(kind, {})) for kind in CATALOG_KINDS},
         )
     return state
+
+
+def bookmark_key(stream: str) -> str:
+    return f"{BOOKMARKS}{stream}.json"
+
+
+def save_bookmark(lake: Lake, stream: str, bookmark: dict[str, Any]) -> None:
+    put_json(lake, bookmark_key(stream), bookmark)
 
 
 def save_imported_tracks(lake: Lake, import_id: str, plays: dict[str, int]) -> None:
@@ -187,40 +134,8 @@ def _import_id(key: str) -> str:
     return key.removeprefix(IMPORTED_TRACKS).removesuffix(".json")
 
 
-def save_plays_cursor(lake: Lake, after: int, run_id: str) -> None:
-    put_json(lake, PLAYS_CURSOR, {"after": after, "run_id": run_id})
-
-
-def save_playlists(lake: Lake, playlists: dict[str, PlaylistState]) -> None:
-    put_json(
-        lake,
-        PLAYLISTS,
-        {
-            playlist_id: {"snapshot_id": value.snapshot_id, "pages": _refs(value.pages)}
-            for playlist_id, value in sorted(playlists.items())
-        },
-    )
-
-
-def save_saved(lake: Lake, saved: SavedState) -> None:
-    put_json(
-        lake,
-        SAVED_TRACKS,
-        {
-            "total": saved.total,
-            "pages": _refs(saved.pages),
-            "known": sorted(saved.known),
-            "read_at": saved.read_at,
-        },
-    )
-
-
-def save_catalog(
-    lake: Lake,
-    catalog: dict[str, dict[str, CatalogEntry]],
-    pending: PendingDetails,
-    played: set[str],
-) -> None:
+def save_catalog(lake: Lake, state: ExtractState) -> None:
+    catalog, pending, played = state.catalog, state.pending, state.played
     put_json(
         lake,
         CATALOG,
@@ -236,31 +151,3 @@ def save_catalog(
             "played": sorted(played),
         },
     )
-
-
-def _pages(values: list[dict[str, Any]]) -> list[PageRef]:
-    return [
-        PageRef(value["key"], value["offset"], _catalog(value.get("catalog")))
-        for value in values
-    ]
-
-
-def _catalog(value: dict[str, list[str]] | None) -> PageCatalog | None:
-    if value is None:
-        return None
-    return PageCatalog({kind: value[kind] for kind in CATALOG_KINDS}, value["partial_tracks"])
-
-
-def _refs(pages: list[PageRef]) -> list[dict[str, Any]]:
-    return [
-        {
-            "key": page.key,
-            "offset": page.offset,
-            **({} if page.catalog is None else {"catalog": _catalog_json(page.catalog)}),
-        }
-        for page in pages
-    ]
-
-
-def _catalog_json(catalog: PageCatalog) -> dict[str, list[str]]:
-    return {**catalog.ids, "partial_tracks": catalog.partial_tracks}

@@ -16,9 +16,9 @@ from chalicelib.lake import LocalLake, get_json, put_json
 from chalicelib.runs import RunStore
 from chalicelib.settings import Settings
 from chalicelib.spotify import state
-from chalicelib.spotify.extract import References
+from chalicelib.spotify.catalog import References
 from chalicelib.spotify.state import CATALOG as CATALOG_STATE
-from chalicelib.spotify.state import PLAYLISTS, SAVED_TRACKS, PageRef, SavedState
+from chalicelib.spotify.state import bookmark_key
 from chalicelib.transform import transform_run
 from emulator import Scale
 from emulator.account import TIME_RANGES
@@ -28,6 +28,7 @@ DAY = "2026-11-20"
 DETAILS = ("GET /v1/albums/{id}", "GET /v1/artists/{id}", "GET /v1/tracks/{id}")
 CATALOG = ("tracks", "track_artists", "albums", "artists")
 SMALL = Scale(playlists=5, entries=12, saved_tracks=12, plays_per_day=12, top_items=8)
+PLAYLISTS, SAVED_TRACKS = bookmark_key("playlists"), bookmark_key("saved")
 
 pytestmark = pytest.mark.account(seed=7, scale=SMALL, clocked=True)
 
@@ -301,11 +302,10 @@ def test_the_references_kept_for_a_page_are_those_reading_it_would_collect(lake)
         {"track": None},
         None,
     ]
-    read = References()
-    read.add_page(items, "track")
-    state.save_saved(lake, SavedState(0, [PageRef("raw/page", 0, read.catalog())], set(), ""))
-    [page] = state.load(lake).saved.pages
+    read = References.of_page(items, "track")
+    state.save_bookmark(lake, "saved", {"pages": [{"key": "raw/page", "catalog": read.catalog()}]})
+    [page] = state.load(lake, {"saved": None}).bookmarks["saved"]["pages"]
     carried = References()
-    carried.add_catalog(page.catalog)
+    carried.add_catalog(page["catalog"])
     assert carried == read
     assert read.full["tracks"] == {"t1", "t2"}

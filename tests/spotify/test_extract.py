@@ -9,7 +9,7 @@ from chalicelib import pipeline, raw
 from chalicelib.errors import AuthError
 from chalicelib.lake import get_json
 from chalicelib.settings import Settings
-from chalicelib.spotify.state import PLAYS_CURSOR
+from chalicelib.spotify.state import bookmark_key
 from emulator import Faults
 
 ALLOWED = {
@@ -24,6 +24,8 @@ ALLOWED = {
     "GET /v1/artists/{id}",
     "GET /v1/tracks/{id}",
 }
+
+PLAYS_CURSOR = bookmark_key("plays")
 
 pytestmark = pytest.mark.account(seed=3, clocked=True)
 

@@ -13,11 +13,13 @@ from chalicelib.runs import RunStore
 from chalicelib.schema import SNAPSHOT_TABLES
 from chalicelib.settings import Settings
 from chalicelib.spotify.limiter import AdaptiveLimiter
-from chalicelib.spotify.state import SAVED_TRACKS
+from chalicelib.spotify.state import bookmark_key
 from chalicelib.transform import transform_run
 from emulator import Faults
 from emulator.clock import SimulatedClock
 from tests.lake_tables import read_day, sorted_rows
+
+SAVED_TRACKS = bookmark_key("saved")
 
 pytestmark = pytest.mark.account(seed=5, clocked=True)
 
@@ -52,6 +54,53 @@ def test_an_unchanged_rerun_makes_at_most_ten_requests_and_keeps_the_snapshot_wh
     assert record.counts["requests"] == emulator.total_requests
     assert record.counts["playlist_items_carried"] > 0
     assert snapshot(lake, "2026-11-20") == first
+
+
+def as_the_previous_version_kept_it(lake, run_id):
+    """The state of the streams moved back into the files, and the shapes, the version
+    before bookmarks by stream wrote (each stream's fields, one file each)."""
+    plays = get_json(lake, bookmark_key("plays"))
+    playlists = get_json(lake, bookmark_key("playlists"))
+    saved = get_json(lake, bookmark_key("saved"))
+    put_json(lake, "state/plays_cursor.json", {"after": plays["after"], "run_id": run_id})
+    put_json(
+        lake,
+        "state/playlists.json",
+        {
+            playlist_id: {"snapshot_id": kept["snapshot_id"], "pages": kept["pages"]}
+            for playlist_id, kept in playlists.items()
+        },
+    )
+    put_json(
+        lake,
+        "state/saved_tracks.json",
+        {name: saved[name] for name in ("total", "pages", "known", "read_at")},
+    )
+    for stream in ("plays", "playlists", "saved"):
+        (lake.root / bookmark_key(stream)).unlink()  # the lake itself deletes no state
+
+
+def test_the_state_of_the_previous_version_is_read_once_and_carried_over(
+    env, lake, emulator, clock
+):
+    first = run(env, lake, clock)
+    before = snapshot(lake, "2026-11-20")
+    as_the_previous_version_kept_it(lake, first.run_id)
+    emulator.reset_counts()
+    clock.moment += timedelta(minutes=30)
+    upgrading = run(env, lake, clock)
+    unchanged_rerun = emulator.total_requests
+    assert unchanged_rerun <= 10 and upgrading.counts["playlist_items_carried"] > 0
+    assert upgrading.counts["saved_tracks_carried"] > 0
+    assert snapshot(lake, "2026-11-20") == before
+    for old in ("state/plays_cursor.json", "state/playlists.json", "state/saved_tracks.json"):
+        put_json(lake, old, {})  # never read again: the streams' own files are
+    emulator.reset_counts()
+    clock.moment += timedelta(minutes=30)
+    upgraded = run(env, lake, clock)
+    assert emulator.total_requests == unchanged_rerun
+    assert upgraded.counts["playlist_items_carried"] == upgrading.counts["playlist_items_carried"]
+    assert snapshot(lake, "2026-11-20") == before
 
 
 def test_only_the_playlists_whose_snapshot_id_changed_are_read_again(env, lake, emulator, clock):
