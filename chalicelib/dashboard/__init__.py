@@ -39,10 +39,11 @@ def _dashboard(settings: Settings, params: dict[str, str], carried: dict[str, st
     from chalicelib.dashboard import data, page
 
     today = datetime.now(UTC).date()
-    start, end = date_param(params, "start_date", None), date_param(params, "end_date", None)
+    start = end = None
     try:
+        start, end = date_param(params, "start_date", None), date_param(params, "end_date", None)
         period = data.Period.of(start, end, today)
-    except ValidationError as problem:
+    except ValidationError as problem:  # a date mistyped, or From after To
         asked = data.Period.asked(start, end, today)
         return _html(page.refused(str(problem), asked, today, carried), 400)
     return _html(page.render(data.load(settings, period), today, carried), 200)
