@@ -59,8 +59,6 @@ def test_the_openapi_description_knows_every_named_query_parameter():
         ("/queries/executions/4b0b5e0e-51c4-4e54-9d8b-0c1a6f9a1f00?page_size=0", "page_size"),
         ("/queries/executions/4b0b5e0e-51c4-4e54-9d8b-0c1a6f9a1f00?next_token=%%%", "next_token"),
         ("/queries/executions/not-an-id", "execution ID"),
-        ("/dashboard?start_date=2026-02-30", "start_date"),
-        ("/dashboard?start_date=", "start_date"),
     ],
 )
 def test_a_bad_parameter_gets_a_400_that_names_it(app_client, path, message):

@@ -33,6 +33,7 @@ def client(tmp_path, env):
         ("start_date=2026-03-02&end_date=2026-03-01", "2026-03-02 is after end_date 2026-03-01"),
         ("start_date=2026-02-30", "which is not a date"),
         ("end_date=yesterday", "expected a date as YYYY-MM-DD"),
+        ("start_date=", "start_date is"),
     ],
 )
 def test_a_period_that_cannot_be_shown_gets_the_page_saying_why_not_json(client, query, said):
