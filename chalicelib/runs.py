@@ -6,7 +6,10 @@ the extract function in AWS; a run started in place begins running); `partial` o
 extract was cut short (transformed or not: what it fetched is in the tables, the next run
 fetches the rest); `failed` when a step failed, with the reason in `errors`. Each step also
 keeps its own outcome: `extract` (extracted, partial or failed) and `transform.status`
-(transformed or failed). Every one of these is a `Status`.
+(transformed or failed). An extract that found another extract holding the lease
+(chalicelib.lease) did nothing: its record says `skipped`, as run and extract, with the run
+holding it in `errors`, and it has no manifest and no transform. Every one of these is a
+`Status`.
 
 A record is a `RunRecord`, made by `RunRecord.started` or `RunRecord.queued` and moved along
 by its methods; `to_json` and `from_json` are the document in `runs/`, in the shape every
@@ -49,6 +52,7 @@ class Status(StrEnum):
     PARTIAL = "partial"
     TRANSFORMED = "transformed"
     FAILED = "failed"
+    SKIPPED = "skipped"
 
 
 # The times the record of a started or queued run always holds, null until they come.
@@ -133,6 +137,13 @@ class RunRecord:
         """The extract failed at `moment` (or could not be started): so did the run."""
         self.status = self.extract = Status.FAILED
         self.finished_at = iso_utc(moment)
+        self.errors = [message]
+
+    def skipped(self, message: str, moment: datetime) -> None:
+        """Another extract held the lease: this one ended at `moment` having done nothing."""
+        self.status = self.extract = Status.SKIPPED
+        self.finished_at = iso_utc(moment)
+        self.counts = {"requests": 0}
         self.errors = [message]
 
     def extracted(self, manifest: Manifest, counts: dict[str, Any], errors: list[str]) -> None:
