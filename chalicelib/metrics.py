@@ -4,7 +4,8 @@ metrics, with no API call and no extra permission. glue/setup.py's alarms watch 
 
 Each line is one run of one function: the dimension `Function` is its deployed name (so
 stages never mix), the metrics are its outcome as 0 or 1 (`RunsSucceeded`, `RunsPartial`,
-`RunsFailed`, `RunsIncomplete` for either of the last two), the Spotify `Requests` and
+`RunsFailed`, `RunsIncomplete` for either of the last two, `RunsSkipped` for an extract that
+found another holding the lease), the Spotify `Requests` and
 `RateLimited` answers (429s) of an extract, and for a transform the rows it wrote and
 whether it quarantined the run. The run's ID, kind, status and counts ride along as
 properties, searchable in CloudWatch Logs Insights.
@@ -19,12 +20,17 @@ from collections.abc import Mapping
 from typing import Any
 
 NAMESPACE = "spotify-etl"
-SUCCEEDED, PARTIAL, FAILED = "succeeded", "partial", "failed"
-OUTCOMES = {"extracted": SUCCEEDED, "transformed": SUCCEEDED, "partial": PARTIAL}
+SUCCEEDED, PARTIAL, FAILED, SKIPPED = "succeeded", "partial", "failed", "skipped"
+OUTCOMES = {
+    "extracted": SUCCEEDED,
+    "transformed": SUCCEEDED,
+    "partial": PARTIAL,
+    "skipped": SKIPPED,
+}
 
 
 def outcome_of(status: str) -> str:
-    """succeeded, partial or failed, for a run record's or a transform's status."""
+    """succeeded, partial, failed or skipped, for a run record's or a transform's status."""
     return OUTCOMES.get(status, FAILED)
 
 
@@ -87,5 +93,6 @@ def _outcome(outcome: str) -> dict[str, int]:
         "RunsSucceeded": int(outcome == SUCCEEDED),
         "RunsPartial": int(outcome == PARTIAL),
         "RunsFailed": int(outcome == FAILED),
-        "RunsIncomplete": int(outcome != SUCCEEDED),
+        "RunsSkipped": int(outcome == SKIPPED),
+        "RunsIncomplete": int(outcome in (PARTIAL, FAILED)),
     }

@@ -6,11 +6,21 @@ the extract function in AWS; a run started in place begins running); `partial` o
 extract was cut short (transformed or not: what it fetched is in the tables, the next run
 fetches the rest); `failed` when a step failed, with the reason in `errors`. Each step also
 keeps its own outcome: `extract` (extracted, partial or failed) and `transform.status`
-(transformed or failed). Every one of these is a `Status`.
+(transformed or failed). An extract that found another extract holding the lease
+(chalicelib.lease) did nothing: its record says `skipped`, as run and extract, with the run
+holding it in `errors`, and it has no manifest and no transform. Every one of these is a
+`Status`.
 
 A record is a `RunRecord`, made by `RunRecord.started` or `RunRecord.queued` and moved along
 by its methods; `to_json` and `from_json` are the document in `runs/`, in the shape every
 version of the pipeline has written.
+
+A record is rewritten by more than one writer: the extract, then the transform the manifest
+started (which may end first), a replay, an import. So `RunStore.save` writes over the version
+its store read or last wrote only; where another writer got there since, it merges: each field
+this store changed is its own, every other field the other writer's, the errors of both, and
+the run's status follows both steps again (`status_after_transform`). No writer's step is
+lost, whichever saves last.
 
 Every record is kept. `state/runs/recent.json` lists the newest KEPT_RECENT run IDs, so the
 newest runs are read without listing `runs/`, in time and requests independent of how many
@@ -31,11 +41,12 @@ from typing import Any
 import orjson
 
 from chalicelib.errors import ConflictError, NotFoundError, ValidationError
-from chalicelib.lake import Lake, get_json, put_json
+from chalicelib.lake import Lake, get_json
 from chalicelib.raw import MANIFEST_PARTIAL, RUN_ID, Manifest, check_run_id, iso_utc
 from chalicelib.transform.commit import commit
 
 RUNS = "runs/"
+ATTEMPTS = 10  # each conflict means another writer saved the record: merge with it again
 RECENT = "state/runs/recent.json"  # {"run_ids": the newest first}
 KEPT_RECENT = 200  # the most GET /runs and `spotify-etl runs --limit` show
 
@@ -49,6 +60,7 @@ class Status(StrEnum):
     PARTIAL = "partial"
     TRANSFORMED = "transformed"
     FAILED = "failed"
+    SKIPPED = "skipped"
 
 
 # The times the record of a started or queued run always holds, null until they come.
@@ -135,6 +147,13 @@ class RunRecord:
         self.finished_at = iso_utc(moment)
         self.errors = [message]
 
+    def skipped(self, message: str, moment: datetime) -> None:
+        """Another extract held the lease: this one ended at `moment` having done nothing."""
+        self.status = self.extract = Status.SKIPPED
+        self.finished_at = iso_utc(moment)
+        self.counts = {"requests": 0}
+        self.errors = [message]
+
     def extracted(self, manifest: Manifest, counts: dict[str, Any], errors: list[str]) -> None:
         """The extract wrote `manifest`: partial when the manifest says it was cut short."""
         cut_short = manifest.status == MANIFEST_PARTIAL
@@ -190,6 +209,28 @@ class RunRecord:
         return cls(**values)
 
 
+Document = dict[str, Any]
+
+
+def _merged(base: Document, ours: Document, theirs: Document) -> Document:
+    """Our changes to `base` applied over `theirs`, the errors of both, the status again."""
+    merged = dict(theirs)
+    for name in {*base, *ours}:
+        if name in ours and ours[name] != base.get(name):
+            merged[name] = ours[name]
+        elif name not in ours:
+            merged.pop(name, None)
+    # The extract's errors first, then the transform's, as RunRecord.transform_ended keeps them.
+    last = (merged.get("transform") or {}).get("errors") or []
+    both = [*(theirs.get("errors") or []), *(ours.get("errors") or [])]
+    merged["errors"] = [e for e in dict.fromkeys(both) if e not in last] + list(last)
+    record = RunRecord.from_json(merged)
+    if record.transform_status is not None and record.status != Status.SKIPPED:
+        transformed = record.transform_status == Status.TRANSFORMED
+        record.status = status_after_transform(record.extract, transformed)
+    return record.to_json()
+
+
 def _index(run_ids: list[str]) -> bytes:
     return orjson.dumps({"run_ids": run_ids})
 
@@ -210,19 +251,44 @@ class RunStore:
 
     def __init__(self, lake: Lake):
         self._lake = lake
+        # Each record as this store read or last wrote it, with its version: what a save
+        # writes over, and what it tells its own changes from another writer's by.
+        self._seen: dict[str, tuple[Document, str]] = {}
 
     def save(self, record: RunRecord) -> None:
-        """Write the record, and its run among the newest where it is one of them."""
-        put_json(self._lake, self._key(record.run_id), record.to_json())
+        """Write the record (merged with another writer's, if one saved since this store read
+        it), and its run among the newest where it is one of them."""
+        key = self._key(record.run_id)
+        ours = record.to_json()
+        base, version = self._seen.get(record.run_id, ({}, None))
+        for _ in range(ATTEMPTS):
+            data = orjson.dumps(ours)
+            try:
+                version = self._lake.put(key, data, if_match=version, if_none_match=not version)
+            except ConflictError:
+                theirs, version = self._read(key)
+                ours, base = _merged(base, ours, theirs), theirs
+                continue
+            self._seen[record.run_id] = (ours, version)
+            break
+        else:
+            raise ConflictError(f"{key} kept changing under {ATTEMPTS} attempts to save it")
         commit(self._lake, [RECENT], lambda current: self._with(record.run_id, current[RECENT]))
 
     def get(self, run_id: str) -> RunRecord:
         key = self._key(check_run_id(run_id))
-        if not self._lake.exists(key):
+        try:
+            document, version = self._read(key)
+        except NotFoundError:
             raise NotFoundError(
                 f"no run {run_id}; `spotify-etl runs` or GET /runs lists the recent ones"
-            )
-        return RunRecord.from_json(get_json(self._lake, key))
+            ) from None
+        self._seen[run_id] = (document, version)
+        return RunRecord.from_json(document)
+
+    def _read(self, key: str) -> tuple[Document, str]:
+        data, version = self._lake.get_versioned(key)
+        return orjson.loads(data), version
 
     def of_landed_run(self, run_id: str) -> RunRecord:
         """The record of a run whose manifest landed, for its transform to fill in; a new one

@@ -44,11 +44,12 @@ class Kind:
 
 
 KINDS = {
-    # A run: its record (and the index of the newest runs in state/runs/, which it joins), the
-    # raw pages it lands, and the cursors and catalog state it reads and moves on (an
-    # unchanged playlist's pages are carried in state/).
+    # A run: its record (read back where another writer saved it since, to merge; and the
+    # index of the newest runs in state/runs/, which it joins), the raw pages it lands, and
+    # the cursors, catalog state and lease it reads and moves on (an unchanged playlist's
+    # pages are carried in state/).
     "extract": Kind(
-        reads=("state",),
+        reads=("state", "runs"),
         writes=("raw", "state", "runs"),
         lists=True,
         spotify_secret=True,

@@ -22,9 +22,11 @@ from spotify_etl.stage import CONFIG as STAGE_CONFIG
 from spotify_etl.stage import Stage
 
 # `spotify-etl extract`: 0 for a complete run, PARTIAL_EXIT when it was cut short (what it
-# fetched is kept; the next run resumes), 1 when it failed.
+# fetched is kept; the next run resumes), SKIPPED_EXIT when another extract held the lease
+# (nothing asked, nothing landed), 1 when it failed.
 PARTIAL_EXIT = 3
-EXIT_CODES = {Status.PARTIAL: PARTIAL_EXIT, Status.FAILED: 1}
+SKIPPED_EXIT = 4
+EXIT_CODES = {Status.PARTIAL: PARTIAL_EXIT, Status.SKIPPED: SKIPPED_EXIT, Status.FAILED: 1}
 CLOSED_PIPE_EXIT = 141  # as a command the shell's SIGPIPE stopped (`… | head -1`)
 QUERY_POLL_SECONDS = 2.0
 

@@ -46,6 +46,18 @@ def aws_credentials(monkeypatch):
         monkeypatch.setenv(name, value)
 
 
+@pytest.fixture(params=["local", "s3"])
+def either_lake(request, tmp_path, aws_credentials):
+    """Each test runs on both lakes: a local folder, and a bucket in moto."""
+    if request.param == "local":
+        yield LocalLake(tmp_path / "lake")
+        return
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket="lake-bucket")
+        yield S3Lake(client, "lake-bucket", "prefix/")
+
+
 @pytest.fixture
 def clock():
     """Simulated time from START, which a clocked emulator and the runs share."""

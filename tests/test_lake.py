@@ -4,22 +4,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from chalicelib.errors import ConflictError, LakeError, NotFoundError
 from chalicelib.lake import LocalLake, S3Lake, get_json, open_lake, put_json
-
-
-@pytest.fixture(params=["local", "s3"])
-def either_lake(request, tmp_path, aws_credentials):
-    """Each test runs on both lakes: a local folder, and a bucket in moto."""
-    if request.param == "local":
-        yield LocalLake(tmp_path / "lake")
-        return
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket="lake-bucket")
-        yield S3Lake(client, "lake-bucket", "prefix/")
 
 
 def test_an_object_reads_back_as_written(either_lake):

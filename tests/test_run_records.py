@@ -332,3 +332,42 @@ def test_two_stores_saving_at_once_both_enter_the_index(lake):
         pairs = zip([first, second] * 20, runs, strict=True)
         list(pool.map(lambda pair: pair[0].save(pair[1]), pairs))
     assert {record.run_id for record in first.recent(200)} == {r.run_id for r in runs}
+
+
+def test_a_transform_that_saved_before_the_extract_keeps_its_outcome_and_both_errors(
+    either_lake,
+):
+    extract_store, transform_store = RunStore(either_lake), RunStore(either_lake)
+    running = RunRecord.started(RUN, "snapshot", STREAMS, STARTED)
+    extract_store.save(running)
+    early = transform_store.of_landed_run(RUN)  # the manifest landed before the record
+    early.transform_ended(outcome(QUARANTINED), [BAD_PART])
+    transform_store.save(early)
+    extract_store.save(extracted_record())
+    assert RunStore(either_lake).get(RUN).to_json() == OLD_QUARANTINED
+
+
+def test_an_extract_that_saved_while_the_transform_ran_keeps_its_outcome_and_the_transforms(
+    either_lake,
+):
+    extract_store, transform_store = RunStore(either_lake), RunStore(either_lake)
+    extract_store.save(RunRecord.started(RUN, "snapshot", STREAMS, STARTED))
+    late = transform_store.of_landed_run(RUN)  # read while the extract still ran
+    record = RunRecord.started(RUN, "snapshot", STREAMS, STARTED)
+    cut_short = raw.Manifest(RUN, "snapshot", "2026-11-26", "", "", raw.MANIFEST_PARTIAL)
+    record.extracted(cut_short, {}, [])
+    extract_store.save(record)
+    late.transform_ended(outcome(TRANSFORMED), [])
+    transform_store.save(late)
+    stored = RunStore(either_lake).get(RUN)
+    assert (stored.status, stored.extract) == (Status.PARTIAL, Status.PARTIAL)
+    assert stored.transform == TRANSFORMED
+
+
+def test_a_transform_finding_no_record_keeps_the_extracts_when_it_lands_first(either_lake):
+    transform_store = RunStore(either_lake)
+    landed = transform_store.of_landed_run(RUN)
+    RunStore(either_lake).save(extracted_record())
+    landed.transform_ended(outcome(TRANSFORMED), [])
+    transform_store.save(landed)
+    assert RunStore(either_lake).get(RUN).to_json() == OLD_TRANSFORMED

@@ -15,6 +15,7 @@ from typing import Any
 from chalicelib import raw
 from chalicelib.errors import LakeError, NotFoundError, PipelineError
 from chalicelib.lake import Lake, open_lake, open_lake_to_read
+from chalicelib.lease import Lease, LeaseHeldError
 from chalicelib.pipeline.credentials import (
     check_credentials,
     credentials_for,
@@ -53,7 +54,9 @@ def extract(
 ) -> RunRecord:
     """One extract run into `lake` (by default LAKE_URI's); returns its run record (also when
     it failed, after recording it). Without credentials configured it is refused before it
-    starts: a ConfigError, no record.
+    starts: a ConfigError, no record. While another extract holds the lease
+    (chalicelib.lease) it asks Spotify nothing and lands nothing: its record says `skipped`
+    and which run holds it.
 
     `sleep` waits on the clock `now` reads: the pacing under SPOTIFY_RATE_LIMIT and the
     retries both wait through it.
@@ -68,6 +71,12 @@ def extract(
     streams = streams or of_kind(kind)
     run_id = run_id or raw.new_run_id(started)
     record = RunRecord.started(run_id, kind, streams, started)
+    try:
+        lease = Lease.take(lake, run_id, started, remaining)
+    except LeaseHeldError as held:
+        record.skipped(str(held), now())
+        store.save(record)
+        return record
     store.save(record)
     credentials: Credentials | None = None
     try:
@@ -107,6 +116,8 @@ def extract(
         record.failed(message, now())
         store.save(redact(record, credentials))
         raise
+    finally:
+        lease.release()
     record.extracted(result.manifest, result.counts, result.errors)
     record = redact(record, credentials)
     store.save(record)

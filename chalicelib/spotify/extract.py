@@ -281,7 +281,7 @@ def run_extract(
     for stream in streams:
         kept = state.bookmarks.get(stream.name)
         if kept and stream.bookmark and (stream.bookmark.kept_when_cut_short or not cut_short):
-            saved_state.save_bookmark(lake, stream.name, kept)
+            saved_state.save_bookmark(lake, state, stream.name)
     saved_state.save_catalog(lake, state)
     counts = {
         **writer.counts,

@@ -7,15 +7,25 @@ cursor, the pages a playlist's items were read into, the saved tracks' head); th
 step keeps the full objects it fetched, those still pending and the tracks marked played
 (`state/catalog.json`). Losing a state file costs requests, never data. Each concern has its
 own file because the daily and the frequent runs overlap.
+
+One extract runs at a time (chalicelib.lease), yet a holder that outlived its lease can still
+end beside its overtaker, so each file is written back only if it is still the version this
+run read. A bookmark another run rewrote since is kept as that run left it (it started from
+the same or a later one, so the cursor never moves back; this run's pages are read again next
+time and the transform keeps each play once); the catalog file is merged instead: the cache
+and the played tracks of both, and their pending details but those fetched that day.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.errors import NotFoundError
+import orjson
+
+from chalicelib.errors import ConflictError, NotFoundError
 from chalicelib.lake import Lake, get_json, put_json
 
 BOOKMARKS = "state/streams/"  # <stream>.json: an incremental stream's bookmark
@@ -23,6 +33,7 @@ CATALOG = "state/catalog.json"
 IMPORTED_TRACKS = "state/imported_tracks/"  # <import_id>.json: the tracks each import's plays name
 IMPORTED_TOTALS = "state/imported_tracks.json"  # those files' tracks summed, and which it holds
 CATALOG_KINDS = ("tracks", "albums", "artists")
+ATTEMPTS = 10  # each conflict means another run saved the catalog: merge with it again
 
 
 @dataclass
@@ -64,6 +75,9 @@ class ExtractState:
     # served, or one an import named that a snapshot fetched or held): the plays queries
     # find them, so an import's list of tracks needs nothing more for them.
     played: set[str] = field(default_factory=set)
+    # The version of each state file as it was read (None: there was none), which a save
+    # writes over only if it is still there.
+    versions: dict[str, str | None] = field(default_factory=dict)
 
 
 def load(lake: Lake, streams: Mapping[str, str | None]) -> ExtractState:
@@ -72,32 +86,58 @@ def load(lake: Lake, streams: Mapping[str, str | None]) -> ExtractState:
     bookmark in, if any: read while the stream has no file of its own, so once."""
     state = ExtractState()
     for stream, legacy in streams.items():
-        for key in (bookmark_key(stream), legacy):
-            if key is not None and lake.exists(key):
-                state.bookmarks[stream] = get_json(lake, key)
-                break
-    if lake.exists(CATALOG):
-        cached = get_json(lake, CATALOG)
-        for kind in CATALOG_KINDS:
-            state.catalog[kind] = {
-                item_id: CatalogEntry(entry["key"], entry["fetched_at"])
-                for item_id, entry in cached.get(kind, {}).items()
-            }
-        state.played = set(cached.get("played", []))
-        pending = cached.get("pending") or {}
-        state.pending = PendingDetails(
-            pending.get("snapshot_date"),
-            {kind: dict(pending.get(kind, {})) for kind in CATALOG_KINDS},
-        )
+        key = bookmark_key(stream)
+        bookmark, state.versions[key] = _read(lake, key)
+        if bookmark is None and legacy is not None:
+            bookmark = _read(lake, legacy)[0]
+        if bookmark is not None:
+            state.bookmarks[stream] = bookmark
+    cached, state.versions[CATALOG] = _read(lake, CATALOG)
+    if cached is not None:
+        state.catalog, state.pending, state.played = _catalog_of(cached)
     return state
+
+
+def _read(lake: Lake, key: str) -> tuple[Any, str | None]:
+    """A state file and its version; (None, None) where there is none."""
+    try:
+        data, version = lake.get_versioned(key)
+    except NotFoundError:
+        return None, None
+    return orjson.loads(data), version
+
+
+Catalog = tuple[dict[str, dict[str, CatalogEntry]], PendingDetails, set[str]]
+
+
+def _catalog_of(cached: dict[str, Any]) -> Catalog:
+    """The cache, the pending details and the played tracks a catalog file holds."""
+    catalog = {
+        kind: {
+            item_id: CatalogEntry(entry["key"], entry["fetched_at"])
+            for item_id, entry in cached.get(kind, {}).items()
+        }
+        for kind in CATALOG_KINDS
+    }
+    pending = cached.get("pending") or {}
+    details = PendingDetails(
+        pending.get("snapshot_date"),
+        {kind: dict(pending.get(kind, {})) for kind in CATALOG_KINDS},
+    )
+    return catalog, details, set(cached.get("played", []))
 
 
 def bookmark_key(stream: str) -> str:
     return f"{BOOKMARKS}{stream}.json"
 
 
-def save_bookmark(lake: Lake, stream: str, bookmark: dict[str, Any]) -> None:
-    put_json(lake, bookmark_key(stream), bookmark)
+def save_bookmark(lake: Lake, state: ExtractState, stream: str) -> None:
+    """The stream's bookmark, unless another run rewrote it since it was read (see above)."""
+    key = bookmark_key(stream)
+    version = state.versions.get(key)
+    data = orjson.dumps(state.bookmarks[stream])
+    with contextlib.suppress(ConflictError):
+        state.versions[key] = lake.put(key, data, if_match=version, if_none_match=not version)
 
 
 def save_imported_tracks(lake: Lake, import_id: str, plays: dict[str, int]) -> None:
@@ -135,10 +175,59 @@ def _import_id(key: str) -> str:
 
 
 def save_catalog(lake: Lake, state: ExtractState) -> None:
+    """The catalog file, merged with what another run saved since it was read (see above)."""
+    for _ in range(ATTEMPTS):
+        try:
+            state.versions[CATALOG] = lake.put(
+                CATALOG,
+                _catalog_document(state),
+                if_match=state.versions.get(CATALOG),
+                if_none_match=not state.versions.get(CATALOG),
+            )
+        except ConflictError:
+            theirs, state.versions[CATALOG] = _read(lake, CATALOG)
+            if theirs is not None:
+                _merge(state, *_catalog_of(theirs))
+            continue
+        return
+    raise ConflictError(f"{CATALOG} kept changing under {ATTEMPTS} attempts to save it")
+
+
+def _merge(
+    state: ExtractState,
+    catalog: dict[str, dict[str, CatalogEntry]],
+    pending: PendingDetails,
+    played: set[str],
+) -> None:
+    """Another run's catalog file merged into this run's: each object's latest fetch, every
+    played track, and the pending details of the later date, but those fetched that day."""
+    for kind in CATALOG_KINDS:
+        for item_id, entry in catalog[kind].items():
+            ours = state.catalog[kind].get(item_id)
+            if ours is None or entry.fetched_at > ours.fetched_at:
+                state.catalog[kind][item_id] = entry
+    state.played |= played
+    day = max(filter(None, (state.pending.snapshot_date, pending.snapshot_date)), default=None)
+    if day is None:
+        return
+    objects = {
+        kind: {
+            item_id: tier
+            for item_id, tier in {**pending.of(day)[kind], **state.pending.of(day)[kind]}.items()
+            if not _fetched_on(state.catalog[kind].get(item_id), day)
+        }
+        for kind in CATALOG_KINDS
+    }
+    state.pending = PendingDetails(day, objects)
+
+
+def _fetched_on(entry: CatalogEntry | None, day: str) -> bool:
+    return entry is not None and entry.fetched_at.startswith(day)
+
+
+def _catalog_document(state: ExtractState) -> bytes:
     catalog, pending, played = state.catalog, state.pending, state.played
-    put_json(
-        lake,
-        CATALOG,
+    return orjson.dumps(
         {
             **{
                 kind: {item_id: vars(entry) for item_id, entry in sorted(entries.items())}
@@ -149,5 +238,5 @@ def save_catalog(lake: Lake, state: ExtractState) -> None:
                 **{kind: dict(sorted(ids.items())) for kind, ids in pending.objects.items()},
             },
             "played": sorted(played),
-        },
+        }
     )

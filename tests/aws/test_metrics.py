@@ -15,6 +15,7 @@ from app import app
 from chalicelib import raw
 from chalicelib.errors import PipelineError
 from chalicelib.lake import get_json
+from chalicelib.lease import Lease
 from chalicelib.metrics import NAMESPACE
 from emulator.config import Faults
 from glue.operations import alarms
@@ -70,6 +71,17 @@ def test_an_extract_logs_its_outcome_requests_and_429s_as_its_record_says(
     assert document["RunsSucceeded"] == 1 and document["RunsIncomplete"] == 0
     assert document["Requests"] == record["counts"]["requests"] > 0
     assert document["RateLimited"] == record["counts"]["rate_limited"] > 0
+
+
+def test_a_scheduled_extract_finding_the_lease_held_logs_a_skipped_run_not_a_failed_one(
+    s3_app_client, s3_lake, emulator, capsys
+):
+    Lease.take(s3_lake, "20261120T120000Z-abcdef", datetime.now(UTC), lambda: 900)
+    invoke("plays", s3_app_client.events.generate_cw_event("Scheduled Event", "aws.events", {}, []))
+    [document] = emf_lines(capsys.readouterr().out)
+    assert (document["status"], document["RunsSkipped"], document["Requests"]) == ("skipped", 1, 0)
+    assert document["RunsFailed"] == document["RunsIncomplete"] == document["RunsSucceeded"] == 0
+    assert sum(emulator.requests.values()) == 0
 
 
 def test_a_transform_logs_the_rows_it_wrote(s3_app_client, s3_lake, capsys):

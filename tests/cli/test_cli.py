@@ -3,11 +3,13 @@
 import csv
 import io
 import json
+from datetime import UTC, datetime
 
 import pytest
 
 from chalicelib.lake import get_json
-from spotify_etl.cli import main
+from chalicelib.lease import Lease
+from spotify_etl.cli import SKIPPED_EXIT, main
 
 
 def test_extract_prints_the_run_and_its_counts_and_exits_0(env, lake, capsys):
@@ -17,6 +19,19 @@ def test_extract_prints_the_run_and_its_counts_and_exits_0(env, lake, capsys):
     record = get_json(lake, key)
     assert record["run_id"] in out and "transformed" in out
     assert "requests" in out and "playlist_items" in out
+
+
+def test_extract_while_another_holds_the_lease_exits_4_saying_which_and_asks_nothing(
+    env, lake, emulator, capsys
+):
+    Lease.take(lake, "20261120T120000Z-abcdef", datetime.now(UTC), lambda: 900)
+    assert main(["extract"]) == SKIPPED_EXIT == 4
+    printed = capsys.readouterr()
+    assert ": skipped" in printed.out
+    assert "20261120T120000Z-abcdef holds the extract lease" in printed.err
+    assert sum(emulator.requests.values()) == 0 and not list(lake.list("raw/"))
+    [key] = list(lake.list("runs/"))
+    assert get_json(lake, key)["status"] == "skipped"
 
 
 def test_extract_of_chosen_streams_reads_only_those(env, lake, emulator):

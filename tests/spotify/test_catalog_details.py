@@ -303,7 +303,9 @@ def test_the_references_kept_for_a_page_are_those_reading_it_would_collect(lake)
         None,
     ]
     read = References.of_page(items, "track")
-    state.save_bookmark(lake, "saved", {"pages": [{"key": "raw/page", "catalog": read.catalog()}]})
+    kept = state.load(lake, {"saved": None})
+    kept.bookmarks["saved"] = {"pages": [{"key": "raw/page", "catalog": read.catalog()}]}
+    state.save_bookmark(lake, kept, "saved")
     [page] = state.load(lake, {"saved": None}).bookmarks["saved"]["pages"]
     carried = References()
     carried.add_catalog(page["catalog"])
