@@ -3,6 +3,9 @@
     raw/<snapshot_date>/<run_id>/<part>.json.gz     one API answer each, unchanged, gzip JSON
     raw/<snapshot_date>/<run_id>/manifest.json      written last; the S3 trigger listens for it
 
+A run's snapshot_date is the date its ID names (`date_of_run`), so its folder is found from
+its ID alone, also for a run queued before midnight whose extract starts after it.
+
 A manifest lists every part with the stream it belongs to and, where it matters, the
 playlist or time range it answers, so the transform never has to guess from a key.
 """
@@ -79,10 +82,16 @@ def manifest_key(snapshot_date: str, run_id: str) -> str:
     return f"{run_folder(snapshot_date, run_id)}{MANIFEST}"
 
 
-def manifest_key_of_run(run_id: str) -> str:
-    """Where a run's manifest lands: its folder is named by the UTC date its ID starts with."""
+def date_of_run(run_id: str) -> str:
+    """The UTC date a run's ID starts with: the date the run began (queued or started), its
+    snapshot_date and its raw folder's, however late its extract starts."""
     day = check_run_id(run_id)[:8]
-    return manifest_key(f"{day[:4]}-{day[4:6]}-{day[6:]}", run_id)
+    return f"{day[:4]}-{day[4:6]}-{day[6:]}"
+
+
+def manifest_key_of_run(run_id: str) -> str:
+    """Where a run's manifest lands: its folder is named by the date its ID names."""
+    return manifest_key(date_of_run(run_id), run_id)
 
 
 def run_of_manifest(key: str) -> tuple[str, str]:

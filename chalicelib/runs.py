@@ -34,7 +34,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -42,7 +42,14 @@ import orjson
 
 from chalicelib.errors import ConflictError, NotFoundError, ValidationError
 from chalicelib.lake import Lake, get_json
-from chalicelib.raw import MANIFEST_PARTIAL, RUN_ID, Manifest, check_run_id, iso_utc
+from chalicelib.raw import (
+    MANIFEST_PARTIAL,
+    RUN_ID,
+    Manifest,
+    check_run_id,
+    date_of_run,
+    iso_utc,
+)
 from chalicelib.transform.commit import commit
 
 RUNS = "runs/"
@@ -101,13 +108,13 @@ class RunRecord:
     @classmethod
     def started(cls, run_id: str, kind: str, streams: Sequence[str], moment: datetime) -> RunRecord:
         """The record of an extract starting at `moment`: running, nothing counted yet."""
-        return cls._new(run_id, kind, streams, moment, Status.RUNNING, started_at=iso_utc(moment))
+        return cls._new(run_id, kind, streams, Status.RUNNING, started_at=iso_utc(moment))
 
     @classmethod
     def queued(cls, run_id: str, kind: str, streams: Sequence[str], moment: datetime) -> RunRecord:
         """The record of a run handed at `moment` to the extract function, which starts it
         later (and then writes its record anew, from `started`)."""
-        return cls._new(run_id, kind, streams, moment, Status.QUEUED, queued_at=iso_utc(moment))
+        return cls._new(run_id, kind, streams, Status.QUEUED, queued_at=iso_utc(moment))
 
     @classmethod
     def landed(cls, run_id: str) -> RunRecord:
@@ -122,7 +129,6 @@ class RunRecord:
         run_id: str,
         kind: str,
         streams: Sequence[str],
-        moment: datetime,
         status: Status,
         *,
         started_at: str | None = None,
@@ -134,7 +140,7 @@ class RunRecord:
             kind=kind,
             status=status,
             streams=list(streams),
-            snapshot_date=moment.astimezone(UTC).date().isoformat(),
+            snapshot_date=date_of_run(run_id),
             counts={},
             errors=[],
             started_at=started_at,

@@ -256,7 +256,7 @@ def run_extract(
     manifest = raw.Manifest(
         run_id=run_id,
         kind=options.kind,
-        snapshot_date=started.astimezone(UTC).date().isoformat(),
+        snapshot_date=raw.date_of_run(run_id),
         started_at=raw.iso_utc(started),
         streams=[stream.name for stream in streams],
     )

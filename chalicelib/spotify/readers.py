@@ -110,7 +110,8 @@ def me(client: SpotifyClient) -> Reader:
 def playlists(client: SpotifyClient, context: Context, bookmark: Json) -> Reader:
     """Playlist metadata, then the items of each changed playlist the API serves items for.
 
-    Bookmark: by playlist ID, the `snapshot_id` its items were read at and their `pages`.
+    Bookmark: by playlist ID, the `snapshot_id` its items were read at and their `pages`,
+    and, while only some are read, the offset to read `next`.
     """
     listed = yield from _playlist_metadata(client, context.playlists)
     readable = []
@@ -221,19 +222,30 @@ def _playlist_metadata(client: SpotifyClient, ids: tuple[str, ...] | None) -> Re
 
 
 def _playlist_items(client: SpotifyClient, playlist: Json, known: Json | None) -> Reader:
-    """A playlist's items: carried when its `snapshot_id` is the one they were read at."""
+    """A playlist's items: carried when its `snapshot_id` is the one they were read at; where
+    a run cut short read only some (`next` is the offset it stopped at), those are carried
+    and the rest read."""
     playlist_id, snapshot_id = playlist["id"], playlist.get("snapshot_id")
+    pages: list[Json] = []
+    start = 0
     if known is not None and snapshot_id and known["snapshot_id"] == snapshot_id:
         pages = yield from _carry(known["pages"], raw.PLAYLIST_ITEMS, "item", playlist_id)
-        yield Checkpoint({"snapshot_id": snapshot_id, "pages": pages}, playlist_id)
-        return
-    pages = []
-    items = client.pages("playlist_items", playlist_id, limit=PAGE, additional_types=ITEM_TYPES)
+        if "next" not in known:
+            yield Checkpoint({"snapshot_id": snapshot_id, "pages": pages}, playlist_id)
+            return
+        start = known["next"]
+    items = client.pages(
+        "playlist_items", playlist_id, limit=PAGE, offset=start, additional_types=ITEM_TYPES
+    )
     try:
         for offset, page in items:
             name = f"playlist_items/{playlist_id}/page-{offset:05d}"
             landed = _page_of_items(name, raw.PLAYLIST_ITEMS, page, "item", offset, playlist_id)
             pages.append((yield from landed))
+            if snapshot_id and page.get("next"):  # where a run cut short here resumes
+                after = offset + len(page.get("items") or [])
+                read = {"snapshot_id": snapshot_id, "pages": list(pages), "next": after}
+                yield Checkpoint(read, playlist_id)
     except SpotifyError as error:
         if error.status not in (403, 404) or isinstance(error, CutShortError):
             raise

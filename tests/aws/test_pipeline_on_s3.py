@@ -182,6 +182,31 @@ def test_the_replay_function_transforms_the_run_it_is_given(s3_app_client, s3_la
     assert any(s3_lake.list("processed/plays/"))
 
 
+
+def test_a_run_queued_before_midnight_and_started_after_it_is_replayed_by_its_id(
+    s3_app_client, s3_env, s3_lake
+):
+    from app import app
+
+    create_function("spotify-etl-test-run_extract", "run_extract")
+    create_function("spotify-etl-test-replay", "replay")
+    before_midnight = datetime(2025, 12, 31, 23, 59, 58, tzinfo=UTC)
+    queued = pipeline.queue_run(Settings.from_env(s3_env), now=lambda: before_midnight)
+    context = LambdaContext("run_extract", 512, max_runtime_ms=15 * 60 * 1000)
+    app.handler_map["run_extract"](
+        {"run_id": queued.run_id, "kind": "snapshot", "streams": None}, context
+    )  # on today's clock: days after the date its ID names
+    record = get_json(s3_lake, f"runs/{queued.run_id}.json")
+    assert record["manifest"] == f"raw/2025-12-31/{queued.run_id}/manifest.json"
+    assert record["snapshot_date"] == "2025-12-31"
+
+    response = s3_app_client.http.post(f"/runs/{queued.run_id}/transform")
+    assert response.status_code == 202, response.json_body
+    assert s3_app_client.lambda_.invoke("replay", {"run_id": queued.run_id}).payload[
+        "status"
+    ] == "transformed"
+    assert any(s3_lake.list("processed/playlists/"))
+
 @pytest.mark.parametrize("event", [{}, {"run_id": "nope"}, {"run_id": RUN}])
 def test_the_replay_function_refuses_a_malformed_or_unknown_run_and_writes_nothing(
     s3_app_client, s3_lake, event

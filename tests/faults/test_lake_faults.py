@@ -8,16 +8,21 @@ import gzip
 import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 
 from chalicelib import pipeline, raw
+from chalicelib.functions import Functions
 from chalicelib.lake import LocalLake, get_json
 from chalicelib.runs import RunStore
 from chalicelib.schema import SNAPSHOT_TABLES, TABLES
 from chalicelib.settings import Settings
 from chalicelib.transform import transform_run
+from spotify_etl.cli import main
 
 from .conftest import (
     ACCOUNT,
@@ -177,3 +182,39 @@ def test_replaying_a_run_through_the_api_gives_the_same_tables(
     assert tables(lake) == tables(reference)
     assert_no_duplicates(lake)
     assert pipeline.manifest_of_run(Settings.from_env(env), record.run_id)
+
+
+BEFORE_MIDNIGHT = datetime(2026, 11, 20, 23, 59, 58, tzinfo=UTC)
+
+
+def test_a_run_queued_before_midnight_and_started_after_it_is_replayed_by_its_id(
+    env, lake, clock
+):
+    settings = replace(Settings.from_env(env), extract_function="fn")
+    client = boto3.client("lambda", region_name="us-east-1")
+    with Stubber(client) as stub:
+        stub.add_response("invoke", {"StatusCode": 202})
+        clock.moment = BEFORE_MIDNIGHT
+        queued = pipeline.queue_run(settings, functions=Functions(client), now=clock.now)
+    clock.moment += timedelta(seconds=3)  # the extract function starts at 00:00:01
+    record = run(env, lake, clock, run_id=queued.run_id)
+    assert record.status == "transformed" and record.snapshot_date == DAY
+    assert record.manifest == raw.manifest_key(DAY, queued.run_id)
+    once = tables(lake)
+    assert pipeline.replay(settings, queued.run_id, now=clock.now)["status"] == "transformed"
+    assert tables(lake) == once
+    assert TABLES["playlists"].partition_key(DAY) in once
+    assert_no_duplicates(lake)
+
+
+def test_a_cli_run_that_ends_after_midnight_is_replayed_by_its_id(env, lake, clock, capsys):
+    clock.moment = BEFORE_MIDNIGHT
+    record = run(env, lake, clock, progress=lambda part: clock.sleep(1))  # a second a page
+    assert clock.now().date().isoformat() > DAY
+    assert record.manifest == raw.manifest_key(DAY, record.run_id)
+    once = tables(lake)
+    capsys.readouterr()
+    assert main(["transform", "--run", record.run_id]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == f"run {record.run_id}: transformed"
+    assert tables(lake) == once
+    assert_no_duplicates(lake)
