@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 
 from chalicelib import raw
-from chalicelib.errors import ValidationError
+from chalicelib.errors import LakeError, ValidationError
 from chalicelib.history.export import BadExport, ExportFile, entries
 from chalicelib.lake import Lake, put_json
 from chalicelib.runs import RunRecord, RunStore
@@ -81,9 +81,16 @@ def land(
         return record
     save_imported_tracks(lake, import_id, dict(tracks))
     manifest.finished_at = raw.iso_utc(now())
-    put_json(lake, manifest.key, manifest.to_json())
+    # The record is saved before the manifest, whose event starts the transform: that record
+    # is then the import's last word, and the transform's save always comes after it.
     record.extracted(manifest, counts, [])
     store.save(record)
+    try:
+        put_json(lake, manifest.key, manifest.to_json())
+    except LakeError as error:
+        record.failed(f"its manifest could not be written: {error}", now())
+        store.save(record)
+        raise
     return record
 
 

@@ -9,6 +9,7 @@ import io
 import json
 import zipfile
 
+import boto3
 import pyarrow.parquet as pq
 import pytest
 import requests
@@ -159,3 +160,21 @@ def test_an_object_outside_imports_is_refused_by_the_import_function(s3_app_clie
     payload = s3_app_client.lambda_.invoke("on_import", s3_event(s3_app_client, "raw/x")).payload
     assert payload is None
     assert s3_lake.exists("raw/2026-01-01/x.json")
+
+
+def test_an_imports_record_is_written_for_the_last_time_before_its_manifest_lands(
+    s3_app_client, s3_lake, emulator, tmp_path
+):
+    """The manifest's event starts the transform, which saves the same record: the import
+    has said its last word by then, so the two never race for it."""
+    export = write_export(emulator.world, tmp_path / "my_spotify_data.zip", emulator.clock())
+    key = upload(s3_app_client, export)
+    written: list[str] = []
+    boto3.DEFAULT_SESSION.events.register(  # the function's own clients come from it
+        "before-parameter-build.s3.PutObject", lambda params, **_: written.append(params["Key"])
+    )
+    record = s3_app_client.lambda_.invoke("on_import", s3_event(s3_app_client, key)).payload
+    assert record["status"] == "extracted", record["errors"]
+    record_key = f"{PREFIX}runs/{record['run_id']}.json"
+    assert written[-1] == f"{PREFIX}{record['manifest']}"
+    assert record_key in written[:-1]
