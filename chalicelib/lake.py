@@ -27,7 +27,7 @@ import os
 import posixpath
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -328,3 +328,29 @@ def get_json(lake: Lake, key: str) -> Any:
     if data[:2] == b"\x1f\x8b":
         data = gzip.decompress(data)
     return json.loads(data)
+
+
+MERGE_ATTEMPTS = 10  # each lost race means another writer saved: merge with it and try again
+
+
+def put_merging(
+    lake: Lake,
+    key: str,
+    version: str | None,
+    document: Callable[[], bytes],
+    merge: Callable[[bytes | None], None],
+) -> str:
+    """Write `document()` over the `version` of `key` this writer read (None: where there is
+    none yet); where another writer saved since, hand its bytes to `merge` (which folds them
+    into what `document` makes) and write again over theirs. The version written; a
+    ConflictError after MERGE_ATTEMPTS lost races."""
+    for _ in range(MERGE_ATTEMPTS):
+        try:
+            return lake.put(key, document(), if_match=version, if_none_match=not version)
+        except ConflictError:
+            try:
+                theirs, version = lake.get_versioned(key)
+            except NotFoundError:
+                theirs, version = None, None
+            merge(theirs)
+    raise ConflictError(f"{key} kept changing under {MERGE_ATTEMPTS} attempts to save it")

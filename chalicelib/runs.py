@@ -41,7 +41,7 @@ from typing import Any
 import orjson
 
 from chalicelib.errors import ConflictError, NotFoundError, ValidationError
-from chalicelib.lake import Lake, get_json
+from chalicelib.lake import Lake, get_json, put_merging
 from chalicelib.raw import (
     MANIFEST_PARTIAL,
     RUN_ID,
@@ -53,7 +53,6 @@ from chalicelib.raw import (
 from chalicelib.transform.commit import commit
 
 RUNS = "runs/"
-ATTEMPTS = 10  # each conflict means another writer saved the record: merge with it again
 RECENT = "state/runs/recent.json"  # {"run_ids": the newest first}
 KEPT_RECENT = 200  # the most GET /runs and `spotify-etl runs --limit` show
 
@@ -264,21 +263,17 @@ class RunStore:
     def save(self, record: RunRecord) -> None:
         """Write the record (merged with another writer's, if one saved since this store read
         it), and its run among the newest where it is one of them."""
-        key = self._key(record.run_id)
-        ours = record.to_json()
         base, version = self._seen.get(record.run_id, ({}, None))
-        for _ in range(ATTEMPTS):
-            data = orjson.dumps(ours)
-            try:
-                version = self._lake.put(key, data, if_match=version, if_none_match=not version)
-            except ConflictError:
-                theirs, version = self._read(key)
-                ours, base = _merged(base, ours, theirs), theirs
-                continue
-            self._seen[record.run_id] = (ours, version)
-            break
-        else:
-            raise ConflictError(f"{key} kept changing under {ATTEMPTS} attempts to save it")
+        ours = [base, record.to_json()]  # what this store last saw, and what it writes
+
+        def merge(data: bytes | None) -> None:
+            theirs = orjson.loads(data) if data else {}
+            ours[:] = [theirs, _merged(ours[0], ours[1], theirs)]
+
+        version = put_merging(
+            self._lake, self._key(record.run_id), version, lambda: orjson.dumps(ours[1]), merge
+        )
+        self._seen[record.run_id] = (ours[1], version)
         commit(self._lake, [RECENT], lambda current: self._with(record.run_id, current[RECENT]))
 
     def get(self, run_id: str) -> RunRecord:

@@ -26,14 +26,13 @@ from typing import Any
 import orjson
 
 from chalicelib.errors import ConflictError, NotFoundError
-from chalicelib.lake import Lake, get_json, put_json
+from chalicelib.lake import Lake, get_json, put_json, put_merging
 
 BOOKMARKS = "state/streams/"  # <stream>.json: an incremental stream's bookmark
 CATALOG = "state/catalog.json"
 IMPORTED_TRACKS = "state/imported_tracks/"  # <import_id>.json: the tracks each import's plays name
 IMPORTED_TOTALS = "state/imported_tracks.json"  # those files' tracks summed, and which it holds
 CATALOG_KINDS = ("tracks", "albums", "artists")
-ATTEMPTS = 10  # each conflict means another run saved the catalog: merge with it again
 
 
 @dataclass
@@ -176,21 +175,14 @@ def _import_id(key: str) -> str:
 
 def save_catalog(lake: Lake, state: ExtractState) -> None:
     """The catalog file, merged with what another run saved since it was read (see above)."""
-    for _ in range(ATTEMPTS):
-        try:
-            state.versions[CATALOG] = lake.put(
-                CATALOG,
-                _catalog_document(state),
-                if_match=state.versions.get(CATALOG),
-                if_none_match=not state.versions.get(CATALOG),
-            )
-        except ConflictError:
-            theirs, state.versions[CATALOG] = _read(lake, CATALOG)
-            if theirs is not None:
-                _merge(state, *_catalog_of(theirs))
-            continue
-        return
-    raise ConflictError(f"{CATALOG} kept changing under {ATTEMPTS} attempts to save it")
+
+    def merge(theirs: bytes | None) -> None:
+        if theirs is not None:
+            _merge(state, *_catalog_of(orjson.loads(theirs)))
+
+    state.versions[CATALOG] = put_merging(
+        lake, CATALOG, state.versions.get(CATALOG), lambda: _catalog_document(state), merge
+    )
 
 
 def _merge(
