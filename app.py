@@ -6,7 +6,8 @@ import math
 
 from chalice import Chalice, ConflictError, Response
 
-from chalicelib import metrics, pipeline, raw, settings, streams
+from chalicelib import accounts, metrics, pipeline, raw, settings, streams
+from chalicelib.accounts import check_account_id
 from chalicelib.api import (
     api_base_url,
     capped_page,
@@ -79,37 +80,56 @@ def health():
 @app.route("/runs", methods=["POST"], api_key_required=True)
 @http_errors
 def start_run():
-    body = json_body(app.current_request.raw_body, {"kind", "streams"})
+    """An extract run of `account`; without one, of every account in turn."""
+    body = json_body(app.current_request.raw_body, {"kind", "streams", "account"})
     kind = body.get("kind", raw.SNAPSHOT)
     if kind not in (raw.SNAPSHOT, raw.PLAYS_ONLY):
         raise ValidationError(f"kind must be {raw.SNAPSHOT!r} or {raw.PLAYS_ONLY!r}")
+    account = body.get("account")
+    if account is not None:
+        check_account_id(account)
     given, options = config(), {"kind": kind, "streams": _streams(body.get("streams"))}
-    start = pipeline.extract_and_transform if given.lake_is_local else pipeline.queue_run
     try:
-        record = start(given, **options)
+        if not given.lake_is_local:
+            records = pipeline.queue_run(given, account=account, **options)
+        elif account is None:
+            records = pipeline.extract_and_transform_accounts(given, **options)
+        else:
+            records = [pipeline.extract_and_transform(given, account=account, **options)]
     except ConfigError as error:  # the deployment lacks a setting: the message names it
         raise ConflictError(str(error)) from None
-    return _accepted({"run_id": record.run_id, "status": record.status.value})
+    runs = [
+        {"run_id": r.run_id, "account": r.account, "status": r.status.value} for r in records
+    ]
+    return _accepted({**(runs[0] if len(runs) == 1 else {}), "runs": runs})
 
 
 @app.lambda_function(name="run_extract")
 def run_extract(event, context):
-    """A run POST /runs queued, invoked asynchronously; its manifest then starts the transform."""
+    """The runs POST /runs queued, invoked asynchronously: each account's in turn; each
+    manifest then starts its transform."""
     try:
         options = pipeline.queued_run(event)
     except ValidationError as error:
         app.log.error("queued run refused: %s", error)
         return
-    _extract(context, "queued run", **options)
+    run_ids, every = options.pop("run_ids"), options.pop("every_account")
+    if every:
+        _extract_accounts(context, "queued runs", run_ids=run_ids, **options)
+        return
+    for account, run_id in run_ids.items():
+        _extract(context, "queued run", account=account, run_id=run_id, **options)
 
 
 @app.lambda_function(name="replay")
 def replay(event, context):
-    """A transform POST /runs/{run_id}/transform queued, invoked asynchronously with {run_id};
-    a failing lake is raised, so Lambda retries the event."""
+    """A transform POST /runs/{run_id}/transform queued, invoked asynchronously with {run_id,
+    account}; a failing lake is raised, so Lambda retries the event."""
     try:
-        run_id = pipeline.queued_replay(event)
-        return _transformed(context, lambda: pipeline.replay(config(), run_id))
+        run_id, account = pipeline.queued_replay(event)
+        return _transformed(
+            context, lambda: pipeline.replay(config(), run_id, account=account)
+        )
     except (NotFoundError, ValidationError) as error:
         app.log.error("replay refused: %s", error)
         return None
@@ -118,40 +138,52 @@ def replay(event, context):
 @app.route("/imports", methods=["POST"], api_key_required=True)
 @http_errors
 def start_import():
-    """A presigned URL to PUT a privacy export to; its upload starts the import."""
-    body = json_body(app.current_request.raw_body, {"filename"})
+    """A presigned URL to PUT a privacy export to, for `account` (by default the lake's
+    only one); its upload starts the import."""
+    body = json_body(app.current_request.raw_body, {"filename", "account"})
     filename = body.get("filename", "my_spotify_data.zip")
     if not isinstance(filename, str):
         raise ValidationError("filename must be a string: the export's file name")
-    return pipeline.presign_upload(config(), filename)
+    return pipeline.presign_upload(config(), filename, account=body.get("account"))
+
+
+@app.route("/accounts", api_key_required=True)
+@http_errors
+def list_accounts():
+    """The lake's accounts: ID, display name, plays, first and last play, last run."""
+    query_params(app.current_request.query_params, set())
+    return {"accounts": pipeline.account_summaries(pipeline.lake_to_read(config()))}
 
 
 @app.route("/runs", api_key_required=True)
 @http_errors
 def list_runs():
-    params = query_params(app.current_request.query_params, {"limit"})
+    params = query_params(app.current_request.query_params, {"limit", "account"})
     limit = int_param(params, "limit", 20, 1, 200)
-    records = RunStore(pipeline.lake_to_read(config())).recent(limit)
-    return {"runs": [record.to_json() for record in records]}
+    lake = pipeline.lake_to_read(config())
+    account = accounts.choose(lake, params.get("account"))
+    records = RunStore(accounts.AccountLake(lake, account)).recent(limit)
+    return {"account": account, "runs": [record.to_json() for record in records]}
 
 
 @app.route("/runs/{run_id}", api_key_required=True)
 @http_errors
 def get_run(run_id):
-    query_params(app.current_request.query_params, set())
-    check_run_id(run_id)
-    return RunStore(pipeline.lake_to_read(config())).get(run_id).to_json()
+    params = query_params(app.current_request.query_params, {"account"})
+    lake = pipeline.lake_to_read(config())
+    account = pipeline.account_of_run(lake, check_run_id(run_id), params.get("account"))
+    return RunStore(accounts.AccountLake(lake, account)).get(run_id).to_json()
 
 
 @app.route("/runs/{run_id}/transform", methods=["POST"], api_key_required=True)
 @http_errors
 def replay_transform(run_id):
-    json_body(app.current_request.raw_body, set())
-    given = config()
+    body = json_body(app.current_request.raw_body, {"account"})
+    given, account = config(), body.get("account")
     if given.lake_is_local:
-        status = pipeline.replay(given, run_id)["status"]
+        status = pipeline.replay(given, run_id, account=account)["status"]
     else:
-        status = pipeline.queue_replay(given, run_id)["status"]
+        status = pipeline.queue_replay(given, run_id, account=account)["status"]
     return _accepted({"run_id": run_id, "status": status})
 
 
@@ -170,13 +202,15 @@ def make_dashboard_link():
     """An expiring signed link to the dashboard, for a browser without the API key."""
     from chalicelib import links
 
-    body = json_body(app.current_request.raw_body, {"hours"})
+    body = json_body(app.current_request.raw_body, {"hours", "account"})
     hours = number_field(body, "hours", links.DEFAULT_HOURS)
+    given = config()
+    account = accounts.choose(pipeline.lake_to_read(given), body.get("account"))
     try:
-        key = links.key_of(config())
+        key = links.key_of(given)
     except ConfigError as error:
         raise ConflictError(str(error)) from None
-    link = links.make(key, api_base_url(app.current_request), hours)
+    link = links.make(key, api_base_url(app.current_request), hours, account)
     return Response(body=link.to_json(), status_code=201)
 
 
@@ -220,7 +254,30 @@ def get_execution(execution_id):
 
 
 def _scheduled(kind: str, context) -> None:
-    _extract(context, f"{kind} run", kind=kind)
+    _extract_accounts(context, f"{kind} run", kind=kind)
+
+
+def _extract_accounts(context, what: str, **options) -> None:
+    """An extract run of every account in turn, each run's outcome logged as metrics (by
+    account): one that fails does not stop the others."""
+    name = _function(context)
+    try:
+        records = pipeline.extract_accounts(
+            config(), remaining=_remaining(context), then=_emitted(name), **options
+        )
+    except PipelineError as error:
+        app.log.error("%s failed: %s", what, error)
+        metrics.emit(metrics.failed_metrics(name, str(error)))
+        return
+    app.log.info("%s: %s", what, ", ".join(f"{r.account} {r.status.value}" for r in records))
+
+
+def _emitted(name: str):
+    def emit(record):
+        metrics.emit(metrics.run_metrics(name, record.to_json()))
+        return record
+
+    return emit
 
 
 def _extract(context, what: str, **options) -> None:

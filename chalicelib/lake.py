@@ -11,10 +11,15 @@ conditional writes (the version is the ETag); locally the version is the content
 an S3 ETag of a single-part upload is, checked and replaced under an exclusive `flock`, so
 the check holds across processes as well as threads.
 
-Nothing is ever deleted but an upload under `imports/`: a privacy export, removed by its
-import once its redacted copy is in raw/ (it holds IP addresses and user agents); and a
-daily partition of the layout before monthly ones, removed by `spotify-etl migrate` once
-its month holds its rows (chalicelib.transform.layout). `delete` refuses every other key.
+Nothing is ever deleted but, each said by the caller's `why`:
+- UPLOAD: an upload under `imports/`, a privacy export removed by its import once its
+  redacted copy is in raw/ (it holds IP addresses and user agents); and a daily partition
+  of the layout before monthly ones, removed by `spotify-etl migrate` once its month holds
+  its rows (chalicelib.transform.layout);
+- MOVED: an object of the layout before accounts, removed by `spotify-etl migrate` once its
+  copy is under its account (chalicelib.transform.accounts);
+- FORGET: any object under an account's prefix, removed by `spotify-etl forget`.
+`delete` refuses every other key.
 """
 
 from __future__ import annotations
@@ -55,14 +60,19 @@ class Lake(Protocol):
 
     def uri(self, key: str) -> str: ...
 
-    def delete(self, key: str) -> None: ...
+    def delete(self, key: str, why: str = ...) -> None: ...
 
 
 IMPORTS = "imports/"  # uploaded privacy exports, each removed once imported
 # A partition of the layout before monthly ones, removed once migrated into its month.
 EARLIER_DAILY_PARTITION = re.compile(
-    r"processed/[a-z_]+/(played|snapshot)_date=\d{4}-\d{2}-\d{2}/data\.parquet"
+    r"processed/[a-z_]+/(account_id=[^/]+/)?(played|snapshot)_date=\d{4}-\d{2}-\d{2}"
+    r"/data\.parquet"
 )
+ACCOUNT_FOLDERS = r"(processed/[a-z_]+|raw|state|runs|quarantine|imports)"
+OF_ACCOUNT = re.compile(ACCOUNT_FOLDERS + r"/account_id=[^/]+/.+")  # chalicelib.accounts
+BEFORE_ACCOUNTS = re.compile(ACCOUNT_FOLDERS + r"/(?!account_id=)[^/]+(/.+)?")
+UPLOAD, MOVED, FORGET = "upload", "moved", "forget"  # why an object is deleted
 LOCKS = ".locks"
 LOCK_STRIPES = 64
 TEMPORARY = ".tmp-"
@@ -133,9 +143,9 @@ class LocalLake:
     def uri(self, key: str) -> str:
         return str(self._root / key)
 
-    def delete(self, key: str) -> None:
-        """Remove an imported upload (nothing else is ever deleted); gone already is fine."""
-        path = Path(self._path(_deletable(key)))
+    def delete(self, key: str, why: str = UPLOAD) -> None:
+        """Remove an object of the kinds the module says `why` names; gone already is fine."""
+        path = Path(self._path(_deletable(key, why)))
         with self._lock(key):
             path.unlink(missing_ok=True)
 
@@ -232,9 +242,11 @@ class S3Lake:
     def uri(self, key: str) -> str:
         return f"s3://{self._bucket}/{self._key(key)}"
 
-    def delete(self, key: str) -> None:
-        """Remove an imported upload (nothing else is ever deleted); gone already is fine."""
-        self._call("delete_object", key, Bucket=self._bucket, Key=self._key(_deletable(key)))
+    def delete(self, key: str, why: str = UPLOAD) -> None:
+        """Remove an object of the kinds the module says `why` names; gone already is fine."""
+        self._call(
+            "delete_object", key, Bucket=self._bucket, Key=self._key(_deletable(key, why))
+        )
 
     def upload_url(self, key: str, expires_in: int) -> str:
         """A presigned PUT URL for `key`, valid `expires_in` seconds (signing makes no request)."""
@@ -263,11 +275,18 @@ def _md5(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
-def _deletable(key: str) -> str:
-    inside = posixpath.normpath(key) == key.rstrip("/") and key.startswith(IMPORTS)
-    if (not inside or key == IMPORTS) and not EARLIER_DAILY_PARTITION.fullmatch(key):
-        raise LakeError(f"{key} is not an upload under {IMPORTS}: the lake deletes nothing else")
-    return key
+def _deletable(key: str, why: str) -> str:
+    normal = posixpath.normpath(key) == key.rstrip("/")
+    if why == FORGET and normal and OF_ACCOUNT.fullmatch(key):
+        return key
+    if why == MOVED and normal and BEFORE_ACCOUNTS.fullmatch(key):
+        return key
+    upload = normal and key.startswith(IMPORTS) and key != IMPORTS
+    if why == UPLOAD and (upload or EARLIER_DAILY_PARTITION.fullmatch(key)):
+        return key
+    raise LakeError(
+        f"{key} is not an upload under {IMPORTS} ({why}): the lake deletes nothing else"
+    )
 
 
 def _is_internal(key: str) -> bool:

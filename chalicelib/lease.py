@@ -9,6 +9,10 @@ other is told who holds it and ends at once. A holder that crashed never release
 lease expires past the longest the holder can run (the Lambda's remaining time when it
 started, else LOCAL_SPAN), and the next run overtakes it, again conditionally, so two
 overtakers cannot both win. The lake deletes nothing, so releasing marks the lease released.
+
+A run that Spotify told to wait longer than it could (a long `Retry-After`, answered for one
+account) releases the lease holding the app until then: every account's next run is skipped
+until it has passed, as Spotify's limit is the app's.
 """
 
 from __future__ import annotations
@@ -39,16 +43,25 @@ class Holder:
 
     run_id: str
     expires_at: str
+    held_by_spotify: bool = False  # released, but holding the app until Retry-After passed
 
 
 class LeaseHeldError(ConflictError):
-    """Another extract holds the lease; this one must not start."""
+    """Another extract holds the lease, or Spotify holds the app; this one must not start."""
 
     def __init__(self, holder: Holder):
-        super().__init__(
-            f"skipped: extract run {holder.run_id} holds the extract lease "
-            f"(until {holder.expires_at} at the latest); this run asked Spotify nothing"
-        )
+        if holder.held_by_spotify:
+            message = (
+                f"skipped: Spotify asked the app to wait until {holder.expires_at} (a "
+                f"Retry-After answered to run {holder.run_id}, for every account); this run "
+                "asked Spotify nothing"
+            )
+        else:
+            message = (
+                f"skipped: extract run {holder.run_id} holds the extract lease "
+                f"(until {holder.expires_at} at the latest); this run asked Spotify nothing"
+            )
+        super().__init__(message)
         self.holder = holder
 
 
@@ -81,9 +94,13 @@ class Lease:
             return cls(lake, run_id, taken)
         raise ConflictError(f"{LEASE} kept changing under {ATTEMPTS} attempts to take it")
 
-    def release(self) -> None:
-        """Give the lease back, unless another run overtook it since (then it is theirs)."""
-        released = orjson.dumps({"released_by": self._run_id})
+    def release(self, hold_until: datetime | None = None) -> None:
+        """Give the lease back, unless another run overtook it since (then it is theirs);
+        holding the app until `hold_until` where Spotify asked this run to wait till then."""
+        document: dict[str, str] = {"released_by": self._run_id}
+        if hold_until is not None:
+            document["hold_until"] = iso_utc(hold_until)
+        released = orjson.dumps(document)
         with contextlib.suppress(ConflictError):
             self._lake.put(LEASE, released, if_match=self._version)
 
@@ -95,6 +112,8 @@ def _document(run_id: str, expires_at: str) -> bytes:
 def _holder(data: bytes | None) -> Holder | None:
     """Who holds the lease in this document; None when it is released (or there is none)."""
     lease = orjson.loads(data) if data else {}
+    if "hold_until" in lease:
+        return Holder(lease["released_by"], lease["hold_until"], held_by_spotify=True)
     if "run_id" not in lease:
         return None
     return Holder(lease["run_id"], lease["expires_at"])

@@ -1,11 +1,12 @@
 """Expiring signed links to the dashboard, so a browser can open it without the API key.
 
-A link is `<api>/view/dashboard?expires=<unix seconds>&signature=<hex>`, the signature an
-HMAC-SHA256 over the route's path and the expiry with the stage's link key: in AWS a secret
-in Secrets Manager (`DASHBOARD_KEY_SECRET_ID`, which glue/setup.py creates), locally
-`DASHBOARD_KEY` (in `.env`). Changing the path, the expiry or the signature breaks it; it
-is compared in constant time. The date range (`start_date`, `end_date`) is not signed: it
-chooses what of the same account's dashboard to show.
+A link is `<api>/view/dashboard?account=<id>&expires=<unix seconds>&signature=<hex>`, the
+signature an HMAC-SHA256 over the route's path, the account and the expiry with the stage's
+link key: in AWS a secret in Secrets Manager (`DASHBOARD_KEY_SECRET_ID`, which glue/setup.py
+creates), locally `DASHBOARD_KEY` (in `.env`). Changing the path, the account, the expiry or
+the signature breaks it; it is compared in constant time. A link opens its account's pages
+only. The date range (`start_date`, `end_date`) is not signed: it chooses what of the same
+account's dashboard to show.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import json
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from chalicelib.errors import ConfigError, ValidationError
 from chalicelib.settings import Settings
@@ -26,7 +27,7 @@ DEFAULT_HOURS = 1
 MIN_HOURS = 1 / 60  # a minute: a link that expires as it is made helps nobody
 MAX_HOURS = 7 * 24
 MIN_KEY_LENGTH = 32  # characters: the 64 hex digits setup makes, or a local key as long
-SIGNED = ("expires", "signature")
+SIGNED = ("account", "expires", "signature")
 
 
 class LinkRefused(ValidationError):
@@ -43,8 +44,9 @@ class Link:
         return {"url": self.url, "expires": self.expires, "expires_at": expires_at}
 
 
-def signature(key: str, path: str, expires: int) -> str:
-    return hmac.new(key.encode(), f"{path}\n{expires}".encode(), hashlib.sha256).hexdigest()
+def signature(key: str, path: str, expires: int, account: str) -> str:
+    signed = f"{path}\n{account}\n{expires}".encode()
+    return hmac.new(key.encode(), signed, hashlib.sha256).hexdigest()
 
 
 def base_url_of(url: str) -> str:
@@ -58,24 +60,31 @@ def base_url_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{path}"
 
 
-def make(key: str, base_url: str, hours: float, now: float | None = None) -> Link:
-    """A link to the dashboard under `base_url` (the API's URL), valid for `hours`."""
+def make(
+    key: str, base_url: str, hours: float, account: str, now: float | None = None
+) -> Link:
+    """A link to `account`'s dashboard under `base_url` (the API's URL), valid for `hours`."""
     if not MIN_HOURS <= hours <= MAX_HOURS:
         raise ValidationError(
             f"hours must be from {MIN_HOURS:.4f} (a minute) to {MAX_HOURS}, not {hours}"
         )
     expires = int((time.time() if now is None else now) + hours * 3600)
-    signed = f"expires={expires}&signature={signature(key, PATH, expires)}"
+    signature_ = signature(key, PATH, expires, account)
+    signed = f"account={quote(account)}&expires={expires}&signature={signature_}"
     return Link(f"{base_url_of(base_url)}{PATH}?{signed}", expires)
 
 
-def check(key: str, params: dict[str, str], now: float | None = None) -> None:
-    """Refuse the link unless its signature is the key's over the path and an expiry still
-    to come (and no further off than a link can be made for)."""
+def check(key: str, params: dict[str, str], now: float | None = None) -> str:
+    """The account a link opens, refusing the link unless its signature is the key's over
+    the path, the account and an expiry still to come (and no further off than a link can be
+    made for)."""
     given, expires = params.get("signature", ""), params.get("expires", "")
-    if not expires.isdigit() or len(expires) > 12 or not given:
-        raise LinkRefused("this is not a whole dashboard link: it needs expires and signature")
-    wanted = signature(key, PATH, int(expires))
+    account = params.get("account", "")
+    if not expires.isdigit() or len(expires) > 12 or not given or not account:
+        raise LinkRefused(
+            "this is not a whole dashboard link: it needs account, expires and signature"
+        )
+    wanted = signature(key, PATH, int(expires), account)
     if not hmac.compare_digest(wanted.encode(), given.encode()):
         raise LinkRefused("this dashboard link was changed: its signature does not match")
     current = time.time() if now is None else now
@@ -83,6 +92,7 @@ def check(key: str, params: dict[str, str], now: float | None = None) -> None:
         raise LinkRefused("this dashboard link has expired")
     if int(expires) > current + MAX_HOURS * 3600 + 60:
         raise LinkRefused("this dashboard link expires later than any link can be made for")
+    return account
 
 
 def key_of(settings: Settings, secrets_client: Any = None) -> str:

@@ -87,6 +87,7 @@ class RunRecord:
     TIMES, which a started or queued run's record (one with a kind) holds even when null."""
 
     run_id: str
+    account: str | None = None  # the Spotify user ID whose run it is (None: before accounts)
     kind: str | None = None
     status: Status
     streams: list[str] | None = None
@@ -331,3 +332,8 @@ class RunStore:
     @staticmethod
     def _key(run_id: str) -> str:
         return f"{RUNS}{run_id}.json"
+
+    @staticmethod
+    def key_of(run_id: str) -> str:
+        """Where a run's record is, relative to its account's view of the lake."""
+        return f"{RUNS}{check_run_id(run_id)}.json"

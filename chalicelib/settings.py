@@ -30,6 +30,7 @@ ENGINES = ("athena", "duckdb")
 DEFAULT_RATE_LIMIT = 60  # requests per rolling 30 s; the README says why
 DEFAULT_DETAIL_BUDGET = 0  # full album/artist/track objects per run; the README says why
 DOTENV = Path(".env")
+DEFAULT_ACCOUNTS_FILE = ".spotify-accounts.json"
 
 
 def environment(dotenv: Path = DOTENV) -> dict[str, str]:
@@ -53,8 +54,19 @@ def _parsed(env: tuple[tuple[str, str], ...]) -> Settings:
 
 
 @dataclass(frozen=True)
+class AppKeys:
+    """The Spotify app's client ID and secret, the same for every account."""
+
+    client_id: str
+    client_secret: str
+
+    def __repr__(self) -> str:
+        return f"AppKeys(client_id={self.client_id!r}, client_secret=***)"
+
+
+@dataclass(frozen=True)
 class Credentials:
-    """The Spotify app's credentials and the account's refresh token."""
+    """The Spotify app's credentials and one account's refresh token."""
 
     client_id: str
     client_secret: str
@@ -76,7 +88,9 @@ class Settings:
     glue_database: str = "spotify"
     athena_workgroup: str = "spotify"
     secret_id: str | None = None
-    credentials: Credentials | None = None
+    app_keys: AppKeys | None = None  # SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET, locally
+    refresh_token: str | None = field(default=None, repr=False)  # one account's, locally
+    accounts_file: str = DEFAULT_ACCOUNTS_FILE  # locally: {"<user_id>": {"refresh_token"}}
     catalog_max_age_days: int = 30
     catalog_detail_budget: int = DEFAULT_DETAIL_BUDGET
     rate_limit: int = DEFAULT_RATE_LIMIT
@@ -107,7 +121,9 @@ class Settings:
             glue_database=_name(env, "GLUE_DATABASE", "spotify"),
             athena_workgroup=_name(env, "ATHENA_WORKGROUP", "spotify"),
             secret_id=_get(env, "SPOTIFY_SECRET_ID"),
-            credentials=_credentials(env),
+            app_keys=_app_keys(env),
+            refresh_token=_get(env, "SPOTIFY_REFRESH_TOKEN"),
+            accounts_file=_get(env, "SPOTIFY_ACCOUNTS_FILE") or DEFAULT_ACCOUNTS_FILE,
             catalog_max_age_days=_int(env, "CATALOG_MAX_AGE_DAYS", 30, 0, 3650),
             catalog_detail_budget=_int(
                 env, "CATALOG_DETAIL_BUDGET", DEFAULT_DETAIL_BUDGET, 0, 1_000_000
@@ -120,15 +136,24 @@ class Settings:
             dashboard_key=_dashboard_key(env),
         )
 
-    def require_credentials(self) -> Credentials:
-        """The local credentials, or a ConfigError saying which variables to set."""
-        if self.credentials is None:
+    @property
+    def credentials(self) -> Credentials | None:
+        """The one account SPOTIFY_REFRESH_TOKEN names, with the app's keys, if both are set."""
+        if self.app_keys is None or self.refresh_token is None:
+            return None
+        return Credentials(self.app_keys.client_id, self.app_keys.client_secret, self.refresh_token)
+
+    def require_app_keys(self) -> AppKeys:
+        """The local app keys, or a ConfigError saying which variables to set."""
+        if self.app_keys is None:
             raise ConfigError(
-                "Spotify credentials are not configured: set SPOTIFY_CLIENT_ID, "
-                "SPOTIFY_CLIENT_SECRET and SPOTIFY_REFRESH_TOKEN (locally, or in .env), "
-                "or SPOTIFY_SECRET_ID in AWS; run `spotify-etl auth` to get a refresh token"
+                "Spotify credentials are not configured: set SPOTIFY_CLIENT_ID and "
+                "SPOTIFY_CLIENT_SECRET, and SPOTIFY_REFRESH_TOKEN or an accounts file "
+                f"(SPOTIFY_ACCOUNTS_FILE, default {DEFAULT_ACCOUNTS_FILE}) (locally, or in "
+                ".env), or SPOTIFY_SECRET_ID in AWS; run `spotify-etl auth` to authorize an "
+                "account"
             )
-        return self.credentials
+        return self.app_keys
 
 
 @dataclass(frozen=True)
@@ -232,12 +257,18 @@ def _dashboard_key(env: Mapping[str, str]) -> str | None:
     return key
 
 
-def _credentials(env: Mapping[str, str]) -> Credentials | None:
-    names = ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "SPOTIFY_REFRESH_TOKEN")
-    values = [_get(env, name) for name in names]
-    if not any(values):
-        return None
-    missing = [name for name, value in zip(names, values, strict=True) if not value]
-    if missing:
-        raise ConfigError(f"{', '.join(missing)} not set; the Spotify credentials come as three")
-    return Credentials(*values)  # type: ignore[arg-type]
+def _app_keys(env: Mapping[str, str]) -> AppKeys | None:
+    client_id, secret = _get(env, "SPOTIFY_CLIENT_ID"), _get(env, "SPOTIFY_CLIENT_SECRET")
+    if client_id and secret:
+        return AppKeys(client_id, secret)
+    if client_id or secret or _get(env, "SPOTIFY_REFRESH_TOKEN"):
+        missing = [
+            name
+            for name, value in (("SPOTIFY_CLIENT_ID", client_id), ("SPOTIFY_CLIENT_SECRET", secret))
+            if not value
+        ]
+        raise ConfigError(
+            f"{', '.join(missing)} not set; the app's client ID and secret come together, "
+            "with SPOTIFY_REFRESH_TOKEN or an accounts file (SPOTIFY_ACCOUNTS_FILE)"
+        )
+    return None

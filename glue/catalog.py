@@ -1,16 +1,24 @@
 """Glue table definitions derived from chalicelib.schema: the one place columns are named.
 
 Each table is external Parquet at `s3://bucket/prefix/processed/<table>/`, partitioned by
-the month of its date column (`played_month`, a string `2026-11`; the date itself is a
-column of the files). With partition projection Athena computes the partitions from the
-month range, so a partition is queryable the moment the transform writes it; without it
-(crawler mode) the crawler adds partitions and the table carries no projection keys.
+account (`account_id`, the listener's Spotify user ID) and then by the month of its date
+column (`played_month`, a string `2026-11`; the date itself is a column of the files). With
+partition projection Athena computes the partitions, so a partition is queryable the moment
+the transform writes it; without it (crawler mode) the crawler adds partitions and the table
+carries no projection keys.
+
+`account_id` is projected as `injected`, not `enum`: its values come from each query's own
+`account_id = ?` (or a static `IN` list), so a listener added by `spotify-etl auth` is
+queryable at once with no change to the tables (an enum would list every account in each
+table's properties, rewritten by whatever adds or forgets one), and a query that names no
+account fails in Athena instead of reading every listener's rows.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.accounts import ACCOUNT
 from chalicelib.schema import Table
 
 PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
@@ -30,15 +38,19 @@ def table_location(bucket: str, prefix: str, table: Table) -> str:
 
 
 def projection_parameters(location: str, partition: str) -> dict[str, str]:
-    """Partition projection over the months from Spotify's launch to this one."""
+    """Partition projection over the accounts the queries name, and the months from
+    Spotify's launch to this one."""
     return {
         "projection.enabled": "true",
+        f"projection.{ACCOUNT}.type": "injected",
         f"projection.{partition}.type": "date",
         f"projection.{partition}.range": f"{PROJECTION_START},NOW",
         f"projection.{partition}.format": "yyyy-MM",
         f"projection.{partition}.interval": "1",
         f"projection.{partition}.interval.unit": "MONTHS",
-        "storage.location.template": f"{location}{partition}=${{{partition}}}/",
+        "storage.location.template": (
+            f"{location}{ACCOUNT}=${{{ACCOUNT}}}/{partition}=${{{partition}}}/"
+        ),
     }
 
 
@@ -52,7 +64,10 @@ def table_input(table: Table, bucket: str, prefix: str, mode: str = PROJECTION) 
         "Name": table.name,
         "TableType": "EXTERNAL_TABLE",
         "Parameters": parameters,
-        "PartitionKeys": [{"Name": table.partition, "Type": "string"}],
+        "PartitionKeys": [
+            {"Name": ACCOUNT, "Type": "string"},
+            {"Name": table.partition, "Type": "string"},
+        ],
         "StorageDescriptor": {
             "Columns": [{"Name": c.name, "Type": c.type} for c in table.stored_columns],
             "Location": location,

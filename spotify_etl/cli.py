@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from chalicelib import pipeline, raw, settings, streams
+from chalicelib import accounts, pipeline, raw, settings, streams
+from chalicelib.accounts import AccountLake, AccountRequiredError
 from chalicelib.aws import aws_failure, is_aws_error
 from chalicelib.errors import PipelineError, ValidationError
 from chalicelib.query.named import NamedQuery
@@ -36,6 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.command(args) or 0
+    except AccountRequiredError as error:  # several accounts and none named: a usage error
+        output.error(str(error))
+        return 2
     except PipelineError as error:
         output.error(str(error))
         return 1
@@ -77,6 +81,7 @@ def parser() -> argparse.ArgumentParser:
     extract = commands.add_parser("extract", help="one extract run into LAKE_URI")
     extract.add_argument("--streams", type=_streams, help="comma list of " + _stream_names())
     extract.add_argument("--kind", choices=(raw.SNAPSHOT, raw.PLAYS_ONLY), default=raw.SNAPSHOT)
+    _account_argument(extract, "extract this account only (default: each account in turn)")
     extract.set_defaults(command=_extract)
 
     imports = commands.add_parser(
@@ -85,21 +90,29 @@ def parser() -> argparse.ArgumentParser:
     imports.add_argument(
         "path", type=Path, help="the export's zip, its unpacked folder, or its JSON files' folder"
     )
+    _account_argument(imports, "the export's account (default: the lake's only one)")
     imports.set_defaults(command=_import)
 
     transform = commands.add_parser("transform", help="(re)build processed tables from raw/")
     which = transform.add_mutually_exclusive_group(required=True)
     which.add_argument("--run", metavar="RUN_ID")
     which.add_argument("--all", action="store_true", help="every run in raw/, day by day")
+    _account_argument(transform, "the account's runs only (default: every account's)")
     transform.set_defaults(command=_transform)
 
     migrate = commands.add_parser(
         "migrate",
         help="move LAKE_URI's tables from an earlier version's layout into this one's",
-        description="Move the daily partitions an earlier version wrote "
-        "(processed/<table>/<date column>=YYYY-MM-DD/) into the monthly objects this version "
-        "reads. Nothing is lost, it can stop and run again, and a lake already migrated is "
-        "left as it is. In AWS, run it with LAKE_URI=s3://bucket/prefix of the stage.",
+        description="Move a lake an earlier version wrote into this one's layout: a lake "
+        "written before accounts moves under its account (account_id=<Spotify user ID>), and "
+        "the daily partitions (processed/<table>/<date column>=YYYY-MM-DD/) go into the "
+        "monthly objects this version reads. Nothing is lost, it can stop and run again, and a "
+        "lake already migrated is left as it is. In AWS, run it with "
+        "LAKE_URI=s3://bucket/prefix of the stage.",
+    )
+    _account_argument(
+        migrate,
+        "whose lake it is, where it holds no GET /me answer to tell (an import-only lake)",
     )
     migrate.set_defaults(command=_migrate)
 
@@ -110,12 +123,35 @@ def parser() -> argparse.ArgumentParser:
     query.add_argument(
         "--limit", type=whole(1, 10**9), metavar="N", help="print the first N rows (all by default)"
     )
+    _account_argument(query, "whose rows (default: the lake's only account)")
     query.set_defaults(command=_query)
 
     runs = commands.add_parser("runs", help="recent runs with status and counts")
     runs.add_argument("--limit", type=whole(1, 200), default=20, help="how many (1-200)")
     runs.add_argument("--format", choices=output.FORMATS, default="table")
+    _account_argument(runs, "whose runs (default: the lake's only account)")
     runs.set_defaults(command=_runs)
+
+    listed = commands.add_parser(
+        "accounts", help="the lake's accounts: plays, first and last play, last run"
+    )
+    listed.add_argument("--format", choices=output.FORMATS, default="table")
+    listed.set_defaults(command=_accounts)
+
+    forget = commands.add_parser(
+        "forget",
+        help="remove every object of one account from the lake, and its token",
+        description="Remove every object of the account from the lake (raw answers, tables, "
+        "state, run records, quarantine, uploads) and its refresh token (from the accounts "
+        "file, or the stage's secret with --stage). Without --yes, only list what it would "
+        "remove. The other accounts are left as they are.",
+    )
+    forget.add_argument("--account", required=True, type=_account_id, metavar="ID")
+    forget.add_argument("--yes", action="store_true", help="remove them (else only list them)")
+    forget.add_argument("--stage", help="a deployed stage of .chalice/config.json (its S3 lake)")
+    forget.add_argument("--config", type=Path, default=STAGE_CONFIG, help=argparse.SUPPRESS)
+    forget.add_argument("--region", help="AWS region (default: the AWS CLI's configuration)")
+    forget.set_defaults(command=_forget)
 
     auth = commands.add_parser("auth", help="one-time Spotify authorization; stores the token")
     auth.add_argument(
@@ -164,6 +200,7 @@ def parser() -> argparse.ArgumentParser:
         help="how long the link works (default 1; a minute to 168 hours)",
     )
     link.add_argument("--api-url", help="the API's URL (default: from .chalice/deployed/)")
+    _account_argument(link, "whose dashboard the link opens (default: the lake's only account)")
     link.set_defaults(command=_dashboard_link)
 
     emulator = commands.add_parser("emulator", help="serve the Spotify emulator on 127.0.0.1")
@@ -258,7 +295,8 @@ def _dashboard_link(args: argparse.Namespace) -> int:
         Settings(dashboard_key_secret_id=stage.dashboard_key_id),
         client("secretsmanager", **options),
     )
-    link = links.make(key, api_url, args.hours)
+    account = args.account or accounts.choose(_stage_lake(stage, options), None)
+    link = links.make(key, api_url, args.hours, account)
     print(link.url)
     output.note(f"the link works until {link.to_json()['expires_at']}; the API key stays out of it")
     return 0
@@ -287,15 +325,24 @@ def _extract(args: argparse.Namespace) -> int:
     config = Settings.from_env(env)
     pace = f" (at most {config.rate_limit} requests per 30 s)" if config.rate_limit else ""
     with output.console.status(f"extracting{pace}…") as status:
-        record = pipeline.extract_and_transform(
-            config,
-            kind=args.kind,
-            streams=args.streams,
-            on_new_refresh_token=environment.refresh_token_keeper(env),
-            progress=lambda part: status.update(f"extracting{pace}… {part.key.split('/', 3)[-1]}"),
-        )
-    _print_run(record)
-    return EXIT_CODES.get(record.status, 0)
+        options = {
+            "kind": args.kind,
+            "streams": args.streams,
+            "on_new_refresh_token": environment.refresh_token_keeper(env),
+            "progress": lambda part: status.update(
+                f"extracting{pace}… {part.key.split('/', 3)[-1]}"
+            ),
+        }
+        if args.account:
+            records = [pipeline.extract_and_transform(config, account=args.account, **options)]
+        else:
+            records = pipeline.extract_and_transform_accounts(config, **options)
+    for record in records:
+        _print_run(record)
+    if not records:
+        output.error("no account was extracted: each one's error is above")
+        return 1
+    return max(EXIT_CODES.get(record.status, 0) for record in records)
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -305,6 +352,7 @@ def _import(args: argparse.Namespace) -> int:
             config,
             args.path,
             progress=lambda name, entries: status.update(f"importing… {name}: {entries:,} entries"),
+            account=args.account,
         )
     _print_import(record)
     return EXIT_CODES.get(record.status, 0)
@@ -341,7 +389,7 @@ def _print_import(record: RunRecord) -> None:
 def _transform(args: argparse.Namespace) -> int:
     config = settings.load()
     if args.run:
-        summary = pipeline.replay(config, args.run)
+        summary = pipeline.replay(config, args.run, account=args.account)
         output.line("run ", (args.run, "bold"), f": {summary['status']}")
         output.counts("table rows", summary.get("rows", {}))
         return 0 if summary["status"] != "failed" else 1
@@ -349,12 +397,16 @@ def _transform(args: argparse.Namespace) -> int:
 
     from chalicelib.transform import transform_all
 
+    lake = pipeline.lake_to_read(config)
+    chosen = [accounts.choose(lake, args.account)] if args.account else accounts.registered(lake)
+    summaries: list[dict[str, Any]] = []
     with Progress(console=output.console) as progress:
-        task = progress.add_task("transforming raw/", total=None)
-        summaries = transform_all(
-            pipeline.lake_for(config),
-            progress=lambda done, total: progress.update(task, completed=done, total=total),
-        )
+        for account in chosen:
+            task = progress.add_task(f"transforming {account}'s raw/", total=None)
+            summaries += transform_all(
+                AccountLake(lake, account),
+                progress=_advancing(progress, task),
+            )
     failed = [s for s in summaries if s["status"] == "failed"]
     output.line(f"{len(summaries)} runs transformed, {len(failed)} failed")
     return 1 if failed else 0
@@ -363,25 +415,47 @@ def _transform(args: argparse.Namespace) -> int:
 def _migrate(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
+    from chalicelib.transform import summary
+    from chalicelib.transform.accounts import migrate_accounts
     from chalicelib.transform.layout import migrate_layout
 
     lake = pipeline.lake_to_read(settings.load())
     with Progress(console=output.console) as progress:
-        task = progress.add_task("moving daily partitions into months", total=None)
-        migrated = migrate_layout(
+        task = progress.add_task("moving the lake under its account", total=None)
+        account, moved = migrate_accounts(
             lake,
+            args.account,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
-    if not migrated.days:
-        output.line("nothing to migrate: every table is in monthly partitions already")
-        return 0
-    output.rows(
-        "migrated",
-        ["table", "daily partitions", "into months"],
-        [(name, days, migrated.months[name]) for name, days in migrated.days.items()],
-        "table",
-    )
+        migrated = {}
+        for held in accounts.registered(lake):
+            task = progress.add_task(f"moving {held}'s daily partitions into months", total=None)
+            view = AccountLake(lake, held)
+            migrated[held] = migrate_layout(
+                view,
+                progress=_advancing(progress, task),
+            )
+            if moved or migrated[held].days:
+                summary.recount(view)
+    if moved:
+        output.line(f"moved {moved:,} objects under account {account}")
+    rows = [
+        (held, name, days, done.months[name])
+        for held, done in migrated.items()
+        for name, days in done.days.items()
+    ]
+    if rows:
+        output.rows(
+            "migrated", ["account", "table", "daily partitions", "into months"], rows, "table"
+        )
+    if not moved and not rows:
+        output.line("nothing to migrate: the lake is in this version's layout already")
     return 0
+
+
+def _advancing(progress: Any, task: Any) -> Callable[[int, int], None]:
+    """A callback moving a rich progress bar's task to `done` of `total`."""
+    return lambda done, total: progress.update(task, completed=done, total=total)
 
 
 def _query(args: argparse.Namespace) -> int:
@@ -398,6 +472,10 @@ def _query(args: argparse.Namespace) -> int:
         raise ValidationError(f"--param {repeated[0]} is given more than once; give it once")
     query = named.get_query(args.name)
     params = query.from_text(dict(args.param))
+    if args.account:
+        if params.get("account", args.account) != args.account:
+            raise ValidationError("--account and --param account= name different accounts")
+        params["account"] = args.account
     config = settings.load()
     result = service.run_named(config, args.name, params, 25, page_size=1000)
     while "rows" not in result:  # Athena still running it: ask again until it finished
@@ -412,17 +490,21 @@ def _query(args: argparse.Namespace) -> int:
 def _why_empty(query: NamedQuery, params: dict[str, Any]) -> str:
     """Why a query answered no rows: what it counts, and the values it was asked for."""
     values = dict(zip(query.placeholders, query.bind(params), strict=True))
-    asked = ", ".join(f"{param.name}={values[param.name]}" for param in query.params)
+    asked = ", ".join(
+        f"{param.name}={values[param.name]}" for param in query.params if param.name in values
+    )
     return f"{query.description} None for {asked}." if asked else query.description
 
 
 def _runs(args: argparse.Namespace) -> int:
-    records = RunStore(pipeline.lake_to_read(settings.load())).recent(args.limit)
+    lake = pipeline.lake_to_read(settings.load())
+    account = accounts.choose(lake, args.account)
+    records = RunStore(AccountLake(lake, account)).recent(args.limit)
     if args.format == "json":  # the records whole, as GET /runs answers them
         output.documents([record.to_json() for record in records])
         return 0
     output.rows(
-        "runs",
+        f"runs of {account}",
         ["run_id", "kind", "status", "started_at", "requests", "errors"],
         [
             (
@@ -457,13 +539,93 @@ def _auth(args: argparse.Namespace) -> int:
 
 
 def _print_run(record: RunRecord) -> None:
-    output.line("run ", (record.run_id, "bold"), f": {record.status}")
+    whose = f" of {record.account}" if record.account else ""
+    output.line("run ", (record.run_id, "bold"), f"{whose}: {record.status}")
     transform = record.transform or {}
     output.counts("extracted", record.counts or {})
     if transform.get("rows"):
         output.counts("table rows", transform["rows"])
     for error in record.errors or []:
         output.note(error)
+
+
+def _accounts(args: argparse.Namespace) -> int:
+    listed = pipeline.account_summaries(pipeline.lake_to_read(settings.load()))
+    if args.format == "json":
+        output.documents(listed)
+        return 0
+    columns = ["account", "display_name", "plays", "first_play", "last_play", "last_run"]
+    rows = [[entry[column] for column in columns] for entry in listed]
+    output.rows("accounts", columns, rows, args.format)
+    return 0
+
+
+def _forget(args: argparse.Namespace) -> int:
+    from chalicelib.forget import forget, objects_of
+
+    if args.stage:
+        from chalicelib.aws import client
+
+        stage = Stage.from_config(args.config, args.stage)
+        options = {"region_name": args.region} if args.region else {}
+        lake = _stage_lake(stage, options)
+        token = _secret_token_remover(stage, client("secretsmanager", **options), args.account)
+    else:
+        config = settings.load()
+        lake = pipeline.lake_to_read(config)
+        token = _file_token_remover(Path(config.accounts_file), args.account)
+    if not args.yes:
+        keys = objects_of(lake, args.account)
+        output.rows(
+            f"what `forget --account {args.account} --yes` would remove",
+            ["object"],
+            [[key] for key in keys],
+            "table",
+        )
+        output.note(f"{len(keys)} objects, and the account's refresh token; nothing removed")
+        return 0
+    output.line(f"refresh token: {token()}")
+    with output.console.status(f"removing {args.account}'s objects…") as status:
+        removed = forget(lake, args.account, progress=lambda key: status.update(key))
+    output.counts(f"removed from the lake for {args.account}", removed.by_folder)
+    return 0
+
+
+def _file_token_remover(path: Path, account: str) -> Callable[[], str]:
+    from chalicelib.pipeline.credentials import forget_account
+
+    return lambda: f"removed from {path}" if forget_account(path, account) else f"none in {path}"
+
+
+def _secret_token_remover(stage: Stage, secrets: Any, account: str) -> Callable[[], str]:
+    from chalicelib.secrets import SpotifySecret
+
+    def remove() -> str:
+        if not stage.secret_id:
+            return "the stage names no secret (SPOTIFY_SECRET_ID)"
+        secret = SpotifySecret(stage.secret_id, secrets)
+        gone = secret.forget_account(account)
+        return f"removed from secret {stage.secret_id}" if gone else "none in the secret"
+
+    return remove
+
+
+def _stage_lake(stage: Stage, options: dict[str, Any]) -> Any:
+    from chalicelib.aws import client
+    from chalicelib.lake import S3Lake
+
+    return S3Lake(client("s3", **options), stage.bucket, stage.prefix)
+
+
+def _account_argument(command: argparse.ArgumentParser, what: str) -> None:
+    command.add_argument("--account", type=_account_id, metavar="ID", help=what)
+
+
+def _account_id(value: str) -> str:
+    try:
+        return accounts.check_account_id(value)
+    except ValidationError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def whole(low: int, high: int) -> Callable[[str], int]:

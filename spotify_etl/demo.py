@@ -90,7 +90,8 @@ def _import_history(config: Settings, emulator, clock, progress: Progress) -> in
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "my_spotify_data.zip"
         export = write_export(emulator.world, path, clock.time(), days=EXPORT_DAYS)
-        record = pipeline.import_history(config, export, now=clock.now)
+        account = emulator.account_at(clock.time()).user.id
+        record = pipeline.import_history(config, export, now=clock.now, account=account)
     progress.update(task, total=1, completed=1)
     if record.status == Status.FAILED:
         raise PipelineError(f"the demo's import failed: {'; '.join(record.errors or [])}")

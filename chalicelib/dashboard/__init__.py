@@ -12,12 +12,17 @@ from chalicelib.errors import ConfigError, ValidationError
 from chalicelib.settings import Settings
 
 PERIOD = {"start_date", "end_date"}
+ACCOUNT = "account"
 
 
 def respond(settings: Settings, query: Mapping[str, str] | None) -> Response:
-    """The page for ?start_date=&end_date=; a period a person mistyped gets the page, with a
-    400, saying what is wrong."""
-    return _dashboard(settings, query_params(query, PERIOD), {})
+    """The page for ?account=&start_date=&end_date= (the account required where the lake
+    holds several); a period a person mistyped gets the page, with a 400, saying what is
+    wrong."""
+    params = query_params(query, {*PERIOD, ACCOUNT})
+    account = params.pop(ACCOUNT, None)
+    carried = {ACCOUNT: account} if account else {}
+    return _dashboard(settings, params, carried, account)
 
 
 def respond_signed(settings: Settings, query: Mapping[str, str] | None) -> Response:
@@ -28,14 +33,17 @@ def respond_signed(settings: Settings, query: Mapping[str, str] | None) -> Respo
 
     params = query_params(query, {*PERIOD, *links.SIGNED})
     try:
-        links.check(links.key_of(settings), params)
+        account = links.check(links.key_of(settings), params)
     except (links.LinkRefused, ConfigError) as refused:
         return _html(page.link_refused(str(refused)), 403)
     carried = {name: params[name] for name in links.SIGNED}
-    return _dashboard(settings, {k: v for k, v in params.items() if k in PERIOD}, carried)
+    period = {k: v for k, v in params.items() if k in PERIOD}
+    return _dashboard(settings, period, carried, account)
 
 
-def _dashboard(settings: Settings, params: dict[str, str], carried: dict[str, str]) -> Response:
+def _dashboard(
+    settings: Settings, params: dict[str, str], carried: dict[str, str], account: str | None
+) -> Response:
     from chalicelib.dashboard import data, page
 
     today = datetime.now(UTC).date()
@@ -46,7 +54,7 @@ def _dashboard(settings: Settings, params: dict[str, str], carried: dict[str, st
     except ValidationError as problem:  # a date mistyped, or From after To
         asked = data.Period.asked(start, end, today)
         return _html(page.refused(str(problem), asked, today, carried), 400)
-    return _html(page.render(data.load(settings, period), today, carried), 200)
+    return _html(page.render(data.load(settings, period, account), today, carried), 200)
 
 
 def _html(html: str, status: int) -> Response:

@@ -9,6 +9,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from chalicelib import accounts
+from chalicelib.accounts import AccountLake
 from chalicelib.errors import ValidationError
 from chalicelib.lake import holds_lake, open_lake_to_read
 from chalicelib.query import service
@@ -84,6 +86,7 @@ class DashboardData:
     holds the newest run records."""
 
     period: Period
+    account: str | None = None
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     pending: list[str] = field(default_factory=list)
     runs: list[RunRecord] = field(default_factory=list)
@@ -93,23 +96,27 @@ class DashboardData:
         return not self.pending and not any(self.rows.values())
 
 
-def load(settings: Settings, period: Period) -> DashboardData:
-    """Run the dashboard's queries concurrently, each waiting at most WAIT_SECONDS; none on a
-    local folder that holds no lake yet (the page then says how to fill one)."""
+def load(settings: Settings, period: Period, account: str | None = None) -> DashboardData:
+    """Run the dashboard's queries for `account` (by default the lake's only one)
+    concurrently, each waiting at most WAIT_SECONDS; none on a local folder that holds no
+    lake yet (the page then says how to fill one)."""
     if settings.lake_is_local and not holds_lake(Path(settings.lake_uri)):
         return DashboardData(period)
+    lake = open_lake_to_read(settings.lake_uri)
+    account = accounts.choose(lake, account)
     whole = Period(HISTORY_START, period.end).params()
     grain = {"playlist_sizes": {"every_days": period.snapshot_step}}
+    mine = {"account": account}
     asked = [
-        (name, {**period.params(), **extra, **grain.get(name, {})})
+        (name, {**period.params(), **extra, **grain.get(name, {}), **mine})
         for name, extra in QUERIES.items()
     ]
-    asked += [(name, {**whole, **extra}) for name, extra in WHOLE_HISTORY.items()]
+    asked += [(name, {**whole, **extra, **mine}) for name, extra in WHOLE_HISTORY.items()]
     with ThreadPoolExecutor(max_workers=len(asked) + 1) as pool:
-        runs = pool.submit(RunStore(open_lake_to_read(settings.lake_uri)).recent, RUNS)
+        runs = pool.submit(RunStore(AccountLake(lake, account)).recent, RUNS)
         futures = {name: pool.submit(_rows, settings, name, params) for name, params in asked}
         outcomes = {name: future.result() for name, future in futures.items()}
-    data = DashboardData(period, runs=runs.result())
+    data = DashboardData(period, runs=runs.result(), account=account)
     for name, rows in outcomes.items():
         if rows is None:
             data.pending.append(name)

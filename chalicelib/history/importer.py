@@ -41,13 +41,15 @@ def land(
     now: Callable[[], datetime],
     progress: Callable[[str, int], None] | None = None,
     kept: str = "",
+    account: str | None = None,
 ) -> RunRecord:
-    """Land the files `read` gives, redacted, then the manifest; the import's record:
-    failed, with the reason, when they are not an extended export or one cannot be read
-    (and `kept`, where the export stays, is said there)."""
+    """Land the files `read` gives, redacted, then the manifest, into `account`'s view of
+    the lake; the import's record: failed, with the reason, when they are not an extended
+    export or one cannot be read (and `kept`, where the export stays, is said there)."""
     store = RunStore(lake)
     import_id = raw.new_run_id(started)
     record = RunRecord.started(import_id, raw.IMPORT, STREAMS, started)
+    record.account = account
     store.save(record)
     manifest = raw.Manifest(
         run_id=import_id,

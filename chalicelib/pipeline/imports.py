@@ -8,7 +8,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from chalicelib.errors import NotFoundError
+from chalicelib import accounts
+from chalicelib.accounts import AccountLake
+from chalicelib.errors import NotFoundError, ValidationError
+from chalicelib.lake import Lake
 from chalicelib.pipeline.events import upload_key_of
 from chalicelib.pipeline.run import lake_for, transform
 from chalicelib.runs import RunRecord, RunStore
@@ -23,21 +26,42 @@ def import_history(
     *,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     progress: Callable[[str, int], None] | None = None,
+    account: str | None = None,
 ) -> RunRecord:
-    """Import a privacy export (its zip, its folder or its JSON files) into the lake,
-    redacted; on a local lake, then its transform (in AWS, S3 sends the manifest's event).
-    The import's record, failed with the reason where a file of the export cannot be read;
-    a path that holds no export is refused before anything is written (a ValidationError)."""
+    """Import a privacy export (its zip, its folder or its JSON files) into the lake, under
+    `account` (by default the lake's only one), redacted; on a local lake, then its
+    transform (in AWS, S3 sends the manifest's event). The import's record, failed with the
+    reason where a file of the export cannot be read; a path that holds no export, or no
+    account to import it for, is refused before anything is written (a ValidationError)."""
     from chalicelib.history.export import check_export, files_of
     from chalicelib.history.importer import land
 
     check_export(path)
-    lake = lake_for(settings)
-    record = land(lake, lambda: files_of(path), started=now(), now=now, progress=progress)
+    base = lake_for(settings)
+    account = importing_for(base, account)
+    lake = AccountLake(base, account)
+    read = lambda: files_of(path)  # noqa: E731
+    record = land(lake, read, started=now(), now=now, progress=progress, account=account)
     if settings.lake_is_local and record.manifest:
-        transform(settings, record.manifest, now=now)
+        transform(settings, accounts.scoped_key(record.manifest, account), now=now)
         record = RunStore(lake).get(record.run_id)
     return record
+
+
+def importing_for(lake: Lake, account: str | None) -> str:
+    """The account an export is imported for: the one named (added to the lake's register
+    where it is new: an export may come before any extract), else the lake's only one."""
+    if account is None:
+        try:
+            return accounts.choose(lake, None)
+        except NotFoundError:
+            raise ValidationError(
+                "this lake holds no account yet: name the export's with --account ID (the "
+                "Spotify user ID, as `username` in the export's files)"
+            ) from None
+    accounts.registered(lake)  # a lake of the version before accounts is migrated first
+    accounts.register(lake, accounts.check_account_id(account), {})
+    return account
 
 
 def import_upload(
@@ -55,14 +79,20 @@ def import_upload(
     from chalicelib.history.importer import land
 
     key = upload_key_of(settings, bucket, object_key)
-    lake = lake_for(settings)
+    base = lake_for(settings)
     try:
-        data = lake.get(key)
+        account = accounts.split_key(key)[0]
+    except ValidationError:  # right under imports/ (a URL of the version before accounts)
+        account = accounts.choose(base, None)
+    try:
+        data = base.get(key)
     except NotFoundError:
         log.info("%s is gone: imported already", key)
         return None
-    kept = f"; the upload stays at {lake.uri(key)}: replace it with the export Spotify sent"
-    record = land(lake, lambda: files_of_upload(key, data), started=now(), now=now, kept=kept)
+    kept = f"; the upload stays at {base.uri(key)}: replace it with the export Spotify sent"
+    read = lambda: files_of_upload(key, data)  # noqa: E731
+    lake = AccountLake(base, account)
+    record = land(lake, read, started=now(), now=now, kept=kept, account=account)
     if record.manifest:
-        lake.delete(key)
+        base.delete(key)
     return record

@@ -12,18 +12,21 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chalicelib import raw
-from chalicelib.errors import LakeError, NotFoundError, PipelineError
+from chalicelib import accounts, raw
+from chalicelib.accounts import AccountLake
+from chalicelib.errors import ConfigError, LakeError, NotFoundError, PipelineError, ValidationError
 from chalicelib.lake import Lake, open_lake, open_lake_to_read
 from chalicelib.lease import Lease, LeaseHeldError
 from chalicelib.pipeline.credentials import (
+    AppCredentials,
+    app_credentials,
     check_credentials,
-    credentials_for,
     redact,
     store_refresh_token,
 )
 from chalicelib.runs import RunRecord, RunStore
-from chalicelib.settings import Credentials, Settings
+from chalicelib.settings import Settings
+from chalicelib.spotify.limiter import RequestPacer
 from chalicelib.streams import of_kind
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,7 @@ def lake_to_read(settings: Settings) -> Lake:
 def extract(
     settings: Settings,
     *,
+    account: str | None = None,
     kind: str = raw.SNAPSHOT,
     streams: tuple[str, ...] | None = None,
     remaining: Callable[[], float] = lambda: math.inf,
@@ -51,49 +55,70 @@ def extract(
     run_id: str | None = None,
     progress: Callable[[raw.Part], None] | None = None,
     lake: Lake | None = None,
+    pacer: RequestPacer | None = None,
 ) -> RunRecord:
-    """One extract run into `lake` (by default LAKE_URI's); returns its run record (also when
-    it failed, after recording it). Without credentials configured it is refused before it
-    starts: a ConfigError, no record. While another extract holds the lease
-    (chalicelib.lease) it asks Spotify nothing and lands nothing: its record says `skipped`
-    and which run holds it.
+    """One extract run of one account into `lake` (by default LAKE_URI's); returns its run
+    record (also when it failed, after recording it under the account). `account` None
+    means the only account the credentials hold; the one-account token's is who `GET /me`
+    says (asked first, as every run does). Without credentials configured it is refused
+    before it starts: a ConfigError, no record. While another extract holds the app's lease,
+    or Spotify's Retry-After holds the app (chalicelib.lease), it asks Spotify nothing and
+    lands nothing: its record says `skipped` and why.
 
     `sleep` waits on the clock `now` reads: the pacing under SPOTIFY_RATE_LIMIT and the
-    retries both wait through it.
+    retries both wait through it. `pacer` is the app's, shared by the accounts extracted in
+    turn (by default the run makes its own).
     """
     from chalicelib.spotify.client import connect
     from chalicelib.spotify.extract import Options, run_extract
 
     check_credentials(settings)
-    lake = lake or lake_for(settings)
-    store = RunStore(lake)
+    base = lake or lake_for(settings)
+    accounts.registered(base)  # a lake of the version before accounts is migrated first
+    if account is not None:
+        accounts.check_account_id(account)
     started = now()
     streams = streams or of_kind(kind)
     run_id = run_id or raw.new_run_id(started)
     record = RunRecord.started(run_id, kind, streams, started)
+    record.account = account
+    store = _store(base, account)
     try:
-        lease = Lease.take(lake, run_id, started, remaining)
+        lease = Lease.take(base, run_id, started, remaining)
     except LeaseHeldError as held:
         record.skipped(str(held), now())
-        store.save(record)
+        if store is not None:
+            store.save(record)
         return record
-    store.save(record)
-    credentials: Credentials | None = None
+    if store is not None:
+        store.save(record)
+    secrets: tuple[str, ...] = ()
+    hold: datetime | None = None
     try:
-        credentials = credentials_for(settings)
-        if on_new_refresh_token is None and settings.secret_id and settings.credentials is None:
-            on_new_refresh_token = store_refresh_token(settings)
+        app = app_credentials(settings)
+        secrets = app.secrets
+        credentials = app.of(account if account is not None else _only_account(app))
+        named = account if account is not None else _only_account(app)
         client = connect(
             credentials,
             settings.api_url,
             settings.auth_url,
             sleep=sleep,
             remaining=remaining,
-            on_new_refresh_token=on_new_refresh_token,
+            on_new_refresh_token=on_new_refresh_token or store_refresh_token(settings, named),
             concurrency=settings.extract_concurrency,
             rate_limit=settings.rate_limit,
             clock=lambda: now().timestamp(),
+            pacer=pacer,
         )
+        user = client.get("me")
+        account = _whose(user, named)
+        record.account = account
+        if store is None:
+            store = _store(base, account)
+            assert store is not None
+            store.save(record)
+        accounts.register(base, account, {"display_name": user.get("display_name")})
         options = Options(
             kind=kind,
             streams=streams,
@@ -104,24 +129,126 @@ def extract(
         )
         result = run_extract(
             client,
-            lake,
+            AccountLake(base, account),
             options=options,
             run_id=run_id,
             started=started,
             now=now,
             progress=progress,
+            user=user,
         )
+        hold = result.held_until
     except Exception as error:  # a failed run must leave a record, whatever the cause
         message = str(error) if isinstance(error, PipelineError) else _unexpected(error)
         record.failed(message, now())
-        store.save(redact(record, credentials))
+        if store is not None:
+            store.save(redact(record, secrets))
         raise
     finally:
-        lease.release()
+        lease.release(hold)
     record.extracted(result.manifest, result.counts, result.errors)
-    record = redact(record, credentials)
+    record = redact(record, secrets)
     store.save(record)
     return record
+
+
+def extract_accounts(
+    settings: Settings,
+    *,
+    remaining: Callable[[], float] = lambda: math.inf,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    then: Callable[[RunRecord], RunRecord] | None = None,
+    run_ids: dict[str, str] | None = None,
+    **options: Any,
+) -> list[RunRecord]:
+    """An extract run of every account the credentials hold, one after the other (never two
+    at once: one app, one rate limit), on one pacer, so that SPOTIFY_RATE_LIMIT holds across
+    them. Each run has its own record; one that fails does not stop the others (its record
+    and the error log say why). `then` follows each run (locally: its transform). `run_ids`
+    names the run queued for an account (queue_run). Where the credentials cannot be read,
+    every account the lake knows gets a failed record saying why.
+    """
+    from chalicelib.spotify.limiter import RequestPacer
+
+    check_credentials(settings)
+    lake = options.pop("lake", None) or lake_for(settings)
+    try:
+        app = app_credentials(settings)
+    except ConfigError as error:
+        _record_unreadable(lake, str(error), options.get("kind", raw.SNAPSHOT), now)
+        raise
+    pacer = (
+        RequestPacer(settings.rate_limit, clock=lambda: now().timestamp())
+        if settings.rate_limit
+        else None
+    )
+    records: list[RunRecord] = []
+    order: list[str | None] = [None] if app.unnamed else []
+    for account in [*order, *sorted(app.accounts)]:
+        if account is not None and any(r.account == account for r in records):
+            continue  # the one-account token's account, named in the file as well
+        run_id = (run_ids or {}).get(account or "") or raw.new_run_id(now())
+        try:
+            record = extract(
+                settings,
+                account=account,
+                remaining=remaining,
+                now=now,
+                lake=lake,
+                pacer=pacer,
+                run_id=run_id,
+                **options,
+            )
+        except PipelineError as error:
+            log.error("the extract of account %s failed: %s", account or "(unnamed)", error)
+            if account is None:
+                continue  # whose it is, Spotify did not say: there is no record to show
+            record = RunStore(AccountLake(lake, account)).get(run_id)
+        records.append(then(record) if then else record)
+    return records
+
+
+def _store(lake: Lake, account: str | None) -> RunStore | None:
+    return None if account is None else RunStore(AccountLake(lake, account))
+
+
+def _only_account(app: AppCredentials) -> str | None:
+    """The account of credentials holding one: its ID, or None for the one-account token;
+    a ValidationError naming them where they hold several."""
+    if app.unnamed is not None and not app.accounts:
+        return None
+    if app.unnamed is None and len(app.accounts) == 1:
+        return next(iter(app.accounts))
+    raise ValidationError(
+        "the credentials hold several accounts; say which with --account ID (or the field "
+        f"account): {', '.join(sorted(app.accounts))}"
+    )
+
+
+def _whose(user: dict[str, Any], named: str | None) -> str:
+    """The account GET /me answered for, which must be the one the token is kept under."""
+    account = accounts.check_account_id(user.get("id"))
+    if named is not None and account != named:
+        raise ConfigError(
+            f"the refresh token kept for account {named} is account {account}'s: run "
+            f"`spotify-etl auth` again as {named}"
+        )
+    return account
+
+
+def _record_unreadable(
+    lake: Lake, message: str, kind: str, now: Callable[[], datetime]
+) -> None:
+    """A failed record, saying why, for every account the lake knows."""
+    try:
+        known = accounts.registered(lake)
+    except PipelineError:
+        return
+    for account in known:
+        moment = now()
+        record = RunRecord.started(raw.new_run_id(moment), kind, of_kind(kind), moment)
+        record.failed(message, moment)
+        RunStore(AccountLake(lake, account)).save(record)
 
 
 def extract_and_transform(
@@ -130,39 +257,59 @@ def extract_and_transform(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     **options: Any,
 ) -> RunRecord:
-    """An extract run; on a local lake, then its transform as the S3 event's handler would
-    run it (in AWS, S3 sends the event when the manifest lands), on the same clock. The
-    run's record."""
-    record = extract(settings, now=now, **options)
-    if settings.lake_is_local and record.manifest:
-        transform(settings, record.manifest, now=now)
-        record = RunStore(lake_for(settings)).get(record.run_id)
-    return record
+    """An extract run of one account; on a local lake, then its transform as the S3 event's
+    handler would run it (in AWS, S3 sends the event when the manifest lands), on the same
+    clock. The run's record."""
+    return _transformed(settings, extract(settings, now=now, **options), now)
+
+
+def extract_and_transform_accounts(
+    settings: Settings,
+    *,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    **options: Any,
+) -> list[RunRecord]:
+    """extract_accounts, each run followed (on a local lake) by its transform."""
+    then = lambda record: _transformed(settings, record, now)  # noqa: E731
+    return extract_accounts(settings, now=now, then=then, **options)
+
+
+def _transformed(settings: Settings, record: RunRecord, now: Callable[[], datetime]) -> RunRecord:
+    if not (settings.lake_is_local and record.manifest and record.account):
+        return record
+    transform(settings, accounts.scoped_key(record.manifest, record.account), now=now)
+    return RunStore(AccountLake(lake_for(settings), record.account)).get(record.run_id)
 
 
 def transform(
     settings: Settings, key: str, now: Callable[[], datetime] = lambda: datetime.now(UTC)
 ) -> dict[str, Any]:
-    """Transform the run whose manifest is at `key` (relative to the lake root).
+    """Transform the run whose manifest is at `key` (relative to the lake root, under its
+    account: `raw/account_id=<id>/<date>/<run>/manifest.json`).
 
     Bad raw input is quarantined by the transform itself; a failing lake (S3 unavailable) is
     raised, so Lambda retries the event, after the run record says so where it can.
     """
     from chalicelib.transform import transform_run
 
-    lake = lake_for(settings)
+    account, manifest = accounts.split_key(key)
+    lake = AccountLake(lake_for(settings), account)
     try:
-        return transform_run(lake, key, now=now)
+        return transform_run(lake, manifest, now=now)
     except LakeError as error:
-        _record_transform_failure(lake, key, error)
+        _record_transform_failure(lake, manifest, error)
         raise
 
 
 def replay(
-    settings: Settings, run_id: str, now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    settings: Settings,
+    run_id: str,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    *,
+    account: str | None = None,
 ) -> dict[str, Any]:
     """Transform a run again from its raw answers (idempotent, as every transform is)."""
-    return transform(settings, manifest_of_run(settings, run_id), now=now)
+    return transform(settings, manifest_of_run(settings, run_id, account), now=now)
 
 
 def _record_transform_failure(lake: Lake, key: str, error: LakeError) -> None:
@@ -177,14 +324,29 @@ def _record_transform_failure(lake: Lake, key: str, error: LakeError) -> None:
         log.warning("could not record the failed transform of %s", run_id)
 
 
-def manifest_of_run(settings: Settings, run_id: str) -> str:
-    """The manifest key of a run that landed its data; NotFoundError for one that did not."""
-    key = raw.manifest_key_of_run(run_id)
+def account_of_run(lake: Lake, run_id: str, account: str | None = None) -> str:
+    """The account a run belongs to: the one named (which must hold it), else the one of the
+    lake's accounts holding its record or its manifest (a run ID names its start to the
+    second and six random hex digits, so no two accounts share one); a NotFoundError where
+    none does."""
+    raw.check_run_id(run_id)
+    candidates = [accounts.choose(lake, account)] if account else list(accounts.registered(lake))
+    for candidate in candidates:
+        scoped = AccountLake(lake, candidate)
+        if scoped.exists(RunStore.key_of(run_id)) or scoped.exists(raw.manifest_key_of_run(run_id)):
+            return candidate
+    raise NotFoundError(f"no run {run_id}; `spotify-etl runs` or GET /runs lists the recent ones")
+
+
+def manifest_of_run(settings: Settings, run_id: str, account: str | None = None) -> str:
+    """The manifest key (relative to the lake root) of a run that landed its data;
+    NotFoundError for one that did not."""
     lake = lake_to_read(settings)
-    if not lake.exists(key):
-        RunStore(lake).get(run_id)  # "no run ..." where there is none
+    owner = account_of_run(lake, run_id, account)
+    key = raw.manifest_key_of_run(run_id)
+    if not AccountLake(lake, owner).exists(key):
         raise NotFoundError(f"run {run_id} has no manifest: it failed before landing its data")
-    return key
+    return accounts.scoped_key(key, owner)
 
 
 def _unexpected(error: Exception) -> str:

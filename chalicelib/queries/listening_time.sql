@@ -2,7 +2,8 @@
 -- param: start_date date default=today-30 "first played date, inclusive"
 -- param: end_date date default=today "last played date, inclusive"
 -- param: monthly integer default=0 min=0 max=1 "1 for one row per month instead of per day"
--- bind: start_date, end_date, start_date, end_date, monthly, start_date, end_date, start_date, end_date, monthly, start_date, start_date
+-- param: account account "the listener's Spotify user ID (required where the lake holds several accounts)"
+-- bind: account, start_date, end_date, start_date, end_date, monthly, account, start_date, end_date, start_date, end_date, monthly, account, start_date, start_date
 -- reads: plays from start_date to end_date
 -- reads: tracks from start_date-1
 -- A play the API saw alone has no ms_played: its minutes are its track's length in the
@@ -11,18 +12,21 @@
 WITH period_plays AS (
     SELECT played_date AS period, track_id, ms_played
     FROM plays
-    WHERE played_month BETWEEN substr(?, 1, 7) AND substr(?, 1, 7)
+    WHERE account_id = ?
+        AND played_month BETWEEN substr(?, 1, 7) AND substr(?, 1, 7)
         AND played_date BETWEEN ? AND ? AND ? = 0
     UNION ALL
     SELECT substr(played_date, 1, 7) AS period, track_id, ms_played
     FROM plays
-    WHERE played_month BETWEEN substr(?, 1, 7) AND substr(?, 1, 7)
+    WHERE account_id = ?
+        AND played_month BETWEEN substr(?, 1, 7) AND substr(?, 1, 7)
         AND played_date BETWEEN ? AND ? AND ? = 1
 ),
 track_lengths AS (
     SELECT track_id, max_by(duration_ms, snapshot_date) AS duration_ms
     FROM tracks
-    WHERE snapshot_month >= date_format(date_add('day', -1, date(?)), '%Y-%m')
+    WHERE account_id = ?
+        AND snapshot_month >= date_format(date_add('day', -1, date(?)), '%Y-%m')
         AND snapshot_date >= date_format(date_add('day', -1, date(?)), '%Y-%m-%d')
         AND played
     GROUP BY track_id

@@ -1,13 +1,15 @@
 -- description: Per playlist, the entries added and removed between its first and last snapshot in the date range; an entry listed twice counts twice. first_stored_items and last_stored_items count the entries stored in those snapshots (as playlist_sizes's stored_items; the API's total, nulls included, is its item_count).
 -- param: start_date date default=today-30 "first snapshot date, inclusive"
 -- param: end_date date default=today "last snapshot date, inclusive"
--- bind: start_date, end_date, start_date, end_date, start_date, end_date, start_date, end_date
+-- param: account account "the listener's Spotify user ID (required where the lake holds several accounts)"
+-- bind: account, start_date, end_date, start_date, end_date, account, start_date, end_date, start_date, end_date
 -- reads: playlists from start_date to end_date
 -- reads: playlist_items from start_date to end_date
 WITH period_snapshots AS (
     SELECT playlist_id, snapshot_date, name
     FROM playlists
-    WHERE snapshot_month BETWEEN substr(?, 1, 7) AND substr(?, 1, 7)
+    WHERE account_id = ?
+        AND snapshot_month BETWEEN substr(?, 1, 7) AND substr(?, 1, 7)
         AND snapshot_date BETWEEN ? AND ? AND items_extracted
 ),
 bounds AS (
@@ -35,7 +37,8 @@ entries AS (
     JOIN bounds AS bound
         ON bound.playlist_id = item.playlist_id
         AND item.snapshot_date IN (bound.first_snapshot_date, bound.last_snapshot_date)
-    WHERE item.snapshot_month BETWEEN substr(?, 1, 7) AND substr(?, 1, 7)
+    WHERE item.account_id = ?
+        AND item.snapshot_month BETWEEN substr(?, 1, 7) AND substr(?, 1, 7)
         AND item.snapshot_date BETWEEN ? AND ?
 ),
 changes AS (

@@ -2,7 +2,8 @@
 -- param: start_date date default=today-30 "first snapshot date, inclusive"
 -- param: end_date date default=today "last snapshot date, inclusive"
 -- param: every_days integer default=1 min=1 max=36600 "one snapshot date in every N days from start_date (a long period at a coarser grain)"
--- bind: start_date, end_date, start_date, end_date, start_date, end_date, start_date, every_days
+-- param: account account "the listener's Spotify user ID (required where the lake holds several accounts)"
+-- bind: account, start_date, end_date, account, start_date, end_date, start_date, end_date, start_date, every_days
 -- reads: playlists from start_date to end_date
 -- reads: playlist_items from start_date to end_date
 SELECT
@@ -17,11 +18,13 @@ FROM playlists AS playlist
 LEFT JOIN (
     SELECT playlist_id, snapshot_date
     FROM playlist_items
-    WHERE snapshot_month BETWEEN substr(?, 1, 7) AND substr(?, 1, 7)
+    WHERE account_id = ?
+        AND snapshot_month BETWEEN substr(?, 1, 7) AND substr(?, 1, 7)
 ) AS item
     ON item.playlist_id = playlist.playlist_id
     AND item.snapshot_date = playlist.snapshot_date
-WHERE playlist.snapshot_month BETWEEN substr(?, 1, 7) AND substr(?, 1, 7)
+WHERE playlist.account_id = ?
+    AND playlist.snapshot_month BETWEEN substr(?, 1, 7) AND substr(?, 1, 7)
     AND playlist.snapshot_date BETWEEN ? AND ?
     AND date_diff('day', date(?), date(playlist.snapshot_date)) % ? = 0
 GROUP BY

@@ -3,7 +3,8 @@
 -- param: end_date date default=today "last played date, inclusive"
 -- param: min_plays integer default=3 min=1 max=100000 "only tracks played at least this often"
 -- param: limit integer default=10 min=1 max=1000 "how many tracks"
--- bind: start_date, end_date, start_date, end_date, min_plays, limit
+-- param: account account "the listener's Spotify user ID (required where the lake holds several accounts)"
+-- bind: account, start_date, end_date, start_date, end_date, min_plays, limit
 -- reads: plays from start_date to end_date
 -- The API says nothing of skips, so only plays an export saw count here (source export or
 -- api+export).
@@ -14,7 +15,8 @@ WITH described AS (
         artist_name,
         coalesce(skipped, false) OR ms_played < 30000 AS skip
     FROM plays
-    WHERE played_month BETWEEN substr(?, 1, 7) AND substr(?, 1, 7)
+    WHERE account_id = ?
+        AND played_month BETWEEN substr(?, 1, 7) AND substr(?, 1, 7)
         AND played_date BETWEEN ? AND ?
         AND track_id IS NOT NULL
         AND ms_played IS NOT NULL

@@ -2,7 +2,8 @@
 -- param: start_date date default=today-30 "first played date, inclusive"
 -- param: end_date date default=today "last played date, inclusive"
 -- param: limit integer default=10 min=1 max=1000 "how many artists"
--- bind: start_date, end_date, start_date, end_date, start_date, start_date, start_date, start_date, start_date, start_date, limit
+-- param: account account "the listener's Spotify user ID (required where the lake holds several accounts)"
+-- bind: account, start_date, end_date, start_date, end_date, account, start_date, start_date, account, start_date, start_date, account, start_date, start_date, limit
 -- reads: plays from start_date to end_date
 -- reads: track_artists from start_date-1
 -- reads: tracks from start_date-1
@@ -21,7 +22,8 @@
 WITH period_plays AS (
     SELECT track_id, artist_name AS export_artist, ms_played
     FROM plays
-    WHERE played_month BETWEEN substr(?, 1, 7) AND substr(?, 1, 7)
+    WHERE account_id = ?
+        AND played_month BETWEEN substr(?, 1, 7) AND substr(?, 1, 7)
         AND played_date BETWEEN ? AND ?
         AND track_id IS NOT NULL
         AND (coalesce(source, 'api') <> 'export' OR ms_played >= 30000)
@@ -29,7 +31,8 @@ WITH period_plays AS (
 first_credits AS (
     SELECT track_id, max_by(artist_id, snapshot_date) AS artist_id
     FROM track_artists
-    WHERE snapshot_month >= date_format(date_add('day', -1, date(?)), '%Y-%m')
+    WHERE account_id = ?
+        AND snapshot_month >= date_format(date_add('day', -1, date(?)), '%Y-%m')
         AND snapshot_date >= date_format(date_add('day', -1, date(?)), '%Y-%m-%d')
         AND played
         AND artist_position = 0
@@ -38,7 +41,8 @@ first_credits AS (
 track_durations AS (
     SELECT track_id, max_by(duration_ms, snapshot_date) AS duration_ms
     FROM tracks
-    WHERE snapshot_month >= date_format(date_add('day', -1, date(?)), '%Y-%m')
+    WHERE account_id = ?
+        AND snapshot_month >= date_format(date_add('day', -1, date(?)), '%Y-%m')
         AND snapshot_date >= date_format(date_add('day', -1, date(?)), '%Y-%m-%d')
         AND played
     GROUP BY track_id
@@ -46,7 +50,8 @@ track_durations AS (
 artist_names AS (
     SELECT artist_id, max_by(name, snapshot_date) AS name
     FROM artists
-    WHERE snapshot_month >= date_format(date_add('day', -1, date(?)), '%Y-%m')
+    WHERE account_id = ?
+        AND snapshot_month >= date_format(date_add('day', -1, date(?)), '%Y-%m')
         AND snapshot_date >= date_format(date_add('day', -1, date(?)), '%Y-%m-%d')
         AND played
     GROUP BY artist_id

@@ -4,9 +4,10 @@ Queries run synchronously inside `start`; the outcome is kept as JSON in the lak
 `state/executions/`, so any process (a second `chalice local` request) can page it. Only
 the newest KEPT_EXECUTIONS are kept: every query and dashboard load adds one.
 
-A query sees views of the tables it names alone, each over the months its `reads` declare
-(chalicelib/query/named.py), found by their folder names before any file is opened: its
-cost follows the dates it asks for, not the lake's age. The queries of one process share
+A query sees views of the tables it names alone, each over the accounts it binds and the
+months its `reads` declare (chalicelib/query/named.py), found by their folder names before
+any file is opened: its cost follows the dates it asks for, not the lake's age nor the other
+accounts' rows. The queries of one process share
 one in-memory database, each on a cursor of its own with its own temporary views.
 duckdb and sqlglot are imported only when a query runs or is transpiled.
 """
@@ -24,6 +25,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
+from chalicelib.accounts import ACCOUNT
 from chalicelib.errors import NotFoundError, ValidationError
 from chalicelib.lake import LocalLake, get_json, put_json
 from chalicelib.query.engine import (
@@ -84,12 +86,13 @@ class DuckDBEngine:
         import duckdb
 
         partitions = query.partitions(params)
+        accounts = query.accounts(params)
         with _cursor() as connection:
             connection.execute("SET TimeZone = 'UTC'")
             for name in tables_named(query.sql):
                 table = TABLES[name]
                 try:
-                    connection.execute(self._view_sql(table, partitions.get(name)))
+                    connection.execute(self._view_sql(table, partitions.get(name), accounts))
                 except duckdb.BinderException as error:
                     if "Referenced column" not in str(error):
                         raise
@@ -105,11 +108,22 @@ class DuckDBEngine:
         columns = [{"name": n, "type": t} for n, t in zip(names, types, strict=True)]
         return {"columns": columns, "rows": rows}
 
-    def _view_sql(self, table: Table, dates: tuple[str, str | None] | None) -> str:
-        """A temporary view over the table's months holding the dates from and to `dates`
-        (all of them when None), or an empty one of the same shape."""
-        files = _partition_files(self._lake.root / table.prefix(), table, dates)
-        columns = [*table.stored_columns, Column(table.partition, "string")]
+    def _view_sql(
+        self, table: Table, dates: tuple[str, str | None] | None, accounts: tuple[str, ...]
+    ) -> str:
+        """A temporary view over the accounts' months of the table holding the dates from
+        and to `dates` (all of them when None), or an empty one of the same shape."""
+        folder = self._lake.root / table.prefix()
+        files = [
+            file
+            for account in accounts
+            for file in _partition_files(folder / f"{ACCOUNT}={account}", table, dates)
+        ]
+        columns = [
+            *table.stored_columns,
+            Column(ACCOUNT, "string"),
+            Column(table.partition, "string"),
+        ]
         if not files:
             typed = [
                 f"CAST(NULL AS {_duckdb_type(c.type)}) AS {_identifier(c.name)}" for c in columns
@@ -123,7 +137,8 @@ class DuckDBEngine:
         return (
             f"CREATE TEMP VIEW {_identifier(table.name)} AS SELECT {names} FROM read_parquet("
             f"[{listed}], hive_partitioning = true, union_by_name = true, "
-            f"hive_types = {{{_literal(table.partition)}: 'VARCHAR'}})"
+            f"hive_types = {{{_literal(ACCOUNT)}: 'VARCHAR', "
+            f"{_literal(table.partition)}: 'VARCHAR'}})"
         )
 
     def _prune(self) -> None:

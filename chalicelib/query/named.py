@@ -11,6 +11,13 @@ Parameters are declared in the order of the `?` placeholders, each used once, un
 each placeholder in order (so a value can filter several tables' partitions). Date
 defaults are `today` or `today-N` (N days before today, in UTC).
 
+An `account` parameter (type `account`) is the Spotify user ID whose rows the query reads;
+every table it reads filters `account_id = ?` with it, which Athena's injected partition
+projection requires. The query service fills it in where the lake holds one account. An
+`accounts` parameter (type `accounts`, at most MAX_ACCOUNTS IDs) is bound one ID per
+placeholder, `accounts[1]` to `accounts[5]` in the bind line, each missing one repeating the
+first: `account_id IN (?, ?, ?, ?, ?)` stays a static list, as injected projection needs.
+
 A `-- reads: plays from start_date to end_date` line says which partitions of a table the
 query's filters keep (`from start_date-1` with no end: from the day before to the newest), so
 the local engine opens only those files; a table without one is read whole. Athena prunes
@@ -29,10 +36,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from chalicelib.accounts import check_account_id
 from chalicelib.errors import NotFoundError, ValidationError, shown
 
 QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
-TYPES = ("date", "integer")
+TYPES = ("date", "integer", "account", "accounts")
+MAX_ACCOUNTS = 5  # a Development Mode app's users
+ACCOUNT_PARAM, ACCOUNTS_PARAM = "account", "accounts"
+INDEXED = re.compile(r"^(\w+)\[([1-9])\]$")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 INTEGER = re.compile(r"^[+-]?[0-9]{1,18}$")
 DIGITS = re.compile(r"^[+-]?[0-9]+$")
@@ -54,9 +65,11 @@ class Param:
 
     @property
     def required(self) -> bool:
-        return self.default is None
+        """Whether a caller must give it: an account is filled in by the query service where
+        the lake holds one (accounts: all of the lake's)."""
+        return self.default is None and self.type not in ("account", "accounts")
 
-    def value(self, raw: Any, today: date) -> str | int:
+    def value(self, raw: Any, today: date) -> str | int | tuple[str, ...]:
         """The validated value (ISO date string or int) for a raw value or the default."""
         if raw is None:
             if self.default is None:
@@ -64,6 +77,10 @@ class Param:
             raw = self.default
             if self.type == "date":
                 return _relative_day(str(raw), today).isoformat()
+        if self.type == "account":
+            return check_account_id(raw)
+        if self.type == "accounts":
+            return _accounts(raw)
         return self._parse_date(raw) if self.type == "date" else self._parse_integer(raw)
 
     def describe(self) -> dict[str, Any]:
@@ -119,6 +136,8 @@ class Param:
         return ValidationError(f"parameter {self.name!r} is {shown(raw)}{tail}")
 
     def _expected(self) -> str:
+        if self.type in ("account", "accounts"):
+            return "a Spotify user ID (`spotify-etl accounts` lists them)"
         if self.type == "date":
             return "a date as YYYY-MM-DD, like 2026-01-31"
         low = "" if self.minimum is None else f" from {self.minimum}"
@@ -178,13 +197,36 @@ class NamedQuery:
         start, end = values.get("start_date"), values.get("end_date")
         if isinstance(start, str) and isinstance(end, str) and start > end:  # ISO dates
             raise ValidationError(f"start_date {start} is after end_date {end}; swap them")
-        return [values[name] for name in self.placeholders]
+        return [_placeholder_value(values, name) for name in self.placeholders]
+
+    def params_value(self, name: str, raw: Any) -> Any:
+        """One parameter's validated value."""
+        param = next(param for param in self.params if param.name == name)
+        return param.value(raw, datetime.now(UTC).date())
+
+    @property
+    def takes_account(self) -> bool:
+        return any(param.type == "account" for param in self.params)
+
+    @property
+    def takes_accounts(self) -> bool:
+        return any(param.type == "accounts" for param in self.params)
+
+    def accounts(self, bound: list[Any]) -> tuple[str, ...]:
+        """The accounts whose rows the query reads, for values as `bind` returned them."""
+        read = (
+            value
+            for name, value in zip(self.placeholders, bound, strict=True)
+            if name == ACCOUNT_PARAM or INDEXED.match(name)
+        )
+        return tuple(dict.fromkeys(read))
 
     def partitions(self, bound: list[Any]) -> dict[str, tuple[str, str | None]]:
         """The partition dates each declared table is read from and to, for values as `bind`
         returned them."""
         values = dict(zip(self.placeholders, bound, strict=True))
         return {read.table: read.dates(values) for read in self.reads}
+
 
     @property
     def placeholders(self) -> tuple[str, ...]:
@@ -248,7 +290,7 @@ def parse_query(name: str, text: str) -> NamedQuery:
             f"{name}.sql needs a '-- description:' line and one '-- param:' (or '-- bind:' "
             f"name) per '?' (found {len(bound)} for {placeholders} placeholders)"
         )
-    if not set(bound) <= {param.name for param in params}:
+    if not {_bound_param(name) for name in bound} <= {param.name for param in params}:
         raise ValueError(f"{name}.sql binds {sorted(set(bound))}, not all declared as params")
     dates = {param.name for param in params if param.type == "date"} & set(bound)
     for read in reads:
@@ -290,6 +332,33 @@ def _parse_param(query: str, declaration: str) -> Param:
         maximum=int(options["max"]) if "max" in options else None,
         description=notes[0] if notes else "",
     )
+
+
+def _bound_param(placeholder: str) -> str:
+    indexed = INDEXED.match(placeholder)
+    return indexed.group(1) if indexed else placeholder
+
+
+def _placeholder_value(values: Mapping[str, Any], placeholder: str) -> Any:
+    """A placeholder's value: a parameter's, or the n-th of a list (its first where the list
+    is shorter)."""
+    indexed = INDEXED.match(placeholder)
+    if not indexed:
+        return values[placeholder]
+    listed = values[indexed.group(1)]
+    position = int(indexed.group(2)) - 1
+    return listed[position] if position < len(listed) else listed[0]
+
+
+def _accounts(raw: Any) -> tuple[str, ...]:
+    """Account IDs given as a list or a comma list: one to MAX_ACCOUNTS, each checked."""
+    listed = raw.split(",") if isinstance(raw, str) else raw
+    if not isinstance(listed, list | tuple) or not 1 <= len(listed) <= MAX_ACCOUNTS:
+        raise ValidationError(
+            f"parameter 'accounts' is {shown(raw)}; expected 1 to {MAX_ACCOUNTS} Spotify user "
+            "IDs, as a list or separated by commas"
+        )
+    return tuple(dict.fromkeys(check_account_id(str(item).strip()) for item in listed))
 
 
 def _relative_day(default: str, today: date) -> date:

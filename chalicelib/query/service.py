@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from chalicelib import accounts
 from chalicelib.errors import ConfigError, QueryError, ValidationError
 from chalicelib.lake import Lake, LocalLake, open_lake_to_read
 from chalicelib.query.engine import (
@@ -15,7 +16,7 @@ from chalicelib.query.engine import (
     check_execution_id,
     check_page_size,
 )
-from chalicelib.query.named import get_query
+from chalicelib.query.named import ACCOUNT_PARAM, ACCOUNTS_PARAM, get_query
 from chalicelib.settings import Settings
 
 DEFAULT_WAIT_SECONDS = 10.0
@@ -58,11 +59,44 @@ def run_named(
     """
     wait = DEFAULT_WAIT_SECONDS if wait_seconds is None else wait_seconds
     values = {} if params is None else params
-    get_query(name).bind(values)
+    query = get_query(name)
+    query.bind({**values, **_placeholder_accounts(query, values)})
     _check_wait(wait)
     check_page_size(page_size)
-    engine = configured_engine(settings)
+    lake = open_lake_to_read(settings.lake_uri)
+    values = with_accounts(lake, name, values)
+    engine = engine_for(settings, None if settings.query_engine == "athena" else lake)
     return run_query(engine, name, values, wait_seconds=wait, page_size=page_size)
+
+
+def with_accounts(lake: Lake, name: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters with the account(s) a query reads filled in from the lake's register:
+    `account` where the lake holds one (an AccountRequiredError listing them where it holds
+    several; a NotFoundError for one it does not hold); `accounts`, all of them."""
+    query = get_query(name)
+    values = dict(params)
+    if query.takes_account:
+        values[ACCOUNT_PARAM] = accounts.choose(lake, values.get(ACCOUNT_PARAM))
+    if query.takes_accounts:
+        given = values.get(ACCOUNTS_PARAM)
+        held = accounts.registered(lake)
+        if given is None:
+            values[ACCOUNTS_PARAM] = list(held) or [accounts.choose(lake, None)]
+        else:
+            for account in query.params_value(ACCOUNTS_PARAM, given):
+                accounts.choose(lake, account)
+    return values
+
+
+def _placeholder_accounts(query: Any, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Stand-ins for the accounts the lake fills in, so that the rest of a request is
+    checked before the lake is opened."""
+    filled: dict[str, Any] = {}
+    if query.takes_account and values.get(ACCOUNT_PARAM) is None:
+        filled[ACCOUNT_PARAM] = "unchecked"
+    if query.takes_accounts and values.get(ACCOUNTS_PARAM) is None:
+        filled[ACCOUNTS_PARAM] = ["unchecked"]
+    return filled
 
 
 def execution_page(

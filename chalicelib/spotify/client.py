@@ -404,14 +404,17 @@ def connect(
     concurrency: int = 1,
     rate_limit: int = 0,
     clock: Callable[[], float] = time.time,
+    pacer: RequestPacer | None = None,
 ) -> SpotifyClient:
     """A client for one run: one HTTP session, tokens in memory only, at most `concurrency`
     requests in flight (fewer while Spotify answers 429) and, unless `rate_limit` is 0, at
-    most `rate_limit` requests in any 30 seconds on `clock`, the clock `sleep` waits on."""
+    most `rate_limit` requests in any 30 seconds on `clock`, the clock `sleep` waits on:
+    on `pacer` where given (the app's, which the runs of several accounts share)."""
     session = session_for(api_url, concurrency)
     tokens = TokenManager(credentials, auth_url, session, on_new_refresh_token=on_new_refresh_token)
     limiter = AdaptiveLimiter(initial=max(1, concurrency // 2), maximum=max(concurrency, 1))
-    pacer = RequestPacer(rate_limit, clock=clock) if rate_limit else None
+    if pacer is None and rate_limit:
+        pacer = RequestPacer(rate_limit, clock=clock)
     return SpotifyClient(
         tokens,
         session,

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib import raw
-from chalicelib.errors import CutShortError
+from chalicelib.errors import CutShortError, RateLimitedError
 from chalicelib.lake import Lake, get_json, put_json
 from chalicelib.spotify import readers
 from chalicelib.spotify import state as saved_state
@@ -63,6 +63,7 @@ class RunResult:
     manifest: raw.Manifest
     counts: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    held_until: datetime | None = None  # until when Spotify's Retry-After holds the app
 
 
 class Writer:
@@ -250,8 +251,10 @@ def run_extract(
     started: datetime,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     progress: Callable[[raw.Part], None] | None = None,
+    user: dict[str, Any] | None = None,
 ) -> RunResult:
-    """Extract the streams into raw/; the manifest goes last, marked partial when cut short."""
+    """Extract the streams into raw/; the manifest goes last, marked partial when cut short.
+    `user` is GET /me's answer where the caller asked already."""
     streams = in_order(options.streams)
     manifest = raw.Manifest(
         run_id=run_id,
@@ -265,8 +268,9 @@ def run_extract(
     writer = Writer(lake, manifest, progress)
     extract = Extract(client, lake, writer, state, options.workers)
     cut_short = False
+    held_until = None
     try:
-        user = extract.drive(readers.me(client))
+        user = extract.drive(readers.me(client, user))
         context = Context(user, started, options.playlists)
         for stream in streams:
             bookmark = state.bookmarks.get(stream.name, {})
@@ -274,6 +278,8 @@ def run_extract(
         extract.details(options, manifest.snapshot_date, started)
     except CutShortError as error:
         cut_short = True
+        if isinstance(error, RateLimitedError):
+            held_until = now() + timedelta(seconds=error.retry_after)
         extract.errors.append(f"{error} (reason: {error.reason})" if error.reason else str(error))
     finally:
         extract.close()
@@ -289,4 +295,4 @@ def run_extract(
         "requests": client.requests,
         "rate_limited": client.rate_limited,
     }
-    return RunResult(manifest, counts, extract.errors)
+    return RunResult(manifest, counts, extract.errors, held_until)

@@ -100,9 +100,10 @@ class Context:
     playlists: tuple[str, ...] | None = None
 
 
-def me(client: SpotifyClient) -> Reader:
-    """The user, whom every run reads first: playlists are theirs or withheld."""
-    user = client.get("me")
+def me(client: SpotifyClient, user: Json | None = None) -> Reader:
+    """The user, whom every run reads first: playlists are theirs or withheld. `user` is
+    the answer where the run asked already (to learn whose account it is)."""
+    user = user if user is not None else client.get("me")
     yield Page("me", raw.ME, user)
     return user
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import groupby
+from typing import Any
 
 import pyarrow as pa
 
@@ -16,6 +17,7 @@ from chalicelib.raw import Manifest
 from chalicelib.runs import RunStore, Status
 from chalicelib.schema import CATALOG_TABLES, SNAPSHOT_TABLES, TABLES, month_of
 from chalicelib.streams import add_part
+from chalicelib.transform import summary
 from chalicelib.transform.commit import commit
 from chalicelib.transform.day import day_manifests, snapshot_runs, snapshot_tables_of
 from chalicelib.transform.digest import (
@@ -163,8 +165,15 @@ def merge_plays_into(
         span = sorted({shift_day(day, offset) for day in chunk for offset in (-1, 0, 1)})
         keys = sorted({partition_of(day) for day in span})
         fared: dict[str, int] = {}
+        figures: dict[str, dict[str, Any] | None] = {}
 
-        def build(current: dict[str, bytes | None], chunk=chunk, span=span, fared=fared):
+        def build(
+            current: dict[str, bytes | None],
+            chunk=chunk,
+            span=span,
+            fared=fared,
+            figures=figures,
+        ):
             months = {
                 key: split_days("plays", from_parquet(data))
                 for key, data in current.items()
@@ -183,6 +192,11 @@ def merge_plays_into(
             fared.update(plays_fared(old, brought, result))
             by_day = by_played_date(result)
             days = {day: by_day.get(day, result.slice(0, 0)) for day in span}
+            figures.clear()
+            for key in current:
+                month = {**months.get(key, {})}
+                month.update({day: rows for day, rows in days.items() if partition_of(day) == key})
+                figures[month_of_key(key)] = summary.month_figures(month.values())
             written = {
                 key: month_bytes(
                     "plays",
@@ -198,7 +212,13 @@ def merge_plays_into(
         for name in FARED:
             merged.fared[name] += fared[name]
         merged.written.update(written)
+        summary.save(lake, {month_of_key(key): figures[month_of_key(key)] for key in written})
     return merged
+
+
+def month_of_key(key: str) -> str:
+    """The month (`2026-11`) of a plays month object's key."""
+    return key.rsplit("=", 1)[1].split("/", 1)[0]
 
 
 def partition_of(day: str) -> str:
