@@ -14,7 +14,14 @@ from typing import Any
 
 from chalicelib import accounts, raw
 from chalicelib.accounts import AccountLake
-from chalicelib.errors import ConfigError, LakeError, NotFoundError, PipelineError, ValidationError
+from chalicelib.errors import (
+    ConfigError,
+    CutShortError,
+    LakeError,
+    NotFoundError,
+    PipelineError,
+    ValidationError,
+)
 from chalicelib.lake import Lake, open_lake, open_lake_to_read
 from chalicelib.lease import Lease, LeaseHeldError
 from chalicelib.pipeline.credentials import (
@@ -111,14 +118,16 @@ def extract(
             clock=lambda: now().timestamp(),
             pacer=pacer,
         )
-        user = client.get("me")
-        account = _whose(user, named)
+        fallback = named or _sole(base)
+        user = _identify(client, fallback)
+        account = _whose(user, named, fallback)
         record.account = account
         if store is None:
             store = _store(base, account)
             assert store is not None
             store.save(record)
-        accounts.register(base, account, {"display_name": user.get("display_name")})
+        about = {"display_name": user.get("display_name")} if user else {}
+        accounts.register(base, account, about)
         options = Options(
             kind=kind,
             streams=streams,
@@ -225,9 +234,32 @@ def _only_account(app: AppCredentials) -> str | None:
     )
 
 
-def _whose(user: dict[str, Any], named: str | None) -> str:
-    """The account GET /me answered for, which must be the one the token is kept under."""
-    account = accounts.check_account_id(user.get("id"))
+def _sole(lake: Lake) -> str | None:
+    """The lake's only account, if it holds one."""
+    held = accounts.registered(lake)
+    return next(iter(held)) if len(held) == 1 else None
+
+
+def _identify(client: Any, named: str | None) -> dict[str, Any] | None:
+    """GET /me's answer, which every run asks first; None where the run was cut short
+    asking it (rate limited, out of time) for an account known by name (or the lake's only
+    one, for the one-account token): its run then ends partial, as any run cut short does.
+    A one-account token's run in a lake of no or several accounts, whose account only that
+    answer names, fails instead."""
+    try:
+        return client.get("me")
+    except CutShortError:
+        if named is None:
+            raise
+        return None
+
+
+def _whose(user: dict[str, Any] | None, named: str | None, fallback: str | None) -> str:
+    """The account GET /me answered for, which must be the one the token is kept under
+    (`fallback`, where the run was cut short before it answered)."""
+    if user is None and fallback is not None:
+        return fallback
+    account = accounts.check_account_id((user or {}).get("id"))
     if named is not None and account != named:
         raise ConfigError(
             f"the refresh token kept for account {named} is account {account}'s: run "

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from chalicelib.accounts import ACCOUNT_ID
 from chalicelib.errors import ConfigError, NotFoundError, QueryError, ValidationError
 from chalicelib.query.engine import (
     Execution,
@@ -39,10 +40,11 @@ MAX_ATTEMPTS = 2
 class AthenaEngine:
     """Starts, polls and pages Athena query executions in a workgroup, over a Glue database."""
 
-    def __init__(self, workgroup: str, database: str, client: Any = None):
+    def __init__(self, workgroup: str, database: str, client: Any = None, lake: Any = None):
         self._workgroup = workgroup
         self._database = database
         self._client = client
+        self.lake = lake  # the S3 lake, whose register of accounts fills a query's account
 
     def start(self, query: NamedQuery, params: list[Any]) -> str:
         """StartQueryExecution with the values bound as execution parameters."""
@@ -145,9 +147,10 @@ class AthenaEngine:
 
 
 def execution_parameter(value: Any) -> str:
-    """A bound value as Athena's ExecutionParameters take it: dates quoted, integers bare."""
+    """A bound value as Athena's ExecutionParameters take it: dates and account IDs quoted
+    (an ID holds no quote: chalicelib.accounts), integers bare."""
     if isinstance(value, bool):
-        raise ValidationError(f"{value!r} is not a date or an integer")
+        raise ValidationError(f"{value!r} is not a date, an account or an integer")
     if isinstance(value, int):
         return str(value)
     if isinstance(value, str) and ISO_DATE.match(value):
@@ -155,7 +158,11 @@ def execution_parameter(value: Any) -> str:
             return f"'{date.fromisoformat(value).isoformat()}'"
         except ValueError:
             pass
-    raise ValidationError(f"{value!r} is not a date (YYYY-MM-DD) or an integer")
+    elif isinstance(value, str) and ACCOUNT_ID.match(value) and ".." not in value:
+        return f"'{value}'"
+    raise ValidationError(
+        f"{value!r} is not a date (YYYY-MM-DD), a Spotify user ID or an integer"
+    )
 
 
 def athena_value(text: str | None, kind: str) -> Any:

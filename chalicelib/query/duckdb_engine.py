@@ -48,6 +48,10 @@ class DuckDBEngine:
     def __init__(self, lake: LocalLake):
         self._lake = lake
 
+    @property
+    def lake(self) -> LocalLake:
+        return self._lake
+
     def start(self, query: NamedQuery, params: list[Any]) -> str:
         """Run the query to the end and keep its outcome; return the execution ID."""
         import duckdb

@@ -55,7 +55,11 @@ class ResultPage:
 
 
 class QueryEngine(Protocol):
-    """Runs named queries; DuckDB locally, Athena in AWS."""
+    """Runs named queries; DuckDB locally, Athena in AWS. `lake` is the lake whose register
+    of accounts fills in a query's account (None: the caller names it)."""
+
+    @property
+    def lake(self) -> Any: ...
 
     def start(self, query: NamedQuery, params: list[Any]) -> str:
         """Start the query with bound parameters; return its execution ID."""

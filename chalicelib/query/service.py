@@ -29,7 +29,7 @@ def engine_for(settings: Settings, lake: Lake | None) -> QueryEngine:
     if settings.query_engine == "athena":
         from chalicelib.query.athena_engine import AthenaEngine
 
-        return AthenaEngine(settings.athena_workgroup, settings.glue_database)
+        return AthenaEngine(settings.athena_workgroup, settings.glue_database, lake=lake)
     if not isinstance(lake, LocalLake):
         raise ConfigError(
             f"QUERY_ENGINE=duckdb reads a local lake, but LAKE_URI is {settings.lake_uri}"
@@ -40,9 +40,9 @@ def engine_for(settings: Settings, lake: Lake | None) -> QueryEngine:
 
 
 def configured_engine(settings: Settings) -> QueryEngine:
-    """The configured engine; DuckDB over the lake, which must exist (Athena reads Glue's)."""
-    athena = settings.query_engine == "athena"
-    return engine_for(settings, None if athena else open_lake_to_read(settings.lake_uri))
+    """The configured engine over the lake, which must exist (Athena reads Glue's tables, and
+    the lake's register of accounts)."""
+    return engine_for(settings, open_lake_to_read(settings.lake_uri))
 
 
 def run_named(
@@ -63,9 +63,7 @@ def run_named(
     query.bind({**values, **_placeholder_accounts(query, values)})
     _check_wait(wait)
     check_page_size(page_size)
-    lake = open_lake_to_read(settings.lake_uri)
-    values = with_accounts(lake, name, values)
-    engine = engine_for(settings, None if settings.query_engine == "athena" else lake)
+    engine = configured_engine(settings)
     return run_query(engine, name, values, wait_seconds=wait, page_size=page_size)
 
 
@@ -130,11 +128,15 @@ def run_query(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> dict[str, Any]:
-    """Start a named query and wait up to wait_seconds (at most 25) for its first page."""
+    """Start a named query and wait up to wait_seconds (at most 25) for its first page; the
+    account(s) it reads filled in from the engine's lake where not given."""
     query = get_query(name)
-    values = query.bind(params)
+    query.bind({**params, **_placeholder_accounts(query, params)})
     wait = _check_wait(wait_seconds)
     page_size = check_page_size(page_size)
+    if engine.lake is not None:
+        params = with_accounts(engine.lake, name, params)
+    values = query.bind(params)
     execution_id = engine.start(query, values)
     deadline = clock() + wait
     execution = engine.status(execution_id)

@@ -25,27 +25,34 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from chalicelib.accounts import AccountLake, register
 from chalicelib.query.duckdb_engine import DuckDBEngine
 from chalicelib.schema import TABLES, arrow_schema
 from chalicelib.transform.write import month_bytes
 
 WriteTable = Callable[[str, str, list[dict[str, Any]]], None]
+LISTENER = "listener"  # the lake's one account
 
 
 @pytest.fixture
 def engine(lake) -> DuckDBEngine:
+    """DuckDB over a lake of one account, LISTENER (with no rows until a test writes some)."""
+    register(lake, LISTENER, {})
     return DuckDBEngine(lake)
 
 
 @pytest.fixture
 def write_table(lake) -> WriteTable:
-    """Write one day's rows of a processed table into its month, as the transform does."""
+    """Write one day's rows of a processed table into its month, as the transform does, in
+    the lake's one account."""
+    register(lake, LISTENER, {})
+    view = AccountLake(lake, LISTENER)
 
     def write(name: str, day: str, rows: list[dict[str, Any]]) -> None:
         key = TABLES[name].partition_key(day)
-        current = lake.get(key) if lake.exists(key) else None
+        current = view.get(key) if view.exists(key) else None
         data = pa.Table.from_pylist(rows, schema=arrow_schema(TABLES[name]))
-        lake.put(key, month_bytes(name, current, {day: data}))
+        view.put(key, month_bytes(name, current, {day: data}))
 
     return write
 

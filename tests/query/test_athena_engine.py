@@ -10,9 +10,11 @@ import pytest
 import requests
 from botocore.config import Config
 from botocore.stub import Stubber
-from stand_ins import REGION
+from stand_ins import BUCKET, PREFIX, REGION
 
+from chalicelib.accounts import register
 from chalicelib.errors import ConfigError, NotFoundError, QueryError, ValidationError
+from chalicelib.lake import S3Lake
 from chalicelib.query.athena_engine import AthenaEngine, athena_value, execution_parameter
 from chalicelib.query.named import get_query
 from chalicelib.query.service import get_execution, run_query
@@ -117,7 +119,7 @@ def test_a_named_query_runs_on_athena_with_typed_rows(workgroup):
     outcome = run_query(
         engine,
         "top_tracks",
-        {"start_date": "2026-01-01", "end_date": "2026-01-31", "limit": 2},
+        {"start_date": "2026-01-01", "end_date": "2026-01-31", "limit": 2, "account": "ann"},
         sleep=Sleeps(),
     )
     assert outcome["state"] == "SUCCEEDED"
@@ -185,7 +187,7 @@ def test_the_service_polls_a_queued_execution_with_the_injected_sleep(stubbed):
         {"QueryExecutionId": EXECUTION_ID, "MaxResults": 101},
     )
     sleeps = Sleeps()
-    outcome = run_query(engine, "listening_by_hour", {}, sleep=sleeps)
+    outcome = run_query(engine, "listening_by_hour", {"account": "ann"}, sleep=sleeps)
     assert len(sleeps) == 2
     assert outcome["rows"] == [[9, 3]]
 
@@ -263,6 +265,7 @@ def test_result_cells_become_the_json_values_duckdb_gives(text, kind, value):
 
 
 def test_the_rest_api_answers_a_named_query_from_athena(s3_app_client, workgroup):
+    register(S3Lake(boto3.client("s3", region_name=REGION), BUCKET, PREFIX), "ann", {})
     columns = [("weekday", "bigint"), ("hour", "bigint"), ("plays", "bigint")]
     seed_results([header(columns), row("1", "9", "4")], columns)
     response = s3_app_client.http.post(

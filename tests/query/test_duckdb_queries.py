@@ -9,11 +9,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from chalicelib.accounts import AccountLake, register
 from chalicelib.errors import QueryError
 from chalicelib.query.named import load_queries
 from chalicelib.query.service import run_query
 from chalicelib.schema import TABLES
-from tests.query.conftest import artist, credit, play, track
+from tests.query.conftest import LISTENER, artist, credit, play, track
 
 FIRST_TWO_DAYS = {"start_date": "2026-01-01", "end_date": "2026-01-02"}
 
@@ -149,7 +150,8 @@ def test_playlist_changes_leaves_out_playlists_whose_items_were_withheld(engine)
 
 
 @pytest.mark.parametrize("name", sorted(load_queries()))
-def test_every_query_returns_no_rows_on_an_empty_lake(engine, name):
+def test_every_query_returns_no_rows_for_an_account_with_none_yet(engine, lake, name):
+    register(lake, LISTENER, {})
     outcome = run_query(engine, name, {})
     assert outcome["state"] == "SUCCEEDED"
     assert outcome["rows"] == []
@@ -237,7 +239,8 @@ def test_tables_an_earlier_version_wrote_fail_with_how_to_rebuild_them(engine, l
     old = pa.table({"track_id": ["t1"], "name": ["Song One"]})
     sink = io.BytesIO()
     pq.write_table(old, sink)
-    lake.put(TABLES["tracks"].partition_key("2026-01-01"), sink.getvalue())
+    register(lake, LISTENER, {})
+    AccountLake(lake, LISTENER).put(TABLES["tracks"].partition_key("2026-01-01"), sink.getvalue())
     assert run_query(engine, "listening_by_hour", FIRST_TWO_DAYS)["state"] == "SUCCEEDED"
     with pytest.raises(QueryError) as failure:
         run_query(engine, "top_tracks", {"start_date": "2026-01-01", "end_date": "2026-01-02"})

@@ -45,7 +45,8 @@ def test_each_query_transpiles_to_duckdb(name):
 def test_each_query_has_a_description_and_typed_params(name):
     query = get_query(name)
     assert query.description
-    assert all(param.type in ("date", "integer") for param in query.params)
+    assert all(param.type in ("date", "integer", "account", "accounts") for param in query.params)
+    assert query.takes_account or query.takes_accounts, "every query reads one account or several"
 
 
 def test_an_unknown_query_name_is_not_found_and_lists_the_known_ones():
@@ -70,9 +71,10 @@ def test_describe_lists_every_query_with_its_params():
 
 def test_binding_returns_values_in_placeholder_order():
     query = get_query("top_tracks")
-    raw = {"limit": 5, "end_date": "2026-01-31", "start_date": "2026-01-01"}
+    raw = {"limit": 5, "end_date": "2026-01-31", "start_date": "2026-01-01", "account": "ann"}
     period = ["2026-01-01", "2026-01-31"]
-    assert query.bind(raw) == period * 2 + ["2026-01-01"] * 6 + [5]
+    catalog = ["ann", "2026-01-01", "2026-01-01"]
+    assert query.bind(raw) == ["ann", *period * 2, *catalog * 3, 5]
 
 
 @pytest.mark.parametrize(("limit", "kind"), [("5", "a string"), (5.0, "a decimal number")])
@@ -83,19 +85,20 @@ def test_a_number_given_as_text_or_as_a_decimal_is_a_type_error(limit, kind):
 
 def test_the_command_line_gives_numbers_as_text_and_they_bind_as_numbers():
     query = get_query("top_tracks")
-    assert query.bind(query.from_text({"limit": "7"}), TODAY)[-1] == 7
+    assert query.bind(query.from_text({"limit": "7", "account": "ann"}), TODAY)[-1] == 7
     with pytest.raises(ValidationError, match="out of range: a whole number from 1 to 1000"):
         query.from_text({"limit": "9" * 40})
 
 
 def test_json_numbers_bind_as_integers():
-    assert get_query("top_tracks").bind({"limit": 7}, TODAY)[-1] == 7
+    assert get_query("top_tracks").bind({"limit": 7, "account": "ann"}, TODAY)[-1] == 7
 
 
 def test_defaults_are_thirty_days_ago_to_today_in_utc():
-    assert get_query("top_artists").bind({}, TODAY) == [
+    assert get_query("top_artists").bind({"account": "ann"}, TODAY) == [
+        "ann",
         *["2026-02-13", "2026-03-15"] * 2,
-        *["2026-02-13"] * 6,
+        *["ann", "2026-02-13", "2026-02-13"] * 3,
         10,
     ]
 
@@ -116,7 +119,7 @@ def test_a_bind_line_naming_an_undeclared_param_is_refused():
 
 def test_a_start_date_alone_must_not_fall_after_the_default_end():
     with pytest.raises(ValidationError, match="after end_date"):
-        get_query("listening_by_hour").bind({"start_date": "2026-04-01"}, TODAY)
+        get_query("listening_by_hour").bind({"start_date": "2026-04-01", "account": "a"}, TODAY)
 
 
 @pytest.mark.parametrize(
@@ -143,7 +146,7 @@ def test_a_start_date_alone_must_not_fall_after_the_default_end():
 )
 def test_bad_params_are_refused_with_what_was_expected(params, message):
     with pytest.raises(ValidationError, match=message):
-        get_query("top_tracks").bind(params, TODAY)
+        get_query("top_tracks").bind({"account": "ann", **params}, TODAY)
 
 
 def test_params_must_be_an_object():

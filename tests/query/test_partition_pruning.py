@@ -10,6 +10,7 @@ from datetime import date, timedelta
 import pyarrow.parquet as pq
 import pytest
 
+from chalicelib.accounts import AccountLake, choose
 from chalicelib.dashboard import data
 from chalicelib.dashboard.data import Period
 from chalicelib.errors import QueryError
@@ -26,10 +27,11 @@ pytestmark = pytest.mark.integration  # the demo's lake, a week of runs and a ye
 
 def periods(lake: LocalLake) -> list[dict[str, str]]:
     """Periods around the demo's: its last day, its week, the imported year, all time."""
+    view = AccountLake(lake, choose(lake, None))
     days = sorted(
         day
-        for key in lake.list(TABLES["plays"].prefix())
-        for day in split_days("plays", pq.ParquetFile(lake.uri(key)).read())
+        for key in view.list(TABLES["plays"].prefix())
+        for day in split_days("plays", pq.ParquetFile(view.uri(key)).read())
     )
     last = date.fromisoformat(days[-1])
     return [
@@ -75,7 +77,7 @@ def test_a_file_outside_the_dates_asked_for_is_never_opened(demo_lake, tmp_path)
     period = periods(lake)[1]
     before = date.fromisoformat(period["start_date"]) - timedelta(days=40)
     damaged = TABLES["plays"].partition_key(before.isoformat()).replace(".parquet", "-x.parquet")
-    lake.put(damaged, b"not a parquet file")
+    AccountLake(lake, choose(lake, None)).put(damaged, b"not a parquet file")
     assert run_query(engine, "top_tracks", period)["state"] == "SUCCEEDED"
     with pytest.raises(QueryError):
         run_query(engine, "top_tracks", {**period, "start_date": before.isoformat()})

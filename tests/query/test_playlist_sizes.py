@@ -27,7 +27,7 @@ def test_playlist_sizes_keeps_to_the_date_range(engine, history):
 
 def test_playlist_sizes_takes_a_period_and_a_grain():
     params = [p.name for p in get_query("playlist_sizes").params]
-    assert params == ["start_date", "end_date", "every_days"]
+    assert params == ["start_date", "end_date", "every_days", "account"]
 
 
 def test_a_coarser_grain_keeps_one_snapshot_date_in_every_n_days_from_the_start(engine, history):

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import pytest
 
+from chalicelib.accounts import AccountLake, register
 from chalicelib.errors import ConfigError, NotFoundError, QueryError, ValidationError
 from chalicelib.lake import LocalLake, S3Lake
 from chalicelib.query.duckdb_engine import DuckDBEngine
@@ -22,6 +23,7 @@ from chalicelib.query.service import (
     run_query,
 )
 from chalicelib.settings import Settings
+from tests.query.conftest import LISTENER
 
 WEEK = {"start_date": "2026-01-01", "end_date": "2026-01-07"}
 UNKNOWN_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
@@ -50,6 +52,7 @@ class SlowEngine:
     """DuckDB seen through an asynchronous engine: RUNNING until `finish_after` seconds."""
 
     def __init__(self, engine, clock, finish_after: float):
+        self.lake = engine.lake
         self._engine = engine
         self._clock = clock
         self._finish_after = finish_after
@@ -91,8 +94,11 @@ def test_paging_with_next_token_returns_every_row_exactly_once(engine):
 
 @pytest.mark.usefixtures("history")
 @pytest.mark.parametrize("name", sorted(load_queries()))
-def test_an_empty_lake_answers_with_the_same_columns_as_a_full_one(tmp_path, engine, name):
+def test_an_account_without_rows_answers_with_the_same_columns_as_a_full_one(
+    tmp_path, engine, name
+):
     empty = DuckDBEngine(LocalLake(tmp_path / "empty"))
+    register(empty.lake, LISTENER, {})
     params = {"start_date": "2025-12-01", "end_date": "2026-01-31"}
     full_columns = run_query(engine, name, params)["columns"]
     assert run_query(empty, name, params)["columns"] == full_columns
@@ -173,7 +179,7 @@ def test_a_malformed_execution_id_is_refused(engine, execution_id):
 
 
 def test_a_failing_query_raises_a_query_error_with_the_engines_message(lake, engine):
-    lake.put("processed/plays/played_date=2026-01-01/data.parquet", b"not parquet")
+    AccountLake(lake, LISTENER).put("processed/plays/played_month=2026-01/data.parquet", b"no")
     with pytest.raises(QueryError, match="top_tracks failed on DuckDB") as raised:
         run_query(engine, "top_tracks", WEEK)
     execution_id = executions(lake)[0].removeprefix("state/executions/").removesuffix(".json")
@@ -261,6 +267,6 @@ def test_the_configured_engine_runs_a_query_and_pages_it(lake):
 
 
 def test_missing_params_mean_the_defaults(lake):
-    (lake.root / "processed").mkdir(parents=True)  # a lake with no data yet
+    register(lake, LISTENER, {})  # a lake of one account, with no data yet
     settings = Settings(lake_uri=str(lake.root), query_engine="duckdb")
     assert run_named(settings, "listening_by_hour", None)["rows"] == []
