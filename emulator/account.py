@@ -267,8 +267,8 @@ class Listener:
 
     def _as_its_owner_has_it(self, playlist: Playlist, days: int) -> Playlist:
         """A playlist another user of the app owns changes in their library, not this one's."""
-        owner = self.world.listener_of(playlist.owner.id)
-        if owner is None or owner is self:
+        owner = self.world.listener_of(playlist.owner.id) if playlist.kind == "followed" else None
+        if owner is None:
             return playlist
         current = next(p for p in owner.state(days).playlists if p.id == playlist.id)
         return replace(current, kind=playlist.kind)
