@@ -2,6 +2,6 @@
 
 from emulator.account import Account
 from emulator.config import Faults, Scale
-from emulator.server import Emulator, serve
+from emulator.server import AppUser, Emulator, serve
 
-__all__ = ["Account", "Emulator", "Faults", "Scale", "serve"]
+__all__ = ["Account", "AppUser", "Emulator", "Faults", "Scale", "serve"]

@@ -1,7 +1,6 @@
 """The music and podcast catalog behind the account, derived from a seed."""
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from random import Random
 from urllib.parse import quote_plus
 
@@ -131,11 +130,6 @@ class Catalog:
     episodes: dict[str, Episode]
     local_files: dict[str, LocalFile]
 
-    @cached_property
-    def track_ids(self) -> list[str]:
-        """IDs of all tracks, in catalog order."""
-        return list(self.tracks)
-
 
 def _name(rng: Random) -> str:
     words = rng.sample(WORDS, rng.randint(1, 3))
@@ -197,20 +191,28 @@ def _track(seed: int, index: int, rng: Random, album: Album, artist_ids: list[st
     )
 
 
-def _music(seed: int, track_count: int) -> tuple[dict, dict, dict]:
-    rng = stream(seed, "catalog")
-    artists = [_artist(seed, i, rng) for i in range(max(8, track_count // 6))]
-    artist_ids = [a.id for a in artists]
-    albums: list[Album] = []
-    tracks: list[Track] = []
-    while len(tracks) < track_count:
-        album = _album(seed, len(albums), rng, artist_ids)
-        albums.append(album)
-        for _ in range(min(rng.randint(1, 12), track_count - len(tracks))):
-            track = _track(seed, len(tracks), rng, album, artist_ids)
+def _add_artists(catalog: Catalog, seed: int, rng: Random, count: int) -> list[str]:
+    """Add `count` artists, numbered on from the catalog's; their IDs."""
+    first = len(catalog.artists)
+    artists = [_artist(seed, first + i, rng) for i in range(count)]
+    catalog.artists.update((a.id, a) for a in artists)
+    return [a.id for a in artists]
+
+
+def _add_albums(
+    catalog: Catalog, seed: int, rng: Random, artist_ids: list[str], track_count: int
+) -> list[str]:
+    """Add albums by `artist_ids` until they hold `track_count` tracks; the tracks' IDs."""
+    added: list[str] = []
+    while len(added) < track_count:
+        album = _album(seed, len(catalog.albums), rng, artist_ids)
+        catalog.albums[album.id] = album
+        for _ in range(min(rng.randint(1, 12), track_count - len(added))):
+            track = _track(seed, len(catalog.tracks), rng, album, artist_ids)
             album.track_ids.append(track.id)
-            tracks.append(track)
-    return {a.id: a for a in artists}, {a.id: a for a in albums}, {t.id: t for t in tracks}
+            catalog.tracks[track.id] = track
+            added.append(track.id)
+    return added
 
 
 def _podcasts(seed: int) -> tuple[dict, dict]:
@@ -236,7 +238,23 @@ def _podcasts(seed: int) -> tuple[dict, dict]:
 
 def build_catalog(seed: int, track_count: int) -> Catalog:
     """Build the catalog for `seed` with `track_count` tracks."""
-    artists, albums, tracks = _music(seed, track_count)
     shows, episodes = _podcasts(seed)
     local_files = {local.uri: local for local in LOCAL_FILES}
-    return Catalog(artists, albums, tracks, shows, episodes, local_files)
+    catalog = Catalog({}, {}, {}, shows, episodes, local_files)
+    rng = stream(seed, "catalog")
+    artist_ids = _add_artists(catalog, seed, rng, max(8, track_count // 6))
+    _add_albums(catalog, seed, rng, artist_ids, track_count)
+    return catalog
+
+
+def add_music(
+    catalog: Catalog, seed: int, key: object, artist_count: int, track_count: int
+) -> tuple[list[str], list[str]]:
+    """Add `artist_count` new artists and `track_count` tracks on albums by them alone to
+    the catalog, drawn from the stream `key` names; the new artists' and tracks' IDs.
+
+    Numbering goes on from the catalog's, so IDs never collide and what was there before
+    stays as it was."""
+    rng = stream(seed, "catalog", key)
+    artist_ids = _add_artists(catalog, seed, rng, max(3, artist_count))
+    return artist_ids, _add_albums(catalog, seed, rng, artist_ids, track_count)

@@ -1,11 +1,11 @@
-"""Knobs of the emulator: how big the account is and which faults it injects."""
+"""Knobs of the emulator: how big each account is and which faults it injects."""
 
 from dataclasses import dataclass
 
 
 @dataclass
 class Scale:
-    """Size of the emulated account."""
+    """Size of each emulated account."""
 
     playlists: int = 8
     entries: int = 40

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -29,6 +30,15 @@ USER_SCOPE = (
 )
 LOOPBACK_REDIRECT = "http://127.0.0.1:"
 SERVER_ERRORS = {500: "Internal server error", 502: "Bad gateway", 503: "Service unavailable"}
+
+
+@dataclass(frozen=True)
+class AppUser:
+    """A user who authorized the app: who they are, and the refresh token they gave it."""
+
+    user_id: str
+    display_name: str
+    refresh_token: str
 
 
 @dataclass
@@ -65,7 +75,8 @@ def _basic_credentials(header: str | None) -> tuple[str, str] | None:
 
 
 class Emulator:
-    """A Spotify Web API emulator whose account is a pure function of its arguments."""
+    """A Spotify Web API emulator for one app with `users` users (1 to 5), whose accounts
+    are pure functions of its arguments."""
 
     def __init__(
         self,
@@ -78,6 +89,7 @@ class Emulator:
         client_secret: str | None = None,
         refresh_token: str | None = None,
         port: int = 0,
+        users: int = 1,
     ) -> None:
         self.seed, self.scale, self.faults = seed, scale or Scale(), faults or Faults()
         self.clock, self.port = clock, port
@@ -86,16 +98,23 @@ class Emulator:
         self.client_id = client_id or env("SPOTIFY_CLIENT_ID") or DEMO_CLIENT_ID
         self.client_secret = client_secret or env("SPOTIFY_CLIENT_SECRET") or DEMO_CLIENT_SECRET
         self.refresh_token = refresh_token or env("SPOTIFY_REFRESH_TOKEN") or DEMO_REFRESH_TOKEN
-        self.world = World(seed, self.scale, self.start_at)
+        self.world = World(seed, self.scale, self.start_at, users)
+        tokens = [self.refresh_token, *(f"{DEMO_REFRESH_TOKEN}-{n}" for n in range(2, users + 1))]
+        self.users = [
+            AppUser(listener.user.id, listener.user.display_name, token)
+            for listener, token in zip(self.world.listeners, tokens, strict=True)
+        ]
+        self._login_as = self.users[0].user_id
         self.requests: Counter[str] = Counter()
         self.arrivals: list[tuple[float, str]] = []
+        self.arrivals_by_user: list[tuple[float, str, str | None]] = []
         self._v1_requests = 0
         self._lock = threading.Lock()
         self._fault_rng = stream(seed, "faults")
-        self._refresh_tokens = {self.refresh_token}
-        self._codes: dict[str, tuple[str, str]] = {}
+        self._refresh_tokens = {user.refresh_token: user.user_id for user in self.users}
+        self._codes: dict[str, tuple[str, str, str]] = {}
         self.consent = True
-        self._access_tokens: dict[str, tuple[bool, float]] = {}
+        self._access_tokens: dict[str, tuple[str | None, float]] = {}
         self._issued = 0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -124,13 +143,35 @@ class Emulator:
         }
 
     @property
+    def login_as(self) -> str:
+        """The user ID of who consents at GET /authorize: the first user's unless set."""
+        return self._login_as
+
+    @login_as.setter
+    def login_as(self, user_id: str) -> None:
+        self._login_as = self.world.listener(user_id).user.id
+
+    def accounts_file_data(self) -> dict[str, dict[str, str]]:
+        """Every user's refresh token, in the shape of the pipeline's SPOTIFY_ACCOUNTS_FILE."""
+        return {user.user_id: {"refresh_token": user.refresh_token} for user in self.users}
+
+    def write_accounts_file(self, path: Path) -> Path:
+        """Write `accounts_file_data()` as JSON to `path`, readable by its owner alone, as
+        the pipeline wants a file of refresh tokens; the path."""
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(json.dumps(self.accounts_file_data(), indent=2) + "\n")
+        os.chmod(path, 0o600)  # a file that was already there keeps its mode through open
+        return path
+
+    @property
     def account(self) -> Account:
-        """The account as of the emulator's clock."""
+        """The first user's account as of the emulator's clock."""
         return self.account_at(self.clock())
 
-    def account_at(self, now: float) -> Account:
-        """The account as of `now` (epoch seconds)."""
-        return self.world.account_at(now)
+    def account_at(self, now: float, user_id: str | None = None) -> Account:
+        """A user's account (the first user's for None) as of `now` (epoch seconds)."""
+        return self.world.account_at(now, user_id)
 
     @property
     def total_requests(self) -> int:
@@ -143,15 +184,16 @@ class Emulator:
         with self._lock:
             self.requests.clear()
             self.arrivals.clear()
+            self.arrivals_by_user.clear()
             self._v1_requests = 0
 
     def revoke_refresh_token(self, token: str | None = None) -> None:
-        """Revoke one refresh token, or every one issued so far."""
+        """Revoke one refresh token, whoever's it is, or every one issued so far."""
         with self._lock:
             if token is None:
                 self._refresh_tokens.clear()
             else:
-                self._refresh_tokens.discard(token)
+                self._refresh_tokens.pop(token, None)
 
     def expire_tokens(self) -> None:
         """Make every access token issued so far expire now."""
@@ -219,25 +261,34 @@ class Emulator:
         self._count(f"{method} {parts.path}", v1=False)
         return _error(404, "Service not found")
 
-    def _count(self, key: str, v1: bool) -> None:
+    def _count(self, key: str, v1: bool, authorization: str | None = None) -> None:
+        """Count a request for the app: one app, one count, whichever user's token it has."""
         with self._lock:
             self.requests[key] += 1
             self._v1_requests += v1
             if v1:
-                self.arrivals.append((self.clock(), key))
+                moment, user_id = self.clock(), self._bearer(authorization)
+                self.arrivals.append((moment, key))
+                self.arrivals_by_user.append((moment, key, user_id))
 
-    def _issue(self, user: bool) -> str:
+    def _bearer(self, authorization: str | None) -> str | None:
+        """The user a bearer token was issued for, valid or not; None for anything else."""
+        token = (authorization or "").removeprefix("Bearer ").strip()
+        return self._access_tokens.get(token, (None, 0.0))[0]
+
+    def _issue(self, user_id: str | None) -> str:
+        """An access token for a user, or for the app alone (None)."""
         with self._lock:
             self._issued += 1
             token = "BQ" + base62(64, self.seed, "access", self._issued)
-            self._access_tokens[token] = (user, self.clock() + self.faults.token_ttl)
+            self._access_tokens[token] = (user_id, self.clock() + self.faults.token_ttl)
         return token
 
-    def _rotate(self) -> str:
+    def _rotate(self, user_id: str) -> str:
         with self._lock:
             self._issued += 1
             token = "AQ" + base62(96, self.seed, "refresh", self._issued)
-            self._refresh_tokens.add(token)
+            self._refresh_tokens[token] = user_id
         return token
 
     def _consent(self, query: dict[str, str]) -> Answer:
@@ -254,7 +305,7 @@ class Emulator:
         with self._lock:
             self._issued += 1
             code = "AQ" + base62(128, self.seed, "code", self._issued)
-            self._codes[code] = (redirect_uri, query.get("scope", ""))
+            self._codes[code] = (redirect_uri, query.get("scope", ""), self.login_as)
         return _redirect(redirect_uri, code=code, state=state)
 
     def _token(self, authorization: str | None, body: bytes) -> Answer:
@@ -278,44 +329,46 @@ class Emulator:
         return grants[grant](form)
 
     def _app_grant(self, form: dict[str, str]) -> Answer:
-        return Answer(200, {"access_token": self._issue(user=False), "token_type": "Bearer",
+        return Answer(200, {"access_token": self._issue(None), "token_type": "Bearer",
                             "expires_in": TOKEN_LIFETIME})  # fmt: skip
 
     def _refresh_grant(self, form: dict[str, str]) -> Answer:
+        """A refresh token stands for the user who gave it, and so does what it grants."""
         with self._lock:
-            known = form.get("refresh_token") in self._refresh_tokens
-        if not known:
+            user_id = self._refresh_tokens.get(form.get("refresh_token", ""))
+        if user_id is None:
             return _oauth_error("invalid_grant", "Invalid refresh token")
-        granted = {"access_token": self._issue(user=True), "token_type": "Bearer",
+        granted = {"access_token": self._issue(user_id), "token_type": "Bearer",
                    "expires_in": TOKEN_LIFETIME, "scope": USER_SCOPE}  # fmt: skip
         if self.faults.rotate_refresh_token:
-            granted["refresh_token"] = self._rotate()
+            granted["refresh_token"] = self._rotate(user_id)
         return Answer(200, granted)
 
     def _code_grant(self, form: dict[str, str]) -> Answer:
-        """A code is good once, and only with the redirect URI it was issued for."""
+        """A code is good once, only with the redirect URI it was issued for, and for the
+        user who consented."""
         with self._lock:
-            redirect_uri, scope = self._codes.pop(form.get("code", ""), (None, ""))
+            redirect_uri, scope, user_id = self._codes.pop(form.get("code", ""), (None, "", ""))
         if redirect_uri is None:
             return _oauth_error("invalid_grant", "Invalid authorization code")
         if form.get("redirect_uri") != redirect_uri:
             return _oauth_error("invalid_grant", "Invalid redirect URI")
-        return Answer(200, {"access_token": self._issue(user=True), "token_type": "Bearer",
-                            "expires_in": TOKEN_LIFETIME, "refresh_token": self._rotate(),
+        return Answer(200, {"access_token": self._issue(user_id), "token_type": "Bearer",
+                            "expires_in": TOKEN_LIFETIME, "refresh_token": self._rotate(user_id),
                             "scope": scope})  # fmt: skip
 
-    def _authorize(self, authorization: str | None) -> bool:
-        """Check the bearer token; True for a user token, False for an app token."""
+    def _authorize(self, authorization: str | None) -> str | None:
+        """Check the bearer token; the user it was issued for, or None for an app token."""
         if not authorization or not authorization.startswith("Bearer "):
             raise ApiError(401, "No token provided")
         with self._lock:
             grant = self._access_tokens.get(authorization[7:].strip())
         if grant is None:
             raise ApiError(401, "Invalid access token")
-        user, expires_at = grant
+        user_id, expires_at = grant
         if self.clock() >= expires_at:
             raise ApiError(401, "The access token expired")
-        return user
+        return user_id
 
     def _fault(self) -> Answer | None:
         with self._lock:
@@ -334,20 +387,22 @@ class Emulator:
 
     def _v1(self, method: str, path: str, query: dict[str, str], auth: str | None) -> Answer:
         found = match(path)
-        self._count(f"{method} {found[0].template if found else path}", v1=True)
+        self._count(f"{method} {found[0].template if found else path}", v1=True, authorization=auth)
         fault = self._fault()
         if fault is not None:
             return fault
         try:
-            user = self._authorize(auth)
+            user_id = self._authorize(auth)
             if found is None:
                 raise ApiError(404, "Service not found")
             if method != "GET":
                 raise ApiError(405, "Method not allowed")
             route, params = found
-            if route.user_only and not user:
+            if route.user_only and user_id is None:
                 raise ApiError(403, "This endpoint needs a user access token")
-            request = Request(path, query, self.account, user, params)
+            # An app token reads playlists as the first user's library holds them, as before.
+            account = self.account_at(self.clock(), user_id)
+            request = Request(path, query, account, user_id is not None, params)
             return Answer(200, route.handler(self._api, request))
         except ApiError as error:
             return _error(error.status, error.message)
@@ -386,4 +441,6 @@ def serve(port: int = 0, **options: Any) -> None:
     print(f"Spotify emulator: api {emulator.api_url}  token {emulator.auth_url}/api/token")
     print(f"client_id={emulator.client_id} client_secret={emulator.client_secret} "
           f"refresh_token={emulator.refresh_token}")  # fmt: skip
+    for user in emulator.users[1:]:
+        print(f"user {user.user_id} ({user.display_name}) refresh_token={user.refresh_token}")
     emulator.serve_forever()

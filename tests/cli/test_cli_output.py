@@ -170,6 +170,8 @@ def test_a_repeated_param_is_refused(env, capsys):
         ["demo", "--days", "0"],
         ["demo", "--days", "-3"],
         ["emulator", "--port", "99999"],
+        ["emulator", "--users", "0"],
+        ["emulator", "--users", "6"],
         ["auth", "--port", "70000"],
     ],
 )
@@ -186,6 +188,21 @@ def test_a_busy_port_for_the_emulator_is_one_line_asking_for_another(env, capsys
         busy.listen()
         assert main(["emulator", "--port", str(busy.getsockname()[1])]) == 1
     assert "pass --port with a free port" in one_error_line(capsys)
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--user", "someone"], "give --export PATH too"),
+        (["--export", "e.zip", "--user", "someone"], "--user someone is none of the users"),
+        (["--accounts-file", "missing/accounts.json"], "give --accounts-file a path in one"),
+    ],
+)
+def test_an_emulator_user_or_path_it_cannot_use_is_one_line_before_it_serves(
+    env, capsys, argv, said
+):
+    assert main(["emulator", "--port", "0", *argv]) == 1
+    assert said in one_error_line(capsys)
 
 
 def test_no_aws_credentials_is_one_line_saying_how_to_configure_them(

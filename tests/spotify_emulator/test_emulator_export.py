@@ -70,3 +70,23 @@ def test_the_export_is_the_same_for_the_same_account() -> None:
     first = export_entries(World(4, Scale(), START), NOW, days=5)
     assert first == export_entries(World(4, Scale(), START), NOW, days=5)
     assert first != export_entries(World(5, Scale(), START), NOW, days=5)
+
+
+def test_each_user_s_export_is_their_own_history_and_the_first_user_s_is_the_default(
+    tmp_path,
+) -> None:
+    world = World(3, Scale(), START, users=3)
+    first, later = (listener.user.id for listener in world.listeners[:2])
+    default = export_entries(world, NOW, days=10)
+    assert default == export_entries(World(3, Scale(), START), NOW, days=10)
+    assert default == export_entries(world, NOW, days=10, user_id=first)
+    theirs = export_entries(world, NOW, days=10, user_id=later)
+    assert {e["username"] for e in theirs} == {later}
+    played = {(math.ceil(p.played_at_ms / 1000), f"spotify:track:{p.track_id}")
+              for p in world.newest_plays(NOW, None, later)}  # fmt: skip
+    assert played <= {(seconds(e["ts"]), e["spotify_track_uri"]) for e in theirs}
+    path = write_export(world, tmp_path / "theirs.zip", NOW, days=10, user_id=later)
+    with zipfile.ZipFile(path) as archive:
+        held = [e for n in archive.namelist() if n.endswith(".json")
+                for e in json.loads(archive.read(n))]  # fmt: skip
+    assert sorted(held, key=json.dumps) == sorted(theirs, key=json.dumps)
