@@ -26,6 +26,7 @@ from moto import mock_aws
 from stand_ins import BUCKET, PREFIX, REGION, START
 
 from app import app  # imported before any fixture sets LAKE_URI: its event sources stay local
+from chalicelib.accounts import AccountLake
 from chalicelib.lake import LocalLake, S3Lake
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -83,6 +84,18 @@ def emulator(request):
 @pytest.fixture
 def lake(tmp_path):
     return LocalLake(tmp_path / "lake")
+
+
+@pytest.fixture
+def listener(emulator) -> str:
+    """The emulator's (first) user: the account a run of its refresh token extracts."""
+    return emulator.users[0].user_id
+
+
+@pytest.fixture
+def account_lake(lake, listener) -> AccountLake:
+    """The listener's view of the test's lake, where its runs land (chalicelib.accounts)."""
+    return AccountLake(lake, listener)
 
 
 @pytest.fixture

@@ -37,13 +37,21 @@ class AppCredentials:
     accounts: dict[str, str] = field(default_factory=dict, repr=False)
     unnamed: str | None = field(default=None, repr=False)
 
-    def of(self, account: str | None) -> Credentials:
-        """The credentials of a named account, or of the unnamed token (None)."""
-        token = self.unnamed if account is None else self.accounts.get(account)
-        if token is None:
-            raise ConfigError(
-                f"no refresh token for account {account}: authorize it with `spotify-etl auth`"
-            )
+    def slot(self, account: str | None) -> str | None:
+        """Which token a run of `account` uses: its own (the account), else the one-account
+        token (None), whose account GET /me then checks; a ConfigError where neither is."""
+        if account is not None and account in self.accounts:
+            return account
+        if self.unnamed is not None:
+            return None
+        raise ConfigError(
+            f"no refresh token for account {account}: authorize it with `spotify-etl auth`"
+        )
+
+    def of(self, slot: str | None) -> Credentials:
+        """The credentials of a token `slot` names."""
+        token = self.unnamed if slot is None else self.accounts[slot]
+        assert token is not None, "slot() names only tokens there are"
         return Credentials(self.keys.client_id, self.keys.client_secret, token)
 
     @property
@@ -80,7 +88,8 @@ def credentials_for(
     settings: Settings, account: str | None = None, secrets_client: Any = None
 ) -> Credentials:
     """One account's credentials (None: the one-account token)."""
-    return app_credentials(settings, secrets_client).of(account)
+    app = app_credentials(settings, secrets_client)
+    return app.of(app.slot(account))
 
 
 def store_refresh_token(

@@ -72,14 +72,20 @@ def extract(
     or Spotify's Retry-After holds the app (chalicelib.lease), it asks Spotify nothing and
     lands nothing: its record says `skipped` and why.
 
-    `sleep` waits on the clock `now` reads: the pacing under SPOTIFY_RATE_LIMIT and the
-    retries both wait through it. `pacer` is the app's, shared by the accounts extracted in
-    turn (by default the run makes its own).
+    `account` runs on its own refresh token, else on the one-account token, whose GET /me
+    must then name it. `lake` may be one account's view (chalicelib.accounts.AccountLake):
+    that account's run. `sleep` waits on the clock `now` reads: the pacing under
+    SPOTIFY_RATE_LIMIT and the retries both wait through it. `pacer` is the app's, shared by
+    the accounts extracted in turn (by default the run makes its own).
     """
     from chalicelib.spotify.client import connect
     from chalicelib.spotify.extract import Options, run_extract
 
     check_credentials(settings)
+    if isinstance(lake, AccountLake):  # one account's view: that account's run
+        if account not in (None, lake.account):
+            raise ValidationError(f"account {account} is not the lake view's {lake.account}")
+        account, lake = lake.account, lake.base
     base = lake or lake_for(settings)
     accounts.registered(base)  # a lake of the version before accounts is migrated first
     if account is not None:
@@ -88,46 +94,44 @@ def extract(
     streams = streams or of_kind(kind)
     run_id = run_id or raw.new_run_id(started)
     record = RunRecord.started(run_id, kind, streams, started)
-    record.account = account
-    store = _store(base, account)
+    # Whose run it is, until GET /me says: the account named, else the lake's only one.
+    record.account = account if account is not None else _sole(base)
+    records = _Records(base)
     try:
         lease = Lease.take(base, run_id, started, remaining)
     except LeaseHeldError as held:
         record.skipped(str(held), now())
-        if store is not None:
-            store.save(record)
+        records.save(record)
         return record
-    if store is not None:
-        store.save(record)
+    records.save(record)
     secrets: tuple[str, ...] = ()
     hold: datetime | None = None
     try:
         app = app_credentials(settings)
         secrets = app.secrets
-        credentials = app.of(account if account is not None else _only_account(app))
         named = account if account is not None else _only_account(app)
+        slot = app.slot(named)
+        keep = on_new_refresh_token if slot is None else None
         client = connect(
-            credentials,
+            app.of(slot),
             settings.api_url,
             settings.auth_url,
             sleep=sleep,
             remaining=remaining,
-            on_new_refresh_token=on_new_refresh_token or store_refresh_token(settings, named),
+            on_new_refresh_token=keep or store_refresh_token(settings, slot),
             concurrency=settings.extract_concurrency,
             rate_limit=settings.rate_limit,
             clock=lambda: now().timestamp(),
             pacer=pacer,
         )
-        fallback = named or _sole(base)
+        fallback = named or record.account
         user = _identify(client, fallback)
-        account = _whose(user, named, fallback)
-        record.account = account
-        if store is None:
-            store = _store(base, account)
-            assert store is not None
-            store.save(record)
+        owner = _whose(user, named, fallback)
+        if owner != record.account:
+            record.account = owner
+            records.save(record)
         about = {"display_name": user.get("display_name")} if user else {}
-        accounts.register(base, account, about)
+        accounts.register(base, owner, about)
         options = Options(
             kind=kind,
             streams=streams,
@@ -138,7 +142,7 @@ def extract(
         )
         result = run_extract(
             client,
-            AccountLake(base, account),
+            AccountLake(base, owner),
             options=options,
             run_id=run_id,
             started=started,
@@ -150,14 +154,13 @@ def extract(
     except Exception as error:  # a failed run must leave a record, whatever the cause
         message = str(error) if isinstance(error, PipelineError) else _unexpected(error)
         record.failed(message, now())
-        if store is not None:
-            store.save(redact(record, secrets))
+        records.save(redact(record, secrets))
         raise
     finally:
         lease.release(hold)
     record.extracted(result.manifest, result.counts, result.errors)
     record = redact(record, secrets)
-    store.save(record)
+    records.save(record)
     return record
 
 
@@ -217,8 +220,22 @@ def extract_accounts(
     return records
 
 
-def _store(lake: Lake, account: str | None) -> RunStore | None:
-    return None if account is None else RunStore(AccountLake(lake, account))
+class _Records:
+    """Where a run's record is saved: under its account, by one store per account (which
+    remembers the version it wrote). A run whose account is not known yet (a one-account
+    token in a lake of no or several accounts, before GET /me answered) is recorded once it
+    is, or, where Spotify never says, not at all: it fails with its error."""
+
+    def __init__(self, lake: Lake):
+        self._lake = lake
+        self._stores: dict[str, RunStore] = {}
+
+    def save(self, record: RunRecord) -> None:
+        if record.account is None:
+            return
+        if record.account not in self._stores:
+            self._stores[record.account] = RunStore(AccountLake(self._lake, record.account))
+        self._stores[record.account].save(record)
 
 
 def _only_account(app: AppCredentials) -> str | None:

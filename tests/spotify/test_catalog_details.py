@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 
 from chalicelib import pipeline, raw
+from chalicelib.accounts import AccountLake, split_key
 from chalicelib.lake import LocalLake, get_json, put_json
 from chalicelib.runs import RunStore
 from chalicelib.settings import Settings
@@ -46,23 +47,23 @@ class ReadingLake(LocalLake):
         return super().get(key)
 
 
-def run(env, lake, clock, budget, extract_lake=None, **options):
+def run(env, account_lake, clock, budget, extract_lake=None, **options):
     """One snapshot extract with this detail budget (into `extract_lake`, a view of the same
-    lake, where given), then its transform; its run record."""
+    account_lake, where given), then its transform; its run record."""
     settings = Settings.from_env({**env, "CATALOG_DETAIL_BUDGET": str(budget)})
     record = pipeline.extract(
-        settings, now=clock.now, sleep=lambda _: None, lake=extract_lake or lake, **options
+        settings, now=clock.now, sleep=lambda _: None, lake=extract_lake or account_lake, **options
     )
-    transform_run(lake, record.manifest)
-    return RunStore(lake).get(record.run_id)
+    transform_run(account_lake, record.manifest)
+    return RunStore(account_lake).get(record.run_id)
 
 
-def rows(lake, name):
-    return sorted_rows(read_day(lake, name, DAY))
+def rows(account_lake, name):
+    return sorted_rows(read_day(account_lake, name, DAY))
 
 
-def by_id(lake, name):
-    return {row[f"{name[:-1]}_id"]: row for row in rows(lake, name)}
+def by_id(account_lake, name):
+    return {row[f"{name[:-1]}_id"]: row for row in rows(account_lake, name)}
 
 
 def referenced(account):
@@ -91,9 +92,9 @@ def referenced(account):
     }
 
 
-def fetched_details(lake, record):
+def fetched_details(account_lake, record):
     """The IDs of the full albums and artists a run fetched itself (not carried)."""
-    manifest = get_json(lake, record.manifest)
+    manifest = get_json(account_lake, record.manifest)
     folder = record.manifest.rsplit("/", 1)[0]
     return {
         part["key"].rsplit("/", 1)[1].split(".")[0]
@@ -103,13 +104,17 @@ def fetched_details(lake, record):
 
 
 def test_every_referenced_row_is_complete_from_the_answers_without_any_detail_request(
-    env, lake, emulator, clock
+    env, account_lake, emulator, clock
 ):
-    run(env, lake, clock, budget=0)
+    run(env, account_lake, clock, budget=0)
     assert sum(emulator.requests[endpoint] for endpoint in DETAILS) == 0
     account, refs = emulator.account, referenced(emulator.account)
     catalog = account.world.catalog
-    tracks, albums, artists = by_id(lake, "tracks"), by_id(lake, "albums"), by_id(lake, "artists")
+    tracks, albums, artists = (
+        by_id(account_lake, "tracks"),
+        by_id(account_lake, "albums"),
+        by_id(account_lake, "artists"),
+    )
     assert tracks and albums
     assert (set(tracks), set(albums), set(artists)) == (
         refs["tracks"],
@@ -130,7 +135,8 @@ def test_every_referenced_row_is_complete_from_the_answers_without_any_detail_re
             model.popularity,
         )
     credits = {
-        (r["track_id"], r["artist_id"], r["artist_position"]) for r in rows(lake, "track_artists")
+        (r["track_id"], r["artist_id"], r["artist_position"])
+        for r in rows(account_lake, "track_artists")
     }
     assert credits == {
         (t, a, position)
@@ -159,70 +165,70 @@ def test_every_referenced_row_is_complete_from_the_answers_without_any_detail_re
 
 
 def test_a_run_fetches_no_more_details_than_its_budget_those_of_plays_and_top_items_first(
-    env, lake, emulator, clock
+    env, account_lake, emulator, clock
 ):
-    record = run(env, lake, clock, budget=7)
+    record = run(env, account_lake, clock, budget=7)
     assert sum(emulator.requests[endpoint] for endpoint in DETAILS) == 7
     refs = referenced(emulator.account)
-    fetched = fetched_details(lake, record)
+    fetched = fetched_details(account_lake, record)
     assert len(fetched) == 7 and fetched <= refs["wanted"]
     partial = len(refs["albums"]) + len(refs["artists"] - refs["top_artists"])
     assert record.counts["details_pending"] == partial - 7
 
 
 def test_details_fill_in_over_runs_until_the_tables_equal_an_unlimited_budgets(
-    env, lake, emulator, clock, tmp_path
+    env, account_lake, emulator, clock, tmp_path
 ):
     budget, pending = 9, [None]
     while pending[-1] != 0:
         assert len(pending) < 40, "details never finished filling in"
-        record = run(env, lake, clock, budget=budget)
-        fetched = len(fetched_details(lake, record))
+        record = run(env, account_lake, clock, budget=budget)
+        fetched = len(fetched_details(account_lake, record))
         assert fetched == (budget if pending[-1] is None else min(budget, pending[-1]))
         pending.append(record.counts["details_pending"])
     assert len(pending) > 3  # it took several runs
 
-    unlimited = LocalLake(tmp_path / "unlimited")
-    once = run({**env, "LAKE_URI": str(unlimited.root)}, unlimited, clock, budget=1_000_000)
+    unlimited = AccountLake(LocalLake(tmp_path / "unlimited"), account_lake.account)
+    once = run({**env, "LAKE_URI": str(tmp_path / "unlimited")}, unlimited, clock, 1_000_000)
     assert once.counts["details_pending"] == 0
     for name in CATALOG:
-        assert rows(lake, name) == rows(unlimited, name), name
-    artists = rows(lake, "artists")
+        assert rows(account_lake, name) == rows(unlimited, name), name
+    artists = rows(account_lake, "artists")
     assert all(row["image_url"] for row in artists)  # every full artist has an image
 
 
 def test_a_detail_is_carried_from_the_cache_on_later_runs_and_not_asked_for_again(
-    env, lake, emulator, clock
+    env, account_lake, emulator, clock
 ):
-    run(env, lake, clock, budget=1_000_000)
-    labels = {a: row["label"] for a, row in by_id(lake, "albums").items()}
+    run(env, account_lake, clock, budget=1_000_000)
+    labels = {a: row["label"] for a, row in by_id(account_lake, "albums").items()}
     emulator.reset_counts()
-    record = run(env, lake, clock, budget=1_000_000)
+    record = run(env, account_lake, clock, budget=1_000_000)
     assert sum(emulator.requests[endpoint] for endpoint in DETAILS) == 0
     assert record.counts["details_pending"] == 0
-    assert {a: row["label"] for a, row in by_id(lake, "albums").items()} == labels
+    assert {a: row["label"] for a, row in by_id(account_lake, "albums").items()} == labels
     assert any(labels.values())
 
 
 def test_a_detail_the_api_no_longer_has_is_recorded_once_and_not_asked_for_again(
-    env, lake, emulator, clock
+    env, account_lake, emulator, clock
 ):
-    run(env, lake, clock, budget=0)
-    catalog = get_json(lake, CATALOG_STATE)
+    run(env, account_lake, clock, budget=0)
+    catalog = get_json(account_lake, CATALOG_STATE)
     gone = "0000000000000000000000"
     catalog["pending"]["albums"][gone] = 0  # left pending by an earlier run of the day
-    put_json(lake, CATALOG_STATE, catalog)
+    put_json(account_lake, CATALOG_STATE, catalog)
     pending = sum(len(catalog["pending"][kind]) for kind in ("albums", "artists", "tracks"))
     emulator.reset_counts()
-    record = run(env, lake, clock, budget=1_000_000)
+    record = run(env, account_lake, clock, budget=1_000_000)
     assert sum(emulator.requests[endpoint] for endpoint in DETAILS) == pending
     assert any(gone in error and "404" in error for error in record.errors)
-    assert gone not in by_id(lake, "albums")  # no row for what nothing references
-    catalog = get_json(lake, CATALOG_STATE)
+    assert gone not in by_id(account_lake, "albums")  # no row for what nothing references
+    catalog = get_json(account_lake, CATALOG_STATE)
     catalog["pending"]["albums"][gone] = 0  # and wanted once more
-    put_json(lake, CATALOG_STATE, catalog)
+    put_json(account_lake, CATALOG_STATE, catalog)
     emulator.reset_counts()
-    again = run(env, lake, clock, budget=1_000_000)
+    again = run(env, account_lake, clock, budget=1_000_000)
     assert sum(emulator.requests[endpoint] for endpoint in DETAILS) == 0
     assert again.errors == [] and again.counts["details_pending"] == 0
 
@@ -232,19 +238,21 @@ def test_a_detail_the_api_no_longer_has_is_recorded_once_and_not_asked_for_again
 CARRYING = ("playlists", "top", "saved")
 
 
-def rerun_reading(env, lake, clock):
+def rerun_reading(env, account_lake, clock):
     """A run like the first (every cached detail past its age, so due again) on the same
-    lake, noting what it reads from raw/; its run record and the raw keys it read."""
-    reading = ReadingLake(lake.root)
+    lake, noting what it reads from raw/; its run record and the raw keys it read (as the
+    account's view names them)."""
+    reading = ReadingLake(account_lake.base.root)
     clock.moment += timedelta(seconds=1)
     env = {**env, "CATALOG_MAX_AGE_DAYS": "0"}
-    record = run(env, lake, clock, 1_000_000, extract_lake=reading, streams=CARRYING)
-    return record, reading.raw_read
+    view = AccountLake(reading, account_lake.account)
+    record = run(env, account_lake, clock, 1_000_000, extract_lake=view, streams=CARRYING)
+    return record, [split_key(key)[1] for key in reading.raw_read]
 
 
-def carried_keys(lake, record):
+def carried_keys(account_lake, record):
     folder = record.manifest.rsplit("/", 1)[0]
-    manifest = get_json(lake, record.manifest)
+    manifest = get_json(account_lake, record.manifest)
     streams = (raw.PLAYLIST_ITEMS, raw.SAVED_TRACKS)
     return {
         part["key"]
@@ -258,40 +266,40 @@ def detail_requests(emulator):
 
 
 def test_a_run_carrying_pages_reads_none_of_them_yet_fetches_the_same_details(
-    env, lake, emulator, clock
+    env, account_lake, emulator, clock
 ):
-    first = run(env, lake, clock, budget=1_000_000, streams=CARRYING)
-    requests, albums = detail_requests(emulator), rows(lake, "albums")
+    first = run(env, account_lake, clock, budget=1_000_000, streams=CARRYING)
+    requests, albums = detail_requests(emulator), rows(account_lake, "albums")
     emulator.reset_counts()
-    second, read = rerun_reading(env, lake, clock)
+    second, read = rerun_reading(env, account_lake, clock)
     assert second.counts["playlist_items_carried"] > 0
     assert second.counts["saved_tracks_carried"] > 0
     assert read == []
-    assert fetched_details(lake, second) == fetched_details(lake, first) != set()
+    assert fetched_details(account_lake, second) == fetched_details(account_lake, first) != set()
     assert detail_requests(emulator) == requests
     assert second.counts["details_pending"] == 0
-    assert rows(lake, "albums") == albums
+    assert rows(account_lake, "albums") == albums
 
 
 def test_a_state_file_of_the_previous_version_reads_the_carried_pages_once(
-    env, lake, emulator, clock
+    env, account_lake, emulator, clock
 ):
-    first = run(env, lake, clock, budget=1_000_000, streams=CARRYING)
-    playlists, saved = get_json(lake, PLAYLISTS), get_json(lake, SAVED_TRACKS)
+    first = run(env, account_lake, clock, budget=1_000_000, streams=CARRYING)
+    playlists, saved = get_json(account_lake, PLAYLISTS), get_json(account_lake, SAVED_TRACKS)
     for kept in (*playlists.values(), saved):  # as the previous version wrote them
         kept["pages"] = [{"key": page["key"], "offset": page["offset"]} for page in kept["pages"]]
-    put_json(lake, PLAYLISTS, playlists)
-    put_json(lake, SAVED_TRACKS, saved)
-    upgrading, read = rerun_reading(env, lake, clock)
-    assert read and sorted(read) == sorted(carried_keys(lake, upgrading))
-    assert fetched_details(lake, upgrading) == fetched_details(lake, first)
-    upgraded, read_again = rerun_reading(env, lake, clock)
+    put_json(account_lake, PLAYLISTS, playlists)
+    put_json(account_lake, SAVED_TRACKS, saved)
+    upgrading, read = rerun_reading(env, account_lake, clock)
+    assert read and sorted(read) == sorted(carried_keys(account_lake, upgrading))
+    assert fetched_details(account_lake, upgrading) == fetched_details(account_lake, first)
+    upgraded, read_again = rerun_reading(env, account_lake, clock)
     assert upgraded.counts["playlist_items_carried"] > 0
     assert read_again == []
-    assert fetched_details(lake, upgraded) == fetched_details(lake, first)
+    assert fetched_details(account_lake, upgraded) == fetched_details(account_lake, first)
 
 
-def test_the_references_kept_for_a_page_are_those_reading_it_would_collect(lake):
+def test_the_references_kept_for_a_page_are_those_reading_it_would_collect(account_lake):
     album = {"id": "al1", "artists": [{"id": "ar2"}]}
     items = [
         {"track": {"id": "t2", "album": album, "artists": [{"id": "ar1"}, {"id": "ar3"}]}},
@@ -303,10 +311,10 @@ def test_the_references_kept_for_a_page_are_those_reading_it_would_collect(lake)
         None,
     ]
     read = References.of_page(items, "track")
-    kept = state.load(lake, {"saved": None})
+    kept = state.load(account_lake, {"saved": None})
     kept.bookmarks["saved"] = {"pages": [{"key": "raw/page", "catalog": read.catalog()}]}
-    state.save_bookmark(lake, kept, "saved")
-    [page] = state.load(lake, {"saved": None}).bookmarks["saved"]["pages"]
+    state.save_bookmark(account_lake, kept, "saved")
+    [page] = state.load(account_lake, {"saved": None}).bookmarks["saved"]["pages"]
     carried = References()
     carried.add_catalog(page["catalog"])
     assert carried == read

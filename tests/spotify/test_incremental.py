@@ -3,10 +3,12 @@ rate limits; each checked against the emulator over HTTP, with injected clocks a
 
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from chalicelib import pipeline, raw
+from chalicelib.accounts import AccountLake, register
 from chalicelib.errors import ConfigError
 from chalicelib.lake import LocalLake, get_json, put_json
 from chalicelib.runs import RunStore
@@ -24,47 +26,47 @@ SAVED_TRACKS = bookmark_key("saved")
 pytestmark = pytest.mark.account(seed=5, clocked=True)
 
 
-def run(env, lake, clock, **options):
+def run(env, account_lake, clock, **options):
     """An extract, then its transform, as the local pipeline does."""
     record = pipeline.extract(
         Settings.from_env(env), now=clock.now, sleep=lambda _: None, **options
     )
     if record.manifest:
-        transform_run(lake, record.manifest)
-    return RunStore(lake).get(record.run_id)
+        transform_run(account_lake, record.manifest)
+    return RunStore(account_lake).get(record.run_id)
 
 
-def table(lake, name, day):
-    return sorted_rows(read_day(lake, name, day))
+def table(account_lake, name, day):
+    return sorted_rows(read_day(account_lake, name, day))
 
 
-def snapshot(lake, day):
-    return {name: table(lake, name, day) for name in SNAPSHOT_TABLES}
+def snapshot(account_lake, day):
+    return {name: table(account_lake, name, day) for name in SNAPSHOT_TABLES}
 
 
 def test_an_unchanged_rerun_makes_at_most_ten_requests_and_keeps_the_snapshot_whole(
-    env, lake, emulator, clock
+    env, account_lake, emulator, clock
 ):
-    run(env, lake, clock)
-    first = snapshot(lake, "2026-11-20")
+    run(env, account_lake, clock)
+    first = snapshot(account_lake, "2026-11-20")
     emulator.reset_counts()
     clock.moment += timedelta(minutes=30)
-    record = run(env, lake, clock)
+    record = run(env, account_lake, clock)
     assert emulator.total_requests <= 10
     assert record.counts["requests"] == emulator.total_requests
     assert record.counts["playlist_items_carried"] > 0
-    assert snapshot(lake, "2026-11-20") == first
+    assert snapshot(account_lake, "2026-11-20") == first
 
 
-def as_the_previous_version_kept_it(lake, run_id):
+def as_the_previous_version_kept_it(account_lake, run_id):
     """The state of the streams moved back into the files, and the shapes, the version
     before bookmarks by stream wrote (each stream's fields, one file each)."""
-    plays = get_json(lake, bookmark_key("plays"))
-    playlists = get_json(lake, bookmark_key("playlists"))
-    saved = get_json(lake, bookmark_key("saved"))
-    put_json(lake, "state/plays_cursor.json", {"after": plays["after"], "run_id": run_id})
+    plays = get_json(account_lake, bookmark_key("plays"))
+    playlists = get_json(account_lake, bookmark_key("playlists"))
+    saved = get_json(account_lake, bookmark_key("saved"))
+    put_json(account_lake, "state/plays_cursor.json", {"after": plays["after"], "run_id": run_id})
     put_json(
-        lake,
+        account_lake,
         "state/playlists.json",
         {
             playlist_id: {"snapshot_id": kept["snapshot_id"], "pages": kept["pages"]}
@@ -72,142 +74,150 @@ def as_the_previous_version_kept_it(lake, run_id):
         },
     )
     put_json(
-        lake,
+        account_lake,
         "state/saved_tracks.json",
         {name: saved[name] for name in ("total", "pages", "known", "read_at")},
     )
     for stream in ("plays", "playlists", "saved"):
-        (lake.root / bookmark_key(stream)).unlink()  # the lake itself deletes no state
+        Path(account_lake.uri(bookmark_key(stream))).unlink()  # the lake itself deletes no state
 
 
 def test_the_state_of_the_previous_version_is_read_once_and_carried_over(
-    env, lake, emulator, clock
+    env, account_lake, emulator, clock
 ):
-    first = run(env, lake, clock)
-    before = snapshot(lake, "2026-11-20")
-    as_the_previous_version_kept_it(lake, first.run_id)
+    first = run(env, account_lake, clock)
+    before = snapshot(account_lake, "2026-11-20")
+    as_the_previous_version_kept_it(account_lake, first.run_id)
     emulator.reset_counts()
     clock.moment += timedelta(minutes=30)
-    upgrading = run(env, lake, clock)
+    upgrading = run(env, account_lake, clock)
     unchanged_rerun = emulator.total_requests
     assert unchanged_rerun <= 10 and upgrading.counts["playlist_items_carried"] > 0
     assert upgrading.counts["saved_tracks_carried"] > 0
-    assert snapshot(lake, "2026-11-20") == before
+    assert snapshot(account_lake, "2026-11-20") == before
     for old in ("state/plays_cursor.json", "state/playlists.json", "state/saved_tracks.json"):
-        put_json(lake, old, {})  # never read again: the streams' own files are
+        put_json(account_lake, old, {})  # never read again: the streams' own files are
     emulator.reset_counts()
     clock.moment += timedelta(minutes=30)
-    upgraded = run(env, lake, clock)
+    upgraded = run(env, account_lake, clock)
     assert emulator.total_requests == unchanged_rerun
     assert upgraded.counts["playlist_items_carried"] == upgrading.counts["playlist_items_carried"]
-    assert snapshot(lake, "2026-11-20") == before
+    assert snapshot(account_lake, "2026-11-20") == before
 
 
-def test_only_the_playlists_whose_snapshot_id_changed_are_read_again(env, lake, emulator, clock):
-    run(env, lake, clock)
+def test_only_the_playlists_whose_snapshot_id_changed_are_read_again(
+    env, account_lake, emulator, clock
+):
+    run(env, account_lake, clock)
     before = {p.id: p.snapshot_id for p in emulator.account.playlists}
     clock.moment += timedelta(days=1)
     changed = {p.id for p in emulator.account.playlists if before.get(p.id) != p.snapshot_id}
-    record = run(env, lake, clock)
+    record = run(env, account_lake, clock)
     read = {
         part.playlist_id
-        for part in raw.Manifest.from_json(get_json(lake, record.manifest)).parts
+        for part in raw.Manifest.from_json(get_json(account_lake, record.manifest)).parts
         if part.stream == raw.PLAYLIST_ITEMS and f"/{record.run_id}/" in part.key
     }
     assert changed and read == changed & {p.id for p in emulator.account.playlists if p.readable}
-    entries = table(lake, "playlist_items", "2026-11-21")
+    entries = table(account_lake, "playlist_items", "2026-11-21")
     account = emulator.account
     expected = sum(e.kind != "null" for p in account.playlists if p.readable for e in p.entries)
     assert len(entries) == expected
 
 
-def test_saved_tracks_are_read_only_down_to_the_newest_known_one(env, lake, emulator, clock):
-    run(env, lake, clock, streams=("saved",))
+def test_saved_tracks_are_read_only_down_to_the_newest_known_one(
+    env, account_lake, emulator, clock
+):
+    run(env, account_lake, clock, streams=("saved",))
     emulator.reset_counts()
     clock.moment += timedelta(days=1)
-    run(env, lake, clock, streams=("saved",))
+    run(env, account_lake, clock, streams=("saved",))
     assert emulator.requests["GET /v1/me/tracks"] == 1
-    saved = table(lake, "saved_tracks", "2026-11-21")
+    saved = table(account_lake, "saved_tracks", "2026-11-21")
     assert [
         row["track_id"] for row in sorted(saved, key=lambda r: r["added_at"], reverse=True)
     ] == [s.track_id for s in emulator.account.saved]
 
 
 def test_saved_tracks_are_read_in_full_when_the_counts_show_one_was_removed(
-    env, lake, emulator, clock
+    env, account_lake, emulator, clock
 ):
-    run(env, lake, clock, streams=("saved",))
-    known = get_json(lake, SAVED_TRACKS)
+    run(env, account_lake, clock, streams=("saved",))
+    known = get_json(account_lake, SAVED_TRACKS)
     known["known"].append(["0000000000000000000000", "2020-01-01T00:00:00Z"])  # since unsaved
-    put_json(lake, SAVED_TRACKS, known)
+    put_json(account_lake, SAVED_TRACKS, known)
     emulator.reset_counts()
-    run(env, lake, clock, streams=("saved",))
+    run(env, account_lake, clock, streams=("saved",))
     pages = -(-len(emulator.account.saved) // 50)
     assert emulator.requests["GET /v1/me/tracks"] == pages
-    assert len(table(lake, "saved_tracks", "2026-11-20")) == len(emulator.account.saved)
+    assert len(table(account_lake, "saved_tracks", "2026-11-20")) == len(emulator.account.saved)
 
 
-def test_albums_and_artists_are_fetched_once_then_served_from_the_cache(env, lake, emulator, clock):
+def test_albums_and_artists_are_fetched_once_then_served_from_the_cache(
+    env, account_lake, emulator, clock
+):
     env = {**env, "CATALOG_DETAIL_BUDGET": "100000"}
-    run(env, lake, clock)
+    run(env, account_lake, clock)
     assert emulator.requests["GET /v1/albums/{id}"] > 0
-    albums = table(lake, "albums", "2026-11-20")
+    albums = table(account_lake, "albums", "2026-11-20")
     emulator.reset_counts()
     clock.moment += timedelta(days=1)
-    run(env, lake, clock)
+    run(env, account_lake, clock)
     assert emulator.requests["GET /v1/albums/{id}"] < len(albums) / 4
     assert {r["album_id"] for r in albums} <= {
-        r["album_id"] for r in table(lake, "albums", "2026-11-21")
+        r["album_id"] for r in table(account_lake, "albums", "2026-11-21")
     }
-    labels = {r["album_id"]: r["label"] for r in table(lake, "albums", "2026-11-21")}
+    labels = {r["album_id"]: r["label"] for r in table(account_lake, "albums", "2026-11-21")}
     assert all(labels[r["album_id"]] == r["label"] for r in albums)
 
 
-def test_cached_catalog_objects_are_fetched_again_past_their_age(env, lake, emulator, clock):
+def test_cached_catalog_objects_are_fetched_again_past_their_age(
+    env, account_lake, emulator, clock
+):
     env = {**env, "CATALOG_DETAIL_BUDGET": "100000"}
-    run(env, lake, clock)
+    run(env, account_lake, clock)
     albums = emulator.requests["GET /v1/albums/{id}"]
     emulator.reset_counts()
     run(
         {**env, "CATALOG_MAX_AGE_DAYS": "0"},
-        lake,
+        account_lake,
         SimulatedClock(clock.moment + timedelta(seconds=1)),
     )
     assert emulator.requests["GET /v1/albums/{id}"] == albums
 
 
 def test_a_run_cut_short_is_partial_and_the_next_one_resumes_to_the_same_tables(
-    env, lake, emulator, clock, tmp_path
+    env, account_lake, emulator, clock, tmp_path
 ):
     env = {**env, "CATALOG_DETAIL_BUDGET": "100000"}  # a long run, cut short among details
     calls = iter(range(10_000))
-    record = run(env, lake, clock, remaining=lambda: 900.0 if next(calls) < 40 else 5.0)
+    record = run(env, account_lake, clock, remaining=lambda: 900.0 if next(calls) < 40 else 5.0)
     assert (record.status, record.extract) == ("partial", "partial")
     assert record.transform["status"] == "transformed"  # what it fetched is in the tables
-    manifest = raw.Manifest.from_json(get_json(lake, record.manifest))
+    manifest = raw.Manifest.from_json(get_json(account_lake, record.manifest))
     assert manifest.status == raw.MANIFEST_PARTIAL
     assert "out of time" in " ".join(record.errors)
-    assert not any(lake.list("processed/playlists/"))  # a partial run is no snapshot
+    assert not any(account_lake.list("processed/playlists/"))  # a partial run is no snapshot
     emulator.reset_counts()
-    resumed = run(env, lake, clock)
-    resumed_manifest = raw.Manifest.from_json(get_json(lake, resumed.manifest))
+    resumed = run(env, account_lake, clock)
+    resumed_manifest = raw.Manifest.from_json(get_json(account_lake, resumed.manifest))
     assert resumed_manifest.status == raw.MANIFEST_COMPLETE
     assert resumed.counts.get("playlist_items_carried", 0) > 0
-    reference = LocalLake(tmp_path / "reference")
-    run({**env, "LAKE_URI": str(reference.root)}, reference, clock)
-    assert snapshot(lake, "2026-11-20") == snapshot(reference, "2026-11-20")
+    reference = AccountLake(LocalLake(tmp_path / "reference"), account_lake.account)
+    run({**env, "LAKE_URI": str(reference.base.root)}, reference, clock)
+    assert snapshot(account_lake, "2026-11-20") == snapshot(reference, "2026-11-20")
 
 
 def test_with_a_fifth_of_answers_429_the_run_completes_with_the_same_tables(
-    env, lake, emulator, clock, tmp_path
+    env, account_lake, emulator, clock, tmp_path
 ):
-    reference = LocalLake(tmp_path / "reference")
-    run({**env, "LAKE_URI": str(reference.root)}, reference, clock)
+    reference = AccountLake(LocalLake(tmp_path / "reference"), account_lake.account)
+    run({**env, "LAKE_URI": str(reference.base.root)}, reference, clock)
     emulator.faults = Faults(rate_limit=0.2, retry_after=1)
-    record = run(env, lake, clock)
+    record = run(env, account_lake, clock)
     assert record.status == "transformed" and record.errors == []
     for name in (*SNAPSHOT_TABLES, "tracks", "albums", "artists", "track_artists"):
-        assert table(lake, name, "2026-11-20") == table(reference, name, "2026-11-20"), name
+        assert table(account_lake, name, "2026-11-20") == table(reference, name, "2026-11-20"), name
 
 
 def test_the_limiter_halves_on_a_rate_limit_and_grows_back_with_successes():
@@ -254,37 +264,46 @@ def test_a_refresh_token_rotated_in_aws_is_written_back_into_the_secret(aws_cred
         value = {"client_id": "id", "client_secret": "secret", "refresh_token": "old"}
         client.create_secret(Name="spotify-etl/dev", SecretString=json.dumps(value))
         settings = Settings.from_env({"SPOTIFY_SECRET_ID": "spotify-etl/dev"})
-        assert pipeline.credentials_for(settings, client).refresh_token == "old"
-        pipeline.store_refresh_token(settings, client)("new")
+        assert pipeline.credentials_for(settings, secrets_client=client).refresh_token == "old"
+        pipeline.store_refresh_token(settings, secrets_client=client)("new")
         stored = json.loads(client.get_secret_value(SecretId="spotify-etl/dev")["SecretString"])
         assert stored == {**value, "refresh_token": "new"}
 
 
-def test_a_quota_exceeded_429_stops_the_run_at_once_and_says_so(env, lake, emulator, clock):
+def test_a_quota_exceeded_429_stops_the_run_at_once_and_says_so(env, account_lake, emulator, clock):
+    register(account_lake.base, account_lake.account, {})  # known from earlier runs
     emulator.faults = Faults(rate_limit=1.0, retry_after=1, quota_exceeded=True)
-    record = run(env, lake, clock)
+    record = run(env, account_lake, clock)
     assert emulator.total_requests == 1
-    assert raw.Manifest.from_json(get_json(lake, record.manifest)).status == raw.MANIFEST_PARTIAL
+    assert (
+        raw.Manifest.from_json(get_json(account_lake, record.manifest)).status
+        == raw.MANIFEST_PARTIAL
+    )
     assert "QUOTA_EXCEEDED" in record.errors[0]
 
 
-def test_saved_tracks_are_read_in_full_again_once_a_week(env, lake, emulator, clock):
-    run(env, lake, clock, streams=("saved",))
+def test_saved_tracks_are_read_in_full_again_once_a_week(env, account_lake, emulator, clock):
+    run(env, account_lake, clock, streams=("saved",))
     clock.moment += timedelta(days=8)
     emulator.reset_counts()
-    run(env, lake, clock, streams=("saved",))
+    run(env, account_lake, clock, streams=("saved",))
     assert emulator.requests["GET /v1/me/tracks"] == -(-len(emulator.account.saved) // 50)
-    saved = table(lake, "saved_tracks", "2026-11-28")
+    saved = table(account_lake, "saved_tracks", "2026-11-28")
     assert sorted(r["track_id"] for r in saved) == sorted(
         s.track_id for s in emulator.account.saved
     )
 
 
-def test_a_spotify_outage_ends_the_run_partial_with_what_it_fetched(env, lake, emulator, clock):
-    run(env, lake, clock, streams=("saved",))
+def test_a_spotify_outage_ends_the_run_partial_with_what_it_fetched(
+    env, account_lake, emulator, clock
+):
+    run(env, account_lake, clock, streams=("saved",))
     emulator.faults = Faults(server_errors=1.0)
-    record = run(env, lake, clock)
-    assert raw.Manifest.from_json(get_json(lake, record.manifest)).status == raw.MANIFEST_PARTIAL
+    record = run(env, account_lake, clock)
+    assert (
+        raw.Manifest.from_json(get_json(account_lake, record.manifest)).status
+        == raw.MANIFEST_PARTIAL
+    )
     assert "answered 5" in record.errors[0]
     assert (record.status, record.extract) == ("partial", "partial")
     assert record.transform["status"] == "transformed"
@@ -302,6 +321,7 @@ def test_a_missing_or_unreadable_secret_fails_the_run_saying_what_to_do(aws_cred
     settings = Settings.from_env(
         {"SPOTIFY_SECRET_ID": "spotify-etl/nope", "LAKE_URI": str(tmp_path / "lake")}
     )
+    register(LocalLake(tmp_path / "lake"), "ann", {})  # the lake's account, from earlier runs
     with mock_aws():
         with pytest.raises(ConfigError, match="does not exist") as missing:
             pipeline.extract(settings)
@@ -310,9 +330,29 @@ def test_a_missing_or_unreadable_secret_fails_the_run_saying_what_to_do(aws_cred
             pipeline.extract(settings)
     for problem in (missing, shapeless):
         assert "spotify-etl auth --secret-id spotify-etl/nope" in str(problem.value)
-    records = RunStore(LocalLake(tmp_path / "lake")).recent()
+    records = RunStore(AccountLake(LocalLake(tmp_path / "lake"), "ann")).recent()
     assert [record.status for record in records] == ["failed", "failed"]
     assert not any("unexpected" in record.errors[0] for record in records)
+
+
+def test_a_token_rotated_for_one_of_several_accounts_goes_back_into_its_entry(aws_credentials):
+    import json
+
+    from moto import mock_aws
+
+    with mock_aws():
+        client = secrets_manager()
+        value = {
+            "client_id": "id",
+            "client_secret": "secret",
+            "accounts": {"ann": {"refresh_token": "a1"}, "bob": {"refresh_token": "b1"}},
+        }
+        client.create_secret(Name="spotify-etl/dev", SecretString=json.dumps(value))
+        settings = Settings.from_env({"SPOTIFY_SECRET_ID": "spotify-etl/dev"})
+        assert pipeline.credentials_for(settings, "bob", client).refresh_token == "b1"
+        pipeline.store_refresh_token(settings, "bob", client)("b2")
+        stored = json.loads(client.get_secret_value(SecretId="spotify-etl/dev")["SecretString"])
+    assert stored["accounts"] == {"ann": {"refresh_token": "a1"}, "bob": {"refresh_token": "b2"}}
 
 
 def test_a_rotated_token_that_cannot_be_stored_back_says_it_is_not_saved(aws_credentials):
@@ -325,7 +365,7 @@ def test_a_rotated_token_that_cannot_be_stored_back_says_it_is_not_saved(aws_cre
         value = {"client_id": "id", "client_secret": "cs-Zq8vW3xK", "refresh_token": "old-token"}
         client.create_secret(Name="spotify-etl/dev", SecretString=json.dumps(value))
         settings = Settings.from_env({"SPOTIFY_SECRET_ID": "spotify-etl/dev"})
-        store = pipeline.store_refresh_token(settings, client)
+        store = pipeline.store_refresh_token(settings, secrets_client=client)
         client.delete_secret(SecretId="spotify-etl/dev")  # deleted while the run went on
         with pytest.raises(ConfigError) as refused:
             store("new-token")
