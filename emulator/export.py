@@ -39,7 +39,6 @@ STARTS = ("trackdone", "clickrow", "fwdbtn", "playbtn", "appload")
 # Per API play, the chance of each entry only the export has, next to it in time.
 SKIP, EPISODE, NO_URI, PRIVATE = 0.15, 0.03, 0.01, 0.01
 VIDEO = 0.3  # of the episodes, the share that are video podcasts
-FIRST_USERNAME = "listener-0f3a9c"
 
 
 def export_entries(
@@ -160,8 +159,8 @@ def _track(listener: Listener, track_id: str) -> dict:
 
 
 def _username(listener: Listener) -> str:
-    """The export's `username`: the first user's as it always was, a later user's their ID."""
-    return FIRST_USERNAME if listener.index == 0 else listener.user.id
+    """The export's `username`: the account's Spotify user ID, as Spotify writes it."""
+    return listener.user.id
 
 
 def _shaped(listener: Listener, rng: Random, **fields: object) -> dict:

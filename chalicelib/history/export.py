@@ -28,7 +28,7 @@ from typing import Any
 
 from orjson import JSONDecodeError, loads
 
-from chalicelib.errors import BadRawDataError, ValidationError
+from chalicelib.errors import BadRawDataError, PipelineError, ValidationError
 
 # Every name Spotify gives them: `endsong.json` where an old export fits in one file.
 EXTENDED = re.compile(r"(?:^|/)(?:Streaming_History_(?:Audio|Video)[^/]*|endsong[^/]*)\.json$")
@@ -167,6 +167,22 @@ def entries(file: ExportFile) -> list[dict[str, Any]]:
         if not isinstance(entry.get("ts"), str) or not isinstance(entry.get("ms_played"), int):
             raise BadExport(file.name, f"entry {index} has no `ts` time or `ms_played` count")
     return [redact(entry) for entry in data]
+
+
+def username_of(files: Callable[[], list[ExportFile]]) -> str | None:
+    """Whose export it is: the `username` (the Spotify user ID) its first file's entries
+    name, where they name exactly one; None otherwise, or where the export cannot be read
+    (its import then fails saying why)."""
+    try:
+        listed = files()
+        data = loads(listed[0].read()) if listed else None
+    except (JSONDecodeError, PipelineError):
+        return None
+    if not isinstance(data, list):
+        return None
+    named = {entry.get("username") for entry in data if isinstance(entry, dict)}
+    [name] = named if len(named) == 1 else [None]
+    return name if isinstance(name, str) else None
 
 
 def redact(entry: dict[str, Any]) -> dict[str, Any]:

@@ -33,12 +33,12 @@ def import_history(
     transform (in AWS, S3 sends the manifest's event). The import's record, failed with the
     reason where a file of the export cannot be read; a path that holds no export, or no
     account to import it for, is refused before anything is written (a ValidationError)."""
-    from chalicelib.history.export import check_export, files_of
+    from chalicelib.history.export import check_export, files_of, username_of
     from chalicelib.history.importer import land
 
     check_export(path)
     base = lake_for(settings)
-    account = importing_for(base, account)
+    account = importing_for(base, account, lambda: username_of(lambda: files_of(path)))
     lake = AccountLake(base, account)
     read = lambda: files_of(path)  # noqa: E731
     record = land(lake, read, started=now(), now=now, progress=progress, account=account)
@@ -48,17 +48,27 @@ def import_history(
     return record
 
 
-def importing_for(lake: Lake, account: str | None) -> str:
-    """The account an export is imported for: the one named (added to the lake's register
-    where it is new: an export may come before any extract), else the lake's only one."""
+def importing_for(
+    lake: Lake, account: str | None, named: Callable[[], str | None] = lambda: None
+) -> str:
+    """The account an export is imported for, added to the lake's register where it is new
+    (an export may come before any extract): the one given; else the one the export `named`
+    (its `username`, the Spotify user ID), which must be the lake's only account or a new
+    lake's first; else the lake's only one. An export of someone else than the lake's only
+    account is refused without a given account: one listener's history never lands in
+    another's by mistake."""
     if account is None:
-        try:
+        held = accounts.registered(lake)
+        owner = named()
+        if owner is None:
             return accounts.choose(lake, None)
-        except NotFoundError:
+        if owner not in held and held:
             raise ValidationError(
-                "this lake holds no account yet: name the export's with --account ID (the "
-                "Spotify user ID, as `username` in the export's files)"
-            ) from None
+                f"this export is {owner}'s (its username), not an account of this lake "
+                f"({', '.join(held)}): to import it as {owner}'s, a listener of its own, give "
+                f"--account {owner}; as another account's, give that one"
+            )
+        account = owner
     accounts.registered(lake)  # a lake of the version before accounts is migrated first
     accounts.register(lake, accounts.check_account_id(account), {})
     return account

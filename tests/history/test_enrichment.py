@@ -29,7 +29,7 @@ def ranked(settings: Settings, name: str, start: str, end: str) -> list[dict]:
 
 
 @pytest.fixture
-def imported(env, lake, emulator, clock, tmp_path):
+def imported(env, account_lake, emulator, clock, tmp_path):
     """The account's export of 60 days imported, then one snapshot (the library's catalog)."""
     settings = Settings.from_env({**env, "CATALOG_DETAIL_BUDGET": str(BUDGET)})
     export = write_export(emulator.world, tmp_path / "e.zip", clock.time(), days=60)
@@ -46,9 +46,9 @@ def snapshot(settings, clock, emulator):
     return record, emulator.requests[TRACKS]
 
 
-def fetched_in(lake, record) -> list[str]:
+def fetched_in(account_lake, record) -> list[str]:
     """The tracks a run fetched because imported plays named them."""
-    parts = get_json(lake, record.manifest)["parts"]
+    parts = get_json(account_lake, record.manifest)["parts"]
     return [
         part["key"].rsplit("/", 1)[1].removesuffix(".json.gz")
         for part in parts
@@ -57,67 +57,70 @@ def fetched_in(lake, record) -> list[str]:
 
 
 def test_snapshots_fetch_imported_tracks_within_the_budget_each_once_until_none_wait(
-    imported, lake, clock, emulator
+    imported, account_lake, clock, emulator
 ):
-    waiting = set(imported_tracks(lake))
+    waiting = set(imported_tracks(account_lake))
     fetched, held, runs = [], set(), 0
     while True:
         record, requests = snapshot(imported, clock, emulator)
         runs += 1
         assert requests <= BUDGET and runs < 20
-        fetched += fetched_in(lake, record)
-        held |= set(get_json(lake, record.manifest)["played_tracks"])
+        fetched += fetched_in(account_lake, record)
+        held |= set(get_json(account_lake, record.manifest)["played_tracks"])
         if record.counts.get("imported_tracks_pending", 0) == 0:
             break
     assert runs >= 3 and len(fetched) == len(set(fetched)) > BUDGET
     assert held and not held & set(fetched)  # the library's tracks cost no request
-    played = set(get_json(lake, "state/catalog.json")["played"])
+    played = set(get_json(account_lake, "state/catalog.json")["played"])
     assert waiting <= played
     record, requests = snapshot(imported, clock, emulator)
-    assert fetched_in(lake, record) == [] and not get_json(lake, record.manifest)["played_tracks"]
+    assert (
+        fetched_in(account_lake, record) == []
+        and not get_json(account_lake, record.manifest)["played_tracks"]
+    )
 
 
 def test_a_saved_track_spotify_relinks_is_known_by_the_id_the_export_names(
-    imported, lake, clock, emulator
+    imported, account_lake, clock, emulator
 ):
     """Spotify serves a relinked track as a playable copy; the library and the export name
     the track itself, so the snapshot holds it in full and needs no request for it."""
     record, _ = snapshot(imported, clock, emulator)
     tracks = emulator.world.catalog.tracks
     saved = {s.track_id for s in emulator.account.saved}
-    relinked = {t for t in saved if tracks[t].playable_id} & set(imported_tracks(lake))
+    relinked = {t for t in saved if tracks[t].playable_id} & set(imported_tracks(account_lake))
     assert relinked
-    assert relinked <= set(get_json(lake, record.manifest)["played_tracks"])
-    assert not relinked & set(fetched_in(lake, record))
+    assert relinked <= set(get_json(account_lake, record.manifest)["played_tracks"])
+    assert not relinked & set(fetched_in(account_lake, record))
 
 
-def test_the_most_played_imported_tracks_are_fetched_first(imported, lake, clock, emulator):
+def test_the_most_played_imported_tracks_are_fetched_first(imported, account_lake, clock, emulator):
     plays = Counter()
-    for key in lake.list("state/imported_tracks/"):
-        plays.update(get_json(lake, key)["tracks"])
+    for key in account_lake.list("state/imported_tracks/"):
+        plays.update(get_json(account_lake, key)["tracks"])
     fetched: list[str] = []
     while not fetched:
         record, _ = snapshot(imported, clock, emulator)
-        fetched = fetched_in(lake, record)
-    left = set(plays) - set(get_json(lake, "state/catalog.json")["played"])
+        fetched = fetched_in(account_lake, record)
+    left = set(plays) - set(get_json(account_lake, "state/catalog.json")["played"])
     assert left and min(plays[t] for t in fetched) >= max(plays[t] for t in left)
 
 
 def test_without_a_budget_nothing_is_fetched_and_the_plays_stay_named_by_the_export(
-    env, lake, emulator, clock, tmp_path
+    env, account_lake, emulator, clock, tmp_path
 ):
     settings = Settings.from_env(env)
     export = write_export(emulator.world, tmp_path / "e.zip", clock.time(), days=30)
     pipeline.import_history(settings, export, now=clock.now)
     record, requests = snapshot(settings, clock, emulator)
-    assert requests == 0 and fetched_in(lake, record) == []
+    assert requests == 0 and fetched_in(account_lake, record) == []
     # nothing is fetched by choice, so nothing waits: no count grows run after run
     assert "imported_tracks_pending" not in record.counts
     assert "details_pending" not in record.counts
 
 
 def test_top_tracks_and_artists_over_imported_history_are_the_same_before_and_after(
-    imported, lake, clock, emulator
+    imported, account_lake, clock, emulator
 ):
     start = (clock.now() - timedelta(days=70)).date().isoformat()
     end = (clock.now() - timedelta(days=8)).date().isoformat()  # before the API's plays

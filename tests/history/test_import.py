@@ -9,10 +9,12 @@ import json
 import re
 import zipfile
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
+from chalicelib.accounts import AccountLake
 from chalicelib.lake import LocalLake, get_json
 from chalicelib.runs import RunStore
 from chalicelib.schema import TABLES, stored_schema
@@ -33,18 +35,26 @@ def export_of(emulator) -> list[dict]:
     a skipped play, an entry without a URI, a private session's play."""
     account = emulator.account
     catalog = emulator.world.catalog.tracks
+    mine = {"username": account.user.id}  # Spotify's username is the account's user ID
     entries = [
         export_entry(
-            iso(play.played_at_ms + 1_000), play.track_id, catalog[play.track_id].duration_ms
+            iso(play.played_at_ms + 1_000),
+            play.track_id,
+            catalog[play.track_id].duration_ms,
+            **mine,
         )
         for play in account.plays
     ]
     first = account.plays[-1]
     entries += [
-        export_entry(iso(first.played_at_ms - 3_600_000), first.track_id, 12_000),
-        export_entry(iso(first.played_at_ms - 7_200_000), None, 50_000),
+        export_entry(iso(first.played_at_ms - 3_600_000), first.track_id, 12_000, **mine),
+        export_entry(iso(first.played_at_ms - 7_200_000), None, 50_000, **mine),
         export_entry(
-            iso(first.played_at_ms - 9_000_000), first.track_id, 90_000, incognito_mode=True
+            iso(first.played_at_ms - 9_000_000),
+            first.track_id,
+            90_000,
+            incognito_mode=True,
+            **mine,
         ),
     ]
     return entries
@@ -60,10 +70,10 @@ def write_zip(path, entries: list[dict]):
     return path
 
 
-def plays(lake: LocalLake) -> list[dict]:
+def plays(account_lake: LocalLake) -> list[dict]:
     rows = []
-    for key in sorted(lake.list(TABLES["plays"].prefix())):
-        table = pq.read_table(io.BytesIO(lake.get(key)))
+    for key in sorted(account_lake.list(TABLES["plays"].prefix())):
+        table = pq.read_table(io.BytesIO(account_lake.get(key)))
         assert table.schema.remove_metadata() == stored_schema(TABLES["plays"])
         rows += table.drop_columns(["played_date"]).to_pylist()
     return rows
@@ -79,33 +89,36 @@ def every_byte(lake: LocalLake) -> bytes:
 
 
 def test_an_import_makes_one_play_per_entry_and_stores_nothing_personal(
-    env, lake, emulator, clock, tmp_path, capsys
+    env, account_lake, emulator, clock, tmp_path, capsys
 ):
     entries = export_of(emulator)
     assert main(["import", str(write_zip(tmp_path / "my_spotify_data.zip", entries))]) == 0
-    rows = plays(lake)
+    rows = plays(account_lake)
     kept = [e for e in entries if e["spotify_track_uri"] and not e["incognito_mode"]]
     assert len(rows) == len(kept) and {r["source"] for r in rows} == {"export"}
     skipped = next(r for r in rows if r["ms_played"] == 12_000)
     assert skipped["skipped"] is True and skipped["platform"].startswith("Android")
     text = every_byte(lake) + capsys.readouterr().out.encode()
     assert not any(value.encode() in text for value in PERSONAL.values())
-    [record] = RunStore(lake).recent()
+    # The username is the account's user ID, which names its folders (SPEC §9): no entry
+    # keeps it.
+    assert b'"username"' not in text
+    [record] = RunStore(account_lake).recent()
     assert (record.kind, record.status) == ("import", "transformed")
     assert record.counts == {"files": 2, "entries": len(entries)}
     assert record.transform["plays"] == {"new": len(kept), "merged": 0, "known": 0, "duplicates": 0}
 
 
 def test_importing_the_export_again_changes_nothing_and_says_all_was_imported_before(
-    env, lake, emulator, tmp_path, capsys
+    env, account_lake, emulator, tmp_path, capsys
 ):
     export = write_zip(tmp_path / "export.zip", export_of(emulator))
     main(["import", str(export)])
-    before = plays(lake)
+    before = plays(account_lake)
     capsys.readouterr()
     assert main(["import", str(export)]) == 0
-    assert plays(lake) == before
-    fared = sorted((r.transform["plays"] for r in RunStore(lake).recent()), key=str)
+    assert plays(account_lake) == before
+    fared = sorted((r.transform["plays"] for r in RunStore(account_lake).recent()), key=str)
     n = len(before)
     assert fared == [
         {"new": 0, "merged": 0, "known": n, "duplicates": 0},
@@ -131,17 +144,17 @@ FARED = (
 
 
 def test_an_entry_an_export_holds_twice_is_one_play_counted_as_a_duplicate_on_every_import(
-    env, lake, emulator, tmp_path, capsys
+    env, account_lake, emulator, tmp_path, capsys
 ):
     entries = export_of(emulator)
     export = write_zip(tmp_path / "export.zip", [*entries, dict(entries[0])])  # as real ones do
     assert main(["import", str(export)]) == 0
     first = counted(capsys.readouterr().out)
-    kept = len(plays(lake))
+    kept = len(plays(account_lake))
     assert main(["import", str(export)]) == 0
     again = counted(capsys.readouterr().out)
-    assert len(plays(lake)) == kept
-    fared = sorted((r.transform["plays"] for r in RunStore(lake).recent()), key=str)
+    assert len(plays(account_lake)) == kept
+    fared = sorted((r.transform["plays"] for r in RunStore(account_lake).recent()), key=str)
     assert fared == [
         {"new": 0, "merged": 0, "known": kept, "duplicates": 1},
         {"new": kept, "merged": 0, "known": 0, "duplicates": 1},
@@ -152,7 +165,7 @@ def test_an_entry_an_export_holds_twice_is_one_play_counted_as_a_duplicate_on_ev
 
 
 def test_an_import_s_counts_add_up_to_its_plays_where_it_merges_with_the_api_s(
-    env, lake, emulator, tmp_path, capsys
+    env, account_lake, emulator, tmp_path, capsys
 ):
     assert main(["extract", "--kind", "plays"]) == 0
     entries = export_of(emulator)
@@ -173,7 +186,7 @@ def test_import_then_extract_equals_extract_then_import(env, emulator, tmp_path,
         for step in order:
             args = ["import", str(export)] if step == "import" else ["extract", "--kind", "plays"]
             assert main(args) == 0
-        results.append(plays(lake))
+        results.append(plays(AccountLake(lake, emulator.account.user.id)))
     assert results[0] == results[1]
     merged = [row for row in results[0] if row["source"] == "api+export"]
     contexts = {play.played_at_ms: play.context for play in emulator.account.recent_plays}
@@ -186,53 +199,56 @@ def test_import_then_extract_equals_extract_then_import(env, emulator, tmp_path,
     # Whichever came second says how many of its plays merged with the first's.
     for order in (["import", "extract"], ["extract", "import"]):
         kind = {"import": "import", "extract": "plays"}[order[1]]
-        [second] = [
-            r for r in RunStore(LocalLake(tmp_path / "-".join(order))).recent() if r.kind == kind
-        ]
+        lake = AccountLake(LocalLake(tmp_path / "-".join(order)), emulator.account.user.id)
+        [second] = [r for r in RunStore(lake).recent() if r.kind == kind]
         assert second.transform["plays"]["merged"] == len(merged)
 
 
 def test_an_older_versions_daily_plays_are_migrated_as_the_api_s_plays(
-    env, lake, emulator, tmp_path, capsys
+    env, account_lake, emulator, tmp_path, capsys
 ):
     assert main(["extract", "--kind", "plays"]) == 0
-    api_plays = plays(lake)
-    for key in list(lake.list(TABLES["plays"].prefix())):  # as versions before sources wrote
-        for day, table in split_days("plays", pq.read_table(io.BytesIO(lake.get(key)))).items():
+    api_plays = plays(account_lake)
+    for key in list(
+        account_lake.list(TABLES["plays"].prefix())
+    ):  # as versions before sources wrote
+        for day, table in split_days(
+            "plays", pq.read_table(io.BytesIO(account_lake.get(key)))
+        ).items():
             old = table.select(["played_at", "track_id", "context_type", "context_uri"])
             sink = io.BytesIO()
             pq.write_table(old, sink)
-            lake.put(f"processed/plays/played_date={day}/data.parquet", sink.getvalue())
-        (lake.root / key).unlink()
+            account_lake.put(f"processed/plays/played_date={day}/data.parquet", sink.getvalue())
+        Path(account_lake.uri(key)).unlink()
     capsys.readouterr()
     assert main(["migrate"]) == 0
-    assert plays(lake) == api_plays
+    assert plays(account_lake) == api_plays
     assert "plays" in capsys.readouterr().out
     assert main(["migrate"]) == 0
     assert "nothing to migrate" in capsys.readouterr().out
     assert main(["import", str(write_zip(tmp_path / "e.zip", export_of(emulator)))]) == 0
-    assert {row["source"] for row in plays(lake)} >= {"api+export"}
+    assert {row["source"] for row in plays(account_lake)} >= {"api+export"}
 
 
 def test_a_damaged_zip_fails_the_import_with_its_reason_and_leaves_the_tables(
-    env, lake, emulator, tmp_path, capsys
+    env, account_lake, emulator, tmp_path, capsys
 ):
     assert main(["extract", "--kind", "plays"]) == 0
-    before = plays(lake)
+    before = plays(account_lake)
     export = write_zip(tmp_path / "my_spotify_data.zip", export_of(emulator))
     export.write_bytes(export.read_bytes()[:300])
     assert main(["import", str(export)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "not a readable zip" in err
-    assert plays(lake) == before
-    failed = next(r for r in RunStore(lake).recent() if r.kind == "import")
+    assert plays(account_lake) == before
+    failed = next(r for r in RunStore(account_lake).recent() if r.kind == "import")
     assert failed.status == "failed" and "nothing of this export was imported" in failed.errors[0]
-    reason = get_json(lake, f"quarantine/{failed.run_id}/reason.json")
+    reason = get_json(account_lake, f"quarantine/{failed.run_id}/reason.json")
     assert reason["problems"][0]["key"] == "my_spotify_data.zip"
 
 
 def test_the_basic_export_is_refused_saying_how_to_get_the_extended_one(
-    env, lake, tmp_path, capsys
+    env, lake, account_lake, tmp_path, capsys
 ):
     basic = [{"endTime": "2024-03-01 20:34", "artistName": "A", "trackName": "S", "msPlayed": 1}]
     path = tmp_path / "my_spotify_data.zip"
@@ -254,7 +270,7 @@ def test_the_basic_export_is_refused_saying_how_to_get_the_extended_one(
     ],
 )
 def test_a_path_that_holds_no_export_is_refused_with_an_error_and_leaves_no_run(
-    env, lake, tmp_path, capsys, given, said
+    env, lake, account_lake, tmp_path, capsys, given, said
 ):
     (tmp_path / "notes.txt").write_text("not an export")
     (tmp_path / "photos").mkdir()
@@ -279,7 +295,7 @@ def top(name: str, env: dict, start: str, end: str) -> list[dict]:
 
 
 def test_imported_history_is_ranked_at_once_by_the_export_s_names_counting_streams(
-    env, lake, emulator, tmp_path
+    env, account_lake, emulator, tmp_path
 ):
     entries = export_of(emulator)
     assert main(["import", str(write_zip(tmp_path / "e.zip", entries))]) == 0
@@ -310,7 +326,7 @@ def period(entries: list[dict]) -> dict[str, str]:
 
 
 def test_listening_time_is_measured_from_an_export_and_estimated_from_the_api_alone(
-    env, lake, emulator, tmp_path
+    env, account_lake, emulator, tmp_path
 ):
     entries = export_of(emulator)
     dates = period(entries)
@@ -329,7 +345,9 @@ def test_listening_time_is_measured_from_an_export_and_estimated_from_the_api_al
     assert {row["period"][:7] for row in days} == {row["period"] for row in months}
 
 
-def test_skip_rate_and_coverage_describe_the_imported_history(env, lake, emulator, tmp_path):
+def test_skip_rate_and_coverage_describe_the_imported_history(
+    env, account_lake, emulator, tmp_path
+):
     entries = export_of(emulator)
     assert main(["import", str(write_zip(tmp_path / "e.zip", entries))]) == 0
     assert main(["extract", "--kind", "plays"]) == 0
@@ -338,7 +356,7 @@ def test_skip_rate_and_coverage_describe_the_imported_history(env, lake, emulato
     [worst] = query("skip_rate", env, **dates, min_plays=1, limit=1)
     assert worst["track_id"] == skipped_track.rsplit(":", 1)[1] and worst["skips"] == 1
     coverage = query("history_coverage", env, **dates)
-    assert sum(row["plays"] for row in coverage) == len(plays(lake))
+    assert sum(row["plays"] for row in coverage) == len(plays(account_lake))
     assert sum(row["both_sources"] for row in coverage) > 0 and not any(
         row["api_only"] for row in coverage
     )
@@ -348,9 +366,9 @@ def test_skip_rate_and_coverage_describe_the_imported_history(env, lake, emulato
     )
 
 
-def test_rebuilding_every_run_gives_the_same_plays(env, lake, emulator, tmp_path):
+def test_rebuilding_every_run_gives_the_same_plays(env, account_lake, emulator, tmp_path):
     assert main(["extract", "--kind", "plays"]) == 0
     assert main(["import", str(write_zip(tmp_path / "e.zip", export_of(emulator)))]) == 0
-    before = plays(lake)
+    before = plays(account_lake)
     assert main(["transform", "--all"]) == 0
-    assert plays(lake) == before
+    assert plays(account_lake) == before
