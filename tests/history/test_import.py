@@ -89,7 +89,7 @@ def every_byte(lake: LocalLake) -> bytes:
 
 
 def test_an_import_makes_one_play_per_entry_and_stores_nothing_personal(
-    env, account_lake, emulator, clock, tmp_path, capsys
+    env, lake, account_lake, emulator, clock, tmp_path, capsys
 ):
     entries = export_of(emulator)
     assert main(["import", str(write_zip(tmp_path / "my_spotify_data.zip", entries))]) == 0
