@@ -121,6 +121,14 @@ class AccountLake:
         return self.base.exists(self.key(key))
 
     def list(self, prefix: str) -> Iterator[str]:
+        """The account's keys under `prefix`; `processed/` alone lists every table's, from
+        every account's listing, kept to this one's."""
+        if prefix.rstrip("/") == PROCESSED:
+            for key in self.base.list(f"{PROCESSED}/"):
+                account, viewed = split_key(key)
+                if account == self.account:
+                    yield viewed
+            return
         for key in self.base.list(self.key(prefix)):
             yield split_key(key)[1]
 

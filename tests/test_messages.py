@@ -50,7 +50,7 @@ def test_a_bad_parameter_says_what_is_wrong_with_it(filled, params, expected):
 
 def test_a_request_that_takes_no_body_or_query_says_so(filled):
     assert message(post(filled, f"/runs/{NO_SUCH_RUN}/transform", {"x": 1})) == (
-        "this request takes no body; send none, or {}"
+        "unknown field(s) 'x'; allowed: account"
     )
     assert "takes no query parameters" in message(filled.http.get("/queries?x=1"))
 

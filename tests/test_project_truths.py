@@ -6,6 +6,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from chalicelib.accounts import register
 from chalicelib.query.duckdb_engine import EXECUTIONS, KEPT_EXECUTIONS, DuckDBEngine
 from chalicelib.query.service import run_query
 
@@ -13,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_local_query_executions_are_pruned_to_the_newest(lake):
-    (lake.root / "processed").mkdir(parents=True)
+    register(lake, "listener", {})  # a lake of one account, with no rows yet
     engine = DuckDBEngine(lake)
     ids = [
         run_query(engine, "listening_by_hour", {})["execution_id"]
@@ -86,7 +87,7 @@ def test_the_tests_are_laid_out_like_the_code():
 def test_queries_run_side_by_side_prune_the_kept_executions_without_failing(lake):
     """The dashboard runs its queries in threads, each pruning the executions kept: one
     thread's pruning removes files another is sorting by age."""
-    (lake.root / "processed").mkdir(parents=True)
+    register(lake, "listener", {})  # a lake of one account, with no rows yet
     engine = DuckDBEngine(lake)
     workers = 6
     with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -212,21 +212,27 @@ class Invoked:
 
 
 def test_the_records_the_pipeline_writes_hold_only_status_values_and_read_back_as_stored(
-    env, lake, emulator
+    env, account_lake, listener, emulator
 ):
+    """Every record holds the keys a record of its kind always held, and its account."""
     settings = Settings.from_env({**env, "EXTRACT_FUNCTION": "fn"})
-    queued = pipeline.queue_run(settings, kind=raw.PLAYS_ONLY, functions=Invoked())
+    mine = {"kind": raw.PLAYS_ONLY, "account": listener}
+    [queued] = pipeline.queue_run(settings, functions=Invoked(), **mine)
     refused = Invoked(PipelineError("could not start fn: Function not found"))
     with pytest.raises(PipelineError):
-        pipeline.queue_run(settings, kind=raw.PLAYS_ONLY, functions=refused)
+        pipeline.queue_run(settings, functions=refused, **mine)
     extracted = pipeline.extract(settings, kind=raw.PLAYS_ONLY, sleep=lambda _: None)
     transformed = pipeline.extract_and_transform(settings, streams=("saved",))
     partial = pipeline.extract_and_transform(settings, remaining=lambda: 0.0)
     emulator.revoke_refresh_token()
     with pytest.raises(AuthError):
         pipeline.extract(settings, sleep=lambda _: None)
-    records = {get_json(lake, key)["run_id"]: get_json(lake, key) for key in lake.list("runs/")}
+    records = {
+        get_json(account_lake, key)["run_id"]: get_json(account_lake, key)
+        for key in account_lake.list("runs/")
+    }
     assert len(records) == 6
+    assert {stored["account"] for stored in records.values()} == {listener}
     for stored in records.values():
         steps = (stored["status"], stored.get("extract"), stored.get("transform", {}).get("status"))
         assert set(steps) - {None} <= STATUSES
@@ -240,32 +246,41 @@ def test_the_records_the_pipeline_writes_hold_only_status_values_and_read_back_a
         (partial, OLD_TRANSFORMED),
     ]
     for record, old in shapes:
-        assert list(records[record.run_id]) == list(old)
+        assert list(records[record.run_id]) == with_account(old)
     failures = [r for r in records.values() if r["status"] == "failed"]
-    assert sorted(list(r) for r in failures) == sorted([list(OLD_QUEUE_FAILED), list(OLD_FAILED)])
+    assert sorted(list(r) for r in failures) == sorted(
+        [with_account(OLD_QUEUE_FAILED), with_account(OLD_FAILED)]
+    )
     assert (partial.status, partial.transform_status) == (Status.PARTIAL, Status.TRANSFORMED)
 
 
-def test_the_api_answers_a_record_as_it_is_stored(app_client, lake):
+def test_the_api_answers_a_record_as_it_is_stored(app_client, account_lake, listener):
     headers = {"Content-Type": "application/json"}
     response = app_client.http.post("/runs", headers=headers, body="{}")
     run_id = response.json_body["run_id"]
-    stored = get_json(lake, f"runs/{run_id}.json")
-    assert response.json_body == {"run_id": run_id, "status": stored["status"]}
+    stored = get_json(account_lake, f"runs/{run_id}.json")
+    started = {"run_id": run_id, "account": listener, "status": stored["status"]}
+    assert response.json_body == {**started, "runs": [started]}
     assert app_client.http.get(f"/runs/{run_id}").json_body == stored
-    assert app_client.http.get("/runs").json_body == {"runs": [stored]}
+    assert app_client.http.get("/runs").json_body == {"account": listener, "runs": [stored]}
 
 
-def test_a_quarantined_transform_records_status_values_only(env, lake):
+def test_a_quarantined_transform_records_status_values_only(env, account_lake):
     record = pipeline.extract(Settings.from_env(env), streams=("saved",), sleep=lambda _: None)
-    manifest = raw.Manifest.from_json(get_json(lake, record.manifest))
-    lake.put(manifest.parts[0].key, gzip.compress(b"{not json"))
-    summary = pipeline.transform(Settings.from_env(env), record.manifest)
-    stored = get_json(lake, f"runs/{record.run_id}.json")
+    manifest = raw.Manifest.from_json(get_json(account_lake, record.manifest))
+    account_lake.put(manifest.parts[0].key, gzip.compress(b"{not json"))
+    summary = pipeline.transform(Settings.from_env(env), account_lake.key(record.manifest))
+    stored = get_json(account_lake, f"runs/{record.run_id}.json")
     assert (summary["status"], stored["status"], stored["transform"]["status"]) == ("failed",) * 3
     assert stored["extract"] in STATUSES and stored["transform"]["quarantine"]
-    assert list(stored) == list(OLD_QUARANTINED)
+    assert list(stored) == with_account(OLD_QUARANTINED)
     assert RunRecord.from_json(stored).to_json() == stored
+
+
+def with_account(old: dict) -> list[str]:
+    """The keys of a record of that shape, its account beside its run ID."""
+    keys = list(old)
+    return [keys[0], "account", *keys[1:]]
 
 
 def record_of(moment: datetime) -> RunRecord:

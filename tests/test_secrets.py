@@ -13,6 +13,7 @@ from chalice.test import Client
 from chalice_stage import stage_client
 
 from chalicelib import pipeline
+from chalicelib.accounts import register
 from chalicelib.settings import Settings
 from emulator import Faults
 from spotify_etl.cli import main
@@ -112,8 +113,9 @@ def test_a_whole_pipeline_run_leaks_no_secret_anywhere(env, lake, emulator, ever
 
 
 def test_a_run_failing_on_5xx_or_a_revoked_token_leaks_no_secret(
-    env, lake, emulator, everything, tmp_path
+    env, lake, listener, emulator, everything, tmp_path
 ):
+    register(lake, listener, {})  # a lake that knows its account from earlier runs
     emulator.faults = Faults(server_errors=1.0, rotate_refresh_token=True)
     outage = pipeline.extract(Settings.from_env(env), sleep=lambda _: None)  # the backoff
     with app_client(env, tmp_path) as client:

@@ -49,8 +49,15 @@ def test_a_malformed_setting_fails_with_a_message_naming_it(env, named):
 
 
 def test_missing_credentials_say_which_variables_to_set():
-    with pytest.raises(ConfigError, match="SPOTIFY_REFRESH_TOKEN.*spotify-etl auth"):
-        Settings.from_env({}).require_credentials()
+    with pytest.raises(ConfigError, match="SPOTIFY_REFRESH_TOKEN.*SPOTIFY_ACCOUNTS_FILE.*auth"):
+        Settings.from_env({}).require_app_keys()
+
+
+def test_the_app_keys_come_as_a_pair_with_or_without_a_token():
+    keys = {"SPOTIFY_CLIENT_ID": "id", "SPOTIFY_CLIENT_SECRET": "secret"}
+    assert Settings.from_env(keys).credentials is None  # the accounts file holds the tokens
+    with pytest.raises(ConfigError, match="SPOTIFY_CLIENT_SECRET not set"):
+        Settings.from_env({"SPOTIFY_CLIENT_ID": "id", "SPOTIFY_REFRESH_TOKEN": "t"})
 
 
 def test_credentials_never_show_their_secrets_in_repr():

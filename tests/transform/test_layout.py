@@ -9,12 +9,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from chalicelib import raw
+from chalicelib.accounts import AccountLake, LegacyLakeError
 from chalicelib.errors import QueryError
 from chalicelib.lake import LocalLake
 from chalicelib.query.duckdb_engine import DuckDBEngine
 from chalicelib.query.service import run_query
 from chalicelib.schema import TABLES
 from chalicelib.transform import transform_run
+from chalicelib.transform.accounts import migrate_accounts
 from chalicelib.transform.layout import migrate_layout
 from chalicelib.transform.write import split_days, to_parquet
 from tests.lake_tables import day_tables
@@ -121,10 +123,15 @@ def test_plays_a_transform_wrote_into_a_month_before_the_migration_are_kept_besi
 
 
 def test_the_local_engine_refuses_a_daily_lake_and_says_to_migrate(lake, new_run):
+    """A lake of versions before months (and before accounts) is refused until migrated;
+    an account's daily partitions alone, too."""
     two_months(lake, new_run)
     as_daily(lake)
+    with pytest.raises(LegacyLakeError, match="spotify-etl migrate"):
+        run_query(DuckDBEngine(lake), "history_coverage", {"start_date": "2026-10-01"})
+    assert migrate_accounts(lake, "listener") == ("listener", len(list(lake.list(""))) - 1)
     with pytest.raises(QueryError, match="spotify-etl migrate"):
         run_query(DuckDBEngine(lake), "history_coverage", {"start_date": "2026-10-01"})
-    migrate_layout(lake)
+    migrate_layout(AccountLake(lake, "listener"))
     answer = run_query(DuckDBEngine(lake), "history_coverage", {"start_date": "2026-10-01"})
     assert [row[0] for row in answer["rows"]] == ["2026-10-31", "2026-11-01"]
