@@ -289,13 +289,13 @@ def _dashboard_link(args: argparse.Namespace) -> int:
     from chalicelib.aws import client
 
     stage = Stage.from_config(args.config, args.stage)
-    api_url = args.api_url or _deployed_api_url(args.config, stage.name)
+    api_url = links.base_url_of(args.api_url or _deployed_api_url(args.config, stage.name))
     options = {"region_name": args.region} if args.region else {}
     key = links.key_of(
         Settings(dashboard_key_secret_id=stage.dashboard_key_id),
         client("secretsmanager", **options),
     )
-    account = args.account or accounts.choose(_stage_lake(stage, options), None)
+    account = accounts.choose(_stage_lake(stage, options), args.account)
     link = links.make(key, api_url, args.hours, account)
     print(link.url)
     output.note(f"the link works until {link.to_json()['expires_at']}; the API key stays out of it")
@@ -324,6 +324,7 @@ def _extract(args: argparse.Namespace) -> int:
     env = settings.environment()
     config = Settings.from_env(env)
     pace = f" (at most {config.rate_limit} requests per 30 s)" if config.rate_limit else ""
+    failures: list[tuple[str | None, PipelineError]] = []
     with output.console.status(f"extracting{pace}…") as status:
         options = {
             "kind": args.kind,
@@ -333,16 +334,27 @@ def _extract(args: argparse.Namespace) -> int:
                 f"extracting{pace}… {part.key.split('/', 3)[-1]}"
             ),
         }
-        if args.account:
+        if args.account or len(_tokens(config)) == 1:  # one account: its error is the command's
             records = [pipeline.extract_and_transform(config, account=args.account, **options)]
         else:
-            records = pipeline.extract_and_transform_accounts(config, **options)
+            on_failure = lambda account, error: failures.append((account, error))  # noqa: E731
+            records = pipeline.extract_and_transform_accounts(
+                config, on_failure=on_failure, **options
+            )
     for record in records:
         _print_run(record)
-    if not records:
-        output.error("no account was extracted: each one's error is above")
-        return 1
-    return max(EXIT_CODES.get(record.status, 0) for record in records)
+    for account, error in failures:
+        output.error(f"the run of {account or 'SPOTIFY_REFRESH_TOKEN'} failed: {error}")
+    codes = [EXIT_CODES.get(record.status, 0) for record in records] + [1] * len(failures)
+    return max(codes, default=0)
+
+
+def _tokens(config: Settings) -> list[str | None]:
+    """The accounts the credentials name (None: SPOTIFY_REFRESH_TOKEN's)."""
+    from chalicelib.pipeline.credentials import app_credentials
+
+    app = app_credentials(config)
+    return [*([None] if app.unnamed else []), *app.accounts]
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -489,9 +501,14 @@ def _query(args: argparse.Namespace) -> int:
 
 def _why_empty(query: NamedQuery, params: dict[str, Any]) -> str:
     """Why a query answered no rows: what it counts, and the values it was asked for."""
-    values = dict(zip(query.placeholders, query.bind(params), strict=True))
+    from chalicelib.query.service import with_placeholder_accounts
+
+    bound = query.bind(with_placeholder_accounts(query, params))
+    values = dict(zip(query.placeholders, bound, strict=True))
     asked = ", ".join(
-        f"{param.name}={values[param.name]}" for param in query.params if param.name in values
+        f"{param.name}={values[param.name]}"
+        for param in query.params
+        if param.name in values and param.type in ("date", "integer")
     )
     return f"{query.description} None for {asked}." if asked else query.description
 

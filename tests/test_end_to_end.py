@@ -2,11 +2,13 @@
 
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from chalicelib.accounts import AccountLake
 from chalicelib.lake import LocalLake, get_json
 from chalicelib.schema import TABLES, stored_schema
 from emulator import Emulator
@@ -36,20 +38,22 @@ def end_to_end_lake(tmp_path_factory):
         ):
             patch.delenv(name, raising=False)
         assert run_demo(str(folder), days=DAYS, seed=SEED, first_day=FIRST_DAY) == 0
-    return LocalLake(folder)
+    twin = Emulator(seed=SEED, clock=lambda: FIRST_DAY.timestamp(), start=FIRST_DAY.timestamp())
+    return AccountLake(LocalLake(folder), twin.users[0].user_id)
 
 
 @pytest.fixture(scope="module")
 def world():
-    """A twin of the demo's emulator: same seed and start, so the same account."""
+    """A twin of the demo's emulator: same seed and start, so the same (first) account."""
     return Emulator(seed=SEED, clock=lambda: FIRST_DAY.timestamp(), start=FIRST_DAY.timestamp())
 
 
 @pytest.fixture(scope="module")
 def db(end_to_end_lake):
+    """The first listener's tables, as DuckDB reads the files (each table's months)."""
     con = duckdb.connect()
     for table in TABLES.values():
-        pattern = f"{end_to_end_lake.root}/{table.prefix()}*/*.parquet"
+        pattern = Path(end_to_end_lake.uri(table.prefix())) / "*" / "*.parquet"
         con.execute(
             f"CREATE VIEW {table.name} AS SELECT * FROM "
             f"read_parquet('{pattern}', hive_partitioning = true)"

@@ -171,14 +171,16 @@ def extract_accounts(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     then: Callable[[RunRecord], RunRecord] | None = None,
     run_ids: dict[str, str] | None = None,
+    on_failure: Callable[[str | None, PipelineError], None] | None = None,
     **options: Any,
 ) -> list[RunRecord]:
     """An extract run of every account the credentials hold, one after the other (never two
     at once: one app, one rate limit), on one pacer, so that SPOTIFY_RATE_LIMIT holds across
     them. Each run has its own record; one that fails does not stop the others (its record
     and the error log say why). `then` follows each run (locally: its transform). `run_ids`
-    names the run queued for an account (queue_run). Where the credentials cannot be read,
-    every account the lake knows gets a failed record saying why.
+    names the run queued for an account (queue_run); `on_failure` hears of each run that
+    failed (by default, the log). Where the credentials cannot be read, every account the
+    lake knows gets a failed record saying why.
     """
     from chalicelib.spotify.limiter import RequestPacer
 
@@ -212,12 +214,16 @@ def extract_accounts(
                 **options,
             )
         except PipelineError as error:
-            log.error("the extract of account %s failed: %s", account or "(unnamed)", error)
+            (on_failure or _log_failure)(account, error)
             if account is None:
                 continue  # whose it is, Spotify did not say: there is no record to show
             record = RunStore(AccountLake(lake, account)).get(run_id)
         records.append(then(record) if then else record)
     return records
+
+
+def _log_failure(account: str | None, error: PipelineError) -> None:
+    log.error("the extract of account %s failed: %s", account or "(unnamed)", error)
 
 
 class _Records:
@@ -390,6 +396,7 @@ def account_of_run(lake: Lake, run_id: str, account: str | None = None) -> str:
 def manifest_of_run(settings: Settings, run_id: str, account: str | None = None) -> str:
     """The manifest key (relative to the lake root) of a run that landed its data;
     NotFoundError for one that did not."""
+    raw.check_run_id(run_id)
     lake = lake_to_read(settings)
     owner = account_of_run(lake, run_id, account)
     key = raw.manifest_key_of_run(run_id)

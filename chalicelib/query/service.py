@@ -60,7 +60,7 @@ def run_named(
     wait = DEFAULT_WAIT_SECONDS if wait_seconds is None else wait_seconds
     values = {} if params is None else params
     query = get_query(name)
-    query.bind(_with_placeholder_accounts(query, values))
+    query.bind(with_placeholder_accounts(query, values))
     _check_wait(wait)
     check_page_size(page_size)
     engine = configured_engine(settings)
@@ -86,7 +86,7 @@ def with_accounts(lake: Lake, name: str, params: Mapping[str, Any]) -> dict[str,
     return values
 
 
-def _with_placeholder_accounts(query: Any, values: Any) -> Any:
+def with_placeholder_accounts(query: Any, values: Any) -> Any:
     """The parameters with stand-ins for the accounts the lake fills in, so that the rest of
     a request is checked before the lake is opened (what is no object, bind refuses)."""
     if not isinstance(values, Mapping):
@@ -133,7 +133,7 @@ def run_query(
     """Start a named query and wait up to wait_seconds (at most 25) for its first page; the
     account(s) it reads filled in from the engine's lake where not given."""
     query = get_query(name)
-    query.bind(_with_placeholder_accounts(query, params))
+    query.bind(with_placeholder_accounts(query, params))
     wait = _check_wait(wait_seconds)
     page_size = check_page_size(page_size)
     if engine.lake is not None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from chalicelib.accounts import register
 from chalicelib.lake import get_json
 from chalicelib.lease import Lease
 from spotify_etl.cli import SKIPPED_EXIT, main
@@ -22,16 +23,17 @@ def test_extract_prints_the_run_and_its_counts_and_exits_0(env, lake, capsys):
 
 
 def test_extract_while_another_holds_the_lease_exits_4_saying_which_and_asks_nothing(
-    env, lake, emulator, capsys
+    env, lake, account_lake, listener, emulator, capsys
 ):
+    register(lake, listener, {})  # a lake that knows its account from earlier runs
     Lease.take(lake, "20261120T120000Z-abcdef", datetime.now(UTC), lambda: 900)
     assert main(["extract"]) == SKIPPED_EXIT == 4
     printed = capsys.readouterr()
     assert ": skipped" in printed.out
     assert "20261120T120000Z-abcdef holds the extract lease" in printed.err
     assert sum(emulator.requests.values()) == 0 and not list(lake.list("raw/"))
-    [key] = list(lake.list("runs/"))
-    assert get_json(lake, key)["status"] == "skipped"
+    [key] = list(account_lake.list("runs/"))
+    assert get_json(account_lake, key)["status"] == "skipped"
 
 
 def test_extract_of_chosen_streams_reads_only_those(env, lake, emulator):
@@ -58,12 +60,13 @@ def test_extract_without_credentials_is_refused_with_what_to_set_and_leaves_no_r
 
 
 def test_a_run_that_fails_once_started_still_leaves_its_failed_record(
-    env, lake, emulator, capsys
+    env, lake, account_lake, listener, emulator, capsys
 ):
+    register(lake, listener, {})  # a lake that knows its account from earlier runs
     emulator.revoke_refresh_token()
     assert main(["extract"]) == 1
-    [key] = list(lake.list("runs/"))
-    record = get_json(lake, key)
+    [key] = list(account_lake.list("runs/"))
+    record = get_json(account_lake, key)
     assert record["status"] == "failed" and "spotify-etl auth" in record["errors"][0]
     assert capsys.readouterr().err.startswith("error: ")
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from rich.cells import cell_len
 
+from chalicelib.accounts import register
 from chalicelib.runs import RunStore
 from spotify_etl import output
 from spotify_etl.cli import CLOSED_PIPE_EXIT, main
@@ -55,12 +56,12 @@ def test_values_in_rows_are_printed_as_they_are(capsys):
     assert '["a", "b"]' in out  # a list as JSON, not as a Python repr
 
 
-def test_runs_print_as_json_the_records_get_runs_answers_and_as_csv(env, lake, capsys):
+def test_runs_print_as_json_the_records_get_runs_answers_and_as_csv(env, account_lake, capsys):
     assert main(["extract", "--streams", "saved"]) == 0
     capsys.readouterr()
     assert main(["runs", "--format", "json"]) == 0
     [run] = json.loads(capsys.readouterr().out)
-    assert run == RunStore(lake).recent(1)[0].to_json()  # as GET /runs, types and all
+    assert run == RunStore(account_lake).recent(1)[0].to_json()  # as GET /runs, types and all
     assert run["errors"] == [] and run["counts"]["requests"] > 0 and run["counts"]["saved_tracks"]
     assert main(["runs", "--format", "csv"]) == 0
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
@@ -223,10 +224,11 @@ def test_no_aws_credentials_is_one_line_saying_how_to_configure_them(
     assert "no AWS credentials found; configure them with `aws configure`" in one_error_line(capsys)
 
 
-def test_a_run_cut_short_is_partial_with_its_own_exit_code(env, emulator, lake, capsys):
+def test_a_run_cut_short_is_partial_with_its_own_exit_code(env, emulator, lake, listener, capsys):
     from emulator import Faults
     from spotify_etl.cli import PARTIAL_EXIT
 
+    register(lake, listener, {})  # a lake that knows its account from earlier runs
     emulator.faults = Faults(rate_limit=1.0, retry_after=4 * 3600)  # "come back in 4 hours"
     assert main(["extract", "--streams", "saved"]) == PARTIAL_EXIT == 3
     assert ": partial" in capsys.readouterr().out
@@ -236,7 +238,8 @@ def test_a_run_cut_short_is_partial_with_its_own_exit_code(env, emulator, lake, 
     assert run["transform"]["status"] == "transformed"  # what it fetched is in the tables
 
 
-def test_a_failed_run_exits_1_and_says_its_extract_failed(env, emulator, capsys):
+def test_a_failed_run_exits_1_and_says_its_extract_failed(env, emulator, lake, listener, capsys):
+    register(lake, listener, {})  # a lake that knows its account from earlier runs
     emulator.revoke_refresh_token()
     assert main(["extract"]) == 1
     capsys.readouterr()

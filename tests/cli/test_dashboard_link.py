@@ -12,6 +12,8 @@ import pytest
 from stand_ins import REGION
 
 from chalicelib import links
+from chalicelib.accounts import register
+from chalicelib.lake import S3Lake
 from spotify_etl.cli import main
 
 pytestmark = pytest.mark.integration  # Secrets Manager, in moto
@@ -43,6 +45,9 @@ def deployed_project(tmp_path, aws):
     boto3.client("secretsmanager", region_name=REGION).create_secret(
         Name="spotify-etl/dev/dashboard-key", SecretString=json.dumps({"key": KEY})
     )
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="spotify-etl-dev-lake")
+    register(S3Lake(s3, "spotify-etl-dev-lake"), "listener", {})  # the stage's one account
     return chalice / "config.json"
 
 
@@ -50,9 +55,9 @@ def test_the_link_is_for_the_deployed_api_and_signed_with_the_stages_key(deploye
     assert main(["dashboard-link", "--stage", "dev", "--config", str(deployed_project)]) == 0
     captured = capsys.readouterr()
     [url] = captured.out.splitlines()
-    assert url.startswith(f"{API.rstrip('/')}/view/dashboard?expires=")
+    assert url.startswith(f"{API.rstrip('/')}/view/dashboard?account=listener&expires=")
     params = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
-    links.check(KEY, params)  # raises if the app would refuse it
+    assert links.check(KEY, params) == "listener"  # raises if the app would refuse it
     assert 3590 <= int(params["expires"]) - time.time() <= 3600
     assert "works until" in captured.err and KEY not in captured.out + captured.err
 
@@ -96,4 +101,19 @@ def test_a_link_to_the_view_itself_is_taken_as_the_api(deployed_project, capsys)
     argv = ["dashboard-link", "--stage", "dev", "--config", str(deployed_project),
             "--api-url", "https://example.org/api/view/dashboard/"]  # fmt: skip
     assert main(argv) == 0
-    assert capsys.readouterr().out.startswith("https://example.org/api/view/dashboard?expires=")
+    assert capsys.readouterr().out.startswith("https://example.org/api/view/dashboard?account=")
+
+
+def test_a_link_opens_the_account_named_and_a_lake_of_several_needs_one_named(
+    deployed_project, capsys
+):
+    s3 = boto3.client("s3", region_name=REGION)
+    register(S3Lake(s3, "spotify-etl-dev-lake"), "second", {})
+    argv = ["dashboard-link", "--stage", "dev", "--config", str(deployed_project)]
+    assert main(argv) == 2
+    assert "listener, second" in capsys.readouterr().err
+    assert main([*argv, "--account", "second"]) == 0
+    url = capsys.readouterr().out.strip()
+    assert links.check(KEY, {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}) == (
+        "second"
+    )
