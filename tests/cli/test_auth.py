@@ -38,7 +38,8 @@ def workdir(tmp_path, monkeypatch) -> Path:
     """An empty working directory, so no developer's .env or exported token is read."""
     monkeypatch.chdir(tmp_path)
     for name in ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "SPOTIFY_REFRESH_TOKEN",
-                 "SPOTIFY_AUTH_URL", "SPOTIFY_SECRET_ID"):  # fmt: skip
+                 "SPOTIFY_AUTH_URL", "SPOTIFY_API_URL", "SPOTIFY_SECRET_ID",
+                 "SPOTIFY_ACCOUNTS_FILE"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     return tmp_path
 
@@ -48,7 +49,8 @@ def app_env(workdir, emulator, monkeypatch) -> dict[str, str]:
     """The app's credentials in the environment, its accounts service the emulator."""
     values = {"SPOTIFY_CLIENT_ID": emulator.client_id,
               "SPOTIFY_CLIENT_SECRET": emulator.client_secret,
-              "SPOTIFY_AUTH_URL": emulator.auth_url}  # fmt: skip
+              "SPOTIFY_AUTH_URL": emulator.auth_url,
+              "SPOTIFY_API_URL": emulator.api_url}  # fmt: skip
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     return values
@@ -84,7 +86,8 @@ def test_auth_keeps_the_other_lines_of_an_existing_env_file(workdir, emulator, f
     dotenv.write_text(
         "# my settings\nLAKE_URI=./my-lake\n"
         f"SPOTIFY_CLIENT_ID={emulator.client_id}\nSPOTIFY_CLIENT_SECRET={emulator.client_secret}\n"
-        f"SPOTIFY_AUTH_URL={emulator.auth_url}\nSPOTIFY_REFRESH_TOKEN=old-token\n"
+        f"SPOTIFY_AUTH_URL={emulator.auth_url}\nSPOTIFY_API_URL={emulator.api_url}\n"
+        "SPOTIFY_REFRESH_TOKEN=old-token\n"
     )
     dotenv.chmod(0o644)
     assert main(["auth", "--port", "0"]) == 0
@@ -148,7 +151,7 @@ def test_secret_id_creates_the_secret_and_a_second_run_updates_it(
         assert main(["auth", "--port", "0", "--secret-id", SECRET_ID]) == 0
         second = json.loads(client.get_secret_value(SecretId=SECRET_ID)["SecretString"])
         versions = client.list_secret_version_ids(SecretId=SECRET_ID)["Versions"]
-        read_back = credentials_for(Settings(secret_id=SECRET_ID), client)
+        read_back = credentials_for(Settings(secret_id=SECRET_ID), secrets_client=client)
     out, err = capsys.readouterr()
     assert set(first) == {"client_id", "client_secret", "refresh_token"}
     assert first["client_id"] == emulator.client_id
@@ -161,6 +164,51 @@ def test_secret_id_creates_the_secret_and_a_second_run_updates_it(
     assert "created" in out and "updated" in out
     for secret in (first["refresh_token"], second["refresh_token"], emulator.client_secret):
         assert secret not in out and secret not in err
+
+
+@pytest.mark.account(seed=1, users=2)
+def test_a_second_listener_is_added_beside_the_first_and_renewed_in_place(
+    app_env, workdir, emulator, fake_browser, capsys
+):
+    """Locally: the first account's token in .env, the second's in the accounts file (0600);
+    in the secret: the second in its accounts map. Logging in again renews in place."""
+    first, second = emulator.users
+    assert main(["auth", "--port", "0"]) == 0  # the first user logs in
+    emulator.login_as = second.user_id
+    assert main(["auth", "--port", "0"]) == 0
+    accounts = workdir / ".spotify-accounts.json"
+    assert stat.S_IMODE(accounts.stat().st_mode) == 0o600
+    kept = json.loads(accounts.read_text())
+    assert list(kept) == [second.user_id] and _works(
+        emulator, kept[second.user_id]["refresh_token"]
+    )
+    assert _works(emulator, _dotenv_token(workdir))
+    assert main(["auth", "--port", "0"]) == 0  # the second again: renewed
+    renewed = json.loads(accounts.read_text())[second.user_id]["refresh_token"]
+    assert renewed != kept[second.user_id]["refresh_token"]
+    out = capsys.readouterr().out
+    assert f"account {second.user_id} added" in out and f"account {second.user_id} renewed" in out
+    settings = Settings.from_env({**app_env, "SPOTIFY_REFRESH_TOKEN": _dotenv_token(workdir)})
+    assert credentials_for(settings, second.user_id).refresh_token == renewed
+
+
+@pytest.mark.account(seed=1, users=2)
+def test_a_second_listener_goes_into_the_secrets_accounts_map(
+    aws_credentials, app_env, emulator, fake_browser
+):
+    first, second = emulator.users
+    with mock_aws():
+        client = boto3.client("secretsmanager")
+        assert main(["auth", "--port", "0", "--secret-id", SECRET_ID]) == 0
+        emulator.login_as = second.user_id
+        assert main(["auth", "--port", "0", "--secret-id", SECRET_ID]) == 0
+        value = json.loads(client.get_secret_value(SecretId=SECRET_ID)["SecretString"])
+        settings = Settings(secret_id=SECRET_ID)
+        mine = credentials_for(settings, second.user_id, secrets_client=client)
+    assert set(value) == {"client_id", "client_secret", "refresh_token", "accounts"}
+    assert list(value["accounts"]) == [second.user_id]
+    assert mine.refresh_token == value["accounts"][second.user_id]["refresh_token"]
+    assert _works(emulator, value["refresh_token"]) and _works(emulator, mine.refresh_token)
 
 
 def test_declined_consent_is_a_clear_error_and_stores_nothing(
