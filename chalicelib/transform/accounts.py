@@ -6,8 +6,10 @@ Every object of that layout (`raw/2026-11-26/…`, `processed/plays/played_month
 loses nothing and runs again from where it stopped; the app's own objects (the extract
 lease, the register, the local engine's executions) stay where they are. Whose lake it is,
 the newest `GET /me` answer in raw/ says (an import-only lake has none: the caller names
-the account). The account is registered last: until then the lake is read as one of the
-earlier layout, which every command refuses, saying to run `migrate`.
+the account); a migration once begun notes whose it is (`state/migration.json`), so that
+one stopped after moving that answer goes on for the same account. The account is
+registered last: until then the lake is read as one of the earlier layout, which every
+command refuses, saying to run `migrate`.
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ from chalicelib.accounts import (
     scoped_key,
 )
 from chalicelib.errors import ConflictError, LakeError, ValidationError
-from chalicelib.lake import MOVED, Lake, get_json
+from chalicelib.lake import MOVED, Lake, get_json, put_json
 
 LEASE = "state/extract-lease.json"
 EXECUTIONS = "state/executions/"
+MIGRATION = "state/migration.json"  # {"account", "user"}: whose lake a migration moves
 
 
 def earlier_keys(lake: Lake) -> Iterator[str]:
@@ -39,7 +42,7 @@ def earlier_keys(lake: Lake) -> Iterator[str]:
             parts = key.split("/")
             if len(parts) > at and parts[at].startswith(f"{ACCOUNT}="):
                 continue
-            if key in (LEASE, REGISTER) or key.startswith(EXECUTIONS):
+            if key in (LEASE, REGISTER, MIGRATION) or key.startswith(EXECUTIONS):
                 continue
             yield key
 
@@ -65,13 +68,22 @@ def migrate_accounts(
     keys = list(earlier_keys(lake))
     if not keys:
         return None, 0
-    user = account_of_lake(keys, lake)
-    if account is None and user is None:
+    marked = get_json(lake, MIGRATION) if lake.exists(MIGRATION) else {}
+    begun = marked.get("account")
+    user = marked.get("user") or account_of_lake(keys, lake)
+    account = account or begun or (user or {}).get("id")
+    if account is None:
         raise ValidationError(
             "this lake was written before accounts and holds no GET /me answer to tell whose "
             "it is: name the account with --account ID (its Spotify user ID)"
         )
-    account = check_account_id(account or (user or {})["id"])
+    if begun not in (None, account):
+        raise ValidationError(
+            f"a migration of this lake under account {begun} was begun: run it again "
+            f"without --account, or with --account {begun}"
+        )
+    check_account_id(account)
+    put_json(lake, MIGRATION, {"account": account, "user": user})
     for done, key in enumerate(keys, 1):
         _move(lake, key, scoped_key(key, account))
         if progress:
