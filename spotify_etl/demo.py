@@ -1,8 +1,9 @@
-"""The offline demo: a year of an emulated account's history, then a few days of it, through
-the real pipeline.
+"""The offline demo: a year of two emulated listeners' history, then a few days of it,
+through the real pipeline, in one lake (SPEC §9).
 
-First the account's privacy export (a year of plays, written by the emulator) is imported,
-as a new user would before the first poll.
+First each listener's privacy export (a year of plays, written by the emulator) is
+imported, as a new user would before the first poll; then every schedule extracts both, in
+turn, with the tokens of an accounts file as `spotify-etl auth` keeps them.
 
 The emulator and the pipeline share a simulated clock, so each day's daily snapshot and
 plays polls run at their scheduled times and the account changes between days. Every run
@@ -36,6 +37,7 @@ SCHEDULE = (
 )
 SHOWN_ROWS = 10
 EXPORT_DAYS = 365  # the days of history before the API's that the demo's export holds
+LISTENERS = 2
 
 
 def run_demo(lake: str, *, days: int, seed: int, first_day: datetime | None = None) -> int:
@@ -50,7 +52,13 @@ def run_demo(lake: str, *, days: int, seed: int, first_day: datetime | None = No
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     first_day = first_day or today - timedelta(days=days)
     clock = SimulatedClock(first_day)
-    with Emulator(seed=seed, clock=clock.time) as emulator:
+    with (
+        Emulator(seed=seed, clock=clock.time, users=LISTENERS) as emulator,
+        tempfile.TemporaryDirectory() as private,
+    ):
+        accounts_file = emulator.write_accounts_file(Path(private) / "accounts.json")
+        variables = {**emulator.variables(), "SPOTIFY_ACCOUNTS_FILE": str(accounts_file)}
+        variables.pop("SPOTIFY_REFRESH_TOKEN")  # the listeners' tokens are in the file
         config = Settings.from_env(
             {
                 **os.environ,
@@ -58,39 +66,48 @@ def run_demo(lake: str, *, days: int, seed: int, first_day: datetime | None = No
                 "QUERY_ENGINE": "duckdb",
                 "PLAYLISTS": "all",
                 "SPOTIFY_RATE_LIMIT": "0",  # the emulator has no rate limit to keep under
-                **emulator.variables(),
+                **variables,
             }
         )
         with Progress(console=output.console) as progress:
-            imported = _import_history(config, emulator, clock, progress)
+            imported = sum(
+                _import_history(config, emulator, user.user_id, clock, progress)
+                for user in emulator.users
+            )
             task = progress.add_task("runs", total=days * len(SCHEDULE))
             for day in range(days):
                 for hour, minute, kind in SCHEDULE:
                     clock.moment = first_day + timedelta(days=day, hours=hour, minutes=minute)
-                    progress.update(task, description=f"{kind} run {clock.moment:%Y-%m-%d %H:%M}")
-                    pipeline.extract_and_transform(config, kind=kind, now=clock.now)
+                    progress.update(task, description=f"{kind} runs {clock.moment:%Y-%m-%d %H:%M}")
+                    pipeline.extract_and_transform_accounts(config, kind=kind, now=clock.now)
                     progress.advance(task)
         requests = emulator.total_requests
+        names = {user.user_id: user.display_name for user in emulator.users}
     history = first_day - timedelta(days=EXPORT_DAYS + emulator.scale.history_days)
-    _print_queries(config, history.date(), (first_day + timedelta(days=days - 1)).date())
+    last = (first_day + timedelta(days=days - 1)).date()
+    first_listener = next(iter(names))
+    output.line(f"\nThe tables of {names[first_listener]} ({first_listener}):")
+    _print_queries(config, history.date(), last, first_listener)
+    _print_together(config, history.date(), last, names)
     output.line(
-        f"\n{imported:,} plays imported from a year of the account's privacy export, then "
-        f"{days * len(SCHEDULE)} runs, {requests} requests to the emulator; lake in {folder}. "
-        f"Try: LAKE_URI={lake} .venv/bin/spotify-etl runs"
+        f"\n{imported:,} plays imported from a year of {LISTENERS} listeners' privacy exports, "
+        f"then {days * len(SCHEDULE)} schedules extracting both in turn, {requests} requests "
+        f"to the emulator; lake in {folder}. Try: LAKE_URI={lake} .venv/bin/spotify-etl "
+        "accounts, then runs --account ID"
     )
     return 0
 
 
-def _import_history(config: Settings, emulator, clock, progress: Progress) -> int:
-    """Import a year of the account's history from its privacy export, as a user does
+def _import_history(config: Settings, emulator, account: str, clock, progress: Progress) -> int:
+    """Import a year of a listener's history from their privacy export, as a user does
     before the first poll; the plays it added."""
     from emulator.export import write_export
 
-    task = progress.add_task("importing a year of history", total=None)
+    task = progress.add_task(f"importing a year of {account}'s history", total=None)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "my_spotify_data.zip"
-        export = write_export(emulator.world, path, clock.time(), days=EXPORT_DAYS)
-        account = emulator.account_at(clock.time()).user.id
+        export = write_export(emulator.world, path, clock.time(), days=EXPORT_DAYS,
+                              user_id=account)  # fmt: skip
         record = pipeline.import_history(config, export, now=clock.now, account=account)
     progress.update(task, total=1, completed=1)
     if record.status == Status.FAILED:
@@ -98,12 +115,15 @@ def _import_history(config: Settings, emulator, clock, progress: Progress) -> in
     return ((record.transform or {}).get("rows") or {}).get("plays", 0)
 
 
-def _print_queries(config: Settings, start, end) -> None:
+def _print_queries(config: Settings, start, end, account: str) -> None:
     from chalicelib.query import named, service
 
     # Per month: a year of history per day would be a long table.
     params = {"start_date": start.isoformat(), "end_date": end.isoformat(), "monthly": 1}
+    params = {**params, "account": account}
     for query in named.describe():
+        if query["name"] == "together":
+            continue
         wanted = {p["name"] for p in query["params"]}
         result = service.run_named(
             config,
@@ -118,6 +138,18 @@ def _print_queries(config: Settings, start, end) -> None:
         output.query_result(title, shown, why_empty=query["description"])
         if len(result["rows"]) > SHOWN_ROWS:
             output.line(f"  … {len(result['rows']) - SHOWN_ROWS} more rows")
+
+
+def _print_together(config: Settings, start, end, names: dict[str, str]) -> None:
+    """The artists the listeners share, each one's streams and share beside."""
+    from chalicelib.query import service
+
+    params = {"start_date": start.isoformat(), "end_date": end.isoformat(), "limit": 5}
+    result = service.run_named(config, "together", params, 25, page_size=1000)
+    output.console.print()
+    listeners = " and ".join(names.values())
+    title = f"together: the artists {listeners} share most ({start} to {end})"
+    output.query_result(title, result, why_empty="the listeners share no artist")
 
 
 def _fresh_lake(folder: Path) -> Path:
