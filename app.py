@@ -196,6 +196,15 @@ def show_dashboard():
     return dashboard.respond(config(), app.current_request.query_params)
 
 
+@app.route("/dashboard/together", api_key_required=True)
+@http_errors
+def show_together():
+    """What the lake's listeners share, for ?start_date=&end_date= (the last 30 days)."""
+    from chalicelib import dashboard
+
+    return dashboard.respond_together(config(), app.current_request.query_params)
+
+
 @app.route("/dashboard/links", methods=["POST"], api_key_required=True)
 @http_errors
 def make_dashboard_link():

@@ -229,6 +229,14 @@ def serve(lake: Path, log: Path, **variables: str):
 
 
 @pytest.fixture(scope="session")
+def demo_listeners() -> list[str]:
+    """The demo's listeners (seed 7), the first the one whose tables it prints."""
+    from emulator import Emulator
+
+    return [user.user_id for user in Emulator(seed=7, users=2).users]
+
+
+@pytest.fixture(scope="session")
 def server(demo_lake, tmp_path_factory) -> str:
     """The base URL of `chalice local` over the demo's lake."""
     process, url = serve(demo_lake, tmp_path_factory.mktemp("server") / "chalice-local.log")

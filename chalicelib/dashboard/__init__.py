@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
 from chalice import Response
 
+from chalicelib.accounts import AccountRequiredError
 from chalicelib.api import date_param, query_params
 from chalicelib.errors import ConfigError, ValidationError
 from chalicelib.settings import Settings
 
 PERIOD = {"start_date", "end_date"}
 ACCOUNT = "account"
+TOGETHER = "dashboard/together"  # relative to /dashboard
 
 
 def respond(settings: Settings, query: Mapping[str, str] | None) -> Response:
@@ -41,20 +44,47 @@ def respond_signed(settings: Settings, query: Mapping[str, str] | None) -> Respo
     return _dashboard(settings, period, carried, account)
 
 
+def respond_together(settings: Settings, query: Mapping[str, str] | None) -> Response:
+    """What the lake's listeners share, for ?start_date=&end_date= (`together`)."""
+    from chalicelib.dashboard import data, page
+
+    today = datetime.now(UTC).date()
+    params = query_params(query, PERIOD)
+    period = _period(params, today, {})
+    if isinstance(period, Response):
+        return period
+    rows, listeners = data.load_together(settings, period)
+    return _html(page.together(rows, listeners, period, today), 200)
+
+
 def _dashboard(
     settings: Settings, params: dict[str, str], carried: dict[str, str], account: str | None
 ) -> Response:
     from chalicelib.dashboard import data, page
 
     today = datetime.now(UTC).date()
+    period = _period(params, today, carried)
+    if isinstance(period, Response):
+        return period
+    try:
+        loaded = data.load(settings, period, account)
+    except AccountRequiredError:  # several listeners, none named: whose is it to be?
+        listeners = data.listeners(settings)
+        return _html(page.accounts(listeners, period, today, TOGETHER), 200)
+    return _html(page.render(loaded, today, carried), 200)
+
+
+def _period(params: dict[str, str], today: date, carried: dict[str, str]) -> Any:
+    """The period asked for, or the page saying what is wrong with it (a 400)."""
+    from chalicelib.dashboard import data, page
+
     start = end = None
     try:
         start, end = date_param(params, "start_date", None), date_param(params, "end_date", None)
-        period = data.Period.of(start, end, today)
+        return data.Period.of(start, end, today)
     except ValidationError as problem:  # a date mistyped, or From after To
         asked = data.Period.asked(start, end, today)
         return _html(page.refused(str(problem), asked, today, carried), 400)
-    return _html(page.render(data.load(settings, period, account), today, carried), 200)
 
 
 def _html(html: str, status: int) -> Response:

@@ -96,6 +96,22 @@ class DashboardData:
         return not self.pending and not any(self.rows.values())
 
 
+def listeners(settings: Settings) -> dict[str, str]:
+    """The lake's accounts, each by its display name (its ID where it has none)."""
+    held = accounts.registered(open_lake_to_read(settings.lake_uri))
+    return {account: about.get("display_name") or account for account, about in held.items()}
+
+
+def load_together(
+    settings: Settings, period: Period
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The `together` query's rows for the period (every account of the lake), and the
+    listeners by name."""
+    named = listeners(settings)
+    rows = _rows(settings, "together", {**period.params(), "limit": TOP * 2})
+    return rows or [], named
+
+
 def load(settings: Settings, period: Period, account: str | None = None) -> DashboardData:
     """Run the dashboard's queries for `account` (by default the lake's only one)
     concurrently, each waiting at most WAIT_SECONDS; none on a local folder that holds no

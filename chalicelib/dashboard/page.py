@@ -34,6 +34,8 @@ def render(data: DashboardData, today: date, carried: Mapping[str, str] | None =
     """The whole dashboard page for the data's period; `carried` query parameters (a signed
     link's) go along in its own links and form."""
     summary = f"{data.period.days:,} days · plays, top artists and tracks, playlists · UTC"
+    if data.account:
+        summary = f"{data.account} · {summary}"
     figures = {} if data.empty else _figures(data)
     return _templates().get_template("dashboard.html").render(
         _header(data.period, today, carried or {}, summary),
@@ -52,6 +54,67 @@ def refused(
     return _templates().get_template("refused.html").render(
         _header(period, today, carried or {}, "pick dates in order · UTC"), problem=problem
     )
+
+
+def accounts(
+    listeners: Mapping[str, str], period: Period, today: date, together: str
+) -> str:
+    """The page of a lake of several listeners asked for no one's dashboard: one link each
+    (the period kept), and one to what they share."""
+    return _templates().get_template("accounts.html").render(
+        _header(period, today, {}, "several listeners · UTC"),
+        listeners=_listeners(listeners, period, ""),
+        together=together,
+    )
+
+
+def together(
+    rows: list[dict[str, Any]], listeners: Mapping[str, str], period: Period, today: date
+) -> str:
+    """The page of what the listeners share: one entry per artist, each listener's share of
+    their own streams as a bar (its width the share of the largest one shown)."""
+    widest = max((row["share"] for row in rows), default=0) or 1
+    shown = _listeners(listeners, period, "../dashboard")
+    css = {listener["account"]: listener["css"] for listener in shown}
+    artists: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        artist = artists.setdefault(
+            row["rank"],
+            {
+                "rank": row["rank"],
+                "name": row["artist_name"] or row["artist_id"],
+                "score": f"{row['shared_score']:.1%}",
+                "shares": [],
+            },
+        )
+        artist["shares"].append(
+            {
+                "css": css.get(row["account"], ""),
+                "width": 100 * row["share"] / widest,
+                "percent": f"{listeners.get(row['account'], row['account'])}: {row['share']:.1%}",
+                "streams": f"{row['streams']:,}",
+            }
+        )
+    summary = f"{len(listeners)} listeners · the artists you share · UTC"
+    return _templates().get_template("together.html").render(
+        _header(period, today, {}, summary), artists=list(artists.values()), listeners=shown
+    )
+
+
+def _listeners(
+    listeners: Mapping[str, str], period: Period, page: str
+) -> list[dict[str, str]]:
+    """Each listener: ID, name, colour and the link to their dashboard (on `page`, relative
+    to the page linking to it) for the same period."""
+    return [
+        {
+            "account": account,
+            "name": name,
+            "css": f"listener-{index}",
+            "link": f"{page}?{_query(period.start, period.end, {'account': account})}",
+        }
+        for index, (account, name) in enumerate(listeners.items(), 1)
+    ]
 
 
 def link_refused(reason: str) -> str:

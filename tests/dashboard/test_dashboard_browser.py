@@ -181,9 +181,11 @@ def page_of(names: list[str], errors: tuple[str, ...] = ()) -> str:
 
 
 @pytest.mark.parametrize("width", [PHONE, DESKTOP])
-def test_the_demo_dashboard_fits_the_screen_with_every_card_drawn(server, open_page, width):
+def test_the_demo_dashboard_fits_the_screen_with_every_card_drawn(
+    server, demo_listeners, open_page, width
+):
     page = open_page(width)
-    page.goto(f"{server}/dashboard")
+    page.goto(f"{server}/dashboard?account={demo_listeners[0]}")
     for anchor in CARDS:
         card = page.locator(f"section#{anchor}")
         assert card.is_visible(), anchor
@@ -279,7 +281,7 @@ def test_an_empty_lake_gets_a_page_that_says_what_to_run(empty_server, open_page
 
 
 def test_a_signed_link_opens_the_dashboard_and_an_expired_or_altered_one_is_refused(
-    linked_server, open_page
+    linked_server, demo_listeners, open_page
 ):
     import time
 
@@ -289,9 +291,14 @@ def test_a_signed_link_opens_the_dashboard_and_an_expired_or_altered_one_is_refu
 
     url, key = linked_server
     answer = requests.post(f"{url}/dashboard/links", json={"hours": 1}, timeout=10)
+    assert answer.status_code == 400 and "--account" in answer.text  # whose is it to be?
+    account = demo_listeners[1]
+    answer = requests.post(
+        f"{url}/dashboard/links", json={"hours": 1, "account": account}, timeout=10
+    )
     assert answer.status_code == 201, answer.text
     link = answer.json()["url"]
-    assert link.startswith(f"{url}/view/dashboard?expires=")
+    assert link.startswith(f"{url}/view/dashboard?account={account}&expires=")
 
     page = open_page(PHONE)
     assert page.goto(link).status == 200
@@ -303,11 +310,34 @@ def test_a_signed_link_opens_the_dashboard_and_an_expired_or_altered_one_is_refu
     assert page.locator("section#top-tracks").is_visible()
     assert "signature=" in page.url
 
-    expired = links.make(key, url, 1, now=time.time() - 7200).url
+    expired = links.make(key, url, 1, account, now=time.time() - 7200).url
     altered = link.replace("signature=", "signature=0")
-    for refused, reason in ((expired, "has expired"), (altered, "was changed")):
+    another = link.replace(f"account={account}", f"account={demo_listeners[0]}")
+    refusals = ((expired, "has expired"), (altered, "was changed"), (another, "was changed"))
+    for refused, reason in refusals:
         page = open_page(PHONE)
         assert page.goto(refused).status == 403
         text = page.locator("#link-refused").inner_text()
         assert reason in text and "spotify-etl dashboard-link" in text
         assert page.evaluate(LAYOUT) == []
+
+
+@pytest.mark.parametrize("width", [PHONE, DESKTOP])
+def test_the_listeners_and_what_they_share_fit_the_screen(
+    server, demo_listeners, open_page, width
+):
+    """Asked for no one's dashboard, the demo's lake of two listeners offers each, and the
+    page of what they share draws every shared artist with both listeners' bars."""
+    page = open_page(width)
+    assert page.goto(f"{server}/dashboard").status == 200
+    links = page.locator("#listeners a")
+    assert links.count() == 3 and page.evaluate(LAYOUT) == []
+    links.last.click()
+    assert page.url.startswith(f"{server}/dashboard/together")
+    artists = page.locator("#together ol.together li")
+    assert artists.count() > 3
+    assert artists.first.locator(".bar").count() == 2
+    assert page.evaluate(LAYOUT) == []
+    page.locator("#listeners a").first.click()
+    assert "account=" in page.url and page.locator("section#top-artists").is_visible()
+

@@ -95,13 +95,15 @@ def test_top_artists_keep_the_order_top_artists_ranks_them_in_and_same_names_are
 
 
 @pytest.mark.integration  # the demo's lake, a week of runs and a year of history
-def test_the_pages_top_artists_are_the_top_artists_query_in_its_order(demo_lake):
+def test_the_pages_top_artists_are_the_top_artists_query_in_its_order(demo_lake, demo_listeners):
     settings = Settings.from_env({"LAKE_URI": str(demo_lake), "QUERY_ENGINE": "duckdb"})
     period = Period.of(None, None, date.today())
-    html = page.render(load(settings, period), period.end)
+    account = demo_listeners[1]
+    html = page.render(load(settings, period, account), period.end)
     card = between(html, "top-artists", "top-tracks")
     engine = DuckDBEngine(LocalLake(demo_lake))
-    ranked = run_query(engine, "top_artists", {**period.params(), "limit": TOP})["rows"]
+    params = {**period.params(), "limit": TOP, "account": account}
+    ranked = run_query(engine, "top_artists", params)["rows"]
     assert names(card) == [artist_name for _, _, artist_name, _, _ in ranked]
 
 
@@ -202,9 +204,10 @@ def test_every_chart_has_a_title_of_its_own_for_hover_and_screen_readers():
             ("playlist-sizes", "playlist-churn"),
         )
     }
-    assert titles["history"] == [
-        "Minutes listened per month from Nov 2025 to Jan 2026, measured and estimated"
-    ] * 2  # the wide chart and the phone's
+    assert (
+        titles["history"]
+        == ["Minutes listened per month from Nov 2025 to Jan 2026, measured and estimated"] * 2
+    )  # the wide chart and the phone's
     assert titles["heatmap"] == ["Plays by weekday and hour of day (UTC)"] * 2
     assert titles["playlist-sizes"] and "Pygal" not in chart_titles(html)
 
