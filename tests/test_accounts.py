@@ -31,7 +31,7 @@ QUERIES = ("top_tracks", "top_artists", "listening_by_hour", "playlist_changes",
 
 
 @pytest.fixture
-def household(env, emulator, tmp_path, monkeypatch) -> dict[str, str]:
+def three_listeners(env, emulator, tmp_path, monkeypatch) -> dict[str, str]:
     """The three users' tokens in the accounts file, no SPOTIFY_REFRESH_TOKEN."""
     path = emulator.write_accounts_file(tmp_path / ".spotify-accounts.json")
     monkeypatch.delenv("SPOTIFY_REFRESH_TOKEN")
@@ -56,16 +56,16 @@ def answers(lake_root, account) -> dict:
 
 
 def test_three_accounts_side_by_side_read_as_each_would_alone(
-    household, emulator, clock, lake, tmp_path
+    three_listeners, emulator, clock, lake, tmp_path
 ):
-    records = extract_all(household, clock)
+    records = extract_all(three_listeners, clock)
     users = [user.user_id for user in emulator.users]
     assert sorted(r.account for r in records) == sorted(users)
     assert {r.status.value for r in records} == {"transformed"}
     assert list(registered(lake)) == sorted(users)
     for user in emulator.users:  # the same account alone in a lake of its own
         alone = tmp_path / f"alone-{user.user_id}"
-        variables = {**household, "LAKE_URI": str(alone)}
+        variables = {**three_listeners, "LAKE_URI": str(alone)}
         settings = Settings.from_env(variables)
         pipeline.extract_and_transform(
             settings, account=user.user_id, now=clock.now, sleep=clock.sleep
@@ -79,8 +79,8 @@ def test_three_accounts_side_by_side_read_as_each_would_alone(
     assert tops[0] != tops[1] != tops[2]
 
 
-def test_a_read_without_an_account_lists_them_and_exits_2(household, emulator, clock, capsys):
-    extract_all(household, clock)
+def test_a_read_without_an_account_lists_them_and_exits_2(three_listeners, emulator, clock, capsys):
+    extract_all(three_listeners, clock)
     capsys.readouterr()
     for argv in (["query", "top_tracks"], ["runs"]):
         assert main(argv) == 2
@@ -93,10 +93,10 @@ def test_a_read_without_an_account_lists_them_and_exits_2(household, emulator, c
 
 
 def test_the_dashboard_and_a_signed_link_show_one_account_only(
-    household, emulator, clock, lake, monkeypatch
+    three_listeners, emulator, clock, lake, monkeypatch
 ):
-    extract_all(household, clock)
-    settings = Settings.from_env({**household, "DASHBOARD_KEY": "k" * 40})
+    extract_all(three_listeners, clock)
+    settings = Settings.from_env({**three_listeners, "DASHBOARD_KEY": "k" * 40})
     period = data.Period.of(None, None, (START + timedelta(days=1)).date())
     first, second, _ = (user.user_id for user in emulator.users)
     mine, theirs = data.load(settings, period, first), data.load(settings, period, second)
@@ -111,14 +111,14 @@ def test_the_dashboard_and_a_signed_link_show_one_account_only(
         links.check("k" * 40, {**params, "account": first})
 
 
-def test_an_import_lands_under_the_account_named(household, emulator, clock, lake, tmp_path):
+def test_an_import_lands_under_the_account_named(three_listeners, emulator, clock, lake, tmp_path):
     from emulator.export import write_export
 
-    extract_all(household, clock)
+    extract_all(three_listeners, clock)
     second = emulator.users[1].user_id
     export = write_export(emulator.world, tmp_path / "e.zip", clock.time(), days=10,
                           user_id=second)  # fmt: skip
-    settings = Settings.from_env(household)
+    settings = Settings.from_env(three_listeners)
     record = pipeline.import_history(settings, export, now=clock.now)  # its username says
     assert record.account == second and record.status.value == "transformed"
     others = [u.user_id for u in emulator.users if u.user_id != second]
@@ -129,9 +129,9 @@ def test_an_import_lands_under_the_account_named(household, emulator, clock, lak
 
 
 def test_forget_lists_then_removes_every_object_of_one_account_and_its_token(
-    household, emulator, clock, lake, capsys
+    three_listeners, emulator, clock, lake, capsys
 ):
-    extract_all(household, clock)
+    extract_all(three_listeners, clock)
     gone, *kept = (user.user_id for user in emulator.users)
     before = {key: lake.get(key) for key in lake.list("")}
     capsys.readouterr()
@@ -150,16 +150,18 @@ def test_forget_lists_then_removes_every_object_of_one_account_and_its_token(
         ):
             assert after[key] == value, key  # the others', byte for byte
     assert list(registered(lake)) == sorted(kept)
-    assert gone not in read_accounts_file(Path(household["SPOTIFY_ACCOUNTS_FILE"]))
-    records = extract_all(household, clock)
+    assert gone not in read_accounts_file(Path(three_listeners["SPOTIFY_ACCOUNTS_FILE"]))
+    records = extract_all(three_listeners, clock)
     assert sorted(r.account for r in records) == sorted(kept)  # its token is gone too
 
 
-def test_the_accounts_extracted_in_turn_share_one_rate_limit(household, emulator, clock, tmp_path):
+def test_the_accounts_extracted_in_turn_share_one_rate_limit(
+    three_listeners, emulator, clock, tmp_path
+):
     """The busiest rolling 30 s across all three accounts holds at most SPOTIFY_RATE_LIMIT,
     and they ask what the three runs alone ask."""
     limit = 10
-    paced = {**household, "SPOTIFY_RATE_LIMIT": str(limit)}
+    paced = {**three_listeners, "SPOTIFY_RATE_LIMIT": str(limit)}
     records = extract_all(paced, clock)
     assert {r.status.value for r in records} == {"transformed"}
     arrivals = list(emulator.arrivals)

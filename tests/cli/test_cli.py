@@ -160,5 +160,6 @@ def test_a_rotated_refresh_token_from_the_environment_is_not_written_anywhere(
 def test_the_demo_imports_a_year_of_history_and_answers_every_query_over_it(tmp_path, capsys):
     assert main(["demo", "--lake", str(tmp_path / "demo"), "--days", "1"]) == 0
     out = " ".join(capsys.readouterr().out.split())
-    assert "plays imported from a year of the account's privacy export" in out
+    assert "plays imported from a year of 2 listeners' privacy exports" in out
+    assert "together: the artists" in out
     assert "skip_rate" in out and "no rows" not in out

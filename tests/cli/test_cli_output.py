@@ -15,7 +15,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from rich.cells import cell_len
 
-from chalicelib.accounts import register
+from chalicelib.accounts import register, registered
+from chalicelib.lake import LocalLake
 from chalicelib.runs import RunStore
 from spotify_etl import output
 from spotify_etl.cli import CLOSED_PIPE_EXIT, main
@@ -368,7 +369,8 @@ def test_the_demos_playlist_changes_on_a_terminal_keep_every_id_and_date_whole(
     monkeypatch.chdir(tmp_path)
     run_demo(str(tmp_path / "lake"), days=2, seed=7, first_day=datetime(2026, 11, 1, tzinfo=UTC))
     monkeypatch.setenv("LAKE_URI", str(tmp_path / "lake"))
-    query = ["query", "playlist_changes", "--param", "start_date=2026-11-01"]
+    [first, _] = registered(LocalLake(tmp_path / "lake"))
+    query = ["query", "playlist_changes", "--account", first, "--param", "start_date=2026-11-01"]
     query += ["--param", "end_date=2026-11-02"]
     capsys.readouterr()
     assert main([*query, "--format", "json"]) == 0

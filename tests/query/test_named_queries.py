@@ -25,7 +25,8 @@ def test_the_required_named_queries_are_shipped():
 def test_each_query_declares_one_param_per_placeholder(name):
     placeholders = list(athena_tree(name).find_all(exp.Placeholder))
     assert len(placeholders) == len(get_query(name).placeholders)
-    assert set(get_query(name).placeholders) == {p.name for p in get_query(name).params}
+    bound = {placeholder.split("[", 1)[0] for placeholder in get_query(name).placeholders}
+    assert bound == {p.name for p in get_query(name).params}
 
 
 @pytest.mark.parametrize("name", sorted(load_queries()))
@@ -109,6 +110,22 @@ def test_a_bind_line_lets_one_value_fill_several_placeholders():
         "SELECT * FROM plays WHERE played_date BETWEEN ? AND ?"
     )
     assert parse_query("plays", text).bind({"day": "2026-01-02"}) == ["2026-01-02"] * 2
+
+
+def test_a_list_of_accounts_binds_one_id_per_placeholder_the_first_filling_the_rest():
+    text = (
+        "-- description: Plays.\n-- param: accounts accounts\n"
+        "-- bind: accounts[1], accounts[2], accounts[3]\n"
+        "SELECT * FROM plays WHERE account_id IN (?, ?, ?)"
+    )
+    query = parse_query("plays", text)
+    assert query.bind({"accounts": "ann,bob"}) == ["ann", "bob", "ann"]
+    assert query.bind({"accounts": ["cy"]}) == ["cy", "cy", "cy"]
+    assert query.accounts(query.bind({"accounts": "ann,bob"})) == ("ann", "bob")
+    with pytest.raises(ValidationError, match="1 to 5"):
+        query.bind({"accounts": "a,b,c,d,e,f"})
+    with pytest.raises(ValidationError, match="not a Spotify user ID"):
+        query.bind({"accounts": "ann,../x"})
 
 
 def test_a_bind_line_naming_an_undeclared_param_is_refused():
