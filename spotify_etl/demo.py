@@ -100,8 +100,15 @@ def _import_history(config: Settings, emulator, clock, progress: Progress) -> in
 def _print_queries(config: Settings, start, end) -> None:
     from chalicelib.query import named, service
 
-    # Per month: a year of history per day would be a long table.
-    params = {"start_date": start.isoformat(), "end_date": end.isoformat(), "monthly": 1}
+    # Per month: a year of history per day would be a long table; favourites forgotten for a
+    # month, as the history holds a year.
+    params = {
+        "start_date": start.isoformat(),
+        "end_date": end.isoformat(),
+        "monthly": 1,
+        "as_of": end.isoformat(),
+        "quiet_days": 30,
+    }
     for query in named.describe():
         wanted = {p["name"] for p in query["params"]}
         result = service.run_named(

@@ -26,10 +26,18 @@ import pyarrow as pa
 import pytest
 
 from chalicelib.query.duckdb_engine import DuckDBEngine
+from chalicelib.query.named import NamedQuery
 from chalicelib.schema import TABLES, arrow_schema
 from chalicelib.transform.write import month_bytes
 
 WriteTable = Callable[[str, str, list[dict[str, Any]]], None]
+
+
+def over(query: NamedQuery, start_date: str, end_date: str) -> dict[str, str]:
+    """The parameters that ask a query about a period: its dates, or the period's last day
+    for a query that looks back from one (`as_of`)."""
+    period = {"start_date": start_date, "end_date": end_date, "as_of": end_date}
+    return {param.name: period[param.name] for param in query.params if param.name in period}
 
 
 @pytest.fixture

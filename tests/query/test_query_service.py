@@ -22,6 +22,7 @@ from chalicelib.query.service import (
     run_query,
 )
 from chalicelib.settings import Settings
+from tests.query.conftest import over
 
 WEEK = {"start_date": "2026-01-01", "end_date": "2026-01-07"}
 UNKNOWN_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
@@ -93,7 +94,7 @@ def test_paging_with_next_token_returns_every_row_exactly_once(engine):
 @pytest.mark.parametrize("name", sorted(load_queries()))
 def test_an_empty_lake_answers_with_the_same_columns_as_a_full_one(tmp_path, engine, name):
     empty = DuckDBEngine(LocalLake(tmp_path / "empty"))
-    params = {"start_date": "2025-12-01", "end_date": "2026-01-31"}
+    params = over(load_queries()[name], "2025-12-01", "2026-01-31")
     full_columns = run_query(engine, name, params)["columns"]
     assert run_query(empty, name, params)["columns"] == full_columns
 
