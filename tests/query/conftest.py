@@ -18,6 +18,7 @@ Playlist p1 "Road Trip": 2025-12-31 [A], 2026-01-01 [A, B, C, B], 2026-01-02 [A,
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from chalicelib.lake import LocalLake
 from chalicelib.query.duckdb_engine import DuckDBEngine
 from chalicelib.query.named import NamedQuery
 from chalicelib.schema import TABLES, arrow_schema
@@ -48,14 +50,15 @@ def engine(lake) -> DuckDBEngine:
 @pytest.fixture
 def write_table(lake) -> WriteTable:
     """Write one day's rows of a processed table into its month, as the transform does."""
+    return functools.partial(write_rows, lake)
 
-    def write(name: str, day: str, rows: list[dict[str, Any]]) -> None:
-        key = TABLES[name].partition_key(day)
-        current = lake.get(key) if lake.exists(key) else None
-        data = pa.Table.from_pylist(rows, schema=arrow_schema(TABLES[name]))
-        lake.put(key, month_bytes(name, current, {day: data}))
 
-    return write
+def write_rows(lake: LocalLake, name: str, day: str, rows: list[dict[str, Any]]) -> None:
+    """One day's rows of a processed table, written into its month as the transform does."""
+    key = TABLES[name].partition_key(day)
+    current = lake.get(key) if lake.exists(key) else None
+    data = pa.Table.from_pylist(rows, schema=arrow_schema(TABLES[name]))
+    lake.put(key, month_bytes(name, current, {day: data}))
 
 
 def play(at: str, track_id: str) -> dict[str, Any]:
