@@ -1,11 +1,13 @@
 """Expiring signed links to the dashboard, so a browser can open it without the API key.
 
 A link is `<api>/view/dashboard?expires=<unix seconds>&signature=<hex>`, the signature an
-HMAC-SHA256 over the route's path and the expiry with the stage's link key: in AWS a secret
-in Secrets Manager (`DASHBOARD_KEY_SECRET_ID`, which glue/setup.py creates), locally
-`DASHBOARD_KEY` (in `.env`). Changing the path, the expiry or the signature breaks it; it
-is compared in constant time. The date range (`start_date`, `end_date`) is not signed: it
-chooses what of the same account's dashboard to show.
+HMAC-SHA256 over the dashboard's path and the expiry with the stage's link key: in AWS a
+secret in Secrets Manager (`DASHBOARD_KEY_SECRET_ID`, which glue/setup.py creates), locally
+`DASHBOARD_KEY` (in `.env`). Changing the expiry or the signature breaks it; it is compared
+in constant time. The signature opens the account's pages: the dashboard and its years in
+review (`<api>/view/recap/2025?expires=…&signature=…`, which a link can also lead to). What
+is not signed, the date range (`start_date`, `end_date`) and the year, chooses what of them
+to show.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from chalicelib.errors import ConfigError, ValidationError
 from chalicelib.settings import Settings
 
 PATH = "/view/dashboard"
+RECAP_PATH = "/view/recap"
 DEFAULT_HOURS = 1
 MIN_HOURS = 1 / 60  # a minute: a link that expires as it is made helps nobody
 MAX_HOURS = 7 * 24
@@ -58,15 +61,19 @@ def base_url_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{path}"
 
 
-def make(key: str, base_url: str, hours: float, now: float | None = None) -> Link:
-    """A link to the dashboard under `base_url` (the API's URL), valid for `hours`."""
+def make(
+    key: str, base_url: str, hours: float, now: float | None = None, *, recap: int | None = None
+) -> Link:
+    """A link to the dashboard under `base_url` (the API's URL), or to the `recap` year's
+    review, valid for `hours`."""
     if not MIN_HOURS <= hours <= MAX_HOURS:
         raise ValidationError(
             f"hours must be from {MIN_HOURS:.4f} (a minute) to {MAX_HOURS}, not {hours}"
         )
     expires = int((time.time() if now is None else now) + hours * 3600)
     signed = f"expires={expires}&signature={signature(key, PATH, expires)}"
-    return Link(f"{base_url_of(base_url)}{PATH}?{signed}", expires)
+    page = PATH if recap is None else f"{RECAP_PATH}/{recap}"
+    return Link(f"{base_url_of(base_url)}{page}?{signed}", expires)
 
 
 def check(key: str, params: dict[str, str], now: float | None = None) -> None:

@@ -8,6 +8,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +113,17 @@ def parser() -> argparse.ArgumentParser:
     )
     query.set_defaults(command=_query)
 
+    recap = commands.add_parser(
+        "recap",
+        help="a year in review, each figure beside the year before's",
+        description="A year's minutes, streams, tracks and artists, top 5 tracks and artists, "
+        "the month, weekday and hour listened most, the longest streak and session and the "
+        "artists discovered, each beside the year before's, from the named queries. The year "
+        "under way is reviewed up to today, beside the year before up to the same date.",
+    )
+    recap.add_argument("year", help="the year to review, like 2025")
+    recap.set_defaults(command=_recap)
+
     runs = commands.add_parser("runs", help="recent runs with status and counts")
     runs.add_argument("--limit", type=whole(1, 200), default=20, help="how many (1-200)")
     runs.add_argument("--format", choices=output.FORMATS, default="table")
@@ -164,6 +176,7 @@ def parser() -> argparse.ArgumentParser:
         help="how long the link works (default 1; a minute to 168 hours)",
     )
     link.add_argument("--api-url", help="the API's URL (default: from .chalice/deployed/)")
+    link.add_argument("--recap", metavar="YEAR", help="a link to that year's review instead")
     link.set_defaults(command=_dashboard_link)
 
     emulator = commands.add_parser("emulator", help="serve the Spotify emulator on 127.0.0.1")
@@ -250,7 +263,9 @@ def _hours(text: str) -> float:
 def _dashboard_link(args: argparse.Namespace) -> int:
     from chalicelib import links
     from chalicelib.aws import client
+    from chalicelib.recap import check_year
 
+    recap = None if args.recap is None else check_year(args.recap, datetime.now(UTC).date())
     stage = Stage.from_config(args.config, args.stage)
     api_url = args.api_url or _deployed_api_url(args.config, stage.name)
     options = {"region_name": args.region} if args.region else {}
@@ -258,7 +273,7 @@ def _dashboard_link(args: argparse.Namespace) -> int:
         Settings(dashboard_key_secret_id=stage.dashboard_key_id),
         client("secretsmanager", **options),
     )
-    link = links.make(key, api_url, args.hours)
+    link = links.make(key, api_url, args.hours, recap=recap)
     print(link.url)
     output.note(f"the link works until {link.to_json()['expires_at']}; the API key stays out of it")
     return 0
@@ -407,6 +422,44 @@ def _query(args: argparse.Namespace) -> int:
     answer = {**result, "rows": rows}
     output.query_result(args.name, answer, args.format, why_empty=_why_empty(query, params))
     return 0
+
+
+def _recap(args: argparse.Namespace) -> int:
+    from chalicelib import recap
+
+    year = recap.check_year(args.year, datetime.now(UTC).date())
+    config = settings.load()
+    with output.console.status(f"reviewing {year}…"):
+        review = recap.load(config, year, patient=True)
+    this, before = review.year, review.before
+    output.line(
+        (f"{year} in review", "bold"),
+        f": {_span(this.start, this.end)}, beside {_span(before.start, before.end)} (UTC)",
+    )
+    columns = ["figure", str(year), str(year - 1), "change"]
+    figures = [(f.label, f.value, f.before, f.change) for f in review.figures()]
+    output.rows("figures", columns, figures)
+    for name, title in (("top_tracks", "top tracks"), ("top_artists", "top artists")):
+        places = [(n, _place(a), _place(b)) for n, (a, b) in enumerate(review.top(name), 1)]
+        output.rows(f"{title} by streams", ["#", str(year), str(year - 1)], places)
+    if review.empty:
+        output.note(
+            f"no plays in {year} or {year - 1}: import your privacy export (spotify-etl import) "
+            "for the years before the pipeline started"
+        )
+    return 0
+
+
+def _span(start: date, end: date) -> str:
+    return f"{start.day} {start:%b} – {end.day} {end:%b %Y}"
+
+
+def _place(place: Any) -> str:
+    """A top list's place: `Song — Artist · 22 streams, 52.3 min`, or nothing."""
+    if place is None:
+        return ""
+    by = f" — {place.by}" if place.by else ""
+    return f"{place.name}{by} · {place.streams:,} streams, {place.minutes:,.1f} min"
 
 
 def _why_empty(query: NamedQuery, params: dict[str, Any]) -> str:

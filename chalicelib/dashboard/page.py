@@ -77,11 +77,20 @@ def _header(
     period: Period, today: date, carried: Mapping[str, str], summary: str
 ) -> dict[str, Any]:
     """What the page's header shows: the period, the summary beneath its heading, the signed
-    link's parameters carried in the form, and the quick periods' query strings."""
+    link's parameters carried in the form, the quick periods' query strings, and the link to
+    the year in review of the period's last year (this one at the latest)."""
     quick = [
         (days, _query(today - timedelta(days=days - 1), today, carried)) for days in QUICK_PERIODS
     ]
-    return {"period": period, "summary": summary, "carried": carried, "quick": quick}
+    year = min(period.end.year, today.year)
+    signed = f"?{urlencode(carried, quote_via=quote)}" if carried else ""
+    return {
+        "period": period,
+        "summary": summary,
+        "carried": carried,
+        "quick": quick,
+        "recap": (year, f"recap/{year}{signed}"),
+    }
 
 
 def _query(start: date, end: date, carried: Mapping[str, str]) -> str:
