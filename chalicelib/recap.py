@@ -75,14 +75,12 @@ class Year:
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, year: int, today: date) -> Year:
-        """The whole year; the year under way and the one before it up to today's date."""
-        end = date(year, 12, 31)
-        if year == today.year:
-            end = today
-        elif year == today.year - 1:  # 28 February where today is the 29th
-            end = date(year, today.month, min(today.day, monthrange(year, today.month)[1]))
-        return cls(year, date(year, 1, 1), end)
+    def of(cls, year: int, until: date | None = None) -> Year:
+        """The whole year, or its days up to `until`'s date (the 28th for 29 February)."""
+        if until is None:
+            return cls(year, date(year, 1, 1), date(year, 12, 31))
+        day = min(until.day, monthrange(year, until.month)[1])
+        return cls(year, date(year, 1, 1), date(year, until.month, day))
 
     def params(self) -> dict[str, str]:
         return {"start_date": self.start.isoformat(), "end_date": self.end.isoformat()}
@@ -186,7 +184,8 @@ def load(
     own parameters, run side by side, each waiting at most WAIT_SECONDS (`patient`: until it
     finished, polling); none on a local folder that holds no lake yet."""
     today = today or datetime.now(UTC).date()
-    this, last = Year.of(year, today), Year.of(year - 1, today)
+    until = today if year == today.year else None
+    this, last = Year.of(year, until), Year.of(year - 1, until)
     if settings.lake_is_local and not holds_lake(Path(settings.lake_uri)):
         return Recap(this, last)  # no lake yet: nothing to review
     asked = [

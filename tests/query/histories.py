@@ -16,7 +16,8 @@ days around what the definitions turn on:
   only the API plays); two
   catalogued artists called Twin, whose name alone identifies neither; y1, an imported track
   the catalog came to know, its export naming its artist otherwise;
-- favourites of the first months (x5, t4) never streamed again.
+- favourites of the first months (x5, t4) never streamed again, and artists found later (x6
+  from March 2025, x7 from the middle of September).
 
 `Recount` answers each query from the same entries, API plays and catalog, following SPEC
 §10's words, not the SQL.
@@ -33,7 +34,11 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from chalicelib import pipeline
+from chalicelib.lake import LocalLake
+from chalicelib.settings import Settings
 from tests.history.exports import export_entry
+from tests.query.conftest import write_rows
 
 EXPORT_FROM = date(2024, 12, 20)
 API_FROM = date(2026, 1, 16)
@@ -58,9 +63,13 @@ EXPORT_NAMES = {
     "x3": ("Garage", "Unsigned"),
     "x4": ("Demo", "Unsigned"),
     "x5": ("B-side", "Forgotten Band"),
+    "x6": ("Spring", "Late Bloomer"),
+    "x7": ("Leaves", "Autumn Band"),
 }
-UNCATALOGUED_MS = {"x1": 220_000, "x2": 170_000, "x3": 260_000, "x4": 140_000, "x5": 200_000}
+UNCATALOGUED_MS = {"x1": 220_000, "x2": 170_000, "x3": 260_000, "x4": 140_000, "x5": 200_000,
+                   "x6": 230_000, "x7": 180_000}  # fmt: skip
 FAVOURITES_UNTIL = date(2025, 5, 1)  # x5 and t4 are streamed before this day only
+FOUND_LATER = {"x6": date(2025, 3, 1), "x7": date(2025, 9, 15)}  # streamed from these days
 EPISODES = {"e1": 1_500_000, "e2": 2_400_000}
 UNKNOWN = "u1"  # played by the API, described by no catalog row
 API_TRACKS = ("t1", "t2", "t3", "t5", "y1", UNKNOWN)
@@ -139,7 +148,8 @@ class History:
             return rng.choice(sorted(EPISODES))
         if day < FAVOURITES_UNTIL and rng.random() < 0.4:
             return rng.choice(("x5", "t4"))
-        pool = [track for track in EXPORT_NAMES if track not in ("x5", "t4", "t2")]
+        later = {track for track, found in FOUND_LATER.items() if day < found}
+        pool = [track for track in EXPORT_NAMES if track not in {"x5", "t4", "t2", *later}]
         return rng.choice(pool)
 
     def _entry(self, end: datetime, item: str, ms: int) -> None:
@@ -211,6 +221,18 @@ class History:
             for entry in self.entries
         ]
         return imported + [Play(end=at, source="api", track_id=t) for at, t in self.api_plays]
+
+    def fill(self, lake: LocalLake, scratch: Path) -> None:
+        """The lake holding this history: its export imported by the import, its API days and
+        their catalog written as the transform writes them."""
+        settings = Settings.from_env({"LAKE_URI": str(lake.root)})
+        record = pipeline.import_history(settings, self.write_export(scratch / "export.zip"))
+        assert record.status == "transformed", record.errors
+        for day, rows in self.api_days().items():
+            write_rows(lake, "plays", day, rows)
+        for day, tables in self.catalog_days().items():
+            for name, rows in tables.items():
+                write_rows(lake, name, day, rows)
 
     def write_export(self, path: Path) -> Path:
         with zipfile.ZipFile(path, "w") as archive:
