@@ -227,10 +227,11 @@ def _date(value: Any) -> date:
 
 
 def _distinct_names(artists: list[dict[str, Any]]) -> list[str]:
-    """Each artist's name; two artists of one name are told apart by their IDs."""
+    """Each artist's name; two artists of one name are told apart by their IDs (one the
+    catalog does not know yet, known by an export's name alone, has none)."""
     names = [row["artist_name"] or row["artist_id"] for row in artists]
     return [
-        f"{name} ({row['artist_id'][:6]})" if names.count(name) > 1 else name
+        f"{name} ({row['artist_id'][:6]})" if names.count(name) > 1 and row["artist_id"] else name
         for name, row in zip(names, artists, strict=True)
     ]
 

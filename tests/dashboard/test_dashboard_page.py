@@ -83,12 +83,12 @@ def artist(artist_id, name, plays, minutes):
 
 def test_top_artists_keep_the_order_top_artists_ranks_them_in_and_same_names_are_told_apart():
     rows = [artist("twinY2", "Twin", 40, 10.0), artist("longA1", "Long", 35, 90.0)]
-    rows += [artist("twinX1", "Twin", 30, 50.0)]
+    rows += [artist("twinX1", "Twin", 30, 50.0), artist(None, "Twin", 25, 5.0)]
     rows += [artist(f"a{n:02d}zzzz", f"Artist {n}", 20 - n, 1.0 + n) for n in range(12)]
     data = DashboardData(DAY, rows={"top_artists": rows})
     card = between(page.render(data, DAY.end), "top-artists", "top-tracks")
-    assert names(card) == ["Twin (twinY2)", "Long", "Twin (twinX1)"] + [
-        f"Artist {n}" for n in range(7)
+    assert names(card) == ["Twin (twinY2)", "Long", "Twin (twinX1)", "Twin"] + [
+        f"Artist {n}" for n in range(6)
     ]
     assert "by plays in the period, then minutes listened" in card
     assert re.findall(r'<span class="value">([^<]*)</span>', card)[:2] == ["40 plays", "35 plays"]
