@@ -15,6 +15,7 @@ from chalicelib.query.duckdb_engine import DuckDBEngine
 from chalicelib.query.service import run_query
 from chalicelib.runs import RunRecord
 from chalicelib.settings import Settings
+from tests.query.histories import History
 
 DAY = Period.of(None, None, date(2026, 1, 2))
 
@@ -247,3 +248,46 @@ def test_names_that_are_markup_reach_the_page_escaped_in_text_and_tooltips():
     assert "<script" not in html and "<img" not in html and "onerror=alert(1)>" not in html
     escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
     assert html.count(escaped) == 8  # 5 cards, the table's artists, 2 tooltips (line, run)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Settings:
+    """A generated history (tests/query/histories.py) in a lake of its own."""
+    folder = tmp_path_factory.mktemp("generated")
+    lake = LocalLake(folder / "lake")
+    History.generate(2).fill(lake, folder)
+    return Settings.from_env({"LAKE_URI": str(lake.root), "QUERY_ENGINE": "duckdb"})
+
+
+def values_of(card):
+    return re.findall(r'<span class="value">([^<]*)</span>', card)
+
+
+def test_streaks_sessions_discovery_and_forgotten_favourites_are_their_queries_rows(generated):
+    summer = Period.of(date(2025, 6, 1), date(2025, 8, 31), date(2026, 12, 5))
+    html = page.render(load(generated, summer), summer.end)
+    engine = DuckDBEngine(LocalLake(generated.lake_uri))
+
+    def asked(name, params):
+        outcome = run_query(engine, name, params, page_size=1000)
+        columns = [column["name"] for column in outcome["columns"]]
+        return [dict(zip(columns, row, strict=True)) for row in outcome["rows"]]
+
+    streaks = asked("listening_streaks", {**summer.params(), "limit": 5})
+    assert values_of(between(html, "streaks", "sessions")) == [
+        f"{row['days']} days" for row in streaks
+    ]
+    sessions = asked("listening_sessions", {**summer.params(), "limit": 5})
+    values = values_of(between(html, "sessions", "discovery"))
+    assert values == [f"{row['minutes']:,.0f} min" for row in sessions] and len(sessions) == 5
+    months = asked("discovery", {"start_date": "2006-01-01", "end_date": "2025-08-31"})
+    found = sum(row["new_artists"] for row in months)
+    assert f"{found} artists streamed for the first time" in between(html, "discovery", "forgotten")
+    forgotten = asked(
+        "forgotten_favourites",
+        {"as_of": "2025-08-31", "quiet_days": summer.days, "min_streams": 10, "limit": TOP},
+    )
+    card = unescape(between(html, "forgotten", "playlist-sizes"))
+    shown = re.findall(r"<tr><td>([^<]*)<div class=artists>", card)
+    assert shown == [row["track"] for row in forgotten] and {"B-side", "Four"} <= set(shown)
+    assert "10 times or more before 1 Jun 2025" in card
