@@ -8,7 +8,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -431,35 +431,8 @@ def _recap(args: argparse.Namespace) -> int:
     config = settings.load()
     with output.console.status(f"reviewing {year}…"):
         review = recap.load(config, year, patient=True)
-    this, before = review.year, review.before
-    output.line(
-        (f"{year} in review", "bold"),
-        f": {_span(this.start, this.end)}, beside {_span(before.start, before.end)} (UTC)",
-    )
-    columns = ["figure", str(year), str(year - 1), "change"]
-    figures = [(f.label, f.value, f.before, f.change) for f in review.figures()]
-    output.rows("figures", columns, figures)
-    for name, title in (("top_tracks", "top tracks"), ("top_artists", "top artists")):
-        places = [(n, _place(a), _place(b)) for n, (a, b) in enumerate(review.top(name), 1)]
-        output.rows(f"{title} by streams", ["#", str(year), str(year - 1)], places)
-    if review.empty:
-        output.note(
-            f"no plays in {year} or {year - 1}: import your privacy export (spotify-etl import) "
-            "for the years before the pipeline started"
-        )
+    output.recap(review)
     return 0
-
-
-def _span(start: date, end: date) -> str:
-    return f"{start.day} {start:%b} – {end.day} {end:%b %Y}"
-
-
-def _place(place: Any) -> str:
-    """A top list's place: `Song — Artist · 22 streams, 52.3 min`, or nothing."""
-    if place is None:
-        return ""
-    by = f" — {place.by}" if place.by else ""
-    return f"{place.name}{by} · {place.streams:,} streams, {place.minutes:,.1f} min"
 
 
 def _why_empty(query: NamedQuery, params: dict[str, Any]) -> str:

@@ -1,5 +1,5 @@
 """The offline demo: a year of an emulated account's history, then a few days of it, through
-the real pipeline.
+the real pipeline, then the named queries' results and a year in review.
 
 First the account's privacy export (a year of plays, written by the emulator) is imported,
 as a new user would before the first poll.
@@ -73,6 +73,7 @@ def run_demo(lake: str, *, days: int, seed: int, first_day: datetime | None = No
         requests = emulator.total_requests
     history = first_day - timedelta(days=EXPORT_DAYS + emulator.scale.history_days)
     _print_queries(config, history.date(), (first_day + timedelta(days=days - 1)).date())
+    _print_recap(config, (first_day - timedelta(days=EXPORT_DAYS // 2)).year)
     output.line(
         f"\n{imported:,} plays imported from a year of the account's privacy export, then "
         f"{days * len(SCHEDULE)} runs, {requests} requests to the emulator; lake in {folder}. "
@@ -124,6 +125,14 @@ def _print_queries(config: Settings, start, end) -> None:
         output.query_result(title, shown, why_empty=query["description"])
         if len(result["rows"]) > SHOWN_ROWS:
             output.line(f"  … {len(result['rows']) - SHOWN_ROWS} more rows")
+
+
+def _print_recap(config: Settings, year: int) -> None:
+    """The year in review of the year the imported history holds most of."""
+    from chalicelib import recap
+
+    output.console.print()
+    output.recap(recap.load(config, year, patient=True))
 
 
 def _fresh_lake(folder: Path) -> Path:
