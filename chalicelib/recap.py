@@ -65,7 +65,7 @@ def check_year(value: Any, today: date) -> int:
     )
 
 
-@dataclass(frozen=True)
+@dataclass
 class Year:
     """A year's dates (to today, in the year under way) and each query's rows over them."""
 
@@ -84,6 +84,11 @@ class Year:
 
     def params(self) -> dict[str, str]:
         return {"start_date": self.start.isoformat(), "end_date": self.end.isoformat()}
+
+    @property
+    def span(self) -> str:
+        """`1 Jan – 5 Dec 2026`."""
+        return f"{_day(self.start)} – {_day(self.end)} {self.end.year}"
 
     def first(self, name: str) -> dict[str, Any] | None:
         """The query's first row, if it answered one."""
@@ -274,10 +279,8 @@ def _session(year: Year) -> str:
         return "–"
     began, ended = (_moment(session[k]) for k in ("session_start", "session_end"))
     plays = "1 play" if session["plays"] == 1 else f"{session['plays']:,} plays"
-    return (
-        f"{_duration(session['minutes'])}, {_day(began.date())} {began:%H:%M} – "
-        f"{ended:%H:%M}{'' if ended.date() == began.date() else ' the next day'} ({plays})"
-    )
+    until = f"{ended:%H:%M}" if ended.date() == began.date() else f"{_day(ended)} {ended:%H:%M}"
+    return f"{_duration(session['minutes'])}, {_day(began)} {began:%H:%M} – {until} ({plays})"
 
 
 def _discovery(year: Year) -> str:
@@ -307,7 +310,7 @@ def _amount(value: float | None) -> str:
 
 def _change(now: float | None, then: float | None) -> str:
     """+12 % where the year before had some, else nothing to compare."""
-    if not now or not then:
+    if now is None or not then:
         return ""
     change = round(100 * (now - then) / then)
     return f"{change:+,d} %".replace("-", "−") if change else "±0 %"

@@ -19,7 +19,6 @@ import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
@@ -238,7 +237,7 @@ def recap(review: Recap) -> None:
     this, before = review.year, review.before
     line(
         (f"{this.year} in review", "bold"),
-        f": {_span(this.start, this.end)}, beside {_span(before.start, before.end)} (UTC)",
+        f": {this.span}, beside {before.span} (UTC)",
     )
     years = [str(this.year), str(before.year)]
     figures = [(f.label, f.value, f.before, f.change) for f in review.figures()]
@@ -251,10 +250,6 @@ def recap(review: Recap) -> None:
             f"no plays in {this.year} or {before.year}: import your privacy export "
             "(spotify-etl import) for the years before the pipeline started"
         )
-
-
-def _span(start: date, end: date) -> str:
-    return f"{start.day} {start:%b} – {end.day} {end:%b %Y}"
 
 
 def _place(place: Ranked | None) -> str:

@@ -21,8 +21,8 @@ def render(review: Recap, today: date, carried: Mapping[str, str] | None = None)
     this, before = review.year, review.before
     return _templates().get_template("recap.html").render(
         year=this.year,
-        span=_span(this.start, this.end),
-        span_before=_span(before.start, before.end),
+        span=this.span,
+        span_before=before.span,
         nav=_nav(this.year, today, carried or {}, this.start, this.end),
         empty=review.empty,
         pending=review.pending,
@@ -59,7 +59,3 @@ def _nav(
 
 def _with(path: str, carried: Mapping[str, str]) -> str:
     return f"{path}?{urlencode(carried, quote_via=quote)}" if carried else path
-
-
-def _span(start: date, end: date) -> str:
-    return f"{start.day} {start:%b} – {end.day} {end:%b %Y}"
