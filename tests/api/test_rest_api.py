@@ -157,6 +157,7 @@ def test_the_dashboard_draws_its_charts_after_a_run(app_client):
     assert heatmap.index('class="chart narrow-only"><svg') < heatmap.index("</section>")
     sizes = page[page.index('id="playlist-sizes"') :]  # a row and a line per playlist
     assert sizes.index('<span class="spark"><svg') < sizes.index("</section>")
-    assert page.count('<ol class="bars">') == 3  # top artists and tracks, playlist sizes
+    # top artists and tracks, the longest streaks and sessions, playlist sizes
+    assert page.count('<ol class="bars">') == 5
     assert "No entries added or removed in this period." in page  # one snapshot: no churn yet
     assert not re.search(r"""(src|href)=["'](https?:)?//|url\((https?:)?//|@import""", page)

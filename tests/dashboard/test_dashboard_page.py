@@ -251,7 +251,7 @@ def test_names_that_are_markup_reach_the_page_escaped_in_text_and_tooltips():
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory) -> Settings:
+def generated_lake(tmp_path_factory) -> Settings:
     """A generated history (tests/query/histories.py) in a lake of its own."""
     folder = tmp_path_factory.mktemp("generated")
     lake = LocalLake(folder / "lake")
@@ -263,7 +263,10 @@ def values_of(card):
     return re.findall(r'<span class="value">([^<]*)</span>', card)
 
 
-def test_streaks_sessions_discovery_and_forgotten_favourites_are_their_queries_rows(generated):
+def test_streaks_sessions_discovery_and_forgotten_favourites_are_their_queries_rows(
+    generated_lake,
+):
+    generated = generated_lake
     summer = Period.of(date(2025, 6, 1), date(2025, 8, 31), date(2026, 12, 5))
     html = page.render(load(generated, summer), summer.end)
     engine = DuckDBEngine(LocalLake(generated.lake_uri))

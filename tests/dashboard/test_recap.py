@@ -30,7 +30,7 @@ BAD_YEARS = ["abc", "0", "-1", "2005", str(THIS_YEAR + 1), "99999999999", "2025.
 
 
 @pytest.fixture(scope="module")
-def history(tmp_path_factory) -> tuple[History, LocalLake]:
+def reviewed(tmp_path_factory) -> tuple[History, LocalLake]:
     history = History.generate(1)
     folder = tmp_path_factory.mktemp("recap")
     lake = LocalLake(folder / "lake")
@@ -39,10 +39,10 @@ def history(tmp_path_factory) -> tuple[History, LocalLake]:
 
 
 @pytest.fixture
-def settings(history, monkeypatch, tmp_path) -> Settings:
+def settings(reviewed, monkeypatch, tmp_path) -> Settings:
     """The history's lake as this process's settings (for the command line, and the app's
     stage), in a folder without a `.env`."""
-    _, lake = history
+    _, lake = reviewed
     monkeypatch.chdir(tmp_path)
     values = {"LAKE_URI": str(lake.root), "QUERY_ENGINE": "duckdb", "DASHBOARD_KEY": KEY}
     for name, value in values.items():
@@ -51,7 +51,7 @@ def settings(history, monkeypatch, tmp_path) -> Settings:
 
 
 @pytest.fixture
-def client(settings, tmp_path):
+def recap_client(settings, tmp_path):
     variables = {"LAKE_URI": settings.lake_uri, "QUERY_ENGINE": "duckdb", "DASHBOARD_KEY": KEY}
     with stage_client(app, tmp_path / "project", variables) as running:
         yield running
@@ -68,9 +68,9 @@ def year_of(year: int) -> dict[str, str]:
 
 
 def test_the_figures_are_the_named_queries_rows_for_the_year_and_the_year_before(
-    history, settings
+    reviewed, settings
 ):
-    generated, lake = history
+    generated, lake = reviewed
     review_2025 = recap.load(settings, 2025)
     figures = {figure.label: figure for figure in review_2025.figures()}
     [summary] = rows(lake, "listening_summary", **year_of(2025))
@@ -123,8 +123,8 @@ def test_a_year_that_cannot_be_reviewed_is_one_error_line(settings, capsys, year
     assert line.startswith("error: year ") and f"from 2006 to {THIS_YEAR}" in line
 
 
-def test_the_page_shows_the_year_beside_the_year_before(client, settings):
-    response = client.http.get("/recap/2025")
+def test_the_page_shows_the_year_beside_the_year_before(recap_client, settings):
+    response = recap_client.http.get("/recap/2025")
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/html")
     text = unescape(response.body.decode())
@@ -136,22 +136,22 @@ def test_the_page_shows_the_year_beside_the_year_before(client, settings):
 
 
 @pytest.mark.parametrize("year", BAD_YEARS)
-def test_a_year_that_cannot_be_reviewed_gets_a_400_page_saying_why(client, year):
-    response = client.http.get(f"/recap/{year}")
+def test_a_year_that_cannot_be_reviewed_gets_a_400_page_saying_why(recap_client, year):
+    response = recap_client.http.get(f"/recap/{year}")
     assert response.status_code == 400
     assert response.headers["Content-Type"].startswith("text/html")
     text = unescape(response.body.decode())
     assert 'id="refused"' in text and f"give one from 2006 to {THIS_YEAR}" in text
 
 
-def test_a_query_parameter_is_refused_as_on_every_route(client):
-    response = client.http.get("/recap/2025?start_date=2025-01-01")
+def test_a_query_parameter_is_refused_as_on_every_route(recap_client):
+    response = recap_client.http.get("/recap/2025?start_date=2025-01-01")
     assert response.status_code == 400
     assert "start_date" in response.json_body["Message"]
 
 
-def test_a_signed_link_opens_the_review_and_its_links_keep_the_signature(client):
-    answer = client.http.post(
+def test_a_signed_link_opens_the_review_and_its_links_keep_the_signature(recap_client):
+    answer = recap_client.http.post(
         "/dashboard/links",
         headers={"Content-Type": "application/json"},
         body=json.dumps({"recap": 2025}),
@@ -159,21 +159,21 @@ def test_a_signed_link_opens_the_review_and_its_links_keep_the_signature(client)
     assert answer.status_code == 201, answer.json_body
     url = urlsplit(answer.json_body["url"])
     assert url.path == "/view/recap/2025"
-    page = client.http.get(f"{url.path}?{url.query}")
+    page = recap_client.http.get(f"{url.path}?{url.query}")
     assert page.status_code == 200
     html = page.body.decode()
     assert "<h1>Your 2025 in review</h1>" in html
     assert f'href="2024?{url.query}"'.replace("&", "&amp;") in html
-    dashboard = client.http.get(f"/view/dashboard?{url.query}")  # the same link opens both
+    dashboard = recap_client.http.get(f"/view/dashboard?{url.query}")  # the same link opens both
     assert dashboard.status_code == 200 and 'href="recap/' in dashboard.body.decode()
     altered = url.query.replace("signature=", "signature=0")
-    refused = client.http.get(f"{url.path}?{altered}")
+    refused = recap_client.http.get(f"{url.path}?{altered}")
     assert refused.status_code == 403 and "was changed" in refused.body.decode()
 
 
 @pytest.mark.parametrize("recap_year", [2005, THIS_YEAR + 1, "2025", True])
-def test_a_link_to_a_year_that_cannot_be_reviewed_is_refused(client, recap_year):
-    answer = client.http.post(
+def test_a_link_to_a_year_that_cannot_be_reviewed_is_refused(recap_client, recap_year):
+    answer = recap_client.http.post(
         "/dashboard/links",
         headers={"Content-Type": "application/json"},
         body=json.dumps({"recap": recap_year}),
