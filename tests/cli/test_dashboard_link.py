@@ -97,3 +97,16 @@ def test_a_link_to_the_view_itself_is_taken_as_the_api(deployed_project, capsys)
             "--api-url", "https://example.org/api/view/dashboard/"]  # fmt: skip
     assert main(argv) == 0
     assert capsys.readouterr().out.startswith("https://example.org/api/view/dashboard?expires=")
+
+
+def test_a_link_to_a_year_in_review_opens_that_year_and_a_year_that_is_not_one_is_refused(
+    deployed_project, capsys
+):
+    argv = ["dashboard-link", "--stage", "dev", "--config", str(deployed_project)]
+    assert main([*argv, "--recap", "2025"]) == 0
+    url = capsys.readouterr().out.strip()
+    assert url.startswith(f"{API.rstrip('/')}/view/recap/2025?expires=")
+    links.check(KEY, {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()})
+    assert main([*argv, "--recap", "0"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and "year 0 is before Spotify's first" in captured.err
