@@ -16,6 +16,7 @@ from chalicelib.api import (
     json_body,
     number_field,
     query_params,
+    recap_field,
     result_page,
     wait_seconds,
 )
@@ -208,18 +209,20 @@ def show_together():
 @app.route("/dashboard/links", methods=["POST"], api_key_required=True)
 @http_errors
 def make_dashboard_link():
-    """An expiring signed link to the dashboard, for a browser without the API key."""
+    """An expiring signed link to the dashboard (or to a year in review: {"recap": 2025}),
+    for a browser without the API key."""
     from chalicelib import links
 
-    body = json_body(app.current_request.raw_body, {"hours", "account"})
+    body = json_body(app.current_request.raw_body, {"hours", "account", "recap"})
     hours = number_field(body, "hours", links.DEFAULT_HOURS)
+    recap = recap_field(body)
     given = config()
     account = accounts.choose(pipeline.lake_to_read(given), body.get("account"))
     try:
         key = links.key_of(given)
     except ConfigError as error:
         raise ConflictError(str(error)) from None
-    link = links.make(key, api_base_url(app.current_request), hours, account)
+    link = links.make(key, api_base_url(app.current_request), hours, account, recap=recap)
     return Response(body=link.to_json(), status_code=201)
 
 
@@ -230,6 +233,24 @@ def view_dashboard():
     from chalicelib import dashboard
 
     return dashboard.respond_signed(config(), app.current_request.query_params)
+
+
+@app.route("/recap/{year}", api_key_required=True)
+@http_errors
+def show_recap(year):
+    """A year in review, each figure beside the year before's: an HTML page."""
+    from chalicelib import dashboard
+
+    return dashboard.respond_recap(config(), year, app.current_request.query_params)
+
+
+@app.route("/view/recap/{year}")
+@http_errors
+def view_recap(year):
+    """The year in review through a signed dashboard link: no API key."""
+    from chalicelib import dashboard
+
+    return dashboard.respond_recap_signed(config(), year, app.current_request.query_params)
 
 
 @app.route("/queries", api_key_required=True)

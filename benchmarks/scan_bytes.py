@@ -369,7 +369,8 @@ def _all_false(chunk: pq.ColumnChunkMetaData) -> bool:
 def measure(root: Path, days: list[date], range_days: int) -> list[tuple[str, int, int, int]]:
     """Per named query over the last `range_days` days: Parquet chunks scanned, Parquet
     footers read, CSV bytes scanned."""
-    dates = {"start_date": days[-range_days].isoformat(), "end_date": days[-1].isoformat()}
+    last = days[-1].isoformat()
+    dates = {"start_date": days[-range_days].isoformat(), "end_date": last, "as_of": last}
     partitions = sorted({month_of(day.isoformat()) for day in days})
     rows = []
     for name, query in load_queries().items():

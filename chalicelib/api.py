@@ -8,7 +8,7 @@ import functools
 import json
 import re
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from chalice import BadRequestError, ChaliceViewError, NotFoundError
@@ -45,6 +45,20 @@ def number_field(body: Mapping[str, Any], name: str, default: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise errors.ValidationError(f"{name} must be a number, not {shown(value)}")
     return value
+
+
+def recap_field(body: Mapping[str, Any]) -> int | None:
+    """A body's `recap`: a year to review, as a whole number (none when absent)."""
+    from chalicelib.recap import check_year
+
+    value = body.get("recap")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise errors.ValidationError(
+            f"recap must be a year as a number, like 2025, not {shown(value)}"
+        )
+    return check_year(value, datetime.now(UTC).date())
 
 
 def api_base_url(request: Any) -> str:

@@ -1,12 +1,14 @@
 """Expiring signed links to the dashboard, so a browser can open it without the API key.
 
 A link is `<api>/view/dashboard?account=<id>&expires=<unix seconds>&signature=<hex>`, the
-signature an HMAC-SHA256 over the route's path, the account and the expiry with the stage's
-link key: in AWS a secret in Secrets Manager (`DASHBOARD_KEY_SECRET_ID`, which glue/setup.py
-creates), locally `DASHBOARD_KEY` (in `.env`). Changing the path, the account, the expiry or
-the signature breaks it; it is compared in constant time. A link opens its account's pages
-only. The date range (`start_date`, `end_date`) is not signed: it chooses what of the same
-account's dashboard to show.
+signature an HMAC-SHA256 over the dashboard's path, the account and the expiry with the
+stage's link key: in AWS a secret in Secrets Manager (`DASHBOARD_KEY_SECRET_ID`, which
+glue/setup.py creates), locally `DASHBOARD_KEY` (in `.env`). Changing the account, the expiry
+or the signature breaks it; it is compared in constant time. The signature opens that
+account's pages only: the dashboard and its years in review
+(`<api>/view/recap/2025?account=…&expires=…&signature=…`, which a link can also lead to).
+What is not signed, the date range (`start_date`, `end_date`) and the year, chooses what of
+them to show.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from chalicelib.errors import ConfigError, ValidationError
 from chalicelib.settings import Settings
 
 PATH = "/view/dashboard"
+RECAP_PATH = "/view/recap"
 DEFAULT_HOURS = 1
 MIN_HOURS = 1 / 60  # a minute: a link that expires as it is made helps nobody
 MAX_HOURS = 7 * 24
@@ -61,9 +64,16 @@ def base_url_of(url: str) -> str:
 
 
 def make(
-    key: str, base_url: str, hours: float, account: str, now: float | None = None
+    key: str,
+    base_url: str,
+    hours: float,
+    account: str,
+    now: float | None = None,
+    *,
+    recap: int | None = None,
 ) -> Link:
-    """A link to `account`'s dashboard under `base_url` (the API's URL), valid for `hours`."""
+    """A link to `account`'s dashboard under `base_url` (the API's URL), or to the `recap`
+    year's review, valid for `hours`."""
     if not MIN_HOURS <= hours <= MAX_HOURS:
         raise ValidationError(
             f"hours must be from {MIN_HOURS:.4f} (a minute) to {MAX_HOURS}, not {hours}"
@@ -71,7 +81,8 @@ def make(
     expires = int((time.time() if now is None else now) + hours * 3600)
     signature_ = signature(key, PATH, expires, account)
     signed = f"account={quote(account)}&expires={expires}&signature={signature_}"
-    return Link(f"{base_url_of(base_url)}{PATH}?{signed}", expires)
+    page = PATH if recap is None else f"{RECAP_PATH}/{recap}"
+    return Link(f"{base_url_of(base_url)}{page}?{signed}", expires)
 
 
 def check(key: str, params: dict[str, str], now: float | None = None) -> str:

@@ -8,6 +8,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +127,18 @@ def parser() -> argparse.ArgumentParser:
     _account_argument(query, "whose rows (default: the lake's only account)")
     query.set_defaults(command=_query)
 
+    recap = commands.add_parser(
+        "recap",
+        help="a year in review, each figure beside the year before's",
+        description="A year's minutes, streams, tracks and artists, top 5 tracks and artists, "
+        "the month, weekday and hour listened most, the longest streak and session and the "
+        "artists discovered, each beside the year before's, from the named queries. The year "
+        "under way is reviewed up to today, beside the year before up to the same date.",
+    )
+    recap.add_argument("year", help="the year to review, like 2025")
+    _account_argument(recap, "whose year (default: the lake's only account)")
+    recap.set_defaults(command=_recap)
+
     runs = commands.add_parser("runs", help="recent runs with status and counts")
     runs.add_argument("--limit", type=whole(1, 200), default=20, help="how many (1-200)")
     runs.add_argument("--format", choices=output.FORMATS, default="table")
@@ -201,6 +214,7 @@ def parser() -> argparse.ArgumentParser:
     )
     link.add_argument("--api-url", help="the API's URL (default: from .chalice/deployed/)")
     _account_argument(link, "whose dashboard the link opens (default: the lake's only account)")
+    link.add_argument("--recap", metavar="YEAR", help="a link to that year's review instead")
     link.set_defaults(command=_dashboard_link)
 
     emulator = commands.add_parser("emulator", help="serve the Spotify emulator on 127.0.0.1")
@@ -287,7 +301,9 @@ def _hours(text: str) -> float:
 def _dashboard_link(args: argparse.Namespace) -> int:
     from chalicelib import links
     from chalicelib.aws import client
+    from chalicelib.recap import check_year
 
+    recap = None if args.recap is None else check_year(args.recap, datetime.now(UTC).date())
     stage = Stage.from_config(args.config, args.stage)
     api_url = links.base_url_of(args.api_url or _deployed_api_url(args.config, stage.name))
     options = {"region_name": args.region} if args.region else {}
@@ -296,7 +312,7 @@ def _dashboard_link(args: argparse.Namespace) -> int:
         client("secretsmanager", **options),
     )
     account = accounts.choose(_stage_lake(stage, options), args.account)
-    link = links.make(key, api_url, args.hours, account)
+    link = links.make(key, api_url, args.hours, account, recap=recap)
     print(link.url)
     output.note(f"the link works until {link.to_json()['expires_at']}; the API key stays out of it")
     return 0
@@ -496,6 +512,18 @@ def _query(args: argparse.Namespace) -> int:
     rows = service.following_pages(config, result, args.limit)
     answer = {**result, "rows": rows}
     output.query_result(args.name, answer, args.format, why_empty=_why_empty(query, params))
+    return 0
+
+
+def _recap(args: argparse.Namespace) -> int:
+    from chalicelib import recap
+
+    year = recap.check_year(args.year, datetime.now(UTC).date())
+    config = settings.load()
+    given = {"account": args.account} if args.account else {}
+    with output.console.status(f"reviewing {year}…"):
+        review = recap.load(config, year, given, patient=True)
+    output.recap(review)
     return 0
 
 

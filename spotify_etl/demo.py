@@ -1,5 +1,6 @@
 """The offline demo: a year of two emulated listeners' history, then a few days of it,
-through the real pipeline, in one lake (SPEC §9).
+through the real pipeline, in one lake (SPEC §9), then the first listener's named queries'
+results and year in review, and what the two share.
 
 First each listener's privacy export (a year of plays, written by the emulator) is
 imported, as a new user would before the first poll; then every schedule extracts both, in
@@ -88,6 +89,7 @@ def run_demo(lake: str, *, days: int, seed: int, first_day: datetime | None = No
     first_listener = next(iter(names))
     output.line(f"\nThe tables of {names[first_listener]} ({first_listener}):")
     _print_queries(config, history.date(), last, first_listener)
+    _print_recap(config, (first_day - timedelta(days=EXPORT_DAYS // 2)).year, first_listener)
     _print_together(config, history.date(), last, names)
     output.line(
         f"\n{imported:,} plays imported from a year of {LISTENERS} listeners' privacy exports, "
@@ -118,9 +120,16 @@ def _import_history(config: Settings, emulator, account: str, clock, progress: P
 def _print_queries(config: Settings, start, end, account: str) -> None:
     from chalicelib.query import named, service
 
-    # Per month: a year of history per day would be a long table.
-    params = {"start_date": start.isoformat(), "end_date": end.isoformat(), "monthly": 1}
-    params = {**params, "account": account}
+    # Per month: a year of history per day would be a long table; favourites forgotten for a
+    # month, as the history holds a year.
+    params = {
+        "start_date": start.isoformat(),
+        "end_date": end.isoformat(),
+        "monthly": 1,
+        "as_of": end.isoformat(),
+        "quiet_days": 30,
+        "account": account,
+    }
     for query in named.describe():
         if query["name"] == "together":
             continue
@@ -150,6 +159,14 @@ def _print_together(config: Settings, start, end, names: dict[str, str]) -> None
     listeners = " and ".join(names.values())
     title = f"together: the artists {listeners} share most ({start} to {end})"
     output.query_result(title, result, why_empty="the listeners share no artist")
+
+
+def _print_recap(config: Settings, year: int, account: str) -> None:
+    """The listener's year in review of the year the imported history holds most of."""
+    from chalicelib import recap
+
+    output.console.print()
+    output.recap(recap.load(config, year, {"account": account}, patient=True))
 
 
 def _fresh_lake(folder: Path) -> Path:

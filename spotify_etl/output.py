@@ -19,13 +19,16 @@ import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleDimensions
 from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
+
+if TYPE_CHECKING:
+    from chalicelib.recap import Ranked, Recap
 
 UNWRAPPED = 100_000  # the width of a pipe or a file: a line is never wrapped
 GAP = 3  # between two columns of a table: a space, the rule, a space
@@ -226,3 +229,32 @@ def note(message: str) -> None:
 def line(*parts: str | tuple[str, str]) -> None:
     """A line on stdout from text parts, each plain or (text, style)."""
     console.print(Text.assemble(*parts), soft_wrap=True)
+
+
+def recap(review: Recap) -> None:
+    """A year in review: its figures, then its top tracks and artists, each beside the year
+    before's."""
+    this, before = review.year, review.before
+    line(
+        (f"{this.year} in review", "bold"),
+        f": {this.span}, beside {before.span} (UTC)",
+    )
+    years = [str(this.year), str(before.year)]
+    figures = [(f.label, f.value, f.before, f.change) for f in review.figures()]
+    rows("figures", ["figure", *years, "change"], figures)
+    for name, title in (("top_tracks", "top tracks"), ("top_artists", "top artists")):
+        places = [(n, _place(a), _place(b)) for n, (a, b) in enumerate(review.top(name), 1)]
+        rows(f"{title} by streams", ["#", *years], places)
+    if review.empty:
+        note(
+            f"no plays in {this.year} or {before.year}: import your privacy export "
+            "(spotify-etl import) for the years before the pipeline started"
+        )
+
+
+def _place(place: Ranked | None) -> str:
+    """A top list's place: `Song — Artist · 22 streams, 52.3 min`, or nothing."""
+    if place is None:
+        return ""
+    by = f" — {place.by}" if place.by else ""
+    return f"{place.name}{by} · {place.streams:,} streams, {place.minutes:,.1f} min"

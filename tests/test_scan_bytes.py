@@ -12,8 +12,9 @@ import pytest
 
 from benchmarks.scan_bytes import Scan, bound_sql, parquet_bytes, scans
 from chalicelib.query.named import load_queries
-from chalicelib.schema import TABLES, arrow_schema
+from chalicelib.schema import TABLES, arrow_schema, month_of
 from chalicelib.transform.write import month_bytes
+from tests.query.conftest import over
 
 pytestmark = pytest.mark.integration  # a benchmark in a subprocess
 
@@ -38,11 +39,23 @@ def test_the_plays_queries_read_the_played_rows_from_the_month_before_the_range_
 
 
 @pytest.mark.parametrize("name", sorted(load_queries()))
-def test_every_table_every_query_reads_is_kept_to_the_months_of_its_range(name):
+def test_every_table_every_query_reads_is_kept_to_the_months_its_reads_declare(name):
     query = load_queries()[name]
-    params = {p.name: RANGE[p.name] for p in query.params if p.name in RANGE}
+    params = over(query, RANGE["start_date"], RANGE["end_date"])
+    declared = query.partitions(query.bind(params))
     for table, scan in scans(query, params, MONTHS).items():
-        assert scan.partitions <= {"2026-11", "2026-12"}, table
+        first, last = (month_of(day) if day else None for day in declared[table])
+        kept = {month for month in MONTHS if first <= month and (last is None or month <= last)}
+        assert scan.partitions <= kept, table
+
+
+def test_the_whole_history_queries_read_every_month_up_to_their_last_day_and_none_after():
+    for name in ("discovery", "new_artists", "forgotten_favourites"):
+        query = load_queries()[name]
+        tables = scans(query, over(query, RANGE["start_date"], RANGE["end_date"]), MONTHS)
+        assert tables["plays"].partitions == {"2026-09", "2026-10", "2026-11"}, name
+        assert tables["track_artists"].partitions == set(MONTHS), name
+        assert tables["track_artists"].required == {"played"}, name
 
 
 def test_placeholders_are_bound_in_the_order_they_appear():

@@ -1,4 +1,5 @@
-"""The dashboard: `GET /dashboard`, one HTML page drawn from the named queries."""
+"""The dashboard: `GET /dashboard`, one HTML page drawn from the named queries, and the year in
+review, `GET /recap/{year}`; each also through a signed link."""
 
 from __future__ import annotations
 
@@ -55,6 +56,46 @@ def respond_together(settings: Settings, query: Mapping[str, str] | None) -> Res
         return period
     rows, listeners = data.load_together(settings, period)
     return _html(page.together(rows, listeners, period, today), 200)
+
+
+def respond_recap(settings: Settings, year: str, query: Mapping[str, str] | None) -> Response:
+    """The year in review's page of ?account= (the lake's only one by default); a year that
+    cannot be reviewed gets a page saying why, with a 400."""
+    params = query_params(query, {ACCOUNT})
+    account = params.get(ACCOUNT)
+    return _recap(settings, year, {ACCOUNT: account} if account else {}, account)
+
+
+def respond_recap_signed(
+    settings: Settings, year: str, query: Mapping[str, str] | None
+) -> Response:
+    """The year in review through a signed dashboard link, which opens it as it opens the
+    dashboard: its account's only; refused as the dashboard refuses one."""
+    from chalicelib import links
+    from chalicelib.dashboard import page
+
+    params = query_params(query, set(links.SIGNED))
+    try:
+        account = links.check(links.key_of(settings), params)
+    except (links.LinkRefused, ConfigError) as refused:
+        return _html(page.link_refused(str(refused)), 403)
+    return _recap(settings, year, {name: params[name] for name in links.SIGNED}, account)
+
+
+def _recap(
+    settings: Settings, year: str, carried: dict[str, str], account: str | None
+) -> Response:
+    from chalicelib import recap
+    from chalicelib.dashboard import review
+
+    today = datetime.now(UTC).date()
+    try:
+        reviewed = recap.check_year(year, today)
+    except ValidationError as problem:
+        return _html(review.refused(str(problem), today, carried), 400)
+    given = {ACCOUNT: account} if account else {}
+    loaded = recap.load(settings, reviewed, given, today=today)
+    return _html(review.render(loaded, today, carried), 200)
 
 
 def _dashboard(

@@ -199,6 +199,36 @@ def monthly(rows: list[dict[str, Any]]) -> Both:
     return Both(draw(1200, 340, 16), draw(360, 300, 4))
 
 
+def discovery(rows: list[dict[str, Any]]) -> Both:
+    """The artists streamed for the first time each month over the whole history, every month
+    from the first to the last shown, those without one too."""
+    found = {row["month"]: row["new_artists"] for row in rows}
+    months = _months(min(found), max(found))
+    title = (
+        f"Artists streamed for the first time per month from {_short_month(months[0])} to "
+        f"{_short_month(months[-1])}"
+    )
+
+    def draw(width: int, height: int, labels: int) -> Markup:
+        chart = pygal.Bar(
+            **_options(
+                width=width,
+                height=height,
+                style=_style((GREEN,)),
+                margin_right=28,  # room for the last month's label
+                x_labels=[_short_month(month) for month in months],
+                x_labels_major_count=labels,
+                show_minor_x_labels=len(months) <= labels,
+                value_formatter=lambda value: f"{value:,.0f}",
+                y_title="new artists",
+            )
+        )
+        chart.add("new_artists", [found.get(month) or None for month in months])
+        return _render(chart, title)
+
+    return Both(draw(1200, 300, 16), draw(360, 280, 4))
+
+
 def _months(first: str, last: str) -> list[str]:
     """Every YYYY-MM from first to last."""
     year, month = map(int, first.split("-"))

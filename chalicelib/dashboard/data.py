@@ -23,6 +23,7 @@ SIZE_POINTS = 92  # of a playlist's size at most, over any period
 WAIT_SECONDS = 20.0
 MAX_ROWS = 20_000
 TOP = 10
+LONGEST = 5  # streaks and sessions
 RUNS = 10
 # The dashboard's queries and their parameters beyond the period; top_tracks is read whole
 # (up to its limit): the totals count every track played.
@@ -30,6 +31,8 @@ QUERIES: dict[str, dict[str, Any]] = {
     "listening_by_hour": {},
     "top_artists": {"limit": TOP},
     "top_tracks": {"limit": 1000},
+    "listening_streaks": {"limit": LONGEST},
+    "listening_sessions": {"limit": LONGEST},
     "playlist_sizes": {},
     "playlist_changes": {},
 }
@@ -39,6 +42,13 @@ HISTORY_START = date(2006, 1, 1)
 WHOLE_HISTORY: dict[str, dict[str, Any]] = {
     "listening_time": {"monthly": 1},
     "history_coverage": {},
+    "discovery": {},
+}
+# Looking back from the period's last day: the favourites streamed before the period and not
+# in it.
+FORGOTTEN_STREAMS = 10
+AS_OF: dict[str, dict[str, Any]] = {
+    "forgotten_favourites": {"limit": TOP, "min_streams": FORGOTTEN_STREAMS}
 }
 
 
@@ -78,6 +88,11 @@ class Period:
 
     def params(self) -> dict[str, str]:
         return {"start_date": self.start.isoformat(), "end_date": self.end.isoformat()}
+
+    def looking_back(self) -> dict[str, Any]:
+        """From the period's last day over its days (a query's `as_of` and `quiet_days`)."""
+        [quiet] = (p for p in get_query("forgotten_favourites").params if p.name == "quiet_days")
+        return {"as_of": self.end.isoformat(), "quiet_days": min(self.days, quiet.maximum or 1)}
 
 
 @dataclass
@@ -128,6 +143,7 @@ def load(settings: Settings, period: Period, account: str | None = None) -> Dash
         for name, extra in QUERIES.items()
     ]
     asked += [(name, {**whole, **extra, **mine}) for name, extra in WHOLE_HISTORY.items()]
+    asked += [(name, {**period.looking_back(), **extra, **mine}) for name, extra in AS_OF.items()]
     with ThreadPoolExecutor(max_workers=len(asked) + 1) as pool:
         runs = pool.submit(RunStore(AccountLake(lake, account)).recent, RUNS)
         futures = {name: pool.submit(_rows, settings, name, params) for name, params in asked}

@@ -14,7 +14,7 @@ from urllib.parse import quote, urlencode
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from chalicelib.dashboard import bars, charts
-from chalicelib.dashboard.data import TOP, DashboardData, Period
+from chalicelib.dashboard.data import FORGOTTEN_STREAMS, TOP, DashboardData, Period
 from chalicelib.runs import RunRecord, Status
 
 QUICK_PERIODS = (7, 30, 90, 365)
@@ -140,11 +140,20 @@ def _header(
     period: Period, today: date, carried: Mapping[str, str], summary: str
 ) -> dict[str, Any]:
     """What the page's header shows: the period, the summary beneath its heading, the signed
-    link's parameters carried in the form, and the quick periods' query strings."""
+    link's parameters carried in the form, the quick periods' query strings, and the link to
+    the year in review of the period's last year (this one at the latest)."""
     quick = [
         (days, _query(today - timedelta(days=days - 1), today, carried)) for days in QUICK_PERIODS
     ]
-    return {"period": period, "summary": summary, "carried": carried, "quick": quick}
+    year = min(period.end.year, today.year)
+    signed = f"?{urlencode(carried, quote_via=quote)}" if carried else ""
+    return {
+        "period": period,
+        "summary": summary,
+        "carried": carried,
+        "quick": quick,
+        "recap": (year, f"recap/{year}{signed}"),
+    }
 
 
 def _query(start: date, end: date, carried: Mapping[str, str]) -> str:
@@ -180,6 +189,20 @@ def _figures(data: DashboardData) -> dict[str, Any]:
         "playlist_sizes": charts.playlist_sizes(rows["playlist_sizes"])
         if rows.get("playlist_sizes")
         else [],
+        "streaks": bars.ranking(
+            [_streak(row) for row in rows.get("listening_streaks", [])],
+            [row["days"] for row in rows.get("listening_streaks", [])],
+            "days",
+        ),
+        "sessions": bars.ranking(
+            [_session(row) for row in rows.get("listening_sessions", [])],
+            [row["minutes"] for row in rows.get("listening_sessions", [])],
+            "min",
+        ),
+        "discovery": charts.discovery(rows["discovery"]) if rows.get("discovery") else None,
+        "discovery_note": _discovery_note(rows.get("discovery", [])),
+        "forgotten": rows.get("forgotten_favourites", []),
+        "forgotten_note": _forgotten_note(data.period),
         "changes": rows.get("playlist_changes", []),
         "churn": bars.churn(rows.get("playlist_changes", []), charts.PLAYLISTS),
         "tracks": [_track(row) for row in tracks],
@@ -222,6 +245,41 @@ def _history_note(months: list[dict[str, Any]], days: list[dict[str, Any]]) -> s
     return note
 
 
+def _streak(row: dict[str, Any]) -> str:
+    """A streak's days and streams: `3 Mar – 14 Mar 2026 · 123 streams`."""
+    first, last = _date(row["first_day"]), _date(row["last_day"])
+    days = _day(first) if first == last else f"{_day(first)} – {_day(last)}"
+    return f"{days} · {row['streams']:,} streams"
+
+
+def _session(row: dict[str, Any]) -> str:
+    """A session's day and hours: `17 Jul 2026, 19:08 – 21:40 · 9 plays`."""
+    began, ended = (datetime.fromisoformat(str(row[k])) for k in ("session_start", "session_end"))
+    plays = "1 play" if row["plays"] == 1 else f"{row['plays']:,} plays"
+    return f"{_day(began.date())}, {began:%H:%M} – {ended:%H:%M} · {plays}"
+
+
+def _discovery_note(months: list[dict[str, Any]]) -> str:
+    """How many artists the whole history found, and the month that found the most."""
+    if not months:
+        return ""
+    found = sum(row["new_artists"] for row in months)
+    most = min(months, key=lambda row: (-row["new_artists"], row["month"]))
+    when = date.fromisoformat(most["month"] + "-01")
+    return (
+        f"{found:,} artists streamed for the first time over the whole history, the most in "
+        f"{when:%b %Y} ({most['new_artists']:,}); a stream counts for its track's first "
+        "credited artist"
+    )
+
+
+def _forgotten_note(period: Period) -> str:
+    return (
+        f"tracks streamed {FORGOTTEN_STREAMS} times or more before {_day(period.start)} and "
+        "not once since, up to the period's end"
+    )
+
+
 def _grain(period: Period) -> str:
     step = period.snapshot_step
     return "entries per daily snapshot" if step == 1 else f"entries every {step} days"
@@ -232,10 +290,11 @@ def _date(value: Any) -> date:
 
 
 def _distinct_names(artists: list[dict[str, Any]]) -> list[str]:
-    """Each artist's name; two artists of one name are told apart by their IDs."""
+    """Each artist's name; two artists of one name are told apart by their IDs (one the
+    catalog does not know yet, known by an export's name alone, has none)."""
     names = [row["artist_name"] or row["artist_id"] for row in artists]
     return [
-        f"{name} ({row['artist_id'][:6]})" if names.count(name) > 1 else name
+        f"{name} ({row['artist_id'][:6]})" if names.count(name) > 1 and row["artist_id"] else name
         for name, row in zip(names, artists, strict=True)
     ]
 

@@ -19,8 +19,9 @@ placeholder, `accounts[1]` to `accounts[5]` in the bind line, each missing one r
 first: `account_id IN (?, ?, ?, ?, ?)` stays a static list, as injected projection needs.
 
 A `-- reads: plays from start_date to end_date` line says which partitions of a table the
-query's filters keep (`from start_date-1` with no end: from the day before to the newest), so
-the local engine opens only those files; a table without one is read whole. Athena prunes
+query's filters keep (`from start_date-1` with no end: from the day before to the newest;
+`from the first`: from the oldest, for a query over the whole history), so the local engine
+opens only those files; a table without one is read whole. Athena prunes
 by the same filters itself. This module stays free of sqlglot and duckdb so that listing and
 validating queries is cheap.
 """
@@ -49,7 +50,7 @@ INTEGER = re.compile(r"^[+-]?[0-9]{1,18}$")
 DIGITS = re.compile(r"^[+-]?[0-9]+$")
 RELATIVE_DAY = re.compile(r"^today(?:-(\d{1,4}))?$")
 HEADER_LINE = re.compile(r"^--\s*(description|param|bind|reads):\s*(.*)$")
-READS = re.compile(r"^(\w+) from (\w+)(?:-(\d+))?(?: to (\w+))?$")
+READS = re.compile(r"^(\w+) from (?:the first|(\w+)(?:-(\d+))?)(?: to (\w+))?$")
 
 
 @dataclass(frozen=True)
@@ -148,16 +149,17 @@ class Param:
 @dataclass(frozen=True)
 class Reads:
     """The partitions of one table a query's filters keep: from a date parameter's day (less
-    `days_before`) to another's, or to the newest when `last` is None."""
+    `days_before`), or from the oldest when `first` is None, to another's, or to the newest
+    when `last` is None."""
 
     table: str
-    first: str
+    first: str | None
     days_before: int = 0
     last: str | None = None
 
     def dates(self, values: Mapping[str, Any]) -> tuple[str, str | None]:
         """The first and last partition dates (ISO) for the query's bound values."""
-        day = date.fromisoformat(values[self.first])
+        day = date.min if self.first is None else date.fromisoformat(values[self.first])
         first = day - timedelta(days=min(self.days_before, (day - date.min).days))
         return first.isoformat(), None if self.last is None else values[self.last]
 
@@ -294,7 +296,7 @@ def parse_query(name: str, text: str) -> NamedQuery:
         raise ValueError(f"{name}.sql binds {sorted(set(bound))}, not all declared as params")
     dates = {param.name for param in params if param.type == "date"} & set(bound)
     for read in reads:
-        if not {read.first, read.last or read.first} <= dates:
+        if not {read.first, read.last} - {None} <= dates:
             raise ValueError(f"{name}.sql reads {read.table} between no bound date parameters")
     return query
 
@@ -304,7 +306,8 @@ def _parse_reads(query: str, declaration: str) -> Reads:
     if not match:
         raise ValueError(
             f"{query}.sql: cannot read '-- reads: {declaration}' "
-            "(like 'plays from start_date to end_date' or 'tracks from start_date-1')"
+            "(like 'plays from start_date to end_date', 'tracks from start_date-1' or "
+            "'plays from the first to end_date')"
         )
     table, first, days_before, last = match.groups()
     return Reads(table, first, int(days_before or 0), last)

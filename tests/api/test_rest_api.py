@@ -18,7 +18,7 @@ def post(client, path, raw_body, content_type="application/json"):
     return client.http.post(path, headers={"Content-Type": content_type}, body=raw_body)
 
 
-def test_every_route_but_health_and_the_signed_dashboard_requires_an_api_key_in_aws():
+def test_every_route_but_health_and_the_signed_pages_requires_an_api_key_in_aws():
     from app import app
 
     keyless = {
@@ -27,7 +27,8 @@ def test_every_route_but_health_and_the_signed_dashboard_requires_an_api_key_in_
         for method, entry in methods.items()
         if not entry.api_key_required
     }
-    assert keyless == {("/health", "GET"), ("/view/dashboard", "GET")}
+    signed = {("/view/dashboard", "GET"), ("/view/recap/{year}", "GET")}
+    assert keyless == {("/health", "GET"), *signed}
 
 
 def test_the_openapi_description_lists_exactly_the_apps_routes():
@@ -156,6 +157,7 @@ def test_the_dashboard_draws_its_charts_after_a_run(app_client):
     assert heatmap.index('class="chart narrow-only"><svg') < heatmap.index("</section>")
     sizes = page[page.index('id="playlist-sizes"') :]  # a row and a line per playlist
     assert sizes.index('<span class="spark"><svg') < sizes.index("</section>")
-    assert page.count('<ol class="bars">') == 3  # top artists and tracks, playlist sizes
+    # top artists and tracks, the longest streaks and sessions, playlist sizes
+    assert page.count('<ol class="bars">') == 5
     assert "No entries added or removed in this period." in page  # one snapshot: no churn yet
     assert not re.search(r"""(src|href)=["'](https?:)?//|url\((https?:)?//|@import""", page)

@@ -3,13 +3,14 @@
 import csv
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from chalicelib.accounts import register
 from chalicelib.lake import get_json
 from chalicelib.lease import Lease
+from chalicelib.query.named import load_queries
 from spotify_etl.cli import SKIPPED_EXIT, main
 
 
@@ -163,3 +164,6 @@ def test_the_demo_imports_a_year_of_history_and_answers_every_query_over_it(tmp_
     assert "plays imported from a year of 2 listeners' privacy exports" in out
     assert "together: the artists" in out
     assert "skip_rate" in out and "no rows" not in out
+    assert all(f"{name} (" in out for name in load_queries())
+    year = (datetime.now(UTC) - timedelta(days=1 + 365 // 2)).year  # most of the export's
+    assert f"{year} in review: 1 Jan" in out and "longest streak" in out

@@ -117,3 +117,16 @@ def test_a_link_opens_the_account_named_and_a_lake_of_several_needs_one_named(
     assert links.check(KEY, {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}) == (
         "second"
     )
+
+
+def test_a_link_to_a_year_in_review_opens_that_year_and_a_year_that_is_not_one_is_refused(
+    deployed_project, capsys
+):
+    argv = ["dashboard-link", "--stage", "dev", "--config", str(deployed_project)]
+    assert main([*argv, "--recap", "2025"]) == 0
+    url = capsys.readouterr().out.strip()
+    assert url.startswith(f"{API.rstrip('/')}/view/recap/2025?account=listener&expires=")
+    links.check(KEY, {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()})
+    assert main([*argv, "--recap", "0"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and "year 0 is before Spotify's first" in captured.err

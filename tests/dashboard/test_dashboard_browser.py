@@ -26,11 +26,16 @@ CARDS = (
     "heatmap",
     "top-artists",
     "top-tracks",
+    "streaks",
+    "sessions",
+    "discovery",
+    "forgotten",
     "playlist-sizes",
     "playlist-churn",
     "track-table",
     "runs",
 )
+RECAP_CARDS = ("totals", "top-tracks", "top-artists", "figures")
 CJK = "夜に駆ける 방탄소년단"
 EMOJI = "Dancing Queen 💃"
 NO_GLYPH = "\u0378"  # unassigned: no font has it, so it draws the missing-glyph box
@@ -103,22 +108,69 @@ def _offline(route):
         route.abort()
 
 
+EVERY_SCRIPT = [
+    CJK * 3,
+    EMOJI,
+    "لما بدا يتثنى " * 3,
+    "Supercalifragilisticexpialidocious" * 3,
+    "WWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWW",
+    "Mötley Crüe – Kickstart My Heart (Remastered 2021 Deluxe Anniversary Edition)",
+    "שלום עולם",
+    "Sigur Rós",
+    "坂本龍一",
+    "🎧 Lo-Fi Beats",
+]
+
+
 def every_script_page() -> str:
     """The dashboard drawn from names in many scripts and lengths, and large numbers."""
-    return page_of(
-        [
-            CJK * 3,
-            EMOJI,
-            "لما بدا يتثنى " * 3,
-            "Supercalifragilisticexpialidocious" * 3,
-            "WWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWW",
-            "Mötley Crüe – Kickstart My Heart (Remastered 2021 Deluxe Anniversary Edition)",
-            "שלום עולם",
-            "Sigur Rós",
-            "坂本龍一",
-            "🎧 Lo-Fi Beats",
-        ]
-    )
+    return page_of(EVERY_SCRIPT)
+
+
+def recap_of(names: list[str]) -> str:
+    """The year in review of 2025 beside 2024 whose tracks, artists and discoveries bear these
+    names, with large numbers."""
+    from chalicelib import recap
+    from chalicelib.dashboard import review
+
+    years = recap.Year.of(2025), recap.Year.of(2024)
+    for shift, year in enumerate(years):
+        year.rows.update(
+            listening_summary=[
+                {"plays": 1_234_567 - shift, "streams": 1_034_567, "minutes": 98_765_432.1,
+                 "tracks": 123_456, "artists": 12_345, "days": 365, "top_month": "2025-09",
+                 "top_month_minutes": 9_876_543.2, "top_weekday": 3,
+                 "top_weekday_minutes": 9_876_543.2, "top_hour": 23, "top_hour_minutes": 987_654.3}
+            ],
+            top_tracks=[
+                {"rank": n + 1, "track_id": f"t{n}", "track_name": name, "artist_names": names[-n],
+                 "plays": 90_000 - n, "minutes": 9e5 - n}
+                for n, name in enumerate(names[shift:shift + recap.TOP])
+            ],
+            top_artists=[
+                {"rank": n + 1, "artist_id": f"a{n}", "artist_name": name, "plays": 90_000 - n,
+                 "minutes": 9e6 - n}
+                for n, name in enumerate(names[-recap.TOP - shift:])
+            ],
+            listening_streaks=[
+                {"first_day": "2025-01-01", "last_day": "2025-12-31", "days": 365,
+                 "streams": 1_034_567}
+            ],
+            listening_sessions=[
+                {"session_start": "2025-03-01T21:15:00.123000",
+                 "session_end": "2025-03-02T09:05:00", "plays": 1_234, "minutes": 12_345.6}
+            ],
+            new_artists=[
+                {"rank": 1, "artist_id": None, "artist_name": names[shift],
+                 "first_streamed": "2025-02-01", "streams": 12_345}
+            ],
+            discovery=[
+                {"month": f"{year.year}-{m:02d}", "streams": 9_000, "artists": 900,
+                 "new_artists": 1_000 + m, "new_artist_streams": 50_000}
+                for m in range(1, 13)
+            ],
+        )  # fmt: skip
+    return review.render(recap.Recap(*years), date(2026, 12, 5))
 
 
 def page_of(names: list[str], errors: tuple[str, ...] = ()) -> str:
@@ -168,6 +220,27 @@ def page_of(names: list[str], errors: tuple[str, ...] = ()) -> str:
             {"playlist_id": f"p{n}", "playlist_name": name, "added": 12_345 - n, "removed": n}
             for n, name in enumerate(names)
         ],
+        "listening_streaks": [
+            {"first_day": f"2025-0{n + 1}-01", "last_day": f"2026-01-0{n + 1}", "days": 400 - n,
+             "streams": 123_456 - n}
+            for n in range(5)
+        ],  # fmt: skip
+        "listening_sessions": [
+            {"session_start": f"2026-01-0{n + 1}T22:{n}5:10.123000",
+             "session_end": f"2026-01-0{n + 2}T09:{n}0:00", "plays": 1_234 - n,
+             "minutes": 12_345.6 - n}
+            for n in range(5)
+        ],  # fmt: skip
+        "discovery": [
+            {"month": f"{2010 + n // 12}-{n % 12 + 1:02d}", "streams": 9_000 + n,
+             "artists": 900 + n, "new_artists": 1_000 + 37 * (n % 7), "new_artist_streams": n}
+            for n in range(16 * 12)
+        ],  # fmt: skip
+        "forgotten_favourites": [
+            {"track_id": f"t{n}", "track": name, "artist": names[-n], "streams": 12_345 - n,
+             "last_streamed": "2025-12-31"}
+            for n, name in enumerate(names)
+        ],  # fmt: skip
     }
     runs = [
         {"run_id": f"20260110T0{n}1500Z-abcdef", "kind": "snapshot", "status": "partial",
@@ -237,7 +310,14 @@ def test_the_screenshot_shows_cjk_and_colour_emoji_glyphs(open_page):
 
 # Names come from other users (followed playlists) and from Spotify's catalogue.
 HOSTILE = ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "javascript:alert(1)")
-NAMED_CARDS = ("top-artists", "top-tracks", "playlist-sizes", "playlist-churn", "track-table")
+NAMED_CARDS = (
+    "top-artists",
+    "top-tracks",
+    "forgotten",
+    "playlist-sizes",
+    "playlist-churn",
+    "track-table",
+)
 # Whatever could run: a script or embedded document, an event handler, a javascript: URL.
 RUNNABLE = """() => { const URLS = ['href', 'src', 'xlink:href', 'action', 'formaction'];
 return [...document.querySelectorAll('*')].flatMap(node => {
@@ -341,3 +421,68 @@ def test_the_listeners_and_what_they_share_fit_the_screen(
     page.locator("#listeners a").first.click()
     assert "account=" in page.url and page.locator("section#top-artists").is_visible()
 
+
+@pytest.mark.parametrize("width", [PHONE, DESKTOP])
+def test_the_demo_year_in_review_fits_the_screen_with_every_card_drawn(
+    server, demo_listeners, open_page, width
+):
+    page = open_page(width)
+    year = date.today().year
+    assert page.goto(f"{server}/recap/{year}?account={demo_listeners[0]}").status == 200
+    for anchor in RECAP_CARDS:
+        card = page.locator(f"section#{anchor}")
+        assert card.is_visible() and "No streams" not in card.inner_text(), anchor
+    assert page.locator("#top-tracks ol.top li").count() >= 2 * 5 - 1  # this year's five, and
+    assert page.locator("#figures tbody tr").count() == 7  # the year before's
+    assert page.evaluate(LAYOUT) == []
+
+
+@pytest.mark.parametrize("width", [PHONE, DESKTOP])
+def test_a_year_in_review_of_long_names_in_any_script_fits_on_screen_and_on_paper(
+    open_page, width, tmp_path
+):
+    page = open_page(width)
+    page.set_content(recap_of(EVERY_SCRIPT))
+    assert page.evaluate(LAYOUT) == []
+    page.emulate_media(media="print")
+    assert page.evaluate(LAYOUT) == []
+    assert page.locator("nav.quick").is_hidden()  # nothing to click on paper
+    screenshot = tmp_path / f"recap-{width}-print.png"
+    page.screenshot(path=screenshot, full_page=True)
+    print(f"screenshot: {screenshot}")
+
+
+@pytest.mark.parametrize("width", [PHONE, DESKTOP])
+def test_names_that_are_markup_show_as_text_in_the_year_in_review(open_page, width):
+    page = open_page(width)
+    alerts = []
+    page.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
+    names = [f"{payload} {n}" for n in range(4) for payload in HOSTILE]
+    page.set_content(recap_of(names))
+    assert alerts == [] and page.evaluate(RUNNABLE) == []
+    for anchor in ("top-tracks", "top-artists", "figures"):
+        text = page.locator(f"section#{anchor}").inner_text()
+        assert any(payload in text for payload in HOSTILE), anchor
+    assert page.evaluate(LAYOUT) == []
+
+
+def test_a_signed_link_leads_from_the_dashboard_to_its_year_in_review_and_back(
+    linked_server, demo_listeners, open_page
+):
+    import requests
+
+    url, _ = linked_server
+    body = {"hours": 1, "account": demo_listeners[0]}
+    answer = requests.post(f"{url}/dashboard/links", json=body, timeout=10)
+    page = open_page(PHONE)
+    assert page.goto(answer.json()["url"]).status == 200
+    page.locator("nav.quick a.recap").click()
+    page.wait_for_load_state()
+    assert f"/view/recap/{date.today().year}?" in page.url and "signature=" in page.url
+    for anchor in RECAP_CARDS:
+        assert page.locator(f"section#{anchor}").is_visible(), anchor
+    assert page.evaluate(LAYOUT) == []
+    page.locator("nav.quick a", has_text="dashboard").click()
+    page.wait_for_load_state()
+    assert "/view/dashboard?" in page.url and "signature=" in page.url
+    assert page.locator("section#top-tracks").is_visible()

@@ -15,6 +15,7 @@ from chalicelib.query.duckdb_engine import DuckDBEngine
 from chalicelib.query.service import run_query
 from chalicelib.runs import RunRecord
 from chalicelib.settings import Settings
+from tests.query.histories import History
 
 DAY = Period.of(None, None, date(2026, 1, 2))
 
@@ -83,12 +84,12 @@ def artist(artist_id, name, plays, minutes):
 
 def test_top_artists_keep_the_order_top_artists_ranks_them_in_and_same_names_are_told_apart():
     rows = [artist("twinY2", "Twin", 40, 10.0), artist("longA1", "Long", 35, 90.0)]
-    rows += [artist("twinX1", "Twin", 30, 50.0)]
+    rows += [artist("twinX1", "Twin", 30, 50.0), artist(None, "Twin", 25, 5.0)]
     rows += [artist(f"a{n:02d}zzzz", f"Artist {n}", 20 - n, 1.0 + n) for n in range(12)]
     data = DashboardData(DAY, rows={"top_artists": rows})
     card = between(page.render(data, DAY.end), "top-artists", "top-tracks")
-    assert names(card) == ["Twin (twinY2)", "Long", "Twin (twinX1)"] + [
-        f"Artist {n}" for n in range(7)
+    assert names(card) == ["Twin (twinY2)", "Long", "Twin (twinX1)", "Twin"] + [
+        f"Artist {n}" for n in range(6)
     ]
     assert "by plays in the period, then minutes listened" in card
     assert re.findall(r'<span class="value">([^<]*)</span>', card)[:2] == ["40 plays", "35 plays"]
@@ -250,3 +251,49 @@ def test_names_that_are_markup_reach_the_page_escaped_in_text_and_tooltips():
     assert "<script" not in html and "<img" not in html and "onerror=alert(1)>" not in html
     escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
     assert html.count(escaped) == 8  # 5 cards, the table's artists, 2 tooltips (line, run)
+
+
+@pytest.fixture(scope="module")
+def generated_lake(tmp_path_factory) -> Settings:
+    """A generated history (tests/query/histories.py) in a lake of its own."""
+    folder = tmp_path_factory.mktemp("generated")
+    lake = LocalLake(folder / "lake")
+    History.generate(2).fill(lake, folder)
+    return Settings.from_env({"LAKE_URI": str(lake.root), "QUERY_ENGINE": "duckdb"})
+
+
+def values_of(card):
+    return re.findall(r'<span class="value">([^<]*)</span>', card)
+
+
+def test_streaks_sessions_discovery_and_forgotten_favourites_are_their_queries_rows(
+    generated_lake,
+):
+    generated = generated_lake
+    summer = Period.of(date(2025, 6, 1), date(2025, 8, 31), date(2026, 12, 5))
+    html = page.render(load(generated, summer), summer.end)
+    engine = DuckDBEngine(LocalLake(generated.lake_uri))
+
+    def asked(name, params):
+        outcome = run_query(engine, name, params, page_size=1000)
+        columns = [column["name"] for column in outcome["columns"]]
+        return [dict(zip(columns, row, strict=True)) for row in outcome["rows"]]
+
+    streaks = asked("listening_streaks", {**summer.params(), "limit": 5})
+    assert values_of(between(html, "streaks", "sessions")) == [
+        f"{row['days']} days" for row in streaks
+    ]
+    sessions = asked("listening_sessions", {**summer.params(), "limit": 5})
+    values = values_of(between(html, "sessions", "discovery"))
+    assert values == [f"{row['minutes']:,.0f} min" for row in sessions] and len(sessions) == 5
+    months = asked("discovery", {"start_date": "2006-01-01", "end_date": "2025-08-31"})
+    found = sum(row["new_artists"] for row in months)
+    assert f"{found} artists streamed for the first time" in between(html, "discovery", "forgotten")
+    forgotten = asked(
+        "forgotten_favourites",
+        {"as_of": "2025-08-31", "quiet_days": summer.days, "min_streams": 10, "limit": TOP},
+    )
+    card = unescape(between(html, "forgotten", "playlist-sizes"))
+    shown = re.findall(r"<tr><td>([^<]*)<div class=artists>", card)
+    assert shown == [row["track"] for row in forgotten] and {"B-side", "Four"} <= set(shown)
+    assert "10 times or more before 1 Jun 2025" in card

@@ -18,6 +18,7 @@ Playlist p1 "Road Trip": 2025-12-31 [A], 2026-01-01 [A, B, C, B], 2026-01-02 [A,
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -26,12 +27,21 @@ import pyarrow as pa
 import pytest
 
 from chalicelib.accounts import AccountLake, register
+from chalicelib.lake import LocalLake
 from chalicelib.query.duckdb_engine import DuckDBEngine
+from chalicelib.query.named import NamedQuery
 from chalicelib.schema import TABLES, arrow_schema
 from chalicelib.transform.write import month_bytes
 
 WriteTable = Callable[[str, str, list[dict[str, Any]]], None]
 LISTENER = "listener"  # the lake's one account
+
+
+def over(query: NamedQuery, start_date: str, end_date: str) -> dict[str, str]:
+    """The parameters that ask a query about a period: its dates, or the period's last day
+    for a query that looks back from one (`as_of`)."""
+    period = {"start_date": start_date, "end_date": end_date, "as_of": end_date}
+    return {param.name: period[param.name] for param in query.params if param.name in period}
 
 
 @pytest.fixture
@@ -45,16 +55,18 @@ def engine(lake) -> DuckDBEngine:
 def write_table(lake) -> WriteTable:
     """Write one day's rows of a processed table into its month, as the transform does, in
     the lake's one account."""
+    return functools.partial(write_rows, lake)
+
+
+def write_rows(lake: LocalLake, name: str, day: str, rows: list[dict[str, Any]]) -> None:
+    """One day's rows of a processed table, written into its month as the transform does,
+    in the lake's one account, LISTENER."""
     register(lake, LISTENER, {})
     view = AccountLake(lake, LISTENER)
-
-    def write(name: str, day: str, rows: list[dict[str, Any]]) -> None:
-        key = TABLES[name].partition_key(day)
-        current = view.get(key) if view.exists(key) else None
-        data = pa.Table.from_pylist(rows, schema=arrow_schema(TABLES[name]))
-        view.put(key, month_bytes(name, current, {day: data}))
-
-    return write
+    key = TABLES[name].partition_key(day)
+    current = view.get(key) if view.exists(key) else None
+    data = pa.Table.from_pylist(rows, schema=arrow_schema(TABLES[name]))
+    view.put(key, month_bytes(name, current, {day: data}))
 
 
 def play(at: str, track_id: str) -> dict[str, Any]:

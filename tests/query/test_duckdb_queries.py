@@ -14,7 +14,7 @@ from chalicelib.errors import QueryError
 from chalicelib.query.named import load_queries
 from chalicelib.query.service import run_query
 from chalicelib.schema import TABLES
-from tests.query.conftest import LISTENER, artist, credit, play, track
+from tests.query.conftest import LISTENER, artist, credit, over, play, track
 
 FIRST_TWO_DAYS = {"start_date": "2026-01-01", "end_date": "2026-01-02"}
 
@@ -228,7 +228,7 @@ def test_columns_carry_athena_type_names(engine):
 @pytest.mark.parametrize("name", sorted(load_queries()))
 def test_every_query_answers_in_types_athena_names_as_it_does(engine, write_table, name):
     write_table("plays", "2026-03-02", [play("2026-03-02T10:00:00+00:00", "t1")])
-    outcome = run_query(engine, name, {"start_date": "2026-03-01", "end_date": "2026-03-03"})
+    outcome = run_query(engine, name, over(load_queries()[name], "2026-03-01", "2026-03-03"))
     athena = {"bigint", "integer", "varchar", "double", "boolean", "date", "timestamp"}
     assert {column["type"] for column in outcome["columns"]} <= athena, outcome["columns"]
 

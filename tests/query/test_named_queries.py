@@ -181,6 +181,18 @@ def test_a_header_parses_into_params():
     ]
 
 
+def test_a_query_over_the_whole_history_reads_from_the_first_partition():
+    text = (
+        "-- description: Plays up to a day.\n-- param: end_date date\n"
+        "-- reads: plays from the first to end_date\n-- reads: tracks from the first\n"
+        "SELECT * FROM plays JOIN tracks USING (track_id) WHERE played_date <= ?"
+    )
+    assert parse_query("plays", text).partitions(["2026-01-02"]) == {
+        "plays": ("0001-01-01", "2026-01-02"),
+        "tracks": ("0001-01-01", None),
+    }
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -191,6 +203,8 @@ def test_a_header_parses_into_params():
         "-- description: x\n-- param: n integer maximum=3\nSELECT 1 WHERE ?",
         "-- description: x\n-- param: d date\n-- reads: plays since d\nSELECT 1 WHERE ?",
         "-- description: x\n-- param: n integer\n-- reads: plays from n\nSELECT 1 WHERE ?",
+        "-- description: x\n-- param: d date\n-- reads: plays from the first-1 to d\n"
+        "SELECT 1 WHERE ?",
         "-- description: x\n-- param: d date\n-- param: e date\n-- bind: d\n"
         "-- reads: plays from d to e\nSELECT 1 WHERE ?",
     ],

@@ -21,11 +21,12 @@ from chalicelib.query.service import run_query
 from chalicelib.schema import TABLES
 from chalicelib.settings import Settings
 from chalicelib.transform.write import split_days
+from tests.query.conftest import over
 
 pytestmark = pytest.mark.integration  # the demo's lake, a week of runs and a year of history
 
 
-def periods(lake: LocalLake) -> list[dict[str, str]]:
+def periods(lake: LocalLake) -> list[tuple[str, str]]:
     """Periods around the demo's: its last day, its week, the imported year, all time."""
     view = AccountLake(lake, choose(lake, None))
     days = sorted(
@@ -35,10 +36,10 @@ def periods(lake: LocalLake) -> list[dict[str, str]]:
     )
     last = date.fromisoformat(days[-1])
     return [
-        {"start_date": last.isoformat(), "end_date": last.isoformat()},
-        {"start_date": (last - timedelta(days=6)).isoformat(), "end_date": last.isoformat()},
-        {"start_date": days[0], "end_date": (last - timedelta(days=3)).isoformat()},
-        {"start_date": "2008-10-07", "end_date": (last + timedelta(days=1)).isoformat()},
+        (last.isoformat(), last.isoformat()),
+        ((last - timedelta(days=6)).isoformat(), last.isoformat()),
+        (days[0], (last - timedelta(days=3)).isoformat()),
+        ("2008-10-07", (last + timedelta(days=1)).isoformat()),
     ]
 
 
@@ -55,7 +56,8 @@ def test_each_query_answers_over_its_declared_partitions_as_over_the_whole_table
     engine = DuckDBEngine(lake)
     query = load_queries()[name]
     assert query.reads, f"{name}.sql declares no partitions it reads"
-    for params in periods(lake):
+    for period in periods(lake):
+        params = over(query, *period)
         pruned = answer(engine, query, params)
         monkeypatch.setitem(load_queries(), name, dataclasses.replace(query, reads=()))
         whole = answer(engine, query, params)
@@ -74,8 +76,9 @@ def test_a_file_outside_the_dates_asked_for_is_never_opened(demo_lake, tmp_path)
     shutil.copytree(demo_lake, tmp_path / "lake")
     lake = LocalLake(tmp_path / "lake")
     engine = DuckDBEngine(lake)
-    period = periods(lake)[1]
-    before = date.fromisoformat(period["start_date"]) - timedelta(days=40)
+    start, end = periods(lake)[1]
+    period = {"start_date": start, "end_date": end}
+    before = date.fromisoformat(start) - timedelta(days=40)
     damaged = TABLES["plays"].partition_key(before.isoformat()).replace(".parquet", "-x.parquet")
     AccountLake(lake, choose(lake, None)).put(damaged, b"not a parquet file")
     assert run_query(engine, "top_tracks", period)["state"] == "SUCCEEDED"
@@ -89,9 +92,10 @@ def test_the_widest_period_a_date_can_name_is_answered_by_every_query_and_the_da
     """From year 1 to 9999: no day is looked up one by one, none underflows, and the
     dashboard's grain stays within playlist_sizes's bounds."""
     engine = DuckDBEngine(LocalLake(demo_lake))
-    widest = {"start_date": "0001-01-01", "end_date": "9999-12-31"}
-    for name in load_queries():
-        assert run_query(engine, name, widest)["state"] == "SUCCEEDED", name
+    for name, query in load_queries().items():
+        for last in ("9999-12-31", "0001-01-01"):  # `as_of` the first day: nothing before it
+            widest = over(query, "0001-01-01", last)
+            assert run_query(engine, name, widest)["state"] == "SUCCEEDED", (name, widest)
     settings = Settings.from_env({"LAKE_URI": str(demo_lake), "QUERY_ENGINE": "duckdb"})
     period = Period.of(date(1, 1, 1), date(9999, 12, 31), date.today())
     assert not data.load(settings, period).pending

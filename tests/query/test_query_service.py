@@ -23,7 +23,7 @@ from chalicelib.query.service import (
     run_query,
 )
 from chalicelib.settings import Settings
-from tests.query.conftest import LISTENER
+from tests.query.conftest import LISTENER, over
 
 WEEK = {"start_date": "2026-01-01", "end_date": "2026-01-07"}
 UNKNOWN_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
@@ -99,7 +99,7 @@ def test_an_account_without_rows_answers_with_the_same_columns_as_a_full_one(
 ):
     empty = DuckDBEngine(LocalLake(tmp_path / "empty"))
     register(empty.lake, LISTENER, {})
-    params = {"start_date": "2025-12-01", "end_date": "2026-01-31"}
+    params = over(load_queries()[name], "2025-12-01", "2026-01-31")
     full_columns = run_query(engine, name, params)["columns"]
     assert run_query(empty, name, params)["columns"] == full_columns
 
