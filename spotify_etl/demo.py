@@ -157,7 +157,7 @@ def _print_together(config: Settings, start, end, names: dict[str, str]) -> None
     result = service.run_named(config, "together", params, 25, page_size=1000)
     output.console.print()
     listeners = " and ".join(names.values())
-    title = f"together: the artists {listeners} share most ({start} to {end})"
+    title = f"together  ({start} to {end}): the artists {listeners} share most"
     output.query_result(title, result, why_empty="the listeners share no artist")
 
 

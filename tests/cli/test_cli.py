@@ -162,7 +162,7 @@ def test_the_demo_imports_a_year_of_history_and_answers_every_query_over_it(tmp_
     assert main(["demo", "--lake", str(tmp_path / "demo"), "--days", "1"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "plays imported from a year of 2 listeners' privacy exports" in out
-    assert "together: the artists" in out
+    assert "the artists Zoë Ångström and Håkon Ødegård share most" in out
     assert "skip_rate" in out and "no rows" not in out
     assert all(f"{name} (" in out for name in load_queries())
     year = (datetime.now(UTC) - timedelta(days=1 + 365 // 2)).year  # most of the export's

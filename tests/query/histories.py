@@ -38,7 +38,7 @@ from chalicelib import pipeline
 from chalicelib.lake import LocalLake
 from chalicelib.settings import Settings
 from tests.history.exports import export_entry
-from tests.query.conftest import write_rows
+from tests.query.conftest import LISTENER, write_rows
 
 EXPORT_FROM = date(2024, 12, 20)
 API_FROM = date(2026, 1, 16)
@@ -226,7 +226,8 @@ class History:
         """The lake holding this history: its export imported by the import, its API days and
         their catalog written as the transform writes them."""
         settings = Settings.from_env({"LAKE_URI": str(lake.root)})
-        record = pipeline.import_history(settings, self.write_export(scratch / "export.zip"))
+        export = self.write_export(scratch / "export.zip")
+        record = pipeline.import_history(settings, export, account=LISTENER)
         assert record.status == "transformed", record.errors
         for day, rows in self.api_days().items():
             write_rows(lake, "plays", day, rows)
