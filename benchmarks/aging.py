@@ -52,6 +52,7 @@ LAKES = ("young", "aged")
 def build(folder: Path, entries: int) -> None:
     """The young and the aged lake under `folder`."""
     from chalicelib import pipeline
+    from chalicelib.accounts import AccountLake
     from chalicelib.lake import LocalLake
     from chalicelib.runs import RunStore
     from chalicelib.settings import Settings
@@ -65,12 +66,20 @@ def build(folder: Path, entries: int) -> None:
     shutil.copytree(young, aged)
     export = folder / "export.zip"
     importlib.import_module("benchmarks.import").write_export(export, entries, 5_000)
-    pipeline.import_history(Settings.from_env({"LAKE_URI": str(aged)}), export)
+    settings = Settings.from_env({"LAKE_URI": str(aged)})
+    pipeline.import_history(settings, export, account=listener())
     export.unlink()
-    _older_snapshots(LocalLake(aged))
-    _run_records(aged / "runs")
+    _older_snapshots(AccountLake(LocalLake(aged), listener()))
+    _run_records(Path(AccountLake(LocalLake(aged), listener()).uri("runs")))
     for lake in (young, aged):  # as a deployment is after its first read of the runs
-        RunStore(LocalLake(lake)).recent()
+        RunStore(AccountLake(LocalLake(lake), listener())).recent()
+
+
+def listener() -> str:
+    """The demo's first listener, whose lake ages here and whose reads are measured."""
+    from emulator import Emulator
+
+    return Emulator(seed=SEED).users[0].user_id
 
 
 def _first_day() -> datetime:
@@ -120,13 +129,14 @@ def measure(kind: str, lake: Path, name: str | None) -> dict:
     if kind in ("plays", "snapshot"):
         return _run(settings, kind)
     if kind == "runs":
+        from chalicelib.accounts import AccountLake
         from chalicelib.lake import open_lake_to_read
         from chalicelib.runs import RunStore
 
         started = time.perf_counter()
-        RunStore(open_lake_to_read(str(lake))).recent(20)
+        RunStore(AccountLake(open_lake_to_read(str(lake)), listener())).recent(20)
         return {"seconds": time.perf_counter() - started}
-    params = _period(kind)
+    params = {**_period(kind), "account": listener()}
     if name == "dashboard":
         from chalicelib import dashboard
 
@@ -168,7 +178,7 @@ def _run(settings, kind: str, *, transform: bool = True) -> dict:
         run_kind = raw.PLAYS_ONLY if kind == "plays" else raw.SNAPSHOT
         started = time.perf_counter()
         run = pipeline.extract_and_transform if transform else pipeline.extract
-        record = run(config, kind=run_kind, now=clock.now)
+        record = run(config, account=listener(), kind=run_kind, now=clock.now)
         seconds = time.perf_counter() - started
     return {"seconds": seconds, "status": str(record.status)}
 
@@ -178,6 +188,7 @@ def s3_requests(lake: Path) -> dict:
     import boto3
     from moto import mock_aws
 
+    from chalicelib.accounts import AccountLake, split_key
     from chalicelib.lake import LocalLake, S3Lake
     from chalicelib.runs import RECENT, RunStore
     from chalicelib.settings import Settings
@@ -186,7 +197,8 @@ def s3_requests(lake: Path) -> dict:
     with tempfile.TemporaryDirectory() as scratch:
         copy = Path(scratch) / "lake"
         shutil.copytree(lake, copy)
-        (copy / RECENT).unlink(missing_ok=True)  # the first read of the runs lists them once
+        # the first read of the runs lists them once
+        Path(AccountLake(LocalLake(copy), listener()).uri(RECENT)).unlink(missing_ok=True)
         local = LocalLake(copy)
         before = set(_manifests(local))
         # extracted only: the transform measured on S3 is the run's first, not a replay
@@ -200,12 +212,13 @@ def s3_requests(lake: Path) -> dict:
             client.meta.events.register(
                 "before-call.s3", lambda model, **_: counted.append(model.name)
             )
-            s3 = S3Lake(client, "lake")
+            s3 = AccountLake(S3Lake(client, "lake"), listener())
             found = {}
+            viewed = split_key(manifest)[1]
             for name, measured in (
                 ("runs, the first", lambda: RunStore(s3).recent(20)),
                 ("runs", lambda: RunStore(s3).recent(20)),
-                ("a poll's transform", lambda: transform_run(s3, manifest)),
+                ("a poll's transform", lambda: transform_run(s3, viewed)),
             ):
                 counted.clear()
                 measured()

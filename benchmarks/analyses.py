@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.aging import FIRST_PLAY, build  # noqa: E402
+from benchmarks.aging import FIRST_PLAY, build, listener  # noqa: E402
 from benchmarks.peak import run_python  # noqa: E402
 
 ANALYSES = (
@@ -57,7 +57,8 @@ def last_day(lake: Path) -> str:
     """The lake's last played date, from its newest plays month."""
     import pyarrow.parquet as pq
 
-    newest = max((lake / "processed" / "plays").glob("played_month=*/data.parquet"))
+    mine = lake / "processed" / "plays" / f"account_id={listener()}"
+    newest = max(mine.glob("played_month=*/data.parquet"))
     return max(pq.read_table(newest, columns=["played_date"]).column(0).to_pylist())
 
 
@@ -74,13 +75,14 @@ def measure(lake: Path, name: str) -> dict:
         from chalicelib.dashboard import review  # noqa: F401  (its templates' modules)
 
         started = time.perf_counter()
-        response = dashboard.respond_recap(settings, str(reviewed_year()), None)
+        asked = {"account": listener()}
+        response = dashboard.respond_recap(settings, str(reviewed_year()), asked)
         seconds = time.perf_counter() - started
         return {"seconds": seconds, "bytes": len(response.body.encode()), "status": 200}
     from chalicelib.query import named, service
 
     end = last_day(lake)
-    period = {"start_date": FIRST_PLAY, "end_date": end, "as_of": end}
+    period = {"start_date": FIRST_PLAY, "end_date": end, "as_of": end, "account": listener()}
     wanted = {param.name for param in named.get_query(name).params}
     asked = {key: value for key, value in period.items() if key in wanted}
     started = time.perf_counter()
@@ -105,16 +107,18 @@ def athena_bytes(lake: Path) -> list[tuple[str, dict[str, int], int, int]]:
 
     year = reviewed_year()
     this, last = recap.Year.of(year), recap.Year.of(year - 1)
+    mine = {"account": listener()}
     asked = [
-        (f"{name} {period.year}", name, {**period.params(), **extra})
+        (f"{name} {period.year}", name, {**period.params(), **extra, **mine})
         for period in (this, last)
         for name, extra in recap.YEARLY.items()
     ]
-    both = {"start_date": last.start.isoformat(), "end_date": this.end.isoformat()}
+    both = {"start_date": last.start.isoformat(), "end_date": this.end.isoformat(), **mine}
     asked.append((f"{recap.DISCOVERY} {last.year}-{this.year}", recap.DISCOVERY, both))
     months: dict[str, list[str]] = defaultdict(list)
     for name, table in TABLES.items():
-        months[name] = sorted(p.name.split("=", 1)[1] for p in (lake / table.prefix()).glob("*=*"))
+        folder = lake / table.prefix() / f"account_id={listener()}"
+        months[name] = sorted(p.name.split("=", 1)[1] for p in folder.glob("*=*"))
     rows = []
     for label, name, params in asked:
         query = get_query(name)
@@ -122,7 +126,7 @@ def athena_bytes(lake: Path) -> list[tuple[str, dict[str, int], int, int]]:
         for table, scan in scans(query, params, sorted(set().union(*months.values()))).items():
             scan.partitions &= set(months[table])
             kept[table] = len(scan.partitions)
-            read, footer = parquet_bytes(lake, TABLES[table], scan)
+            read, footer = parquet_bytes(lake, TABLES[table], scan, listener())
             chunks, footers = chunks + read, footers + footer
         rows.append((label, kept, chunks, footers))
     return rows

@@ -338,11 +338,15 @@ def _conditions(source: exp.Table) -> list[exp.Expression]:
     return kept
 
 
-def parquet_bytes(root: Path, table: Table, scan: Scan) -> tuple[int, int]:
-    """The scanned columns' chunks in the kept partitions' row groups not ruled out, and
-    those partitions' footers (which the issue's measure leaves out)."""
+def parquet_bytes(
+    root: Path, table: Table, scan: Scan, account: str | None = None
+) -> tuple[int, int]:
+    """The scanned columns' chunks in the kept partitions' row groups not ruled out (of one
+    account's files, where given), and those partitions' footers (which the issue's
+    measure leaves out)."""
     chunks_total = footers = 0
-    for path in sorted((root / table.prefix()).glob("*/data.parquet")):
+    folder = root / table.prefix() / (f"account_id={account}" if account else "")
+    for path in sorted(folder.glob("*/data.parquet")):
         if path.parent.name.split("=", 1)[1] not in scan.partitions:
             continue
         metadata = pq.ParquetFile(path).metadata
