@@ -50,6 +50,7 @@ from rich.console import Console
 from rich.table import Table
 
 from chalicelib import pipeline, raw
+from chalicelib.accounts import AccountLake  # noqa: E402
 from chalicelib.errors import PipelineError
 from chalicelib.lake import LocalLake, get_json
 from chalicelib.runs import RunRecord, RunStore
@@ -170,10 +171,11 @@ class Bench:
             pipeline.extract(settings, now=self.clock.now, sleep=sleep, run_id=run_id)
         seconds, slept = time.perf_counter() - began, self.clock.time() - moment
         requests = Counter(self.emulator.requests)
-        record = RunStore(lake).get(run_id)
-        manifest = get_json(lake, record.manifest) if record.manifest else {}
+        view = AccountLake(lake, self.emulator.users[0].user_id)  # the account's objects
+        record = RunStore(view).get(run_id)
+        manifest = get_json(view, record.manifest) if record.manifest else {}
         if manifest:
-            transform_run(lake, record.manifest)
+            transform_run(view, record.manifest)
         return Run(record, manifest, requests, seconds, slept)
 
 
@@ -319,7 +321,8 @@ def load_ours() -> dict[str, Any]:
     settings = Settings.from_env(os.environ)
     record = pipeline.extract(settings)
     extracted = time.perf_counter() - began
-    summary = transform_run(LocalLake(settings.lake_uri), record.manifest)
+    view = AccountLake(LocalLake(settings.lake_uri), str(record.account))
+    summary = transform_run(view, record.manifest)
     rows = summary.get("rows", {})
     return {
         "seconds": time.perf_counter() - began,
