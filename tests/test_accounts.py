@@ -175,3 +175,30 @@ def test_the_accounts_extracted_in_turn_share_one_rate_limit(
         record = pipeline.extract(settings, account=user.user_id, now=clock.now, sleep=clock.sleep)
         alone += record.counts["requests"]
     assert alone == len(arrivals)
+
+
+def test_a_long_retry_after_for_one_account_holds_every_accounts_runs_until_it_passed(
+    three_listeners, emulator, clock
+):
+    from emulator import Faults
+
+    emulator.faults = Faults(rate_limit=1.0, retry_after=4 * 3600)  # "come back in 4 hours"
+    first, *others = extract_all(three_listeners, clock)
+    assert first.status.value == "partial"
+    assert [r.status.value for r in others] == ["skipped", "skipped"]
+    assert all("Spotify asked the app to wait until" in r.errors[0] for r in others)
+    assert len(emulator.arrivals) == 1  # the first account's GET /me, answered 429
+    emulator.faults = Faults()
+    clock.moment += timedelta(hours=4, minutes=1)
+    assert {r.status.value for r in extract_all(three_listeners, clock)} == {"transformed"}
+
+
+def test_an_account_whose_run_fails_does_not_stop_the_others(three_listeners, emulator, clock):
+    extract_all(three_listeners, clock)
+    refused, *working = emulator.users
+    emulator.revoke_refresh_token(refused.refresh_token)
+    clock.moment += timedelta(minutes=30)
+    records = {r.account: r for r in extract_all(three_listeners, clock)}
+    assert records[refused.user_id].status.value == "failed"
+    assert "spotify-etl auth" in records[refused.user_id].errors[0]
+    assert {records[user.user_id].status.value for user in working} == {"transformed"}
