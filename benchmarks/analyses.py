@@ -158,7 +158,9 @@ def report(lake: Path, repeat: int) -> None:
 
     plays = sum(
         pq.ParquetFile(path).metadata.num_rows
-        for path in (lake / "processed" / "plays").glob("*/data.parquet")
+        for path in (lake / "processed" / "plays" / f"account_id={listener()}").glob(
+            "*/data.parquet"
+        )
     )
     print(f"{plays:,} plays from {FIRST_PLAY} to {last_day(lake)}; median of {repeat} runs")
     print(f"{'measure':<34} {'seconds':>8}  notes")

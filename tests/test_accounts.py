@@ -14,7 +14,7 @@ import pytest
 from stand_ins import START
 
 from chalicelib import links, pipeline
-from chalicelib.accounts import ACCOUNT, AccountLake, registered
+from chalicelib.accounts import ACCOUNT, AccountLake, register, registered
 from chalicelib.dashboard import data
 from chalicelib.pipeline.credentials import read_accounts_file
 from chalicelib.query import service
@@ -202,3 +202,17 @@ def test_an_account_whose_run_fails_does_not_stop_the_others(three_listeners, em
     assert records[refused.user_id].status.value == "failed"
     assert "spotify-etl auth" in records[refused.user_id].errors[0]
     assert {records[user.user_id].status.value for user in working} == {"transformed"}
+
+
+def test_a_one_account_token_is_recorded_as_whose_get_me_says_not_as_the_lakes_only_one(
+    env, emulator, clock, lake
+):
+    first, second, _ = emulator.users
+    register(lake, first.user_id, {})
+    settings = Settings.from_env({**env, "SPOTIFY_REFRESH_TOKEN": second.refresh_token})
+    record = pipeline.extract(settings, now=clock.now, sleep=clock.sleep)
+    assert record.account == second.user_id
+    assert [r.run_id for r in RunStore(AccountLake(lake, second.user_id)).recent()] == [
+        record.run_id
+    ]
+    assert RunStore(AccountLake(lake, first.user_id)).recent() == []

@@ -94,7 +94,8 @@ def extract(
     streams = streams or of_kind(kind)
     run_id = run_id or raw.new_run_id(started)
     record = RunRecord.started(run_id, kind, streams, started)
-    # Whose run it is, until GET /me says: the account named, else the lake's only one.
+    # Whose run it is, until GET /me says: the account named, else (recorded only should
+    # the run end before GET /me answered) the lake's only one.
     record.account = account if account is not None else _sole(base)
     records = _Records(base)
     try:
@@ -103,7 +104,8 @@ def extract(
         record.skipped(str(held), now())
         records.save(record)
         return record
-    records.save(record)
+    if account is not None:
+        records.save(record)
     secrets: tuple[str, ...] = ()
     hold: datetime | None = None
     try:
@@ -127,7 +129,7 @@ def extract(
         fallback = named or record.account
         user = _identify(client, fallback)
         owner = _whose(user, named, fallback)
-        if owner != record.account:
+        if account is None:
             record.account = owner
             records.save(record)
         about = {"display_name": user.get("display_name")} if user else {}
@@ -182,8 +184,6 @@ def extract_accounts(
     failed (by default, the log). Where the credentials cannot be read, every account the
     lake knows gets a failed record saying why.
     """
-    from chalicelib.spotify.limiter import RequestPacer
-
     check_credentials(settings)
     lake = options.pop("lake", None) or lake_for(settings)
     try:
