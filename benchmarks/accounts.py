@@ -75,8 +75,10 @@ def main() -> None:
     output.rows(
         f"SPOTIFY_RATE_LIMIT={args.limit}: requests per rolling {WINDOW:.0f} s",
         ["runs", "requests", "busiest 30 s", "seconds on the clock"],
-        [(name, requests, most, None if took is None else round(took)) for name, requests,
-         most, took in rows],  # fmt: skip
+        [
+            (name, requests, most, None if took is None else round(took))
+            for name, requests, most, took in rows
+        ],
         "table",
     )
 
