@@ -133,8 +133,9 @@ def measure(kind: str, lake: Path, name: str | None) -> dict:
         from chalicelib.lake import open_lake_to_read
         from chalicelib.runs import RunStore
 
+        account = listener()
         started = time.perf_counter()
-        RunStore(AccountLake(open_lake_to_read(str(lake)), listener())).recent(20)
+        RunStore(AccountLake(open_lake_to_read(str(lake)), account)).recent(20)
         return {"seconds": time.perf_counter() - started}
     params = {**_period(kind), "account": listener()}
     if name == "dashboard":
@@ -176,9 +177,10 @@ def _run(settings, kind: str, *, transform: bool = True) -> dict:
         variables = {"PLAYLISTS": "all", "SPOTIFY_RATE_LIMIT": "0", **emulator.variables()}
         config = type(settings).from_env({"LAKE_URI": settings.lake_uri, **variables})
         run_kind = raw.PLAYS_ONLY if kind == "plays" else raw.SNAPSHOT
+        account = listener()
         started = time.perf_counter()
         run = pipeline.extract_and_transform if transform else pipeline.extract
-        record = run(config, account=listener(), kind=run_kind, now=clock.now)
+        record = run(config, account=account, kind=run_kind, now=clock.now)
         seconds = time.perf_counter() - started
     return {"seconds": seconds, "status": str(record.status)}
 
