@@ -150,6 +150,9 @@ def extract(
     except Exception as error:  # a failed run must leave a record, whatever the cause
         message = str(error) if isinstance(error, PipelineError) else _unexpected(error)
         record.failed(message, now())
+        if store is None:  # the one-account token failed before GET /me said whose it is
+            record.account = _sole(base)
+            store = _store(base, record.account)
         if store is not None:
             store.save(redact(record, secrets))
         raise
@@ -210,11 +213,31 @@ def extract_accounts(
             )
         except PipelineError as error:
             log.error("the extract of account %s failed: %s", account or "(unnamed)", error)
-            if account is None:
-                continue  # whose it is, Spotify did not say: there is no record to show
-            record = RunStore(AccountLake(lake, account)).get(run_id)
+            record = _failed_run(lake, run_id, account, str(error), now, options)
         records.append(then(record) if then else record)
     return records
+
+
+def _failed_run(
+    lake: Lake,
+    run_id: str,
+    account: str | None,
+    message: str,
+    now: Callable[[], datetime],
+    options: dict[str, Any],
+) -> RunRecord:
+    """The record a failed extract saved; where it could save none (the one-account token
+    failed before Spotify said whose it is, in a lake of no or several accounts), one of no
+    account, saying why, so that the failure is still counted and logged."""
+    try:
+        owner = account or account_of_run(lake, run_id)
+        return RunStore(AccountLake(lake, owner)).get(run_id)
+    except NotFoundError:
+        kind = options.get("kind", raw.SNAPSHOT)
+        record = RunRecord.started(run_id, kind, options.get("streams") or of_kind(kind), now())
+        record.account = account
+        record.failed(message, now())
+        return record
 
 
 def _store(lake: Lake, account: str | None) -> RunStore | None:

@@ -60,7 +60,7 @@ def run_named(
     wait = DEFAULT_WAIT_SECONDS if wait_seconds is None else wait_seconds
     values = {} if params is None else params
     query = get_query(name)
-    query.bind({**values, **_placeholder_accounts(query, values)})
+    query.bind(_placeholder_accounts(query, values))
     _check_wait(wait)
     check_page_size(page_size)
     engine = configured_engine(settings)
@@ -86,10 +86,13 @@ def with_accounts(lake: Lake, name: str, params: Mapping[str, Any]) -> dict[str,
     return values
 
 
-def _placeholder_accounts(query: Any, values: Mapping[str, Any]) -> dict[str, Any]:
-    """Stand-ins for the accounts the lake fills in, so that the rest of a request is
-    checked before the lake is opened."""
-    filled: dict[str, Any] = {}
+def _placeholder_accounts(query: Any, values: Any) -> Any:
+    """The parameters with stand-ins for the accounts the lake fills in, so that the rest of
+    a request is checked before the lake is opened (what is no object stays as it is, for
+    `bind` to refuse)."""
+    if not isinstance(values, Mapping):
+        return values
+    filled = dict(values)
     if query.takes_account and values.get(ACCOUNT_PARAM) is None:
         filled[ACCOUNT_PARAM] = "unchecked"
     if query.takes_accounts and values.get(ACCOUNTS_PARAM) is None:
