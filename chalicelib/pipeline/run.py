@@ -31,7 +31,7 @@ from chalicelib.pipeline.credentials import (
     redact,
     store_refresh_token,
 )
-from chalicelib.runs import RunRecord, RunStore
+from chalicelib.runs import RunRecord, RunStore, Status
 from chalicelib.settings import Settings
 from chalicelib.spotify.limiter import RequestPacer
 from chalicelib.streams import of_kind
@@ -104,15 +104,15 @@ def extract(
     try:
         app = app_credentials(settings)
         secrets = app.secrets
-        credentials = app.of(account if account is not None else _only_account(app))
         named = account if account is not None else _only_account(app)
+        kept = _kept_under(app, named)
         client = connect(
-            credentials,
+            app.of(kept),
             settings.api_url,
             settings.auth_url,
             sleep=sleep,
             remaining=remaining,
-            on_new_refresh_token=on_new_refresh_token or store_refresh_token(settings, named),
+            on_new_refresh_token=on_new_refresh_token or store_refresh_token(settings, kept),
             concurrency=settings.extract_concurrency,
             rate_limit=settings.rate_limit,
             clock=lambda: now().timestamp(),
@@ -195,11 +195,19 @@ def extract_accounts(
         else None
     )
     records: list[RunRecord] = []
-    order: list[str | None] = [None] if app.unnamed else []
-    for account in [*order, *sorted(app.accounts)]:
-        if account is not None and any(r.account == account for r in records):
-            continue  # the one-account token's account, named in the file as well
-        run_id = (run_ids or {}).get(account or "") or raw.new_run_id(now())
+    queued = dict(run_ids or {})
+    # The one-account token's run is the queued run of the one account the credentials
+    # name no token for (the lake's, whose token it is), where there is one.
+    outside = [account for account in queued if account not in app.accounts]
+    unnamed_run = outside[0] if app.unnamed and len(outside) == 1 else None
+    named = sorted(set(app.accounts) | set(queued) - {unnamed_run})
+    for account in [*([None] if app.unnamed else []), *named]:
+        done = next((r for r in records if account is not None and r.account == account), None)
+        if done is not None:  # the one-account token's account, named as well
+            _extracted_already(lake, queued.get(done.account or ""), done, now)
+            continue
+        key = unnamed_run if account is None else account
+        run_id = (queued.get(key) if key else None) or raw.new_run_id(now())
         try:
             record = extract(
                 settings,
@@ -218,6 +226,19 @@ def extract_accounts(
     return records
 
 
+def _extracted_already(
+    lake: Lake, run_id: str | None, done: RunRecord, now: Callable[[], datetime]
+) -> None:
+    """A run queued for an account the one-account token's run extracted already: its
+    record says so (skipped), rather than staying queued."""
+    if run_id is None or run_id == done.run_id or done.account is None:
+        return
+    store = RunStore(AccountLake(lake, done.account))
+    record = store.get(run_id)
+    record.skipped(f"run {done.run_id} extracted account {done.account}", now())
+    store.save(record)
+
+
 def _failed_run(
     lake: Lake,
     run_id: str,
@@ -231,7 +252,12 @@ def _failed_run(
     account, saying why, so that the failure is still counted and logged."""
     try:
         owner = account or account_of_run(lake, run_id)
-        return RunStore(AccountLake(lake, owner)).get(run_id)
+        store = RunStore(AccountLake(lake, owner))
+        record = store.get(run_id)
+        if record.status == Status.QUEUED:  # the run failed before it could say so
+            record.failed(message, now())
+            store.save(record)
+        return record
     except NotFoundError:
         kind = options.get("kind", raw.SNAPSHOT)
         record = RunRecord.started(run_id, kind, options.get("streams") or of_kind(kind), now())
@@ -255,6 +281,15 @@ def _only_account(app: AppCredentials) -> str | None:
         "the credentials hold several accounts; say which with --account ID (or the field "
         f"account): {', '.join(sorted(app.accounts))}"
     )
+
+
+def _kept_under(app: AppCredentials, account: str | None) -> str | None:
+    """Under which account the credentials keep the token of a run of `account`: its own,
+    else the one-account token's (None), which may be that account's (GET /me says whether)
+    and is kept as it came."""
+    if account is not None and (account in app.accounts or app.unnamed is None):
+        return account
+    return None
 
 
 def _sole(lake: Lake) -> str | None:
