@@ -206,11 +206,11 @@ def make_dashboard_link():
     body = json_body(app.current_request.raw_body, {"hours", "account"})
     hours = number_field(body, "hours", links.DEFAULT_HOURS)
     given = config()
-    account = accounts.choose(pipeline.lake_to_read(given), body.get("account"))
     try:
         key = links.key_of(given)
     except ConfigError as error:
         raise ConflictError(str(error)) from None
+    account = accounts.choose(pipeline.lake_to_read(given), body.get("account"))
     link = links.make(key, api_base_url(app.current_request), hours, account)
     return Response(body=link.to_json(), status_code=201)
 
