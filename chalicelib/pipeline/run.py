@@ -101,6 +101,7 @@ def extract(
         store.save(record)
     secrets: tuple[str, ...] = ()
     hold: datetime | None = None
+    app: AppCredentials | None = None
     try:
         app = app_credentials(settings)
         secrets = app.secrets
@@ -118,7 +119,7 @@ def extract(
             clock=lambda: now().timestamp(),
             pacer=pacer,
         )
-        fallback = named or _sole(base)
+        fallback = named or _unnamed_owner(base, app)
         user = _identify(client, fallback)
         account = _whose(user, named, fallback)
         record.account = account
@@ -150,8 +151,8 @@ def extract(
     except Exception as error:  # a failed run must leave a record, whatever the cause
         message = str(error) if isinstance(error, PipelineError) else _unexpected(error)
         record.failed(message, now())
-        if store is None:  # the one-account token failed before GET /me said whose it is
-            record.account = _sole(base)
+        if store is None and app is not None:  # failed before GET /me said whose it is
+            record.account = _unnamed_owner(base, app)
             store = _store(base, record.account)
         if store is not None:
             store.save(redact(record, secrets))
@@ -271,9 +272,10 @@ def _store(lake: Lake, account: str | None) -> RunStore | None:
 
 
 def _only_account(app: AppCredentials) -> str | None:
-    """The account of credentials holding one: its ID, or None for the one-account token;
-    a ValidationError naming them where they hold several."""
-    if app.unnamed is not None and not app.accounts:
+    """The account of a run that names none: None for the one-account token, where the
+    credentials hold one (GET /me says whose; extract_accounts runs the others in turn), else
+    the only account they name; a ValidationError naming them where they name several."""
+    if app.unnamed is not None:
         return None
     if app.unnamed is None and len(app.accounts) == 1:
         return next(iter(app.accounts))
@@ -292,10 +294,11 @@ def _kept_under(app: AppCredentials, account: str | None) -> str | None:
     return None
 
 
-def _sole(lake: Lake) -> str | None:
-    """The lake's only account, if it holds one."""
-    held = accounts.registered(lake)
-    return next(iter(held)) if len(held) == 1 else None
+def _unnamed_owner(lake: Lake, app: AppCredentials) -> str | None:
+    """Whose the one-account token is, as far as the lake tells before GET /me does: the
+    lake's only account the credentials name no token for, if there is one."""
+    held = [account for account in accounts.registered(lake) if account not in app.accounts]
+    return held[0] if len(held) == 1 else None
 
 
 def _identify(client: Any, named: str | None) -> dict[str, Any] | None:
