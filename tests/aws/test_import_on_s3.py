@@ -26,12 +26,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.account(seed=8, clocked=True)
 PRIVATE = ("ip_addr", "user_agent_decrypted", "username", "conn_country", *PERSONAL)
 
 
-@pytest.fixture
-def user(emulator) -> str:
-    """The emulator's user, whose export the tests upload."""
-    return emulator.users[0].user_id
-
-
 def ask(s3_app_client, body: dict):
     return s3_app_client.http.post(
         "/imports", headers={"Content-Type": "application/json"}, body=json.dumps(body)
@@ -57,13 +51,14 @@ def s3_event(s3_app_client, key: str) -> dict:
 
 
 def test_an_uploaded_export_lands_redacted_then_its_upload_is_removed_and_plays_written(
-    s3_app_client, s3_lake, emulator, user, tmp_path
+    s3_app_client, s3_lake, emulator, listener, tmp_path
 ):
     export = write_export(emulator.world, tmp_path / "my_spotify_data.zip", emulator.clock())
-    key = upload(s3_app_client, export, user)
-    assert key.startswith(f"imports/account_id={user}/") and key.endswith("-my_spotify_data.zip")
+    key = upload(s3_app_client, export, listener)
+    assert key.startswith(f"imports/account_id={listener}/")
+    assert key.endswith("-my_spotify_data.zip")
     assert s3_lake.exists(key)
-    assert list(accounts.registered(s3_lake)) == [user], "an export may come before any run"
+    assert list(accounts.registered(s3_lake)) == [listener], "an export may come before any run"
 
     record = s3_app_client.lambda_.invoke("on_import", s3_event(s3_app_client, key)).payload
     assert record["kind"] == "import" and record["status"] == "extracted", record["errors"]
@@ -72,9 +67,9 @@ def test_an_uploaded_export_lands_redacted_then_its_upload_is_removed_and_plays_
         gzip.decompress(s3_lake.get(k)) for k in s3_lake.list("raw/") if k.endswith(".json.gz")
     )
     assert landed and not any(f'"{name}"'.encode() in landed for name in PRIVATE)
-    assert record["account"] == user
+    assert record["account"] == listener
 
-    manifest = scoped_key(record["manifest"], user)
+    manifest = scoped_key(record["manifest"], listener)
     s3_app_client.lambda_.invoke("on_manifest", s3_event(s3_app_client, manifest))
     entries = sum(
         len(json.loads(zipfile.ZipFile(export).read(name)))
@@ -83,10 +78,10 @@ def test_an_uploaded_export_lands_redacted_then_its_upload_is_removed_and_plays_
     )
     rows = [
         row
-        for k in s3_lake.list(f"processed/plays/account_id={user}/")
+        for k in s3_lake.list(f"processed/plays/account_id={listener}/")
         for row in pq.read_table(io.BytesIO(s3_lake.get(k))).to_pylist()
     ]
-    done = get_json(AccountLake(s3_lake, user), f"runs/{record['run_id']}.json")
+    done = get_json(AccountLake(s3_lake, listener), f"runs/{record['run_id']}.json")
     assert done["status"] == "transformed"
     assert record["counts"]["entries"] == entries
     assert 0 < len(rows) < entries  # entries without a URI and private plays are no plays
@@ -94,10 +89,10 @@ def test_an_uploaded_export_lands_redacted_then_its_upload_is_removed_and_plays_
 
 
 def test_a_retried_event_after_the_import_finds_the_upload_gone_and_lands_nothing_more(
-    s3_app_client, s3_lake, emulator, user, tmp_path
+    s3_app_client, s3_lake, emulator, listener, tmp_path
 ):
     export = write_export(emulator.world, tmp_path / "e.zip", emulator.clock(), days=3)
-    key = upload(s3_app_client, export, user, "e.zip")
+    key = upload(s3_app_client, export, listener, "e.zip")
     event = s3_event(s3_app_client, key)
     s3_app_client.lambda_.invoke("on_import", event)
     landed = sorted(s3_lake.list("raw/"))
@@ -106,25 +101,25 @@ def test_a_retried_event_after_the_import_finds_the_upload_gone_and_lands_nothin
 
 
 def test_a_damaged_upload_is_kept_its_record_says_where_and_nothing_is_transformed(
-    s3_app_client, s3_lake, emulator, user, tmp_path
+    s3_app_client, s3_lake, emulator, listener, tmp_path
 ):
     export = write_export(emulator.world, tmp_path / "e.zip", emulator.clock(), days=3)
     damaged = tmp_path / "damaged.zip"
     damaged.write_bytes(export.read_bytes()[: export.stat().st_size // 2])
-    key = upload(s3_app_client, damaged, user, "damaged.zip")
+    key = upload(s3_app_client, damaged, listener, "damaged.zip")
 
     record = s3_app_client.lambda_.invoke("on_import", s3_event(s3_app_client, key)).payload
     assert record["status"] == "failed"
     assert f"the upload stays at s3://{BUCKET}/{PREFIX}{key}" in record["errors"][0]
     assert s3_lake.exists(key)
-    quarantined = s3_lake.list(f"quarantine/account_id={user}/")
+    quarantined = s3_lake.list(f"quarantine/account_id={listener}/")
     [reason] = [k for k in quarantined if k.endswith("reason.json")]
     assert "damaged.zip" in json.dumps(get_json(s3_lake, reason))
     assert not any(s3_lake.list("processed/"))
 
 
 def test_an_upload_with_a_truncated_file_after_good_ones_is_kept_and_says_only_why(
-    s3_app_client, s3_lake, emulator, user, tmp_path
+    s3_app_client, s3_lake, emulator, listener, tmp_path
 ):
     export = write_export(emulator.world, tmp_path / "e.zip", emulator.clock(), days=3)
     with zipfile.ZipFile(export) as archive:
@@ -134,7 +129,7 @@ def test_an_upload_with_a_truncated_file_after_good_ones_is_kept_and_says_only_w
     with zipfile.ZipFile(broken, "w") as archive:
         archive.writestr(good, content)
         archive.writestr(good.replace("_Audio_", "_Video_"), content[: len(content) // 2])
-    key = upload(s3_app_client, broken, user, "broken.zip")
+    key = upload(s3_app_client, broken, listener, "broken.zip")
     record = s3_app_client.lambda_.invoke("on_import", s3_event(s3_app_client, key)).payload
     assert record["status"] == "failed" and s3_lake.exists(key)
     [error] = record["errors"]
@@ -198,18 +193,18 @@ def test_an_object_outside_imports_is_refused_by_the_import_function(s3_app_clie
 
 
 def test_an_imports_record_is_written_for_the_last_time_before_its_manifest_lands(
-    s3_app_client, s3_lake, emulator, user, tmp_path
+    s3_app_client, s3_lake, emulator, listener, tmp_path
 ):
     """The manifest's event starts the transform, which saves the same record: the import
     has said its last word by then, so the two never race for it."""
     export = write_export(emulator.world, tmp_path / "my_spotify_data.zip", emulator.clock())
-    key = upload(s3_app_client, export, user)
+    key = upload(s3_app_client, export, listener)
     written: list[str] = []
     boto3.DEFAULT_SESSION.events.register(  # the function's own clients come from it
         "before-parameter-build.s3.PutObject", lambda params, **_: written.append(params["Key"])
     )
     record = s3_app_client.lambda_.invoke("on_import", s3_event(s3_app_client, key)).payload
     assert record["status"] == "extracted", record["errors"]
-    record_key = f"{PREFIX}runs/account_id={user}/{record['run_id']}.json"
-    assert written[-1] == f"{PREFIX}{scoped_key(record['manifest'], user)}"
+    record_key = f"{PREFIX}runs/account_id={listener}/{record['run_id']}.json"
+    assert written[-1] == f"{PREFIX}{scoped_key(record['manifest'], listener)}"
     assert record_key in written[:-1]

@@ -30,12 +30,6 @@ pytestmark = pytest.mark.integration  # the AWS services, in moto
 ACCOUNT = "listener"  # an account registered by hand, where no run asks Spotify
 
 
-@pytest.fixture
-def user(emulator) -> str:
-    """The emulator's user: the account an extract on its token registers."""
-    return emulator.users[0].user_id
-
-
 def extract_through_the_queued_handler(account: str, kind: str = raw.SNAPSHOT) -> str:
     """Invoke run_extract as Lambda would, with a 15-minute context (the test client's is 3 s),
     with a run queued for `account`."""
@@ -54,13 +48,13 @@ def extract_through_the_queued_handler(account: str, kind: str = raw.SNAPSHOT) -
 
 
 def test_a_queued_run_lands_in_s3_and_its_manifest_event_writes_the_tables(
-    s3_app_client, s3_lake, user
+    s3_app_client, s3_lake, listener
 ):
-    run_id = extract_through_the_queued_handler(user)
-    view = AccountLake(s3_lake, user)
+    run_id = extract_through_the_queued_handler(listener)
+    view = AccountLake(s3_lake, listener)
     record = get_json(view, f"runs/{run_id}.json")
     assert record["status"] == "extracted", record["errors"]
-    assert record["account"] == user
+    assert record["account"] == listener
     manifest = record["manifest"]
     assert view.exists(manifest)
     assert all(
@@ -75,32 +69,32 @@ def test_a_queued_run_lands_in_s3_and_its_manifest_event_writes_the_tables(
     assert {"playlists", "playlist_items", "tracks", "plays"} <= written
     for key in s3_lake.list("processed/"):
         table = TABLES[key.split("/")[1]]
-        assert key.startswith(f"processed/{table.name}/account_id={user}/{table.partition}=")
+        assert key.startswith(f"processed/{table.name}/account_id={listener}/{table.partition}=")
         schema = pq.read_schema(io.BytesIO(s3_lake.get(key)))
         assert schema.remove_metadata() == stored_schema(table).remove_metadata()
     assert get_json(view, f"runs/{run_id}.json")["status"] == "transformed"
 
 
 def test_a_run_of_every_account_queued_on_the_one_account_token_is_the_run_posted(
-    s3_app_client, s3_env, s3_lake, user
+    s3_app_client, s3_env, s3_lake, listener
 ):
     """The secret's one-account shape names no account: the run POST /runs queued for the
     lake's account is the one its token's extract carries out, not a run of its own."""
     from app import app
 
-    extract_through_the_queued_handler(user, raw.PLAYS_ONLY)  # the lake now knows the account
+    extract_through_the_queued_handler(listener, raw.PLAYS_ONLY)  # the lake now knows the account
     create_function("spotify-etl-test-run_extract", "run_extract")
     [queued] = pipeline.queue_run(Settings.from_env(s3_env), kind=raw.PLAYS_ONLY)
     event = {
         "kind": "plays",
         "streams": None,
-        "runs": [{"account": user, "run_id": queued.run_id}],
+        "runs": [{"account": listener, "run_id": queued.run_id}],
         "every_account": True,
     }
     app.handler_map["run_extract"](event, LambdaContext("run_extract", 512, 900_000))
-    runs = RunStore(AccountLake(s3_lake, user)).recent(10)
+    runs = RunStore(AccountLake(s3_lake, listener)).recent(10)
     assert len(runs) == 2
-    assert RunStore(AccountLake(s3_lake, user)).get(queued.run_id).status == "extracted"
+    assert RunStore(AccountLake(s3_lake, listener)).get(queued.run_id).status == "extracted"
 
 
 def test_posting_a_run_on_an_s3_lake_queues_one_per_account_and_answers_at_once(
@@ -242,16 +236,17 @@ def test_replaying_a_transform_in_aws_invokes_the_replay_function_with_the_run_a
     assert outcome == {"run_id": RUN, "account": ACCOUNT, "status": "queued"}
 
 
-def test_the_replay_function_transforms_the_run_it_is_given(s3_app_client, s3_lake, user):
-    run_id = extract_through_the_queued_handler(user)
-    response = s3_app_client.lambda_.invoke("replay", {"run_id": run_id, "account": user})
+def test_the_replay_function_transforms_the_run_it_is_given(s3_app_client, s3_lake, listener):
+    run_id = extract_through_the_queued_handler(listener)
+    response = s3_app_client.lambda_.invoke("replay", {"run_id": run_id, "account": listener})
     assert response.payload["status"] == "transformed"
-    assert get_json(AccountLake(s3_lake, user), f"runs/{run_id}.json")["status"] == "transformed"
-    assert any(s3_lake.list(f"processed/plays/account_id={user}/"))
+    record = get_json(AccountLake(s3_lake, listener), f"runs/{run_id}.json")
+    assert record["status"] == "transformed"
+    assert any(s3_lake.list(f"processed/plays/account_id={listener}/"))
 
 
 def test_a_run_queued_before_midnight_and_started_after_it_is_replayed_by_its_id(
-    s3_app_client, s3_env, s3_lake, user
+    s3_app_client, s3_env, s3_lake, listener
 ):
     from app import app
 
@@ -259,23 +254,24 @@ def test_a_run_queued_before_midnight_and_started_after_it_is_replayed_by_its_id
     create_function("spotify-etl-test-replay", "replay")
     before_midnight = datetime(2025, 12, 31, 23, 59, 58, tzinfo=UTC)
     [queued] = pipeline.queue_run(
-        Settings.from_env(s3_env), account=user, now=lambda: before_midnight
+        Settings.from_env(s3_env), account=listener, now=lambda: before_midnight
     )
     context = LambdaContext("run_extract", 512, max_runtime_ms=15 * 60 * 1000)
     event = {
         "kind": "snapshot",
         "streams": None,
-        "runs": [{"account": user, "run_id": queued.run_id}],
+        "runs": [{"account": listener, "run_id": queued.run_id}],
         "every_account": False,
     }
     app.handler_map["run_extract"](event, context)  # on today's clock: days after its ID's date
-    record = get_json(AccountLake(s3_lake, user), f"runs/{queued.run_id}.json")
+    record = get_json(AccountLake(s3_lake, listener), f"runs/{queued.run_id}.json")
     assert record["manifest"] == f"raw/2025-12-31/{queued.run_id}/manifest.json"
     assert record["snapshot_date"] == "2025-12-31"
 
     response = s3_app_client.http.post(f"/runs/{queued.run_id}/transform")
     assert response.status_code == 202, response.json_body
-    replayed = s3_app_client.lambda_.invoke("replay", {"run_id": queued.run_id, "account": user})
+    event = {"run_id": queued.run_id, "account": listener}
+    replayed = s3_app_client.lambda_.invoke("replay", event)
     assert replayed.payload["status"] == "transformed"
     assert any(s3_lake.list("processed/playlists/"))
 
