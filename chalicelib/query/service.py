@@ -134,7 +134,7 @@ def run_query(
     """Start a named query and wait up to wait_seconds (at most 25) for its first page; the
     account(s) it reads filled in from the engine's lake where not given."""
     query = get_query(name)
-    query.bind({**params, **_placeholder_accounts(query, params)})
+    query.bind(_placeholder_accounts(query, params))
     wait = _check_wait(wait_seconds)
     page_size = check_page_size(page_size)
     if engine.lake is not None:
