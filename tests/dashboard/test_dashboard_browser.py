@@ -282,6 +282,7 @@ def test_a_signed_link_opens_the_dashboard_and_an_expired_or_altered_one_is_refu
     linked_server, open_page
 ):
     import time
+    from urllib.parse import parse_qs, urlsplit
 
     import requests
 
@@ -291,7 +292,8 @@ def test_a_signed_link_opens_the_dashboard_and_an_expired_or_altered_one_is_refu
     answer = requests.post(f"{url}/dashboard/links", json={"hours": 1}, timeout=10)
     assert answer.status_code == 201, answer.text
     link = answer.json()["url"]
-    assert link.startswith(f"{url}/view/dashboard?expires=")
+    account = parse_qs(urlsplit(link).query)["account"][0]  # the demo lake's only account
+    assert link.startswith(f"{url}/view/dashboard?account={account}&expires=")
 
     page = open_page(PHONE)
     assert page.goto(link).status == 200
@@ -303,7 +305,7 @@ def test_a_signed_link_opens_the_dashboard_and_an_expired_or_altered_one_is_refu
     assert page.locator("section#top-tracks").is_visible()
     assert "signature=" in page.url
 
-    expired = links.make(key, url, 1, now=time.time() - 7200).url
+    expired = links.make(key, url, 1, account, now=time.time() - 7200).url
     altered = link.replace("signature=", "signature=0")
     for refused, reason in ((expired, "has expired"), (altered, "was changed")):
         page = open_page(PHONE)

@@ -247,3 +247,19 @@ def test_names_that_are_markup_reach_the_page_escaped_in_text_and_tooltips():
     assert "<script" not in html and "<img" not in html and "onerror=alert(1)>" not in html
     escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
     assert html.count(escaped) == 8  # 5 cards, the table's artists, 2 tooltips (line, run)
+
+
+def test_the_page_of_one_account_of_several_keeps_it_in_its_period_links_and_form(client, lake):
+    from chalicelib.accounts import register
+
+    for account in ("listener", "friend"):
+        register(lake, account, {})
+    several = client.http.get("/dashboard")
+    assert several.status_code == 400
+    assert "friend, listener" in several.json_body["Message"]
+    response = client.http.get("/dashboard?account=friend&start_date=2026-01-01")
+    assert response.status_code == 200
+    text = response.body.decode()
+    assert 'name="account" value="friend"' in text, "the period form keeps the account"
+    assert "account=friend" in text, "so do the quick period links"
+    assert client.http.get("/dashboard?account=stranger").status_code == 404
