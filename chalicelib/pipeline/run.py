@@ -66,8 +66,10 @@ def extract(
 ) -> RunRecord:
     """One extract run of one account into `lake` (by default LAKE_URI's); returns its run
     record (also when it failed, after recording it under the account). `account` None
-    means the only account the credentials hold; the one-account token's is who `GET /me`
-    says (asked first, as every run does). Without credentials configured it is refused
+    means the one-account token's account where the credentials hold that token, else the
+    only account they name; the one-account token's is who `GET /me` says (asked first, as
+    every run does), and it also serves a named account the credentials keep no token of
+    (GET /me must then answer that account). Without credentials configured it is refused
     before it starts: a ConfigError, no record. While another extract holds the app's lease,
     or Spotify's Retry-After holds the app (chalicelib.lease), it asks Spotify nothing and
     lands nothing: its record says `skipped` and why.
