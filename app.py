@@ -171,8 +171,9 @@ def list_runs():
 @http_errors
 def get_run(run_id):
     params = query_params(app.current_request.query_params, {"account"})
+    check_run_id(run_id)
     lake = pipeline.lake_to_read(config())
-    account = pipeline.account_of_run(lake, check_run_id(run_id), params.get("account"))
+    account = pipeline.account_of_run(lake, run_id, params.get("account"))
     return RunStore(accounts.AccountLake(lake, account)).get(run_id).to_json()
 
 
@@ -217,11 +218,11 @@ def make_dashboard_link():
     hours = number_field(body, "hours", links.DEFAULT_HOURS)
     recap = recap_field(body)
     given = config()
-    account = accounts.choose(pipeline.lake_to_read(given), body.get("account"))
     try:
         key = links.key_of(given)
     except ConfigError as error:
         raise ConflictError(str(error)) from None
+    account = accounts.choose(pipeline.lake_to_read(given), body.get("account"))
     link = links.make(key, api_base_url(app.current_request), hours, account, recap=recap)
     return Response(body=link.to_json(), status_code=201)
 
@@ -299,7 +300,8 @@ def _extract_accounts(context, what: str, **options) -> None:
         app.log.error("%s failed: %s", what, error)
         metrics.emit(metrics.failed_metrics(name, str(error)))
         return
-    app.log.info("%s: %s", what, ", ".join(f"{r.account} {r.status.value}" for r in records))
+    outcomes = (f"{r.account or '(account unknown)'} {r.status.value}" for r in records)
+    app.log.info("%s: %s", what, ", ".join(outcomes))
 
 
 def _emitted(name: str):
@@ -314,15 +316,16 @@ def _extract(context, what: str, **options) -> None:
     """One extract run, its outcome logged as metrics. A failure the pipeline put into
     words is logged, not raised (its record says why, and the next run resumes); anything
     else is raised after its metrics, so Lambda retries the event."""
-    name = _function(context)
+    name, account = _function(context), options.get("account")
     try:
         record = pipeline.extract(config(), remaining=_remaining(context), **options)
     except PipelineError as error:
-        app.log.error("%s failed: %s", what, error)
-        metrics.emit(metrics.failed_metrics(name, str(error)))
+        app.log.error("%s of %s failed: %s", what, account, error)
+        metrics.emit(metrics.failed_metrics(name, str(error), account))
         return
     except Exception as error:
-        metrics.emit(metrics.failed_metrics(name, f"{type(error).__name__}: {error}"))
+        failure = f"{type(error).__name__}: {error}"
+        metrics.emit(metrics.failed_metrics(name, failure, account))
         raise
     metrics.emit(metrics.run_metrics(name, record.to_json()))
 

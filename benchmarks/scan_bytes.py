@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/scan_bytes.py [--days 90] [--range 30] [--keep DIR]
 
-The data is synthesized with pyarrow at a realistic size for one active account (not
+The data is synthesized with pyarrow at a realistic size for one active account, the one
+each query names (not
 extracted from the emulator: 90 simulated days of real runs take minutes; the shapes and
 value distributions below follow what the emulator's default account produces): 40
 playlists of ~75 entries, a catalogue of ~3,000 tracks, ~60 plays a day, 6 top lists of 50,
@@ -47,6 +48,7 @@ from chalicelib.query.named import NamedQuery, load_queries  # noqa: E402
 from chalicelib.schema import PLAYED, TABLES, Table, arrow_schema, month_of  # noqa: E402
 from chalicelib.transform.write import month_bytes  # noqa: E402
 
+ACCOUNT = "listener"  # the one account of the lake: the folders hold its view of it
 WORDS = [
     "blue",
     "love",
@@ -374,7 +376,13 @@ def measure(root: Path, days: list[date], range_days: int) -> list[tuple[str, in
     """Per named query over the last `range_days` days: Parquet chunks scanned, Parquet
     footers read, CSV bytes scanned."""
     last = days[-1].isoformat()
-    dates = {"start_date": days[-range_days].isoformat(), "end_date": last, "as_of": last}
+    dates = {
+        "start_date": days[-range_days].isoformat(),
+        "end_date": last,
+        "as_of": last,
+        "account": ACCOUNT,
+        "accounts": ACCOUNT,
+    }
     partitions = sorted({month_of(day.isoformat()) for day in days})
     rows = []
     for name, query in load_queries().items():

@@ -9,6 +9,11 @@ found another holding the lease), the Spotify `Requests` and
 `RateLimited` answers (429s) of an extract, and for a transform the rows it wrote and
 whether it quarantined the run. The run's ID, kind, status and counts ride along as
 properties, searchable in CloudWatch Logs Insights.
+
+A run of an account (its record says whose) also logs `RunsIncomplete` by `Function` and
+`Account` (the Spotify user ID), which glue/setup.py's alarm of each account watches: one
+listener's failed runs are seen even while the others' succeed. Only that metric is split by
+account, as each metric of each dimension set is a custom metric CloudWatch bills monthly.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 NAMESPACE = "spotify-etl"
+BY_ACCOUNT = ("RunsIncomplete",)  # the metrics also logged by Function and Account
 SUCCEEDED, PARTIAL, FAILED, SKIPPED = "succeeded", "partial", "failed", "skipped"
 OUTCOMES = {
     "extracted": SUCCEEDED,
@@ -43,7 +49,8 @@ def run_metrics(function: str, record: Mapping[str, Any]) -> dict[str, Any]:
         "RateLimited": counts.get("rate_limited", 0),
     }
     properties = {key: record.get(key) for key in ("run_id", "kind", "status")}
-    return document(function, values, {**properties, "counts": counts})
+    account = record.get("account")
+    return document(function, values, {**properties, "counts": counts}, account=account)
 
 
 def transform_metrics(function: str, outcome: Mapping[str, Any]) -> dict[str, Any]:
@@ -59,27 +66,40 @@ def transform_metrics(function: str, outcome: Mapping[str, Any]) -> dict[str, An
     return document(function, values, properties)
 
 
-def failed_metrics(function: str, error: str) -> dict[str, Any]:
-    """The EMF document of a run that failed before it had a record to say so."""
-    return document(function, _outcome(FAILED), {"status": FAILED, "error": error})
+def failed_metrics(function: str, error: str, account: str | None = None) -> dict[str, Any]:
+    """The EMF document of a run (of `account`, where known) that failed before it had a
+    record to say so."""
+    properties = {"status": FAILED, "error": error}
+    return document(function, _outcome(FAILED), properties, account=account)
 
 
-def document(function: str, values: Mapping[str, int], properties: Mapping[str, Any]) -> dict:
-    units = {name: "Count" for name in values}
+def document(
+    function: str,
+    values: Mapping[str, int],
+    properties: Mapping[str, Any],
+    *,
+    account: str | None = None,
+) -> dict:
+    """The EMF document of `values` by Function and, for a run of an account, BY_ACCOUNT's
+    of them by Function and Account as well."""
+    directives = [_directive(["Function"], list(values))]
+    by_account = [name for name in BY_ACCOUNT if name in values]
+    if account is not None and by_account:
+        directives.append(_directive(["Function", "Account"], by_account))
     return {
-        "_aws": {
-            "Timestamp": int(time.time() * 1000),
-            "CloudWatchMetrics": [
-                {
-                    "Namespace": NAMESPACE,
-                    "Dimensions": [["Function"]],
-                    "Metrics": [{"Name": name, "Unit": unit} for name, unit in units.items()],
-                }
-            ],
-        },
+        "_aws": {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": directives},
         "Function": function,
+        **({"Account": account} if account is not None else {}),
         **values,
         **properties,
+    }
+
+
+def _directive(dimensions: list[str], names: list[str]) -> dict[str, Any]:
+    return {
+        "Namespace": NAMESPACE,
+        "Dimensions": [dimensions],
+        "Metrics": [{"Name": name, "Unit": "Count"} for name in names],
     }
 
 

@@ -6,7 +6,9 @@ what differs, list it all in a dry run.
   retries (`spotify-etl failures` lists and redrives what lands there).
 - The alarm topic (SNS) with an optional e-mail subscription, and the alarms on it: a
   snapshot failed or partial, no successful plays poll for some hours, an event waiting in
-  the failure queue, a function's errors. They watch the metrics chalicelib.metrics logs.
+  the failure queue, a function's errors, and for each account of the lake's register
+  (`state/accounts.json`) a scheduled run of that account failed or partial; an account
+  forgotten since has its alarm removed. They watch the metrics chalicelib.metrics logs.
 - The key that signs dashboard links, in Secrets Manager (created once, never printed).
 
 A function that is not deployed yet is skipped with a note: `chalice deploy` needs the
@@ -17,8 +19,11 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Sequence
 from typing import Any
 
+from chalicelib.accounts import LegacyLakeError, registered
+from chalicelib.lake import S3Lake
 from chalicelib.metrics import NAMESPACE
 from glue.policies import FUNCTIONS, deployed_name
 from spotify_etl.stage import MAX_EVENT_AGE_SECONDS, RETRIES, Stage
@@ -31,6 +36,7 @@ QUEUE_ATTRIBUTES = {
 DEFAULT_PLAYS_ALARM_HOURS = 6
 MAX_ALARM_HOURS = 168  # CloudWatch evaluates at most 7 days of hourly periods
 ERROR_PERIOD_SECONDS = 300
+SCHEDULED = ("snapshot", "plays")  # the functions extracting every account on a schedule
 
 
 class FailureQueue:
@@ -162,8 +168,10 @@ class AlarmTopic:
         return [s for page in pages for s in page.get("Subscriptions", [])]
 
 
-def alarms(stage: Stage, topic: str, plays_hours: int) -> list[dict[str, Any]]:
-    """The stage's alarms, as PutMetricAlarm takes them."""
+def alarms(
+    stage: Stage, topic: str, plays_hours: int, accounts: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """The stage's alarms, as PutMetricAlarm takes them (one for each of `accounts`)."""
     notify = {"AlarmActions": [topic], "OKActions": [topic]}
 
     def ours(function: str, metric: str) -> dict[str, Any]:
@@ -215,7 +223,53 @@ def alarms(stage: Stage, topic: str, plays_hours: int) -> list[dict[str, Any]]:
                 "TreatMissingData": "notBreaching",
             }
         )  # fmt: skip
+    wanted.extend(account_alarm(stage, account) for account in accounts)
     return [{**alarm, **notify} for alarm in wanted]
+
+
+def lake_accounts(s3: Any, stage: Stage, changes: Any) -> list[str]:
+    """The accounts of the stage's lake, as its register lists them; none, with a note, in a
+    lake written before accounts (`spotify-etl migrate` moves it under its account)."""
+    try:
+        return list(registered(S3Lake(s3, stage.bucket, stage.prefix)))
+    except LegacyLakeError as error:
+        changes.say(f"note: {error}; then run this again for its account's alarm")
+        return []
+
+
+def account_alarm(stage: Stage, account: str) -> dict[str, Any]:
+    """A scheduled run of one account (snapshot or plays poll) failed or ended partial: the
+    sum of both functions' RunsIncomplete by Function and Account, an hour at a time."""
+
+    def incomplete(function: str) -> dict[str, Any]:
+        dimensions = [
+            {"Name": "Function", "Value": deployed_name(stage, function)},
+            {"Name": "Account", "Value": account},
+        ]
+        metric = {"Namespace": NAMESPACE, "MetricName": "RunsIncomplete", "Dimensions": dimensions}
+        stat = {"Metric": metric, "Period": 3600, "Stat": "Sum"}
+        return {"Id": function, "MetricStat": stat, "ReturnData": False}
+
+    total = {
+        "Id": "incomplete",
+        "Expression": f"SUM([{', '.join(f'FILL({f}, 0)' for f in SCHEDULED)}])",
+        "Label": f"runs of {account} failed or partial",
+        "ReturnData": True,
+    }
+    return {
+        "AlarmName": f"{account_alarm_prefix(stage)}{account}-incomplete",
+        "AlarmDescription": f"A scheduled run of account {account} failed or ended partial "
+        f"(the other accounts' runs go on): `spotify-etl runs --account {account}` or GET "
+        f"/runs?account={account} says why. See docs/DEPLOY.md §10.",
+        "Metrics": [*(incomplete(function) for function in SCHEDULED), total],
+        "EvaluationPeriods": 1, "Threshold": 1,
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        "TreatMissingData": "notBreaching",
+    }  # fmt: skip
+
+
+def account_alarm_prefix(stage: Stage) -> str:
+    return f"{stage.prefixed}-account-"
 
 
 def plays_alarm_name(stage: Stage) -> str:
@@ -236,7 +290,16 @@ class Alarms:
         return int(alarm["EvaluationPeriods"] * alarm["Period"] // 3600) if alarm else None
 
     def ensure(self, stage: Stage, wanted: list[dict[str, Any]]) -> None:
+        """Put each alarm that is missing or differs; remove an account's alarm that is no
+        longer wanted (its account was forgotten)."""
         current = self._current(stage)
+        names = {alarm["AlarmName"] for alarm in wanted}
+        for name in sorted(current):
+            if name.startswith(account_alarm_prefix(stage)) and name not in names:
+                self._changes.apply(
+                    f"delete alarm {name} (its account is no longer in the lake)",
+                    lambda name=name: self._client.delete_alarms(AlarmNames=[name]),
+                )
         for alarm in wanted:
             name = alarm["AlarmName"]
             existing = current.get(name)

@@ -5,8 +5,11 @@ delivery of a failed event to the failure queue).
     python glue/policies.py           # write .chalice/policy-<stage>-<function>.json
     python glue/policies.py --check   # exit 1 if a file is not what this would write
 
-The functions fall into four kinds by what they touch (`KINDS`); a new function names its
-kind in `FUNCTIONS`. tests/aws/test_function_policies.py runs every function in moto and
+The functions fall into four kinds by what they touch (`KINDS`), each naming the objects of
+the lake it reads and writes as key patterns: what is an account's sits under its
+`account_id=<id>/` (chalicelib.accounts), `*` standing for any account; `state/accounts.json`
+(the register) and `state/extract-lease.json` are the app's. A new function names its kind in
+`FUNCTIONS`. tests/aws/test_function_policies.py runs every function in moto and
 checks each policy allows every call it made and grants nothing it did not need.
 """
 
@@ -23,15 +26,29 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make the project importable
     sys.path.insert(0, str(ROOT))
 
+from chalicelib.accounts import REGISTER, scoped_key  # noqa: E402
+from chalicelib.runs import RECENT  # noqa: E402
+from chalicelib.transform.summary import SUMMARY  # noqa: E402
 from spotify_etl.stage import ATHENA_RESULTS, RETRIES, Stage  # noqa: E402
 
 CONFIG = ROOT / ".chalice" / "config.json"
 STAGES = ("dev", "prod")
 
 
+def of_every_account(key: str) -> str:
+    """The pattern of one of an account's objects (or, ending in *, of its folder), any
+    account's: `state/runs/*` is `state/account_id=*/runs/*`."""
+    return scoped_key(key, "*")
+
+
+RUN_INDEX = of_every_account(RECENT.rsplit("/", 1)[0] + "/*")  # the newest runs' index
+ACCOUNT_STATE = of_every_account("state/*")
+
+
 @dataclass(frozen=True)
 class Kind:
-    """What one kind of function reads, writes and calls."""
+    """What one kind of function reads, writes and calls (the lake's objects by key
+    pattern)."""
 
     reads: tuple[str, ...] = ()
     writes: tuple[str, ...] = ()
@@ -45,34 +62,36 @@ class Kind:
 
 KINDS = {
     # A run: its record (read back where another writer saved it since, to merge; and the
-    # index of the newest runs in state/runs/, which it joins), the raw pages it lands, and
-    # the cursors, catalog state and lease it reads and moves on (an unchanged playlist's
-    # pages are carried in state/).
+    # index of the newest runs, which it joins), the raw pages it lands, the cursors and
+    # catalog state it reads and moves on (an unchanged playlist's pages are carried in
+    # state/), the app's lease, and the register, which it adds its account to.
     "extract": Kind(
-        reads=("state", "runs"),
-        writes=("raw", "state", "runs"),
+        reads=("state/*", "runs/*"),
+        writes=("raw/*", "state/*", "runs/*"),
         lists=True,
         spotify_secret=True,
     ),
-    # A run's raw pages into the processed tables, quarantining what does not parse.
+    # A run's raw pages into its account's processed tables (the register names the
+    # lake's accounts), quarantining what does not parse; its account's state alone.
     "transform": Kind(
-        reads=("raw", "state", "processed", "runs", "quarantine"),
-        writes=("processed", "state", "runs", "quarantine"),
+        reads=("raw/*", "state/*", "processed/*", "runs/*", "quarantine/*"),
+        writes=("processed/*", ACCOUNT_STATE, "runs/*", "quarantine/*"),
         lists=True,
     ),
     # An uploaded export into raw/, redacted; the upload is then removed. Its run record
-    # joins the index of the newest runs in state/runs/.
+    # joins the index of the newest runs; its account's state alone.
     "import": Kind(
-        reads=("imports", "state/runs"),
-        writes=("raw", "state", "runs", "quarantine"),
-        deletes=("imports",),
+        reads=("imports/*", RUN_INDEX),
+        writes=("raw/*", ACCOUNT_STATE, "runs/*", "quarantine/*"),
+        deletes=("imports/*",),
     ),
-    # The REST API: run records and the index of the newest (state/runs/), queued runs and
-    # replays, Athena queries, presigned uploads (a presigned PUT is authorized as the role
-    # that signed it) and signed dashboard links.
+    # The REST API: the register (an upload URL for an account the lake does not know yet
+    # adds it), each account's run records, the index of its newest and its plays summary,
+    # queued runs and replays, Athena queries, presigned uploads (a presigned PUT is
+    # authorized as the role that signed it) and signed dashboard links.
     "api": Kind(
-        reads=("runs", "raw", "state/runs"),
-        writes=("runs", "imports", "state/runs"),
+        reads=("runs/*", "raw/*", REGISTER, RUN_INDEX, of_every_account(SUMMARY)),
+        writes=("runs/*", "imports/*", RUN_INDEX, REGISTER),
         lists=True,
         queries=True,
         starts=("run_extract", "replay"),
@@ -104,7 +123,7 @@ def policy(stage: Stage, function: str) -> dict[str, Any]:
     """The IAM policy document of one function of a stage."""
     kind = KINDS[FUNCTIONS[function]]
     lake = f"arn:aws:s3:::{stage.bucket}"
-    objects = [f"{lake}/{stage.prefix}{prefix}/*" for prefix in kind.reads]
+    objects = [f"{lake}/{stage.prefix}{pattern}" for pattern in kind.reads]
     log_group = f"arn:aws:logs:*:*:log-group:/aws/lambda/{deployed_name(stage, function)}"
     statements: list[dict[str, Any]] = [
         _allow(
@@ -116,10 +135,10 @@ def policy(stage: Stage, function: str) -> dict[str, Any]:
     if kind.reads:
         statements.append(_allow("ReadLake", ["s3:GetObject"], objects))
     if kind.writes:
-        writes = [f"{lake}/{stage.prefix}{prefix}/*" for prefix in kind.writes]
+        writes = [f"{lake}/{stage.prefix}{pattern}" for pattern in kind.writes]
         statements.append(_allow("WriteLake", ["s3:PutObject"], writes))
     if kind.deletes:  # the one deletion: an imported upload, once its redacted copy is safe
-        deletes = [f"{lake}/{stage.prefix}{prefix}/*" for prefix in kind.deletes]
+        deletes = [f"{lake}/{stage.prefix}{pattern}" for pattern in kind.deletes]
         statements.append(_allow("RemoveImportedUploads", ["s3:DeleteObject"], deletes))
     if kind.lists:
         statements.append(_allow("ListLake", ["s3:ListBucket"], [lake]))

@@ -32,6 +32,7 @@ from glue.operations import (
     Destinations,
     FailureQueue,
     alarms,
+    lake_accounts,
 )
 from spotify_etl.stage import ATHENA_RESULTS, Stage
 
@@ -124,7 +125,7 @@ def set_up(
 ) -> None:
     """Bring the stage's resources to what the code expects; each step compares first."""
     operations = operations or Operations()
-    Bucket(clients.s3, clients.region, changes).ensure(stage)
+    new_bucket = Bucket(clients.s3, clients.region, changes).ensure(stage)
     Catalog(clients.glue, changes).ensure(stage, mode)
     crawler = Crawler(clients.glue, clients.iam, changes)
     if mode == CRAWLER:
@@ -139,7 +140,8 @@ def set_up(
     )
     watch = Alarms(clients.cloudwatch, changes)
     hours = operations.plays_alarm_hours or watch.plays_hours(stage) or DEFAULT_PLAYS_ALARM_HOURS
-    watch.ensure(stage, alarms(stage, topic, hours))
+    held = [] if new_bucket else lake_accounts(clients.s3, stage, changes)
+    watch.ensure(stage, alarms(stage, topic, hours, held))
     DashboardKey(clients.secrets, changes).ensure(stage)
     if undeployed:
         changes.say(
@@ -156,7 +158,8 @@ class Bucket:
         self._region = region
         self._changes = changes
 
-    def ensure(self, stage: Stage) -> None:
+    def ensure(self, stage: Stage) -> bool:
+        """Create or correct the bucket; whether it is new (made now, or in a dry run to be)."""
         name = stage.bucket
         new = not self._exists(name)
         if new:
@@ -166,6 +169,7 @@ class Bucket:
         self._block_public_access(name, new)
         self._encrypt(name, new)
         self._expire_results(name, stage.prefix, new)
+        return new
 
     def _exists(self, name: str) -> bool:
         try:

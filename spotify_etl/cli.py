@@ -340,7 +340,6 @@ def _extract(args: argparse.Namespace) -> int:
     env = settings.environment()
     config = Settings.from_env(env)
     pace = f" (at most {config.rate_limit} requests per 30 s)" if config.rate_limit else ""
-    failures: list[tuple[str | None, PipelineError]] = []
     with output.console.status(f"extracting{pace}…") as status:
         options = {
             "kind": args.kind,
@@ -353,16 +352,10 @@ def _extract(args: argparse.Namespace) -> int:
         if args.account or len(_tokens(config)) == 1:  # one account: its error is the command's
             records = [pipeline.extract_and_transform(config, account=args.account, **options)]
         else:
-            on_failure = lambda account, error: failures.append((account, error))  # noqa: E731
-            records = pipeline.extract_and_transform_accounts(
-                config, on_failure=on_failure, **options
-            )
+            records = pipeline.extract_and_transform_accounts(config, **options)
     for record in records:
         _print_run(record)
-    for account, error in failures:
-        output.error(f"the run of {account or 'SPOTIFY_REFRESH_TOKEN'} failed: {error}")
-    codes = [EXIT_CODES.get(record.status, 0) for record in records] + [1] * len(failures)
-    return max(codes, default=0)
+    return max((EXIT_CODES.get(record.status, 0) for record in records), default=0)
 
 
 def _tokens(config: Settings) -> list[str | None]:
@@ -590,8 +583,9 @@ def _print_run(record: RunRecord) -> None:
     output.counts("extracted", record.counts or {})
     if transform.get("rows"):
         output.counts("table rows", transform["rows"])
+    say = output.error if record.status == Status.FAILED else output.note
     for error in record.errors or []:
-        output.note(error)
+        say(error)
 
 
 def _accounts(args: argparse.Namespace) -> int:

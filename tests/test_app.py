@@ -7,6 +7,7 @@ from chalice.local import LambdaContext
 from chalice_stage import stage_client
 
 from chalicelib import raw
+from chalicelib.accounts import scoped_key
 from chalicelib.lake import get_json
 
 FIFTEEN_MINUTES = 15 * 60 * 1000
@@ -116,30 +117,49 @@ def test_the_frequent_schedule_runs_a_plays_extract(app_client, lake):
 
 
 def test_a_lambda_about_to_time_out_lands_what_it_has_as_a_partial_run(app_client, lake):
+    scheduled(app_client, "plays")  # the lake knows the account: the run is its own
     app_client.lambda_.invoke(  # chalice.test's Lambda context has 3 s to run: too little
         "snapshot",
         app_client.events.generate_cw_event(
             source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
         ),
     )
-    [record] = run_records(lake)
+    [record] = [r for r in run_records(lake) if r["kind"] == "snapshot"]
     assert record["status"] == "partial"
     assert "out of time" in record["errors"][0]
-    assert lake.exists(record["manifest"])
+    assert lake.exists(scoped_key(record["manifest"], record["account"]))
 
 
-def test_a_failed_scheduled_run_leaves_a_failed_record(app_client, lake, emulator):
+def test_a_failed_scheduled_run_leaves_a_failed_record_under_the_account(
+    app_client, lake, emulator
+):
+    scheduled(app_client, "plays")
     emulator.revoke_refresh_token()
     scheduled(app_client, "snapshot")
-    [record] = run_records(lake)
+    [record] = [r for r in run_records(lake) if r["kind"] == "snapshot"]
     assert record["status"] == "failed"
+    assert record["account"] == emulator.users[0].user_id
     assert "spotify-etl auth" in record["errors"][0]
+
+
+def test_a_first_run_failing_before_spotify_says_whose_it_is_is_counted_failed(
+    app_client, lake, emulator, capsys
+):
+    emulator.revoke_refresh_token()
+    scheduled(app_client, "snapshot")
+    assert run_records(lake) == []  # no account to keep it under
+    [document] = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line
+    ]
+    assert document["RunsFailed"] == document["RunsIncomplete"] == 1
+    assert "Account" not in document
 
 
 def test_the_manifest_event_transforms_the_run_and_a_duplicate_changes_nothing(app_client, lake):
     scheduled(app_client, "plays")
     [record] = run_records(lake)
-    event = app_client.events.generate_s3_event(bucket="local", key=record["manifest"])
+    key = scoped_key(record["manifest"], record["account"])
+    event = app_client.events.generate_s3_event(bucket="local", key=key)
     first = app_client.lambda_.invoke("on_manifest", event).payload
     tables = {key: lake.get(key) for key in lake.list("processed/")}
     second = app_client.lambda_.invoke("on_manifest", event).payload
@@ -164,7 +184,12 @@ def test_the_named_queries_are_listed_with_typed_parameters(app_client):
     queries = {q["name"]: q for q in app_client.http.get("/queries").json_body["queries"]}
     assert {"top_artists", "top_tracks", "listening_by_hour", "playlist_changes"} <= set(queries)
     params = {p["name"]: p["type"] for p in queries["top_tracks"]["params"]}
-    assert params == {"start_date": "date", "end_date": "date", "limit": "integer"}
+    assert params == {
+        "start_date": "date",
+        "end_date": "date",
+        "limit": "integer",
+        "account": "account",
+    }
 
 
 def test_a_named_query_answers_rows_computed_from_the_lake(app_client):

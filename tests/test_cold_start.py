@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib.accounts import AccountLake, registered
 from chalicelib.lake import LocalLake
 from chalicelib.runs import RunStore
 
@@ -69,7 +70,9 @@ def test_importing_the_app_loads_neither_pandas_nor_pyarrow(subprocess_env):
 def test_the_plays_and_extract_handlers_load_neither_pandas_nor_pyarrow(subprocess_env):
     modules = loaded_after(HANDLERS, subprocess_env, "plays", "snapshot")
     assert heavy(modules) == []
-    records = RunStore(LocalLake(subprocess_env["LAKE_URI"])).recent()
+    lake = LocalLake(subprocess_env["LAKE_URI"])
+    [account] = registered(lake)
+    records = RunStore(AccountLake(lake, account)).recent()
     assert sorted(r.kind for r in records) == ["plays", "snapshot"]
     assert {r.status for r in records} <= {"extracted", "partial"}
 
@@ -83,12 +86,15 @@ def test_the_transform_is_what_loads_them(subprocess_env):
 
 EDGE = """
 import json, sys
+from chalicelib.accounts import AccountLake, registered
 from chalicelib.lake import LocalLake
 from chalicelib.runs import RunStore
 from spotify_etl.cli import main
 from spotify_etl.demo import run_demo
 assert main(["extract", "--kind", "plays"]) == 0
-[record] = RunStore(LocalLake(sys.argv[1])).recent()
+lake = LocalLake(sys.argv[1])
+[account] = registered(lake)
+[record] = RunStore(AccountLake(lake, account)).recent()
 assert main(["transform", "--run", record.run_id]) == 0
 assert run_demo(sys.argv[2], days=1, seed=3) == 0
 print(json.dumps(sorted(sys.modules)))

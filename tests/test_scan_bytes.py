@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 MONTHS = ["2026-09", "2026-10", "2026-11", "2026-12"]
-RANGE = {"start_date": "2026-11-10", "end_date": "2026-11-12"}
+RANGE = {"start_date": "2026-11-10", "end_date": "2026-11-12", "account": "listener"}
 
 
 def test_the_plays_queries_read_the_played_rows_from_the_month_before_the_range_on():
@@ -33,7 +33,7 @@ def test_the_plays_queries_read_the_played_rows_from_the_month_before_the_range_
         for catalog in ("tracks", "track_artists", "artists"):
             assert tables[catalog].partitions == {"2026-11", "2026-12"}, name
             assert tables[catalog].required == {"played"}, name
-    early = {"start_date": "2026-11-01", "end_date": "2026-11-01"}
+    early = {**RANGE, "start_date": "2026-11-01", "end_date": "2026-11-01"}
     catalog = scans(load_queries()["top_tracks"], early, MONTHS)["tracks"]
     assert catalog.partitions == {"2026-10", "2026-11", "2026-12"}
 

@@ -31,7 +31,7 @@ from chalicelib.pipeline.credentials import (
     redact,
     store_refresh_token,
 )
-from chalicelib.runs import RunRecord, RunStore
+from chalicelib.runs import RunRecord, RunStore, Status
 from chalicelib.settings import Settings
 from chalicelib.spotify.limiter import RequestPacer
 from chalicelib.streams import of_kind
@@ -66,8 +66,10 @@ def extract(
 ) -> RunRecord:
     """One extract run of one account into `lake` (by default LAKE_URI's); returns its run
     record (also when it failed, after recording it under the account). `account` None
-    means the only account the credentials hold; the one-account token's is who `GET /me`
-    says (asked first, as every run does). Without credentials configured it is refused
+    means the one-account token's account where the credentials hold that token, else the
+    only account they name; the one-account token's is who `GET /me` says (asked first, as
+    every run does), and it also serves a named account the credentials keep no token of
+    (GET /me must then answer that account). Without credentials configured it is refused
     before it starts: a ConfigError, no record. While another extract holds the app's lease,
     or Spotify's Retry-After holds the app (chalicelib.lease), it asks Spotify nothing and
     lands nothing: its record says `skipped` and why.
@@ -94,20 +96,20 @@ def extract(
     streams = streams or of_kind(kind)
     run_id = run_id or raw.new_run_id(started)
     record = RunRecord.started(run_id, kind, streams, started)
-    # Whose run it is, until GET /me says: the account named, else (recorded only should
-    # the run end before GET /me answered) the lake's only one.
-    record.account = account if account is not None else _sole(base)
+    record.account = account  # else whose GET /me says
     records = _Records(base)
     try:
         lease = Lease.take(base, run_id, started, remaining)
     except LeaseHeldError as held:
         record.skipped(str(held), now())
+        record.account = account or _sole(base)  # Spotify is not asked whose it is
         records.save(record)
         return record
     if account is not None:
         records.save(record)
     secrets: tuple[str, ...] = ()
     hold: datetime | None = None
+    app: AppCredentials | None = None
     try:
         app = app_credentials(settings)
         secrets = app.secrets
@@ -126,7 +128,7 @@ def extract(
             clock=lambda: now().timestamp(),
             pacer=pacer,
         )
-        fallback = named or record.account
+        fallback = named or _unnamed_owner(base, app)
         user = _identify(client, fallback)
         owner = _whose(user, named, fallback)
         if account is None:
@@ -156,6 +158,8 @@ def extract(
     except Exception as error:  # a failed run must leave a record, whatever the cause
         message = str(error) if isinstance(error, PipelineError) else _unexpected(error)
         record.failed(message, now())
+        if record.account is None:  # failed before GET /me said whose it is
+            record.account = _unnamed_owner(base, app) if app is not None else _sole(base)
         records.save(redact(record, secrets))
         raise
     finally:
@@ -173,16 +177,15 @@ def extract_accounts(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     then: Callable[[RunRecord], RunRecord] | None = None,
     run_ids: dict[str, str] | None = None,
-    on_failure: Callable[[str | None, PipelineError], None] | None = None,
     **options: Any,
 ) -> list[RunRecord]:
     """An extract run of every account the credentials hold, one after the other (never two
     at once: one app, one rate limit), on one pacer, so that SPOTIFY_RATE_LIMIT holds across
     them. Each run has its own record; one that fails does not stop the others (its record
-    and the error log say why). `then` follows each run (locally: its transform). `run_ids`
-    names the run queued for an account (queue_run); `on_failure` hears of each run that
-    failed (by default, the log). Where the credentials cannot be read, every account the
-    lake knows gets a failed record saying why.
+    and the error log say why), whatever failed it. `then` follows each run (locally: its
+    transform). `run_ids` names the run queued for an account (queue_run). Where the
+    credentials cannot be read, every account the lake knows gets a failed record saying
+    why.
     """
     check_credentials(settings)
     lake = options.pop("lake", None) or lake_for(settings)
@@ -197,11 +200,19 @@ def extract_accounts(
         else None
     )
     records: list[RunRecord] = []
-    order: list[str | None] = [None] if app.unnamed else []
-    for account in [*order, *sorted(app.accounts)]:
-        if account is not None and any(r.account == account for r in records):
-            continue  # the one-account token's account, named in the file as well
-        run_id = (run_ids or {}).get(account or "") or raw.new_run_id(now())
+    queued = dict(run_ids or {})
+    # The one-account token's run is the queued run of the one account the credentials
+    # name no token for (the lake's, whose token it is), where there is one.
+    outside = [account for account in queued if account not in app.accounts]
+    unnamed_run = outside[0] if app.unnamed and len(outside) == 1 else None
+    named = sorted(set(app.accounts) | set(queued) - {unnamed_run})
+    for account in [*([None] if app.unnamed else []), *named]:
+        done = next((r for r in records if account is not None and r.account == account), None)
+        if done is not None:  # the one-account token's account, named as well
+            _extracted_already(lake, queued.get(done.account or ""), done, now)
+            continue
+        key = unnamed_run if account is None else account
+        run_id = (queued.get(key) if key else None) or raw.new_run_id(now())
         try:
             record = extract(
                 settings,
@@ -213,17 +224,12 @@ def extract_accounts(
                 run_id=run_id,
                 **options,
             )
-        except PipelineError as error:
-            (on_failure or _log_failure)(account, error)
-            if account is None:
-                continue  # whose it is, Spotify did not say: there is no record to show
-            record = RunStore(AccountLake(lake, account)).get(run_id)
+        except Exception as error:  # one account's failure never stops the others'
+            message = str(error) if isinstance(error, PipelineError) else _unexpected(error)
+            log.error("the extract of account %s failed: %s", account or "(unnamed)", message)
+            record = _failed_run(lake, run_id, account, message, now, options)
         records.append(then(record) if then else record)
     return records
-
-
-def _log_failure(account: str | None, error: PipelineError) -> None:
-    log.error("the extract of account %s failed: %s", account or "(unnamed)", error)
 
 
 class _Records:
@@ -244,10 +250,51 @@ class _Records:
         self._stores[record.account].save(record)
 
 
+def _extracted_already(
+    lake: Lake, run_id: str | None, done: RunRecord, now: Callable[[], datetime]
+) -> None:
+    """A run queued for an account the one-account token's run extracted already: its
+    record says so (skipped), rather than staying queued."""
+    if run_id is None or run_id == done.run_id or done.account is None:
+        return
+    store = RunStore(AccountLake(lake, done.account))
+    record = store.get(run_id)
+    record.skipped(f"run {done.run_id} extracted account {done.account}", now())
+    store.save(record)
+
+
+def _failed_run(
+    lake: Lake,
+    run_id: str,
+    account: str | None,
+    message: str,
+    now: Callable[[], datetime],
+    options: dict[str, Any],
+) -> RunRecord:
+    """The record a failed extract saved; where it could save none (the one-account token
+    failed before Spotify said whose it is, in a lake of no or several accounts), one of no
+    account, saying why, so that the failure is still counted and logged."""
+    try:
+        owner = account or account_of_run(lake, run_id)
+        store = RunStore(AccountLake(lake, owner))
+        record = store.get(run_id)
+        if record.status == Status.QUEUED:  # the run failed before it could say so
+            record.failed(message, now())
+            store.save(record)
+        return record
+    except NotFoundError:
+        kind = options.get("kind", raw.SNAPSHOT)
+        record = RunRecord.started(run_id, kind, options.get("streams") or of_kind(kind), now())
+        record.account = account
+        record.failed(message, now())
+        return record
+
+
 def _only_account(app: AppCredentials) -> str | None:
-    """The account of credentials holding one: its ID, or None for the one-account token;
-    a ValidationError naming them where they hold several."""
-    if app.unnamed is not None and not app.accounts:
+    """The account of a run that names none: None for the one-account token, where the
+    credentials hold one (GET /me says whose; extract_accounts runs the others in turn), else
+    the only account they name; a ValidationError naming them where they name several."""
+    if app.unnamed is not None:
         return None
     if app.unnamed is None and len(app.accounts) == 1:
         return next(iter(app.accounts))
@@ -261,6 +308,13 @@ def _sole(lake: Lake) -> str | None:
     """The lake's only account, if it holds one."""
     held = accounts.registered(lake)
     return next(iter(held)) if len(held) == 1 else None
+
+
+def _unnamed_owner(lake: Lake, app: AppCredentials) -> str | None:
+    """Whose the one-account token is, as far as the lake tells before GET /me does: the
+    lake's only account the credentials name no token for, if there is one."""
+    held = [account for account in accounts.registered(lake) if account not in app.accounts]
+    return held[0] if len(held) == 1 else None
 
 
 def _identify(client: Any, named: str | None) -> dict[str, Any] | None:

@@ -14,20 +14,24 @@ the current month).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from chalicelib.errors import NotFoundError
 from chalicelib.lake import Lake, put_merging
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 SUMMARY = "state/plays-summary.json"
 
 
 def month_figures(days: Iterable[pa.Table]) -> dict[str, Any] | None:
     """The plays, first and last play (ISO, UTC) of a month's rows by day; None if none."""
+    import pyarrow as pa  # the transform's alone: GET /accounts reads `totals` without it
+    import pyarrow.compute as pc
+
     tables = [table for table in days if table.num_rows]
     if not tables:
         return None

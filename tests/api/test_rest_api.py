@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chalicelib import api
+from chalicelib import accounts, api
 
 DESCRIPTION = yaml.safe_load((Path(__file__).parents[2] / "docs/openapi.yaml").read_text())
 
@@ -95,7 +95,7 @@ def test_a_body_that_is_not_json_by_content_type_gets_a_415(app_client):
 
 
 def test_a_huge_wait_counts_as_25_seconds(app_client, lake):
-    (lake.root / "processed").mkdir(parents=True)  # a lake with no data yet
+    accounts.register(lake, "listener", {})  # a lake with an account but no data yet
     response = post(app_client, "/queries/top_tracks", json.dumps({"wait_seconds": 10**400}))
     assert response.status_code == 200
     assert response.json_body["state"] == "SUCCEEDED"
@@ -161,3 +161,61 @@ def test_the_dashboard_draws_its_charts_after_a_run(app_client):
     assert page.count('<ol class="bars">') == 5
     assert "No entries added or removed in this period." in page  # one snapshot: no churn yet
     assert not re.search(r"""(src|href)=["'](https?:)?//|url\((https?:)?//|@import""", page)
+
+
+@pytest.fixture
+def two_accounts(lake):
+    for account, name in (("listener", "Lee"), ("friend", None)):
+        accounts.register(lake, account, {"display_name": name})
+    return lake
+
+
+def test_the_accounts_are_listed_in_id_order_with_their_plays_and_last_run(
+    app_client, two_accounts
+):
+    response = app_client.http.get("/accounts")
+    assert response.status_code == 200
+    assert response.json_body == {
+        "accounts": [
+            {
+                "account": account,
+                "display_name": name,
+                "plays": 0,
+                "first_play": None,
+                "last_play": None,
+                "last_run": None,
+                "last_run_status": None,
+            }
+            for account, name in (("friend", None), ("listener", "Lee"))
+        ]
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "message"),
+    [
+        ("/runs", 400, "friend, listener (Lee)"),
+        ("/runs?account=stranger", 404, "no account stranger"),
+        ("/runs?account=..%2Fx", 400, "not a Spotify user ID"),
+        ("/runs/20260101T000000Z-abcdef", 404, "no run 20260101T000000Z-abcdef"),
+        ("/runs/20260101T000000Z-abcdef?account=friend", 404, "no run"),
+        ("/dashboard", 400, "several accounts"),
+    ],
+)
+def test_what_reads_one_account_of_several_names_it(
+    app_client, two_accounts, path, status, message
+):
+    response = app_client.http.get(path)
+    assert response.status_code == status
+    assert message in response.json_body["Message"]
+
+
+def test_an_account_of_several_is_read_when_named(app_client, two_accounts):
+    runs = app_client.http.get("/runs?account=friend")
+    assert runs.status_code == 200
+    assert runs.json_body == {"account": "friend", "runs": []}
+    body = {"params": {"account": "friend"}, "wait_seconds": 25}
+    assert post(app_client, "/queries/top_tracks", json.dumps(body)).status_code == 200
+    several = post(app_client, "/queries/top_tracks", b"{}")
+    assert several.status_code == 400
+    assert "several accounts" in several.json_body["Message"]

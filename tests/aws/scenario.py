@@ -2,9 +2,11 @@
 dev stage's own names, with each AWS call recorded under the function that made it: what
 the per-function policies are checked against.
 
-The run covers each function's paths that call AWS: a snapshot whose token Spotify rotates,
-a plays poll, a queued extract, each run's transform, a replay, an import and a broken one,
-and every route of the API."""
+The run covers each function's paths that call AWS, for two listeners (the secret holding
+the first one's token in the one-account shape and the second's in its `accounts` map): a
+snapshot of both whose tokens Spotify rotates, a plays poll, queued extracts, each run's
+transform, a replay, an import and a broken one, an upload URL for an account the lake does
+not know yet, and every route of the API."""
 
 from __future__ import annotations
 
@@ -51,7 +53,7 @@ def recorded_run(tmp_path: Path, monkeypatch) -> Iterator[dict[str, list]]:
     monkeypatch.chdir(tmp_path)
     with (
         mock_aws(config={"lambda": {"use_docker": False}}),
-        Emulator(seed=8, clock=SimulatedClock(START).time) as emulator,
+        Emulator(seed=8, users=2, clock=SimulatedClock(START).time) as emulator,
     ):
         yield dict(run_every_function(emulator, tmp_path, monkeypatch).calls)
 
@@ -71,7 +73,8 @@ def run_every_function(emulator, tmp_path: Path, monkeypatch) -> Recorder:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     bucket = env["LAKE_URI"].removeprefix("s3://")
-    _provision(env, bucket, spotify)
+    _provision(env, bucket, spotify, emulator.accounts_file_data())
+    first, second = (user.user_id for user in emulator.users)
     s3 = boto3.client("s3", region_name=REGION)
 
     recorder = Recorder()
@@ -110,18 +113,23 @@ def run_every_function(emulator, tmp_path: Path, monkeypatch) -> Recorder:
         invoke("plays", scheduled)
         transform_new_runs()
 
-        queued = route("post", "/runs", {"kind": "plays"}).json_body
-        invoke("run_extract", {"run_id": queued["run_id"], "kind": "plays", "streams": []})
+        runs = route("post", "/runs", {"kind": "plays"}).json_body["runs"]
+        assert sorted(run["account"] for run in runs) == sorted((first, second))
+        event = {"kind": "plays", "streams": [], "runs": runs, "every_account": True}
+        invoke("run_extract", event)
+        [queued] = [run for run in runs if run["account"] == first]
         [page, *_] = sorted(_pages(s3, bucket, queued["run_id"]))
         s3.put_object(Bucket=bucket, Key=page, Body=b"\x1f\x8b truncated")  # a damaged page
         transform_new_runs()  # quarantines the run
-        invoke("replay", {"run_id": queued["run_id"]})
+        invoke("replay", {"run_id": queued["run_id"], "account": first})
 
         export = write_export(emulator.world, tmp_path / "my_spotify_data.zip", emulator.clock())
         broken = tmp_path / "broken.zip"
         broken.write_bytes(export.read_bytes()[: export.stat().st_size // 2])
+        route("post", "/imports", {"account": "newcomer"})  # added to the lake's register
         for path in (export, broken):
-            upload = route("post", "/imports", {"filename": path.name}).json_body
+            upload = route("post", "/imports", {"filename": path.name, "account": first})
+            upload = upload.json_body
             requests.put(upload["url"], data=path.read_bytes(), timeout=30).raise_for_status()
             # A presigned PUT is authorized as the API function that signed it.
             put = {"Bucket": bucket, "Key": upload["key"]}
@@ -131,21 +139,30 @@ def run_every_function(emulator, tmp_path: Path, monkeypatch) -> Recorder:
 
         run_id = queued["run_id"]
         route("get", "/health")
-        route("get", "/runs")
+        route("get", "/accounts")
+        route("get", f"/runs?account={first}")
         route("get", f"/runs/{run_id}")
-        route("post", f"/runs/{run_id}/transform", {})
+        route("post", f"/runs/{run_id}/transform", {"account": first})
         route("get", "/queries")
-        started = route("post", "/queries/top_tracks", {"wait_seconds": 0}).json_body
+        top = {"params": {"account": first}, "wait_seconds": 0}
+        started = route("post", "/queries/top_tracks", top).json_body
         route("get", f"/queries/executions/{started['execution_id']}")
-        route("post", "/queries/listening_time", {"params": {"monthly": 1}})
-        route("get", "/dashboard")
-        link = route("post", "/dashboard/links", {"hours": 1}).json_body
+        route("post", "/queries/listening_time", {"params": {"monthly": 1, "account": second}})
+        route("get", f"/dashboard?account={first}")
+        link = route("post", "/dashboard/links", {"hours": 1, "account": second}).json_body
         route("get", "/" + link["url"].split("://", 1)[1].split("/", 1)[1])
     return recorder
 
 
-def _provision(env: dict[str, str], bucket: str, spotify: dict[str, str]) -> None:
+def _provision(
+    env: dict[str, str], bucket: str, spotify: dict[str, str], tokens: dict[str, dict]
+) -> None:
+    """The stage's bucket, secrets, workgroup and functions; the secret keeps the first
+    user's token in the one-account shape, as a deployment from before accounts did, and
+    the second user's in its `accounts` map, as `spotify-etl auth` adds a listener."""
     boto3.client("s3", region_name=REGION).create_bucket(Bucket=bucket)
+    added = {user: entry for user, entry in tokens.items()
+             if entry["refresh_token"] != spotify["SPOTIFY_REFRESH_TOKEN"]}  # fmt: skip
     boto3.client("secretsmanager", region_name=REGION).create_secret(
         Name=env["SPOTIFY_SECRET_ID"],
         SecretString=json.dumps(
@@ -153,6 +170,7 @@ def _provision(env: dict[str, str], bucket: str, spotify: dict[str, str]) -> Non
                 "client_id": spotify["SPOTIFY_CLIENT_ID"],
                 "client_secret": spotify["SPOTIFY_CLIENT_SECRET"],
                 "refresh_token": spotify["SPOTIFY_REFRESH_TOKEN"],
+                "accounts": added,
             }
         ),
     )

@@ -21,6 +21,7 @@ from stand_ins import BUCKET, PREFIX, REGION
 
 from app import app
 from chalicelib import pipeline, raw, settings
+from chalicelib.accounts import AccountLake
 from chalicelib.lake import get_json
 from glue import setup
 from spotify_etl.cli import main
@@ -91,18 +92,21 @@ def failures(stage_config, capsys, *options: str) -> tuple[int, list[dict]]:
 
 
 def test_a_failing_transform_event_lands_in_the_queue_and_is_redriven_to_the_same_tables(
-    lambda_service, stage_config, s3_lake, capsys, s3_app_client
+    lambda_service, stage_config, s3_lake, capsys, s3_app_client, emulator
 ):
+    account = emulator.users[0].user_id
+    view = AccountLake(s3_lake, account)
     run_id = raw.new_run_id(datetime.now(UTC))
     context = LambdaContext("run_extract", 512, max_runtime_ms=900_000)
-    app.handler_map["run_extract"]({"run_id": run_id, "kind": "snapshot"}, context)
-    manifest = get_json(s3_lake, f"runs/{run_id}.json")["manifest"]
+    event = {"kind": "snapshot", "runs": [{"account": account, "run_id": run_id}]}
+    app.handler_map["run_extract"](event, context)
+    manifest = view.key(get_json(view, f"runs/{run_id}.json")["manifest"])
     event = s3_app_client.events.generate_s3_event(bucket=BUCKET, key=f"{PREFIX}{manifest}")
 
     with slow_down(f"{PREFIX}processed/"):
         lambda_service.deliver("on_manifest", event)
     assert [error is not None for _, error in lambda_service.attempts] == [True] * 3
-    assert get_json(s3_lake, f"runs/{run_id}.json")["transform"] != "transformed"
+    assert get_json(view, f"runs/{run_id}.json")["transform"] != "transformed"
     capsys.readouterr()
 
     code, [waiting] = failures(stage_config, capsys)
@@ -117,7 +121,7 @@ def test_a_failing_transform_event_lands_in_the_queue_and_is_redriven_to_the_sam
     assert code == 0 and redriven["redriven"] == "yes"
     assert lambda_service.attempts[-1] == ("on_manifest", None)
     assert failures(stage_config, capsys) == (0, [])
-    assert get_json(s3_lake, f"runs/{run_id}.json")["status"] == "transformed"
+    assert get_json(view, f"runs/{run_id}.json")["status"] == "transformed"
 
     redriven_tables = tables(s3_lake)
     assert redriven_tables["plays"] and redriven_tables["playlists"]

@@ -338,8 +338,18 @@ def test_the_policy_check_refuses_what_it_should():
     assert not allowed(statements["on_manifest"], "secretsmanager:GetSecretValue", secret)
     run_extract = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:spotify-etl-dev-run_extract"
     assert not allowed(statements["plays"], "lambda:InvokeFunction", run_extract)
-    raw = "arn:aws:s3:::spotify-etl-dev-lake/raw/2026-12-03/x/plays.json.gz"
+    raw = "arn:aws:s3:::spotify-etl-dev-lake/raw/account_id=x/2026-12-03/r/plays.json.gz"
     assert not allowed(statements["api_handler"], "s3:PutObject", raw)
+    for app_wide in ("state/extract-lease.json", "state/accounts.json"):
+        arn = f"arn:aws:s3:::spotify-etl-dev-lake/{app_wide}"
+        for function in ("on_manifest", "replay", "on_import"):
+            assert not allowed(statements[function], "s3:PutObject", arn), (function, arn)
+    lease = "arn:aws:s3:::spotify-etl-dev-lake/state/extract-lease.json"
+    assert not allowed(statements["api_handler"], "s3:PutObject", lease)
+    assert not allowed(statements["api_handler"], "s3:GetObject", lease)
+    cursor = "arn:aws:s3:::spotify-etl-dev-lake/state/account_id=x/plays_cursor.json"
+    assert not allowed(statements["api_handler"], "s3:GetObject", cursor)
+    assert not allowed(statements["on_import"], "s3:GetObject", cursor)
     workgroup = f"arn:aws:athena:{REGION}:{ACCOUNT}:workgroup/spotify-etl-dev"
     assert not allowed(statements["plays"], "athena:StartQueryExecution", workgroup)
 

@@ -297,3 +297,19 @@ def test_streaks_sessions_discovery_and_forgotten_favourites_are_their_queries_r
     shown = re.findall(r"<tr><td>([^<]*)<div class=artists>", card)
     assert shown == [row["track"] for row in forgotten] and {"B-side", "Four"} <= set(shown)
     assert "10 times or more before 1 Jun 2025" in card
+
+
+def test_the_page_of_one_account_of_several_keeps_it_in_its_period_links_and_form(client, lake):
+    from chalicelib.accounts import register
+
+    for account in ("listener", "friend"):
+        register(lake, account, {})
+    several = client.http.get("/dashboard")
+    assert several.status_code == 200  # whose? a page linking each
+    assert "?account=friend" in several.body.decode()
+    response = client.http.get("/dashboard?account=friend&start_date=2026-01-01")
+    assert response.status_code == 200
+    text = response.body.decode()
+    assert 'name="account" value="friend"' in text, "the period form keeps the account"
+    assert "account=friend" in text, "so do the quick period links"
+    assert client.http.get("/dashboard?account=stranger").status_code == 404

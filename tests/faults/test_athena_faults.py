@@ -11,6 +11,7 @@ import pytest
 from botocore.stub import Stubber
 from chalice_stage import stage_client
 
+from chalicelib.accounts import register
 from chalicelib.errors import QueryError
 from chalicelib.query.athena_engine import AthenaEngine
 from chalicelib.query.service import get_execution, run_query
@@ -18,7 +19,8 @@ from chalicelib.query.service import get_execution, run_query
 from .conftest import ACCOUNT, Sleeps
 
 EXECUTION_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
-PARAMS = {"start_date": "2026-11-01", "end_date": "2026-11-30"}
+LISTENER = "listener"
+PARAMS = {"start_date": "2026-11-01", "end_date": "2026-11-30", "account": LISTENER}
 MISSING_TABLE = (
     "TABLE_NOT_FOUND: line 3:6: Table 'awsdatacatalog.spotify_etl_dev.plays' does not exist"
 )
@@ -99,10 +101,12 @@ def test_a_table_missing_from_the_catalog_is_a_query_error_that_says_to_run_the_
 
 
 @pytest.fixture
-def athena_app(athena, env, tmp_path, monkeypatch):
-    """The REST API on a stage whose engine is Athena, its client the stubbed one."""
+def athena_app(athena, env, lake, tmp_path, monkeypatch):
+    """The REST API on a stage whose engine is Athena, its client the stubbed one, over a
+    lake of one account."""
     from app import app
 
+    register(lake, LISTENER, {})
     client, stub = athena
     real_client = boto3.client
     monkeypatch.setattr(

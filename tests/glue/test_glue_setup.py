@@ -93,7 +93,10 @@ def test_projection_mode_creates_the_nine_tables_of_the_schema(run_setup):
             *((c.name, c.type) for c in table.columns),
             (table.date_column, "string"),
         ]
-        assert tables[name]["PartitionKeys"] == [{"Name": table.partition, "Type": "string"}]
+        assert tables[name]["PartitionKeys"] == [
+            {"Name": "account_id", "Type": "string"},
+            {"Name": table.partition, "Type": "string"},
+        ]
         assert storage["Location"] == f"s3://{BUCKET}/spotify/processed/{name}/"
         assert storage["SerdeInfo"]["SerializationLibrary"] == PARQUET_SERDE
 
@@ -102,12 +105,14 @@ def test_projection_parameters_cover_every_month_since_spotify_launched(run_setu
     run_setup()
     plays = glue().get_table(DatabaseName=DATABASE, Name="plays")["Table"]["Parameters"]
     assert plays["projection.enabled"] == "true"
+    assert plays["projection.account_id.type"] == "injected"  # each query names its account
     assert plays["projection.played_month.type"] == "date"
     assert plays["projection.played_month.range"] == "2008-10,NOW"
     assert plays["projection.played_month.format"] == "yyyy-MM"
     assert plays["projection.played_month.interval.unit"] == "MONTHS"
     assert plays["storage.location.template"] == (
-        f"s3://{BUCKET}/spotify/processed/plays/played_month=${{played_month}}/"
+        f"s3://{BUCKET}/spotify/processed/plays/account_id=${{account_id}}/"
+        "played_month=${played_month}/"
     )
     with pytest.raises(glue().exceptions.EntityNotFoundException):
         glue().get_crawler(Name=f"{WORKGROUP}-processed")
@@ -136,7 +141,7 @@ def test_athena_projects_every_month_of_an_imported_history_from_2009_to_today(
     monkeypatch.setenv("LAKE_URI", str(lake))
     monkeypatch.chdir(tmp_path)
 
-    assert main(["import", str(export)]) == 0
+    assert main(["import", str(export), "--account", "listener"]) == 0
 
     partitions = {
         key.split("played_month=")[1].split("/")[0]
@@ -359,3 +364,31 @@ def test_a_crawler_glue_keeps_refusing_fails_within_about_a_minute(
     with pytest.raises(client.exceptions.InvalidInputException, match=message[:20]):
         new_crawler(client, config, sleeps)
     assert len(sleeps) == attempts - 1 and sum(sleeps) <= 60
+
+
+def test_a_table_of_the_version_before_accounts_gets_its_account_partition(run_setup):
+    run_setup()
+    table = glue().get_table(DatabaseName=DATABASE, Name="plays")["Table"]
+    earlier = {
+        key: value
+        for key, value in table["Parameters"].items()
+        if not key.startswith("projection.account_id")
+    }
+    earlier["storage.location.template"] = earlier["storage.location.template"].replace(
+        "account_id=${account_id}/", ""
+    )
+    glue().update_table(
+        DatabaseName=DATABASE,
+        TableInput={
+            "Name": "plays",
+            "StorageDescriptor": table["StorageDescriptor"],
+            "PartitionKeys": [{"Name": "played_month", "Type": "string"}],
+            "TableType": table["TableType"],
+            "Parameters": earlier,
+        },
+    )
+    lines = run_setup()
+    assert f"update table {DATABASE}.plays (PartitionKeys, Parameters)" in lines
+    plays = glue().get_table(DatabaseName=DATABASE, Name="plays")["Table"]
+    assert [key["Name"] for key in plays["PartitionKeys"]] == ["account_id", "played_month"]
+    assert "account_id=${account_id}/" in plays["Parameters"]["storage.location.template"]

@@ -10,6 +10,8 @@ import boto3
 import pytest
 from stand_ins import REGION
 
+from chalicelib import accounts
+from chalicelib.lake import S3Lake
 from glue import setup
 from glue.policies import FUNCTIONS
 from spotify_etl.stage import MAX_EVENT_AGE_SECONDS, RETRIES
@@ -213,3 +215,72 @@ def test_two_stages_in_one_account_and_region_share_nothing(deployed, run_stage_
                 FunctionName=f"spotify-etl-{stage}-{function}"
             )
             assert config["DestinationConfig"]["OnFailure"]["Destination"] == queue_arn(stage)
+
+
+def lake_of(stage: str) -> S3Lake:
+    return S3Lake(client("s3"), f"spotify-etl-{stage}-lake")
+
+
+def test_each_account_of_the_lake_has_an_alarm_on_its_scheduled_runs_failed_or_partial(
+    deployed, run_stage_setup
+):
+    run_stage_setup()  # makes the bucket
+    for account in ("listener", "friend"):
+        accounts.register(lake_of("dev"), account, {})
+    lines = run_stage_setup()
+    assert "create alarm spotify-etl-dev-account-friend-incomplete" in lines
+    alarms = {a["AlarmName"]: a for a in client("cloudwatch").describe_alarms()["MetricAlarms"]}
+    mine = alarms["spotify-etl-dev-account-listener-incomplete"]
+    assert "spotify-etl runs --account listener" in mine["AlarmDescription"]
+    watched = {q["Id"]: q["MetricStat"]["Metric"] for q in mine["Metrics"] if "MetricStat" in q}
+    assert set(watched) == {"snapshot", "plays"}
+    for function, metric in watched.items():
+        assert (metric["Namespace"], metric["MetricName"]) == ("spotify-etl", "RunsIncomplete")
+        assert metric["Dimensions"] == [
+            {"Name": "Function", "Value": f"spotify-etl-dev-{function}"},
+            {"Name": "Account", "Value": "listener"},
+        ]
+    [total] = [query for query in mine["Metrics"] if query.get("ReturnData")]
+    assert "FILL(snapshot, 0)" in total["Expression"] and "FILL(plays, 0)" in total["Expression"]
+    assert (mine["Threshold"], mine["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+    assert mine["AlarmActions"] == [f"arn:aws:sns:{REGION}:{ACCOUNT}:spotify-etl-dev-alarms"]
+    assert run_stage_setup()[-1] == "everything was up to date"
+
+
+def test_a_forgotten_accounts_alarm_is_removed_and_the_others_kept(deployed, run_stage_setup):
+    run_stage_setup()
+    for account in ("listener", "friend"):
+        accounts.register(lake_of("dev"), account, {})
+    run_stage_setup()
+    accounts.unregister(lake_of("dev"), "friend")
+    dry = run_stage_setup("dev", "--dry-run")
+    assert (
+        "would delete alarm spotify-etl-dev-account-friend-incomplete "
+        "(its account is no longer in the lake)"
+    ) in dry
+    lines = run_stage_setup()
+    assert lines[-1] == "changed 1 thing(s)"
+    names = {a["AlarmName"] for a in client("cloudwatch").describe_alarms()["MetricAlarms"]}
+    assert "spotify-etl-dev-account-listener-incomplete" in names
+    assert not any("friend" in name for name in names)
+
+
+def test_a_lake_written_before_accounts_gets_its_alarm_once_migrated(deployed, run_stage_setup):
+    run_stage_setup()
+    lake_of("dev").put("runs/20260101T000000Z-abcdef.json", b"{}")
+    lines = run_stage_setup()
+    [note] = [line for line in lines if "spotify-etl migrate" in line]
+    assert note.startswith("note: ") and "run this again" in note
+    assert not any("-account-" in line for line in lines)
+
+
+def test_the_accounts_of_one_stage_have_no_alarm_in_the_other(deployed, run_stage_setup):
+    run_stage_setup("dev")
+    run_stage_setup("prod")
+    accounts.register(lake_of("dev"), "listener", {})
+    run_stage_setup("dev")
+    run_stage_setup("prod")
+    names = {a["AlarmName"] for a in client("cloudwatch").describe_alarms()["MetricAlarms"]}
+    assert {name for name in names if "-account-" in name} == {
+        "spotify-etl-dev-account-listener-incomplete"
+    }
