@@ -60,6 +60,11 @@ def importing_for(
     if account is None:
         held = accounts.registered(lake)
         owner = named()
+        if owner is None and not held:
+            raise ValidationError(
+                "this lake holds no account yet and the export names none: give its account "
+                "(--account ID, or the field account: the listener's Spotify user ID)"
+            )
         if owner is None:
             return accounts.choose(lake, None)
         if owner not in held and held:

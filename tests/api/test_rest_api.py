@@ -199,7 +199,6 @@ def test_the_accounts_are_listed_in_id_order_with_their_plays_and_last_run(
         ("/runs?account=..%2Fx", 400, "not a Spotify user ID"),
         ("/runs/20260101T000000Z-abcdef", 404, "no run 20260101T000000Z-abcdef"),
         ("/runs/20260101T000000Z-abcdef?account=friend", 404, "no run"),
-        ("/dashboard", 400, "several accounts"),
     ],
 )
 def test_what_reads_one_account_of_several_names_it(
@@ -208,6 +207,17 @@ def test_what_reads_one_account_of_several_names_it(
     response = app_client.http.get(path)
     assert response.status_code == status
     assert message in response.json_body["Message"]
+
+
+def test_a_dashboard_of_several_accounts_asked_for_none_links_each_and_what_they_share(
+    app_client, two_accounts
+):
+    page = app_client.http.get("/dashboard")
+    assert page.status_code == 200
+    text = page.body.decode()
+    assert "Whose dashboard?" in text and "account=friend" in text and "account=listener" in text
+    assert 'href="dashboard/together"' in text
+    assert app_client.http.get("/dashboard/together").status_code == 200
 
 
 def test_an_account_of_several_is_read_when_named(app_client, two_accounts):

@@ -306,7 +306,7 @@ def test_the_page_of_one_account_of_several_keeps_it_in_its_period_links_and_for
         register(lake, account, {})
     several = client.http.get("/dashboard")
     assert several.status_code == 200  # whose? a page linking each
-    assert "?account=friend" in several.body.decode()
+    assert "account=friend" in several.body.decode()
     response = client.http.get("/dashboard?account=friend&start_date=2026-01-01")
     assert response.status_code == 200
     text = response.body.decode()
