@@ -633,7 +633,15 @@ def _forget(args: argparse.Namespace) -> int:
 def _file_token_remover(path: Path, account: str) -> Callable[[], str]:
     from chalicelib.pipeline.credentials import forget_account
 
-    return lambda: f"removed from {path}" if forget_account(path, account) else f"none in {path}"
+    def remove() -> str:
+        if forget_account(path, account):
+            return f"removed from {path}"
+        return (
+            f"none of {account}'s in {path}; if SPOTIFY_REFRESH_TOKEN (.env) is theirs, remove "
+            "it there, or the next run extracts them again"
+        )
+
+    return remove
 
 
 def _secret_token_remover(stage: Stage, secrets: Any, account: str) -> Callable[[], str]:
@@ -643,8 +651,13 @@ def _secret_token_remover(stage: Stage, secrets: Any, account: str) -> Callable[
         if not stage.secret_id:
             return "the stage names no secret (SPOTIFY_SECRET_ID)"
         secret = SpotifySecret(stage.secret_id, secrets)
-        gone = secret.forget_account(account)
-        return f"removed from secret {stage.secret_id}" if gone else "none in the secret"
+        if secret.forget_account(account):
+            return f"removed from secret {stage.secret_id}"
+        return (
+            f"none of {account}'s in the accounts of secret {stage.secret_id}; if its "
+            "one-account refresh_token is theirs, remove it there, or the next run extracts "
+            "them again"
+        )
 
     return remove
 

@@ -36,7 +36,9 @@ MIGRATION = "state/migration.json"  # {"account", "user"}: whose lake a migratio
 
 def earlier_keys(lake: Lake) -> Iterator[str]:
     """The objects of the layout before accounts, folder by folder."""
-    for folder in (PROCESSED, *SCOPED):
+    # raw/ last: on S3 each manifest moved starts a transform, which then finds the state,
+    # records and tables it reads already moved.
+    for folder in (PROCESSED, *(name for name in SCOPED if name != raw.RAW), raw.RAW):
         at = 2 if folder == PROCESSED else 1
         for key in lake.list(f"{folder}/"):
             parts = key.split("/")
