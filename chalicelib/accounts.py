@@ -38,7 +38,7 @@ REGISTER = "state/accounts.json"
 # Spotify user IDs: letters and digits for accounts made since 2015, older ones the username
 # (letters, digits, `.`, `_`, `-`). Anything else could not name a folder safely.
 ACCOUNT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-# Before accounts, a processed table's object sat right under its table's folder.
+# What a lake of the layout before accounts needs before it is read.
 EARLIER = "run `spotify-etl migrate` (it moves the lake under its account, losing nothing)"
 
 
