@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from chalicelib import pipeline
+from chalicelib.accounts import AccountLake
 from chalicelib.lake import LocalLake
 from chalicelib.runs import RunRecord, RunStore
 from chalicelib.settings import Settings
@@ -60,21 +61,22 @@ def extract(env: dict[str, str], clock: SimulatedClock, **options: Any) -> RunRe
     return pipeline.extract(Settings.from_env(env), now=clock.now, **options)
 
 
-def run(
-    env: dict[str, str], lake: LocalLake, clock: SimulatedClock, **options: Any
-) -> RunRecord:
-    """An extract, then its transform, as the local pipeline does; the final run record."""
+def run(env: dict[str, str], lake: Any, clock: SimulatedClock, **options: Any) -> RunRecord:
+    """An extract, then its transform, as the local pipeline does (in the lake, or the view
+    of it, where the run's account lands); the final run record."""
     record = extract(env, clock, **options)
+    view = lake if isinstance(lake, AccountLake) else AccountLake(lake, str(record.account))
     if record.manifest:
-        transform_run(lake, record.manifest, now=clock.now)
-    return RunStore(lake).get(record.run_id)
+        transform_run(view, record.manifest, now=clock.now)
+    return RunStore(view).get(record.run_id)
 
 
 @pytest.fixture
-def reference(env, tmp_path, clock):
-    """A fault-free run on its own lake, at the same moment: what every table should hold."""
-    lake = LocalLake(tmp_path / "reference")
-    run({**env, "LAKE_URI": str(lake.root)}, lake, clock)
+def reference(env, tmp_path, clock, listener):
+    """A fault-free run on its own lake, at the same moment: what every table should hold
+    (the listener's view of it)."""
+    lake = AccountLake(LocalLake(tmp_path / "reference"), listener)
+    run({**env, "LAKE_URI": str(lake.base.root)}, lake, clock)
     return lake
 
 
@@ -110,10 +112,12 @@ def assert_raw_kept(before: dict[str, bytes], lake: LocalLake) -> None:
     assert {key: after.get(key) for key in before} == before
 
 
-def lake_text(lake: LocalLake) -> str:
-    """Everything the lake holds, as text: JSON (gzip or not) and Parquet rows."""
+def lake_text(lake: Any) -> str:
+    """Everything the lake holds (every account's, for a view of one), as text: JSON (gzip
+    or not) and Parquet rows."""
     texts = []
-    for path in Path(lake.root).rglob("*"):
+    root = lake.base.root if isinstance(lake, AccountLake) else lake.root
+    for path in Path(root).rglob("*"):
         if not path.is_file():
             continue
         data = path.read_bytes()

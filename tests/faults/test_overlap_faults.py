@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.accounts import AccountLake, register
 from chalicelib.lake import LocalLake
 from chalicelib.lease import LEASE
 from chalicelib.runs import RunStore
@@ -38,11 +39,11 @@ class MeetingAtTheLease:
         return getattr(self._lake, name)
 
 
-def state_of(lake: LocalLake, run_id: str) -> dict[str, Any]:
+def state_of(account_lake: LocalLake, run_id: str) -> dict[str, Any]:
     """The extract's state (bookmarks and catalog cache), the run's ID (in the raw keys they
     point at) as RUN."""
-    keys = [*lake.list(BOOKMARKS), CATALOG]
-    return {key: json.loads(lake.get(key).decode().replace(run_id, "RUN")) for key in keys}
+    keys = [*account_lake.list(BOOKMARKS), CATALOG]
+    return {key: json.loads(account_lake.get(key).decode().replace(run_id, "RUN")) for key in keys}
 
 
 def served(emulator) -> int:
@@ -50,16 +51,17 @@ def served(emulator) -> int:
 
 
 def test_two_extracts_started_at_once_extract_once_and_leave_one_runs_state(
-    env, lake, clock, emulator, tmp_path, record_property
+    env, account_lake, clock, emulator, tmp_path, record_property
 ):
-    alone = LocalLake(tmp_path / "alone")
+    alone = AccountLake(LocalLake(tmp_path / "alone"), account_lake.account)
     before = served(emulator)
-    single = run({**env, "LAKE_URI": str(alone.root)}, alone, clock)
+    single = run({**env, "LAKE_URI": str(alone.base.root)}, alone, clock)
+    register(account_lake.base, account_lake.account, {})  # the loser's record goes there
     single_requests = served(emulator) - before
     barrier = threading.Barrier(2)
 
     def racer(_: int):
-        return extract(env, clock, lake=MeetingAtTheLease(lake, barrier))
+        return extract(env, clock, lake=MeetingAtTheLease(account_lake.base, barrier))
 
     before = served(emulator)
     with ThreadPoolExecutor(2) as pool:
@@ -75,12 +77,12 @@ def test_two_extracts_started_at_once_extract_once_and_leave_one_runs_state(
         "this run asked Spotify nothing"
     ]
     assert loser.counts == {"requests": 0} and loser.manifest is None
-    assert RunStore(lake).get(loser.run_id).status == "skipped"
-    assert not [key for key in lake.list("raw/") if loser.run_id in key]
+    assert RunStore(account_lake).get(loser.run_id).status == "skipped"
+    assert not [key for key in account_lake.list("raw/") if loser.run_id in key]
     assert race_requests == single_requests
     assert winner.counts["requests"] == single.counts["requests"]
-    assert state_of(lake, winner.run_id) == state_of(alone, single.run_id)
+    assert state_of(account_lake, winner.run_id) == state_of(alone, single.run_id)
 
-    transform_run(lake, winner.manifest, now=clock.now)
-    assert tables(lake) == tables(alone)
+    transform_run(account_lake, winner.manifest, now=clock.now)
+    assert tables(account_lake) == tables(alone)
     assert extract(env, clock).status == "extracted"  # the winner gave the lease back

@@ -11,8 +11,9 @@ from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 
 from chalicelib import pipeline
+from chalicelib.accounts import AccountLake
 from chalicelib.errors import LakeError
-from chalicelib.lake import S3Lake, open_lake
+from chalicelib.lake import open_lake
 from chalicelib.runs import RunStore
 from chalicelib.settings import Settings
 from chalicelib.transform import transform_run
@@ -60,8 +61,9 @@ def fail_one_put(prefix: str, nth: int) -> FailOnePut:
 
 
 @pytest.fixture
-def hooked_s3_lake(hooked_s3_env) -> S3Lake:
-    return open_lake(hooked_s3_env["LAKE_URI"])
+def hooked_s3_lake(hooked_s3_env, listener) -> AccountLake:
+    """The listener's view of the S3 lake the runs land in."""
+    return AccountLake(open_lake(hooked_s3_env["LAKE_URI"]), listener)
 
 
 def test_a_raw_write_failing_mid_extract_fails_the_run_and_a_retry_completes(
@@ -89,7 +91,8 @@ def test_a_processed_write_failing_mid_transform_keeps_raw_and_the_retried_event
     before = raw_files(hooked_s3_lake)
     fail_one_put("processed/", nth=3)
     with pytest.raises(LakeError, match="S3 put_object on processed/.* failed: InternalError"):
-        pipeline.transform(Settings.from_env(hooked_s3_env), record.manifest)  # the handler's path
+        settings = Settings.from_env(hooked_s3_env)
+        pipeline.transform(settings, hooked_s3_lake.key(record.manifest))  # the handler's path
     failed = RunStore(hooked_s3_lake).get(record.run_id)
     assert failed.status == "failed" and "retried" in failed.transform["error"]
     assert raw_files(hooked_s3_lake) == before

@@ -38,9 +38,10 @@ LISTENER = "listener"  # the lake's one account
 
 
 def over(query: NamedQuery, start_date: str, end_date: str) -> dict[str, str]:
-    """The parameters that ask a query about a period: its dates, or the period's last day
-    for a query that looks back from one (`as_of`)."""
+    """The parameters that ask a query about a period of LISTENER's: its dates, or the
+    period's last day for a query that looks back from one (`as_of`)."""
     period = {"start_date": start_date, "end_date": end_date, "as_of": end_date}
+    period |= {"account": LISTENER, "accounts": LISTENER}  # the lake's one account's
     return {param.name: period[param.name] for param in query.params if param.name in period}
 
 

@@ -44,8 +44,10 @@ def periods(lake: LocalLake, account: str) -> list[tuple[str, str]]:
 
 
 def of(query, params: dict, account: str) -> dict:
-    """The parameters with the account, for a query of one account."""
-    return {**params, "account": account} if query.takes_account else params
+    """The parameters with the demo's account, for a query of one account (of all of them,
+    for one of several)."""
+    mine = {key: value for key, value in params.items() if key != "accounts"}
+    return {**mine, "account": account} if query.takes_account else mine
 
 
 def answer(engine: DuckDBEngine, query, params: dict) -> dict:
