@@ -138,10 +138,6 @@ class AccountLake:
     def delete(self, key: str, why: str = UPLOAD) -> None:
         self.base.delete(self.key(key), why)
 
-    def upload_url(self, key: str, expires_in: int) -> str:
-        sign: Callable[[str, int], str] = getattr(self.base, "upload_url")  # noqa: B009
-        return sign(self.key(key), expires_in)
-
 
 def registered(lake: Lake) -> dict[str, dict[str, Any]]:
     """The lake's accounts, each with what the register knows of it (display name, when it

@@ -171,11 +171,6 @@ def _secret(settings: Settings, client: Any) -> SpotifySecret:
     return SpotifySecret(settings.secret_id, client or secrets_manager())
 
 
-def secret_of(settings: Settings, client: Any = None) -> SpotifySecret:
-    """The secret SPOTIFY_SECRET_ID names."""
-    return _secret(settings, client)
-
-
 def redact(record: RunRecord, secrets: tuple[str, ...] | Credentials | None) -> RunRecord:
     """The record with every secret string in it replaced by ***."""
     if secrets is None:
