@@ -216,3 +216,14 @@ def test_a_one_account_token_is_recorded_as_whose_get_me_says_not_as_the_lakes_o
         record.run_id
     ]
     assert RunStore(AccountLake(lake, first.user_id)).recent() == []
+
+
+def test_a_run_of_a_known_account_leaves_the_register_as_it_was(three_listeners, clock, lake):
+    """The register is read once per run and written only for an account new or renamed."""
+    from chalicelib.accounts import REGISTER
+
+    extract_all(three_listeners, clock)
+    before = lake.get_versioned(REGISTER)
+    clock.moment += timedelta(minutes=30)
+    extract_all(three_listeners, clock)
+    assert lake.get_versioned(REGISTER) == before

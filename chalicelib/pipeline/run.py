@@ -89,7 +89,7 @@ def extract(
             raise ValidationError(f"account {account} is not the lake view's {lake.account}")
         account, lake = lake.account, lake.base
     base = lake or lake_for(settings)
-    accounts.registered(base)  # a lake of the version before accounts is migrated first
+    known = accounts.registered(base)  # a lake of the version before accounts: migrate first
     if account is not None:
         accounts.check_account_id(account)
     started = now()
@@ -102,7 +102,7 @@ def extract(
         lease = Lease.take(base, run_id, started, remaining)
     except LeaseHeldError as held:
         record.skipped(str(held), now())
-        record.account = account or _sole(base)  # Spotify is not asked whose it is
+        record.account = account or _sole(known)  # Spotify is not asked whose it is
         records.save(record)
         return record
     if account is not None:
@@ -128,14 +128,15 @@ def extract(
             clock=lambda: now().timestamp(),
             pacer=pacer,
         )
-        fallback = named or _unnamed_owner(base, app)
+        fallback = named or _unnamed_owner(known, app)
         user = _identify(client, fallback)
         owner = _whose(user, named, fallback)
         if account is None:
             record.account = owner
             records.save(record)
         about = {"display_name": user.get("display_name")} if user else {}
-        accounts.register(base, owner, about)
+        if owner not in known or any(known[owner].get(k) != v for k, v in about.items()):
+            accounts.register(base, owner, about)  # new, or renamed: written (else no request)
         options = Options(
             kind=kind,
             streams=streams,
@@ -159,7 +160,7 @@ def extract(
         message = str(error) if isinstance(error, PipelineError) else _unexpected(error)
         record.failed(message, now())
         if record.account is None:  # failed before GET /me said whose it is
-            record.account = _unnamed_owner(base, app) if app is not None else _sole(base)
+            record.account = _unnamed_owner(known, app) if app is not None else _sole(known)
         records.save(redact(record, secrets))
         raise
     finally:
@@ -304,17 +305,16 @@ def _only_account(app: AppCredentials) -> str | None:
     )
 
 
-def _sole(lake: Lake) -> str | None:
-    """The lake's only account, if it holds one."""
-    held = accounts.registered(lake)
+def _sole(held: dict[str, Any]) -> str | None:
+    """The lake's only account (of those `held`, its register), if it holds one."""
     return next(iter(held)) if len(held) == 1 else None
 
 
-def _unnamed_owner(lake: Lake, app: AppCredentials) -> str | None:
+def _unnamed_owner(held: dict[str, Any], app: AppCredentials) -> str | None:
     """Whose the one-account token is, as far as the lake tells before GET /me does: the
-    lake's only account the credentials name no token for, if there is one."""
-    held = [account for account in accounts.registered(lake) if account not in app.accounts]
-    return held[0] if len(held) == 1 else None
+    lake's only account (of those `held`) the credentials name no token for, if any."""
+    others = [account for account in held if account not in app.accounts]
+    return others[0] if len(others) == 1 else None
 
 
 def _identify(client: Any, named: str | None) -> dict[str, Any] | None:
